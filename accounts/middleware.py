@@ -1,0 +1,23 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+
+# Paths an account waiting for approval may still reach.
+_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz")
+
+
+class ApprovalRequiredMiddleware:
+    """Sends signed-in accounts that an admin has not approved yet to the
+    waiting page; every other page stays closed to them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and not user.is_approved and not request.path.startswith(_OPEN_PREFIXES):
+            if request.path.startswith("/api/"):
+                from django.http import JsonResponse
+
+                return JsonResponse({"error": "Your account is waiting for an admin's approval."}, status=403)
+            return redirect(reverse("accounts:pending"))
+        return self.get_response(request)

@@ -1,0 +1,26 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    USER = "user", "User"
+    ANNOTATOR = "annotator", "Annotator"
+    MODERATOR = "moderator", "Moderator"
+    ADMIN = "admin", "Admin"
+
+
+class User(AbstractUser):
+    """A person with one role. Admins may do everything the other roles may;
+    an unapproved account can sign in but sees only the waiting page."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
+    is_approved = models.BooleanField(default=True)
+
+    def has_role(self, *roles: str) -> bool:
+        if not (self.is_authenticated and self.is_active and self.is_approved):
+            return False
+        return self.role == Role.ADMIN or self.is_superuser or self.role in roles
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)

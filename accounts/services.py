@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.db import transaction
+
+from .models import Role, User
+
+
+@transaction.atomic
+def user_signup(*, form) -> User:
+    """Creates the account from a valid SignupForm; it starts unapproved when
+    the site requires an admin's approval."""
+    user = form.save(commit=False)
+    user.role = Role.USER
+    user.is_approved = not settings.ACCOUNTS_REQUIRE_APPROVAL
+    user.save()
+    return user
+
+
+def user_update_access(*, user: User, role: str | None = None, is_approved: bool | None = None) -> User:
+    fields = []
+    if role is not None:
+        user.role = role
+        fields.append("role")
+    if is_approved is not None:
+        user.is_approved = is_approved
+        fields.append("is_approved")
+    if fields:
+        user.save(update_fields=fields)
+    return user

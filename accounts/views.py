@@ -1,0 +1,48 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.conf import settings
+from django.views.decorators.http import require_POST
+
+from .access import role_required
+from .forms import SignupForm
+from .models import Role, User
+from .services import user_signup, user_update_access
+
+
+def signup_view(request):
+    if not settings.ACCOUNTS_ALLOW_SIGNUP:
+        raise Http404("Sign-up is closed on this site.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = user_signup(form=form)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("chat:home" if user.is_approved else "accounts:pending")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def pending_view(request):
+    if request.user.is_authenticated and request.user.is_approved:
+        return redirect("chat:home")
+    return render(request, "accounts/pending.html")
+
+
+@role_required(Role.ADMIN)
+def user_list_view(request):
+    users = User.objects.order_by("is_approved", "-date_joined")
+    return render(request, "accounts/users.html", {"users": users, "roles": Role.choices})
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def user_update_view(request, user_id: int):
+    user = get_object_or_404(User, pk=user_id)
+    role = request.POST.get("role")
+    if role is not None and role not in Role.values:
+        messages.error(request, "Unknown role.")
+        return redirect("accounts:users")
+    approved = request.POST.get("is_approved")
+    user_update_access(user=user, role=role, is_approved=None if approved is None else approved == "1")
+    messages.success(request, f"Updated {user.username}.")
+    return redirect("accounts:users")

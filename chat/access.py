@@ -1,0 +1,25 @@
+"""Ownership checks shared by views, consumers and tasks. Another user's
+conversation looks exactly like one that does not exist."""
+from django.http import Http404
+
+from accounts.access import can_chat
+
+from .models import Conversation, Message
+
+
+def access_conversation_by_id(user, conversation_id) -> Conversation:
+    if not can_chat(user):
+        raise Http404("No such conversation.")
+    try:
+        return Conversation.objects.get(pk=int(conversation_id), owner=user)
+    except (Conversation.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such conversation.") from None
+
+
+def access_message_by_id(user, message_id) -> Message:
+    if not can_chat(user):
+        raise Http404("No such message.")
+    try:
+        return Message.objects.select_related("conversation").get(pk=int(message_id), conversation__owner=user)
+    except (Message.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such message.") from None

@@ -1,0 +1,25 @@
+"""Broadcasts to the browsers watching a conversation. Only services call
+these; consumers relay what arrives."""
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conv.{int(conversation_id)}"
+
+
+def send_now(conversation_id: int, event: dict) -> None:
+    async_to_sync(get_channel_layer().group_send)(conversation_group(conversation_id), event)
+
+
+def send_on_commit(conversation_id: int, event: dict) -> None:
+    """Sends once the surrounding transaction commits, so no client hears of
+    a row it cannot read yet (Zulip's send_event_on_commit)."""
+    transaction.on_commit(lambda: send_now(conversation_id, event))
+
+
+def message_event(message) -> dict:
+    from .serializers import message_to_dict
+
+    return {"type": "chat.message", "message": message_to_dict(message)}

@@ -1,0 +1,276 @@
+"""Worker-side services: input moderation, then the streamed answer with its
+output moderation. Both re-fetch rows by id and return early when the row
+moved on (stopped, deleted, or the task was delivered twice)."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from engine.backends import ContextTooLong, SamplingParams
+from moderation.pipeline import Verdict, moderate
+from moderation.selectors import template_response_for
+from moderation.services import review_item_create
+
+from . import events, runtime
+from .models import Message, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+# Where a chunk of output may end for moderation: after a sentence or a line.
+_CHUNK_END = re.compile(r"[.!?;:\n](?=\s)|\n")
+_SAVE_EVERY_SECONDS = 1.0
+
+
+@lru_cache(maxsize=1)
+def _backend_for(path: str):
+    from engine.backends.local import LocalBackend
+
+    logger.info("Loading chat model from %s", path)
+    return LocalBackend(path, device=settings.GENERATION_DEVICE)
+
+
+_backend_lock = threading.Lock()
+
+
+def chat_backend():
+    """The serving model, loaded once per worker process and shared by its
+    threads."""
+    from registry.selectors import chat_model_spec
+
+    path, version = chat_model_spec()
+    with _backend_lock:
+        return _backend_for(path), version
+
+
+def _replace_with_template(message: Message, *, verdict: Verdict, direction: str, flagged_text: str) -> None:
+    message.content = template_response_for(category=verdict.top_category())
+    message.status = MessageStatus.MODERATED
+    message.moderation = verdict.as_dict()
+    message.finished_at = timezone.now()
+    message.save(update_fields=["content", "status", "moderation", "finished_at"])
+    review_item_create(message=message, direction=direction, text=flagged_text, verdict=verdict)
+
+
+def user_message_moderate(*, message_id: int) -> None:
+    """Input moderation. A flagged message is answered by its category's
+    template and never reaches the model."""
+    message = Message.objects.filter(pk=message_id, status=MessageStatus.PENDING).first()
+    if message is None:
+        return
+    verdict = moderate(message.content, "user")
+    with transaction.atomic():
+        message.moderation = verdict.as_dict()
+        message.status = MessageStatus.FLAGGED if verdict.flagged else MessageStatus.ACCEPTED
+        message.save(update_fields=["moderation", "status"])
+        answers = list(message.children.filter(status=MessageStatus.QUEUED))
+        for answer in answers:
+            if verdict.flagged:
+                _replace_with_template(answer, verdict=verdict, direction="input", flagged_text=message.content)
+            events.send_on_commit(message.conversation_id, events.message_event(answer))
+        events.send_on_commit(message.conversation_id, events.message_event(message))
+    if not verdict.flagged:
+        from .tasks import generate_answer_task
+
+        for answer in answers:
+            generate_answer_task.delay(answer.pk)
+
+
+def chat_history(answer: Message) -> list[dict[str, str]]:
+    """The chat messages the model reads: the system prompt, then the turns
+    on this answer's branch. Flagged exchanges are left out, so a refused
+    request does not steer later answers."""
+    conversation = answer.conversation
+    by_id = {m.pk: m for m in conversation.messages.filter(created_at__lte=answer.created_at)}
+    path = []
+    node = by_id.get(answer.parent_id)
+    while node is not None:
+        path.append(node)
+        node = by_id.get(node.parent_id)
+    turns = []
+    for m in reversed(path):
+        if m.status in (MessageStatus.FLAGGED, MessageStatus.MODERATED, MessageStatus.FAILED) or not m.content:
+            continue
+        turns.append({"role": m.role, "content": m.content})
+    while turns and turns[0]["role"] != "user":
+        turns.pop(0)
+    if conversation.system_prompt.strip():
+        turns.insert(0, {"role": "system", "content": conversation.system_prompt})
+    return turns
+
+
+class OutputGate:
+    """Holds generated text back until the chunk it belongs to has passed
+    output moderation: a sentence, or `holdback_chars` when none ends sooner.
+    `feed` returns the text that may be shown; `verdict` is set when a
+    chunk is flagged."""
+
+    def __init__(self, holdback_chars: int):
+        self.holdback_chars = holdback_chars
+        self.released = ""
+        self.pending = ""
+        self.verdict: Verdict | None = None
+        self.final_verdict: Verdict | None = None
+        self.moderation_seconds = 0.0
+
+    def _check(self, chunk: str) -> bool:
+        started = time.perf_counter()
+        # The last released sentence rides along, so words split across chunks are seen whole.
+        verdict = moderate(self.released[-self.holdback_chars:] + chunk, "assistant")
+        self.moderation_seconds += time.perf_counter() - started
+        if verdict.flagged:
+            self.verdict = verdict
+            return False
+        return True
+
+    def feed(self, text: str) -> str:
+        self.pending += text
+        cut = 0
+        for match in _CHUNK_END.finditer(self.pending):
+            cut = match.end()
+        if cut == 0 and len(self.pending) >= self.holdback_chars:
+            cut = self.pending.rfind(" ") + 1 or len(self.pending)
+        if cut == 0:
+            return ""
+        chunk, self.pending = self.pending[:cut], self.pending[cut:]
+        if not self._check(chunk):
+            return ""
+        self.released += chunk
+        return chunk
+
+    def finish(self) -> str:
+        """Releases the tail, then checks the whole answer once more."""
+        chunk, self.pending = self.pending, ""
+        if chunk and not self._check(chunk):
+            return ""
+        self.released += chunk
+        started = time.perf_counter()
+        self.final_verdict = moderate(self.released, "assistant")
+        self.moderation_seconds += time.perf_counter() - started
+        if self.final_verdict.flagged:
+            self.verdict = self.final_verdict
+            return ""
+        return chunk
+
+
+class _DeltaSender:
+    """Coalesces deltas for the channel layer (one message per tick rather
+    than one per token) and saves the shown text every second, so a reload
+    or a dead worker keeps what the user already saw."""
+
+    def __init__(self, message: Message):
+        self.message = message
+        self.sent_chars = 0
+        self.buffer = ""
+        self.last_flush = 0.0
+        self.last_save = time.perf_counter()
+        self.first_shown_at: float | None = None
+
+    def add(self, text: str, shown: str) -> None:
+        if not text:
+            return
+        if self.first_shown_at is None:
+            self.first_shown_at = time.perf_counter()
+        self.buffer += text
+        now = time.perf_counter()
+        if now - self.last_flush >= settings.GENERATION_COALESCE_SECONDS:
+            self.flush()
+        if now - self.last_save >= _SAVE_EVERY_SECONDS:
+            Message.objects.filter(pk=self.message.pk, status=MessageStatus.STREAMING).update(content=shown)
+            self.last_save = now
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        events.send_now(
+            self.message.conversation_id,
+            {"type": "chat.delta", "message_id": self.message.pk, "offset": self.sent_chars, "text": self.buffer},
+        )
+        self.sent_chars += len(self.buffer)
+        self.buffer = ""
+        self.last_flush = time.perf_counter()
+
+
+def answer_generate(*, message_id: int) -> None:
+    """Streams the answer to the conversation's group and stores it.
+
+    Claims the row with a conditional update (queued -> streaming), so a
+    task delivered twice or an answer stopped before it started is skipped.
+    """
+    claimed = Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.STREAMING, started_at=timezone.now()
+    )
+    if not claimed:
+        return
+    message = Message.objects.select_related("conversation").get(pk=message_id)
+    with runtime.Heartbeat(message_id):
+        try:
+            _stream_answer(message)
+        except Exception as exc:  # the answer must end in a final state, whatever broke
+            logger.exception("Generation failed for message %s", message_id)
+            reason = str(exc) if isinstance(exc, ContextTooLong) else "The model failed while answering. Try again."
+            Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
+                status=MessageStatus.FAILED, error=reason[:500], finished_at=timezone.now()
+            )
+            message.refresh_from_db()
+            events.send_now(message.conversation_id, events.message_event(message))
+
+
+def _stream_answer(message: Message) -> None:
+    backend, version = chat_backend()
+    message.model_version = version
+    message.model_name = version.name if version else backend.model_path
+    message.save(update_fields=["model_version", "model_name"])
+    events.send_now(message.conversation_id, events.message_event(message))
+
+    sampling = {**settings.GENERATION_DEFAULTS, **(message.sampling or {})}
+    params = SamplingParams(
+        temperature=float(sampling["temperature"]),
+        top_p=float(sampling["top_p"]),
+        max_new_tokens=int(sampling["max_new_tokens"]),
+    )
+    gate = OutputGate(settings.MODERATION_HOLDBACK_CHARS)
+    sender = _DeltaSender(message)
+    stream = backend.stream(
+        chat_history(message), params, should_stop=lambda: gate.verdict is not None or runtime.is_cancel_requested(message.pk)
+    )
+    for delta in stream:
+        sender.add(gate.feed(delta), gate.released)
+        if gate.verdict is not None:
+            break
+    if gate.verdict is None:
+        sender.add(gate.finish(), gate.released)
+    sender.flush()
+
+    message.refresh_from_db(fields=["status"])
+    if message.status != MessageStatus.STREAMING:
+        return  # reaped meanwhile; what was saved stands
+    message.prompt_tokens = stream.prompt_tokens
+    message.completion_tokens = stream.completion_tokens
+    message.ttft_ms = None if stream.ttft_seconds is None else stream.ttft_seconds * 1000
+    message.tokens_per_second = stream.tokens_per_second
+    message.finished_at = timezone.now()
+    if gate.verdict is not None:
+        events.send_now(message.conversation_id, {"type": "chat.retract", "message_id": message.pk})
+        with transaction.atomic():
+            message.save(update_fields=["prompt_tokens", "completion_tokens", "ttft_ms", "tokens_per_second"])
+            _replace_with_template(
+                message, verdict=gate.verdict, direction="output", flagged_text=gate.released + gate.pending
+            )
+    else:
+        message.content = gate.released
+        message.moderation = gate.final_verdict.as_dict() if gate.final_verdict else None
+        message.status = MessageStatus.STOPPED if stream.finish_reason == "cancelled" else MessageStatus.COMPLETE
+        message.save()
+    logger.info(
+        "Answer %s %s: %s tokens, ttft %.0f ms, %.1f tok/s, moderation %.1f ms",
+        message.pk, message.status, message.completion_tokens, message.ttft_ms or 0,
+        message.tokens_per_second or 0, gate.moderation_seconds * 1000,
+    )
+    events.send_now(message.conversation_id, events.message_event(message))

@@ -1,0 +1,127 @@
+from django.conf import settings
+from django.db import models
+
+
+class Conversation(models.Model):
+    """A tree of messages owned by one user. `current_leaf` is the end of
+    the branch the user is looking at; the page shows the path to it."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    title = models.CharField(max_length=200, default="New chat")
+    system_prompt = models.TextField(blank=True, default="")
+    temperature = models.FloatField(default=0.7)
+    top_p = models.FloatField(default=0.9)
+    max_new_tokens = models.PositiveIntegerField(default=512)
+    current_leaf = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["owner", "-updated_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class MessageStatus(models.TextChoices):
+    # user messages
+    PENDING = "pending", "Waiting for moderation"
+    ACCEPTED = "accepted", "Accepted"
+    FLAGGED = "flagged", "Flagged"
+    # assistant messages
+    QUEUED = "queued", "Queued"
+    STREAMING = "streaming", "Streaming"
+    COMPLETE = "complete", "Complete"
+    STOPPED = "stopped", "Stopped"
+    INTERRUPTED = "interrupted", "Interrupted"
+    MODERATED = "moderated", "Replaced by moderation"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_STATUSES = (MessageStatus.PENDING, MessageStatus.QUEUED, MessageStatus.STREAMING)
+FINAL_ASSISTANT_STATUSES = (
+    MessageStatus.COMPLETE,
+    MessageStatus.STOPPED,
+    MessageStatus.INTERRUPTED,
+    MessageStatus.MODERATED,
+    MessageStatus.FAILED,
+)
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=MessageStatus.choices)
+    error = models.CharField(max_length=500, blank=True, default="")
+    # What moderation said of this text: Verdict.as_dict().
+    moderation = models.JSONField(null=True, blank=True)
+    # Assistant messages: how the answer was made.
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    model_name = models.CharField(max_length=200, blank=True, default="")
+    sampling = models.JSONField(default=dict, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    tokens_per_second = models.FloatField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "status"])]
+
+    def __str__(self):
+        return f"{self.role} #{self.pk} ({self.status})"
+
+
+class Feedback(models.Model):
+    """A thumbs up or down on one answer, kept for labeling and training."""
+
+    class Rating(models.IntegerChoices):
+        UP = 1, "Thumbs up"
+        DOWN = -1, "Thumbs down"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rating = models.SmallIntegerField(choices=Rating.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="one_feedback_per_user")]
+
+
+# Open WebUI's reasons, so the data lines up with what people expect.
+FEEDBACK_REASONS = {
+    Feedback.Rating.UP: [
+        "Accurate information",
+        "Followed instructions perfectly",
+        "Showcased creativity",
+        "Positive attitude",
+        "Attention to detail",
+        "Thorough explanation",
+        "Other",
+    ],
+    Feedback.Rating.DOWN: [
+        "Don't like the style",
+        "Too verbose",
+        "Not helpful",
+        "Not factually correct",
+        "Didn't fully follow instructions",
+        "Refused when it shouldn't have",
+        "Being lazy",
+        "Other",
+    ],
+}

@@ -1,0 +1,204 @@
+"""Writes on the web side: conversations, messages, feedback.
+
+Each service stores first and enqueues on commit, so a message is in the
+database before any worker or browser hears of it.
+"""
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import events, runtime
+from .errors import ChatError
+from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
+from .selectors import latest_leaf_under
+
+TITLE_FROM_MESSAGE_CHARS = 60
+
+
+def conversation_create(*, owner, settings_values: dict | None = None) -> Conversation:
+    values = {
+        "temperature": settings.GENERATION_DEFAULTS["temperature"],
+        "top_p": settings.GENERATION_DEFAULTS["top_p"],
+        "max_new_tokens": settings.GENERATION_DEFAULTS["max_new_tokens"],
+    }
+    values.update(settings_values or {})
+    return Conversation.objects.create(owner=owner, **values)
+
+
+def conversation_update(*, conversation: Conversation, values: dict) -> Conversation:
+    """`values` come from params.clean_conversation_settings."""
+    for field, value in values.items():
+        setattr(conversation, field, value)
+    conversation.save(update_fields=[*values, "updated_at"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+    for message_id in active:
+        runtime.request_cancel(message_id)
+    conversation.delete()
+
+
+def _check_limits(*, user, content: str | None) -> None:
+    if content is not None:
+        if not content.strip():
+            raise ChatError("empty", "The message is empty.")
+        if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
+            raise ChatError(
+                "too_long",
+                f"The message is {len(content):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
+            )
+    messages_reap_interrupted(owner=user)
+    since = timezone.now() - timedelta(minutes=1)
+    recent = Message.objects.filter(
+        conversation__owner=user, created_at__gte=since, role=Message.Role.ASSISTANT
+    ).count()
+    if recent >= settings.CHAT_RATE_LIMIT_PER_MINUTE:
+        raise ChatError(
+            "rate_limited",
+            f"You can send {settings.CHAT_RATE_LIMIT_PER_MINUTE} messages a minute. Please wait a moment.",
+        )
+    running = Message.objects.filter(
+        conversation__owner=user, role=Message.Role.ASSISTANT, status__in=ACTIVE_STATUSES
+    ).count()
+    if running >= settings.CHAT_MAX_CONCURRENT_GENERATIONS:
+        raise ChatError(
+            "too_many_generations",
+            f"{running} answers are still being written; wait for one to finish or stop it.",
+        )
+
+
+def _new_answer(*, conversation: Conversation, parent: Message) -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        parent=parent,
+        role=Message.Role.ASSISTANT,
+        status=MessageStatus.QUEUED,
+        sampling={
+            "temperature": conversation.temperature,
+            "top_p": conversation.top_p,
+            "max_new_tokens": conversation.max_new_tokens,
+        },
+    )
+
+
+def _set_leaf(conversation: Conversation, leaf: Message) -> None:
+    conversation.current_leaf = leaf
+    conversation.save(update_fields=["current_leaf", "updated_at"])
+
+
+@transaction.atomic
+def message_send(
+    *, user, conversation: Conversation | None, parent: Message | None, content: str, settings_values: dict | None = None
+) -> tuple[Conversation, Message, Message]:
+    """Stores the user's message and a queued answer to it, then enqueues
+    input moderation. `parent` is the answer this message follows (None
+    starts the conversation); sending with an earlier message's parent is
+    how edit-and-resend makes a sibling branch."""
+    _check_limits(user=user, content=content)
+    if parent is not None and (parent.conversation_id != getattr(conversation, "pk", None) or parent.role != Message.Role.ASSISTANT):
+        raise ChatError("invalid_parent", "A message must follow an answer in the same conversation.")
+    if conversation is None:
+        conversation = conversation_create(owner=user, settings_values=settings_values)
+    elif settings_values:
+        conversation_update(conversation=conversation, values=settings_values)
+    if not conversation.messages.exists() or conversation.title == "New chat":
+        conversation.title = " ".join(content.split())[:TITLE_FROM_MESSAGE_CHARS] or "New chat"
+        conversation.save(update_fields=["title"])
+    user_message = Message.objects.create(
+        conversation=conversation, parent=parent, role=Message.Role.USER, content=content, status=MessageStatus.PENDING
+    )
+    answer = _new_answer(conversation=conversation, parent=user_message)
+    _set_leaf(conversation, answer)
+    events.send_on_commit(conversation.pk, events.message_event(user_message))
+    events.send_on_commit(conversation.pk, events.message_event(answer))
+    from .tasks import moderate_user_message_task
+
+    transaction.on_commit(lambda: moderate_user_message_task.delay(user_message.pk))
+    return conversation, user_message, answer
+
+
+@transaction.atomic
+def answer_regenerate(*, user, message: Message) -> Message:
+    """A new answer beside `message`, to the same user turn."""
+    if message.role != Message.Role.ASSISTANT:
+        raise ChatError("invalid_message", "Only an answer can be regenerated.")
+    question = Message.objects.get(pk=message.parent_id)
+    if question.status != MessageStatus.ACCEPTED:
+        raise ChatError("not_allowed", "This message was not accepted, so it cannot be answered again.")
+    _check_limits(user=user, content=None)
+    conversation = message.conversation
+    answer = _new_answer(conversation=conversation, parent=question)
+    _set_leaf(conversation, answer)
+    events.send_on_commit(conversation.pk, events.message_event(answer))
+    from .tasks import generate_answer_task
+
+    transaction.on_commit(lambda: generate_answer_task.delay(answer.pk))
+    return answer
+
+
+def generation_stop(*, message: Message) -> None:
+    """Asks the worker to stop; an answer no worker has taken yet is
+    stopped here and then."""
+    if message.role != Message.Role.ASSISTANT:
+        raise ChatError("invalid_message", "Only an answer can be stopped.")
+    runtime.request_cancel(message.pk)
+    stopped = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.STOPPED, finished_at=timezone.now()
+    )
+    if stopped:
+        message.refresh_from_db()
+        events.send_on_commit(message.conversation_id, events.message_event(message))
+
+
+def conversation_select_branch(*, conversation: Conversation, message: Message) -> Message:
+    leaf = latest_leaf_under(message)
+    conversation.current_leaf = leaf
+    conversation.save(update_fields=["current_leaf"])
+    return leaf
+
+
+def feedback_submit(*, user, message: Message, rating: int, reasons: list[str], comment: str) -> Feedback:
+    if message.role != Message.Role.ASSISTANT:
+        raise ChatError("invalid_message", "Feedback goes on answers.")
+    if rating not in (Feedback.Rating.UP, Feedback.Rating.DOWN):
+        raise ChatError("invalid_feedback", "Rating must be 1 (up) or -1 (down).")
+    allowed = FEEDBACK_REASONS[rating]
+    if not isinstance(reasons, list) or any(r not in allowed for r in reasons):
+        raise ChatError("invalid_feedback", f"Reasons must be chosen from: {', '.join(allowed)}.")
+    if not isinstance(comment, str) or len(comment) > 4000:
+        raise ChatError("invalid_feedback", "The comment must be text of at most 4000 characters.")
+    feedback, _ = Feedback.objects.update_or_create(
+        message=message, user=user, defaults={"rating": rating, "reasons": reasons, "comment": comment}
+    )
+    return feedback
+
+
+def messages_reap_interrupted(*, owner=None, conversation_id: int | None = None) -> list[int]:
+    """Marks answers whose worker stopped beating its heart as interrupted,
+    keeping the text they had, and tells the watching browsers."""
+    streaming = Message.objects.filter(
+        status=MessageStatus.STREAMING,
+        started_at__lt=timezone.now() - timedelta(seconds=settings.GENERATION_HEARTBEAT_TIMEOUT),
+    )
+    if owner is not None:
+        streaming = streaming.filter(conversation__owner=owner)
+    if conversation_id is not None:
+        streaming = streaming.filter(conversation_id=conversation_id)
+    candidates = list(streaming.values_list("pk", flat=True))
+    alive = runtime.heartbeats_alive(candidates)
+    reaped = []
+    for message_id in (pk for pk in candidates if not alive[pk]):
+        updated = Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
+            status=MessageStatus.INTERRUPTED,
+            error="The worker writing this answer stopped. Regenerate to try again.",
+            finished_at=timezone.now(),
+        )
+        if updated:
+            message = Message.objects.get(pk=message_id)
+            events.send_now(message.conversation_id, events.message_event(message))
+            reaped.append(message_id)
+    return reaped

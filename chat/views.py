@@ -1,0 +1,136 @@
+import json
+
+from django.conf import settings
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import services
+from .access import access_conversation_by_id, access_message_by_id
+from .errors import ChatError
+from .exports import conversation_export_json, conversation_export_markdown
+from .models import FEEDBACK_REASONS
+from .params import clean_conversation_settings
+from .selectors import conversation_detail, conversation_list
+from .serializers import conversation_to_dict, message_to_dict
+
+_MAX_JSON_BODY = 64 * 1024
+
+
+def _json_body(request) -> dict:
+    if len(request.body) > _MAX_JSON_BODY:
+        raise ChatError("too_long", "The request body is too large.")
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ChatError("invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ChatError("invalid_request", "The request body must be a JSON object.")
+    return data
+
+
+def _api(view):
+    """JSON API views: 401 for anonymous, 404 for others' objects, 400 with
+    a message for bad input."""
+
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "Sign in first."}, status=401)
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return JsonResponse({"error": "Not found."}, status=404)
+        except ChatError as exc:
+            return JsonResponse({"error": exc.message, "code": exc.code}, status=400)
+
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+@login_required
+def chat_page_view(request, conversation_id: int | None = None):
+    initial = None
+    if conversation_id is not None:
+        conversation = access_conversation_by_id(request.user, conversation_id)
+        services.messages_reap_interrupted(conversation_id=conversation.pk)
+        initial = conversation_detail(conversation=conversation, user=request.user)
+    return render(
+        request,
+        "chat/chat.html",
+        {
+            "initial": initial,
+            "feedback_reasons": {str(k): v for k, v in FEEDBACK_REASONS.items()},
+            "limits": {"max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS},
+        },
+    )
+
+
+@require_GET
+@_api
+def conversation_list_view(request):
+    return JsonResponse({"conversations": conversation_list(user=request.user, query=request.GET.get("q", "")[:200])})
+
+
+@require_http_methods(["GET", "PATCH", "DELETE"])
+@_api
+def conversation_detail_view(request, conversation_id: int):
+    conversation = access_conversation_by_id(request.user, conversation_id)
+    if request.method == "PATCH":
+        values = clean_conversation_settings(_json_body(request))
+        services.conversation_update(conversation=conversation, values=values)
+        return JsonResponse({"conversation": conversation_to_dict(conversation)})
+    if request.method == "DELETE":
+        services.conversation_delete(conversation=conversation)
+        return JsonResponse({"deleted": conversation_id})
+    services.messages_reap_interrupted(conversation_id=conversation.pk)
+    return JsonResponse(conversation_detail(conversation=conversation, user=request.user))
+
+
+@require_POST
+@_api
+def conversation_select_view(request, conversation_id: int):
+    conversation = access_conversation_by_id(request.user, conversation_id)
+    message = access_message_by_id(request.user, _json_body(request).get("message"))
+    if message.conversation_id != conversation.pk:
+        raise Http404
+    leaf = services.conversation_select_branch(conversation=conversation, message=message)
+    return JsonResponse({"current_leaf": leaf.pk})
+
+
+@require_GET
+@_api
+def message_detail_view(request, message_id: int):
+    return JsonResponse({"message": message_to_dict(access_message_by_id(request.user, message_id))})
+
+
+@require_POST
+@_api
+def message_feedback_view(request, message_id: int):
+    message = access_message_by_id(request.user, message_id)
+    data = _json_body(request)
+    feedback = services.feedback_submit(
+        user=request.user,
+        message=message,
+        rating=data.get("rating"),
+        reasons=data.get("reasons", []),
+        comment=data.get("comment", ""),
+    )
+    return JsonResponse({"rating": feedback.rating, "reasons": feedback.reasons, "comment": feedback.comment})
+
+
+@login_required
+@require_GET
+def conversation_export_view(request, conversation_id: int, fmt: str):
+    if fmt not in ("json", "md"):
+        raise Http404("Exports are .json or .md.")
+    conversation = access_conversation_by_id(request.user, conversation_id)
+    filename = slugify(conversation.title)[:50] or "conversation"
+    if fmt == "json":
+        response = JsonResponse(conversation_export_json(conversation), json_dumps_params={"indent": 2})
+    else:
+        response = HttpResponse(conversation_export_markdown(conversation), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response

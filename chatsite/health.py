@@ -1,0 +1,54 @@
+"""`/healthz`: is each part the app needs reachable right now?"""
+import time
+
+from django.db import connection
+from django.http import JsonResponse
+
+from chat.runtime import redis_client
+
+from .celery import app as celery_app
+
+QUEUES = ("moderation", "generation", "training")
+
+
+def _timed(check):
+    started = time.perf_counter()
+    try:
+        detail = check()
+        ok = True
+    except Exception as exc:  # reported, not raised: this page exists to say what is down
+        detail, ok = f"{type(exc).__name__}: {exc}"[:300], False
+    return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.vendor
+
+
+def _redis():
+    redis_client().ping()
+    return "pong"
+
+
+def _workers():
+    replies = celery_app.control.inspect(timeout=1.0).active_queues() or {}
+    counts = {queue: 0 for queue in QUEUES}
+    for queues in replies.values():
+        for queue in queues:
+            if queue["name"] in counts:
+                counts[queue["name"]] += 1
+    return counts
+
+
+def healthz_view(request):
+    database, redis_status = _timed(_database), _timed(_redis)
+    workers = _timed(_workers) if redis_status["ok"] else {"ok": False, "detail": "Redis is down"}
+    queues = {
+        name: {"ok": workers["ok"] and workers["detail"][name] > 0, "workers": workers["detail"][name] if workers["ok"] else 0}
+        for name in QUEUES
+    }
+    healthy = database["ok"] and redis_status["ok"] and all(q["ok"] for q in queues.values())
+    body = {"status": "ok" if healthy else "degraded", "database": database, "redis": redis_status, "queues": queues}
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,131 @@
+"""Transformers on this machine's CPU or GPU.
+
+`model.generate` runs in a helper thread and hands token ids to a streamer;
+this thread decodes them into text deltas. Cancellation is a stopping
+criterion that polls `should_stop` between decoding steps.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import TextIteratorStreamer
+
+from .base import ChatMessages, ContextTooLong, GenerationStream, SamplingParams
+
+
+def pick_device(requested: str = "auto") -> str:
+    if requested != "auto":
+        return requested
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class _StopWhen(StoppingCriteria):
+    def __init__(self, should_stop: Callable[[], bool]):
+        self.should_stop = should_stop
+        self.fired = False
+
+    def __call__(self, input_ids, scores, **kwargs):
+        if self.should_stop():
+            self.fired = True
+        return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
+
+
+class _CountingStreamer(TextIteratorStreamer):
+    """Counts generated tokens and notes when the first one arrived."""
+
+    def __init__(self, tokenizer, stream: GenerationStream, **kwargs):
+        super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True, **kwargs)
+        self.stream = stream
+
+    def put(self, value):
+        if not self.next_tokens_are_prompt:
+            self.stream.completion_tokens += value.numel()
+            if self.stream.first_token_at is None:
+                self.stream.first_token_at = time.perf_counter()
+        super().put(value)
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, model_path: str, device: str = "auto", dtype: torch.dtype | None = None):
+        self.model_path = str(model_path)
+        self.device = pick_device(device)
+        if dtype is None:
+            dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype).to(self.device).eval()
+        self.max_context = int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+    def encode_chat(self, messages: ChatMessages, max_new_tokens: int) -> torch.Tensor:
+        """Applies the chat template, dropping the oldest turns (never the
+        system prompt, never the newest user turn) until the prompt and the
+        answer fit the model's context."""
+        system = [m for m in messages[:1] if m["role"] == "system"]
+        turns = messages[len(system):]
+        budget = self.max_context - max_new_tokens
+        while True:
+            ids = self.tokenizer.apply_chat_template(
+                system + turns, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )["input_ids"]
+            if ids.shape[1] <= budget:
+                return ids
+            if len(turns) <= 1:
+                raise ContextTooLong(
+                    f"The message takes {ids.shape[1]} tokens; this model reads at most {budget} "
+                    f"before a {max_new_tokens}-token answer."
+                )
+            turns = turns[2:] if len(turns) > 2 else turns[-1:]
+
+    def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:
+        input_ids = self.encode_chat(messages, params.max_new_tokens).to(self.device)
+        stream = GenerationStream(deltas=iter(()), prompt_tokens=int(input_ids.shape[1]))
+        streamer = _CountingStreamer(self.tokenizer, stream, timeout=None)
+        stop_criterion = _StopWhen(should_stop)
+        kwargs = dict(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            max_new_tokens=params.max_new_tokens,
+            streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([stop_criterion]),
+            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+        )
+        if params.greedy:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        else:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=None)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        failure: list[BaseException] = []
+
+        def run():
+            try:
+                if params.seed is not None:
+                    torch.manual_seed(params.seed)
+                with torch.inference_mode():
+                    self.model.generate(**kwargs)
+            except BaseException as exc:  # handed to the consuming thread below
+                failure.append(exc)
+                streamer.end()
+
+        def deltas():
+            worker = threading.Thread(target=run, name="generate", daemon=True)
+            worker.start()
+            for text in streamer:
+                if text:
+                    yield text
+            worker.join()
+            stream.finished_at = time.perf_counter()
+            if failure:
+                raise failure[0]
+            if stop_criterion.fired:
+                stream.finish_reason = "cancelled"
+            elif stream.completion_tokens >= params.max_new_tokens:
+                stream.finish_reason = "length"
+
+        stream.deltas = deltas()
+        return stream

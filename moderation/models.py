@@ -1,0 +1,142 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from . import rules
+from .categories import CATEGORY_CHOICES
+
+
+class ModerationRule(models.Model):
+    """An admin's rule for the rules layer, added to the built-in ones.
+
+    Scores within a category combine as independent evidence, so a word list
+    with a low score flags only when several of its words appear.
+    """
+
+    class Kind(models.TextChoices):
+        REGEX = rules.REGEX, "Regular expression"
+        WORDS = rules.WORDS, "Word list (one word or phrase per line)"
+
+    class AppliesTo(models.TextChoices):
+        INPUT = rules.INPUT, "User messages"
+        OUTPUT = rules.OUTPUT, "Assistant answers"
+        BOTH = rules.BOTH, "Both"
+
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.WORDS)
+    pattern = models.TextField(
+        help_text="A Python regular expression, or one word or phrase per line. Matching ignores case; "
+        "listed words match whole words only."
+    )
+    score = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="0 to 1. Each distinct listed word found counts as one more hit: 1-(1-score)^hits."
+    )
+    enabled = models.BooleanField(default=True)
+    applies_to = models.CharField(max_length=8, choices=AppliesTo.choices, default=AppliesTo.BOTH)
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "id"]
+
+    def __str__(self):
+        return f"{self.category}: {self.get_kind_display()} #{self.pk}"
+
+    def clean(self):
+        # The pipeline skips a broken rule; this catches it while an admin
+        # can still fix it.
+        try:
+            rules.compile_pattern(self.kind, self.pattern)
+        except ValueError as error:
+            raise ValidationError({"pattern": str(error)}) from None
+
+
+class TemplateResponse(models.Model):
+    """What the assistant says instead of a flagged exchange, per category
+    and language; the built-in texts in `default_responses` apply where no
+    row exists."""
+
+    category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
+    language = models.CharField(max_length=16, default="en")
+    text = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "language"], name="one_template_per_category_language")
+        ]
+
+    def __str__(self):
+        return f"{self.category} ({self.language})"
+
+
+class ReviewItem(models.Model):
+    """One flagged text waiting for, or carrying, a moderator's judgement.
+    `text` keeps the text as moderation saw it: for an answer retracted
+    mid-stream the message itself holds the template response instead."""
+
+    class Direction(models.TextChoices):
+        INPUT = rules.INPUT, "User message"
+        OUTPUT = rules.OUTPUT, "Assistant answer"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        OVERTURNED = "overturned", "Overturned"
+
+    message = models.ForeignKey("chat.Message", on_delete=models.CASCADE, related_name="review_items")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    text = models.TextField()
+    verdict = models.JSONField()
+    layer = models.CharField(max_length=32, blank=True, default="")
+    top_category = models.CharField(max_length=32, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self):
+        return f"Review #{self.pk} ({self.status})"
+
+    def score_rows(self) -> list[tuple[str, float, bool]]:
+        """(category, score, flagged), highest score first, for display."""
+        scores = self.verdict.get("category_scores", {})
+        flagged = self.verdict.get("categories", {})
+        rows = [(category, score, bool(flagged.get(category))) for category, score in scores.items()]
+        return sorted(rows, key=lambda row: row[1], reverse=True)
+
+    def top_scores(self, limit: int = 3) -> list[tuple[str, float, bool]]:
+        """The few highest non-zero scores, for the queue's one-line summary."""
+        return [row for row in self.score_rows() if row[1] > 0][:limit]
+
+
+class ReviewDecision(models.Model):
+    """The audit trail: every confirm or overturn, including changes of mind."""
+
+    class Decision(models.TextChoices):
+        CONFIRM = "confirm", "Confirm"
+        OVERTURN = "overturn", "Overturn"
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="decisions")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    note = models.TextField(blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.decision} of review #{self.item_id}"

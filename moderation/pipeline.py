@@ -1,0 +1,131 @@
+"""The moderation pipeline: every user message (input) and every assistant
+answer (output) passes through `moderate`.
+
+Layers run cheapest first, in the order of `settings.MODERATION_LAYERS`.
+Each returns per-category scores in 0..1; scores combine across layers by
+max, a category is flagged at or above its threshold, and the first layer
+that flags a text decides it, so the costlier layers after it are skipped.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from . import profanity, rules
+from .categories import CATEGORIES
+
+# Long texts are scored in chunks (a verdict is the max over chunks); the
+# overlap keeps a phrase cut by a chunk boundary whole in one of them.
+CHUNK_CHARS = 20_000
+_CHUNK_OVERLAP = 200
+
+ROLES = ("user", "assistant")
+
+Layer = Callable[[list[str], str], list[dict[str, float]]]
+LAYERS: dict[str, Layer] = {
+    "rules": rules.score_many,
+    "profanity": profanity.score_many,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    flagged: bool
+    score: float  # max of category_scores
+    categories: dict[str, bool]  # every category present
+    category_scores: dict[str, float]  # every category present, 0..1
+    layer: str | None  # the layer that decided; None when not flagged
+
+    def top_category(self) -> str | None:
+        """The highest-scoring flagged category; on a tie the more specific
+        one ("self-harm/intent" over "self-harm"), which picks the better
+        template response."""
+        flagged = [category for category in CATEGORIES if self.categories[category]]
+        if not flagged:
+            return None
+        return max(flagged, key=lambda category: (self.category_scores[category], "/" in category))
+
+    def as_dict(self) -> dict:
+        return {
+            "flagged": self.flagged,
+            "score": self.score,
+            "categories": dict(self.categories),
+            "category_scores": dict(self.category_scores),
+            "layer": self.layer,
+        }
+
+
+def _threshold(category: str) -> float:
+    return settings.MODERATION_THRESHOLDS.get(category, settings.MODERATION_THRESHOLD)
+
+
+def _verdict(scores: dict[str, float], layer: str | None) -> Verdict:
+    # Rounded: noisy-OR leaves float dust (0.30000000000000004) in stored verdicts.
+    category_scores = {
+        category: round(min(max(float(scores.get(category, 0.0)), 0.0), 1.0), 6) for category in CATEGORIES
+    }
+    categories = {category: score >= _threshold(category) for category, score in category_scores.items()}
+    flagged = any(categories.values())
+    return Verdict(
+        flagged=flagged,
+        score=max(category_scores.values()),
+        categories=categories,
+        category_scores=category_scores,
+        layer=layer if flagged else None,
+    )
+
+
+def _layers() -> list[tuple[str, Layer]]:
+    try:
+        return [(name, LAYERS[name]) for name in settings.MODERATION_LAYERS]
+    except KeyError as error:
+        raise ImproperlyConfigured(
+            f"MODERATION_LAYERS names an unknown layer {error.args[0]!r}; known layers: {', '.join(LAYERS)}."
+        ) from None
+
+
+def _chunks(text: str) -> list[str]:
+    step = CHUNK_CHARS - _CHUNK_OVERLAP
+    return [text[start : start + CHUNK_CHARS] for start in range(0, max(len(text) - _CHUNK_OVERLAP, 1), step)]
+
+
+def moderate_many(texts: list[str], role: str) -> list[Verdict]:
+    """Verdicts for many texts of one role, each layer called once for all
+    texts still undecided (the profanity model scores a batch in one call)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+    layers = _layers()
+    # Flatten every text into chunks; `owner[i]` is the text chunk i belongs to.
+    chunks: list[str] = []
+    owner: list[int] = []
+    for index, text in enumerate(texts):
+        if text.strip():
+            pieces = _chunks(text)
+            chunks.extend(pieces)
+            owner.extend([index] * len(pieces))
+    scores: list[dict[str, float]] = [{} for _ in texts]
+    deciders: list[str | None] = [None] * len(texts)
+    for name, layer in layers:
+        pending = [i for i in range(len(chunks)) if deciders[owner[i]] is None]
+        if not pending:
+            break
+        for i, chunk_scores in zip(pending, layer([chunks[i] for i in pending], role)):
+            combined = scores[owner[i]]
+            for category, score in chunk_scores.items():
+                combined[category] = max(combined.get(category, 0.0), score)
+        for index in {owner[i] for i in pending}:
+            if _verdict(scores[index], name).flagged:
+                deciders[index] = name
+    return [_verdict(text_scores, decider) for text_scores, decider in zip(scores, deciders)]
+
+
+def moderate(text: str, role: str, context: list[dict] | None = None) -> Verdict:
+    """The verdict on one text. `role` is "user" (input moderation) or
+    "assistant" (output moderation). `context`, the conversation so far as
+    `{"role", "content"}` dicts, is for layers that judge a text in its
+    conversation (a guard model); the rules and profanity layers judge the
+    text alone."""
+    return moderate_many([text], role)[0]

@@ -1,0 +1,41 @@
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersion(models.Model):
+    """One trained or imported model, with where it came from.
+
+    Exactly one policy version at most serves chat (`is_serving`); promotion
+    swaps it in one transaction (see services.model_version_promote).
+    """
+
+    class Kind(models.TextChoices):
+        POLICY = "policy", "Policy (chat model)"
+        REWARD = "reward", "Reward model"
+        VALUE = "value", "Value model"
+        CLASSIFIER = "classifier", "Classifier"
+
+    class Source(models.TextChoices):
+        BUNDLED = "bundled", "Bundled with the app"
+        IMPORTED = "imported", "Imported directory or hub id"
+        TRAINED = "trained", "Trained here"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POLICY)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # A local directory, or a hub id for users with a network.
+    path = models.CharField(max_length=500)
+    base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived")
+    description = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    is_serving = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_serving"], condition=Q(is_serving=True), name="one_serving_version")
+        ]
+
+    def __str__(self):
+        return self.name

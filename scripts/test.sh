@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian's Redis, PostgreSQL and chromium;
+# the Python packages), starts Redis and PostgreSQL, and runs the suite on
+# PostgreSQL. Extra arguments go to pytest.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+apt_need redis-server redis-server
+apt_need postgresql
+apt_need chromium chromium
+venv_install requirements-dev.txt
+
+# A Redis of the tests' own, emptied first, so no stale task or delta leaks in.
+TEST_REDIS_PORT=${TEST_REDIS_PORT:-6390}
+redis_up "$TEST_REDIS_PORT" "${TMPDIR:-/tmp}/chatsite-test-redis"
+redis-cli -p "$TEST_REDIS_PORT" flushall >/dev/null
+
+# PostgreSQL from Debian's cluster tools, with a role for the tests.
+pg_version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$pg_version main$"; then
+  as_root pg_createcluster "$pg_version" main >/dev/null
+fi
+as_root pg_ctlcluster "$pg_version" main start 2>/dev/null || true
+for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 && break; sleep 0.2; done
+as_root su postgres -c "psql -q -tc \"SELECT 1 FROM pg_roles WHERE rolname='chatsite'\" | grep -q 1 || psql -q -c \"CREATE ROLE chatsite LOGIN SUPERUSER PASSWORD 'chatsite'\""
+
+# The bundled model, converted once (the SmolLM2 integration test reads it).
+export DATA_DIR=${TEST_DATA_DIR:-$ROOT/var/test}
+mkdir -p "$DATA_DIR"
+"$PY" - <<'PY'
+import os
+from pathlib import Path
+from engine.bundled import BUNDLED_NAME, convert_gguf, find_bundled_gguf
+out = Path(os.environ["DATA_DIR"]) / "models" / BUNDLED_NAME
+if not (out / "config.json").exists():
+    print("Converting the bundled SmolLM2 GGUF once...")
+    convert_gguf(find_bundled_gguf(), out)
+PY
+
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://chatsite:chatsite@127.0.0.1:5432/chatsite}
+export REDIS_URL=redis://127.0.0.1:$TEST_REDIS_PORT/0
+export CHANNEL_LAYER_PREFIX=test
+export SMOLLM2_DIR="$DATA_DIR/models/smollm2-135m-instruct"
+export CHROMIUM_PATH=${CHROMIUM_PATH:-$(command -v chromium)}
+export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+export HF_HUB_DISABLE_PROGRESS_BARS=1 TRANSFORMERS_VERBOSITY=error TQDM_DISABLE=1
+exec "$PY" -m pytest "$@"

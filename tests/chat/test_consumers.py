@@ -1,0 +1,67 @@
+"""The WebSocket's own checks: who may connect, what they may touch, and
+how bad frames are answered. No worker is needed here."""
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat.models import Conversation
+
+from .wsclient import connect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_anonymous_socket_is_refused():
+    communicator, connected, code = await connect(None)
+    assert not connected and code == 4401
+    await communicator.disconnect()
+
+
+async def test_unapproved_account_is_refused(make_user):
+    user = await database_sync_to_async(make_user)(username="waiting", is_approved=False)
+    communicator, connected, code = await connect(user)
+    assert not connected and code == 4401
+    await communicator.disconnect()
+
+
+async def test_another_users_conversation_is_not_found(make_user):
+    owner = await database_sync_to_async(make_user)(username="owner")
+    intruder = await database_sync_to_async(make_user)(username="intruder")
+    conversation = await database_sync_to_async(Conversation.objects.create)(owner=owner)
+    communicator, connected, _ = await connect(intruder)
+    assert connected
+    for frame in (
+        {"type": "subscribe", "conversation": conversation.pk},
+        {"type": "send", "conversation": conversation.pk, "parent": None, "content": "hi"},
+    ):
+        await communicator.send_json_to(frame)
+        reply = await communicator.receive_json_from(timeout=10)
+        assert reply["type"] == "error" and reply["code"] == "not_found"
+    assert await database_sync_to_async(conversation.messages.count)() == 0
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "raw,code",
+    [
+        ("{not json", "invalid_json"),
+        ("[1, 2]", "invalid_request"),
+        (json.dumps({"type": "launch"}), "unknown_type"),
+        (json.dumps({"type": "send", "conversation": "1; drop table", "content": "x"}), "invalid_request"),
+        (json.dumps({"type": "send", "conversation": None, "content": 42}), "invalid_request"),
+        (json.dumps({"type": "send", "conversation": None, "content": "hi", "settings": {"temperature": 9}}), "invalid_params"),
+        (json.dumps({"type": "send", "conversation": None, "content": "x" * 100_000}), "too_long"),
+        (json.dumps({"type": "stop", "message": 999999}), "not_found"),
+    ],
+)
+async def test_bad_frames_get_clear_errors(user, raw, code):
+    communicator, connected, _ = await connect(user)
+    assert connected
+    await communicator.send_to(text_data=raw)
+    reply = await communicator.receive_json_from(timeout=10)
+    assert reply["type"] == "error" and reply["code"] == code and reply["message"]
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from(timeout=10))["type"] == "pong"
+    assert await database_sync_to_async(Conversation.objects.count)() == 0
+    await communicator.disconnect()

@@ -1,0 +1,145 @@
+"""The whole answer path with real parts: the consumer, Redis as channel
+layer and broker, and a Celery worker process running the tiny model."""
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat.models import Conversation, Message, MessageStatus
+from moderation.models import ModerationRule, ReviewItem
+
+from .wsclient import connect, final_message, receive_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+def streamed_text(frames, message_id):
+    text = ""
+    for frame in frames:
+        if frame["type"] == "delta" and frame["message_id"] == message_id:
+            assert frame["offset"] == len(text), "deltas arrive in order, none lost"
+            text += frame["text"]
+    return text
+
+
+async def send(communicator, content, conversation=None, parent=None, settings=None):
+    await communicator.send_json_to(
+        {"type": "send", "request_id": "r1", "conversation": conversation, "parent": parent, "content": content,
+         "settings": settings or {}}
+    )
+    frames = await receive_until(communicator, lambda f: f["type"] in ("sent", "error"), timeout=20)
+    assert frames[-1]["type"] == "sent", frames[-1]
+    return frames[-1]
+
+
+async def get(model, **kwargs):
+    return await database_sync_to_async(model.objects.get)(**kwargs)
+
+
+async def test_answer_streams_token_by_token_and_is_stored(celery_worker, user):
+    communicator, _, _ = await connect(user)
+    sent = await send(communicator, "Hello there", settings={"max_new_tokens": 40, "temperature": 0.8})
+    answer_id = sent["answer"]["id"]
+    assert sent["user_message"]["status"] == "pending" and sent["answer"]["status"] == "queued"
+    frames = await receive_until(communicator, final_message(answer_id))
+    final = frames[-1]["message"]
+    assert final["status"] == "complete"
+    deltas = [f for f in frames if f["type"] == "delta"]
+    assert len(deltas) >= 2, "the answer arrives in pieces, not at once"
+    assert streamed_text(frames, answer_id) == final["content"]
+    answer = await get(Message, pk=answer_id)
+    assert answer.content == final["content"] and answer.completion_tokens == 40
+    assert answer.prompt_tokens > 0 and answer.ttft_ms > 0 and answer.tokens_per_second > 0
+    assert answer.moderation == {**answer.moderation, "flagged": False}
+    question = await get(Message, pk=sent["user_message"]["id"])
+    assert question.status == MessageStatus.ACCEPTED and question.moderation["flagged"] is False
+    await communicator.disconnect()
+
+
+async def test_stop_keeps_the_partial_answer(celery_worker, user):
+    communicator, _, _ = await connect(user)
+    sent = await send(communicator, "Tell me a long story", settings={"max_new_tokens": 4000})
+    answer_id = sent["answer"]["id"]
+    before = await receive_until(communicator, lambda f: f["type"] == "delta")
+    await communicator.send_json_to({"type": "stop", "message": answer_id})
+    frames = before + await receive_until(communicator, final_message(answer_id))
+    final = frames[-1]["message"]
+    assert final["status"] == "stopped"
+    answer = await get(Message, pk=answer_id)
+    assert answer.content and answer.content == streamed_text(frames, answer_id)
+    assert 0 < answer.completion_tokens < 4000
+    await communicator.disconnect()
+
+
+async def test_regenerate_makes_a_second_branch(celery_worker, user):
+    communicator, _, _ = await connect(user)
+    sent = await send(communicator, "Give me a name", settings={"max_new_tokens": 8})
+    first_id = sent["answer"]["id"]
+    await receive_until(communicator, final_message(first_id))
+    await communicator.send_json_to({"type": "regenerate", "request_id": "r2", "message": first_id})
+    regenerated = (await receive_until(communicator, lambda f: f["type"] == "sent"))[-1]["answer"]
+    assert regenerated["parent"] == sent["user_message"]["id"] and regenerated["id"] != first_id
+    await receive_until(communicator, final_message(regenerated["id"]))
+    conversation = await get(Conversation, pk=sent["conversation"])
+    assert conversation.current_leaf_id == regenerated["id"]
+    siblings = await database_sync_to_async(lambda: list(Message.objects.filter(parent_id=regenerated["parent"]).values_list("status", flat=True)))()
+    assert siblings == ["complete", "complete"]
+    await communicator.disconnect()
+
+
+async def test_flagged_input_never_reaches_the_model(celery_worker, user):
+    communicator, _, _ = await connect(user)
+    sent = await send(communicator, "I want to kill myself tonight")
+    answer_id = sent["answer"]["id"]
+    frames = await receive_until(communicator, final_message(answer_id))
+    assert not [f for f in frames if f["type"] == "delta"]
+    final = frames[-1]["message"]
+    assert final["status"] == "moderated" and final["content"] and final["model"] == ""
+    question = await get(Message, pk=sent["user_message"]["id"])
+    assert question.status == MessageStatus.FLAGGED and "self-harm" in question.moderation["category_scores"]
+    item = await get(ReviewItem, message_id=answer_id)
+    assert item.direction == "input" and item.text == "I want to kill myself tonight"
+    await communicator.disconnect()
+
+
+async def test_flagged_output_is_retracted_and_replaced(celery_worker, user):
+    # An admin's output rule that the tiny model's text always trips.
+    await database_sync_to_async(ModerationRule.objects.create)(
+        category="violence", kind="regex", pattern=r"\S", applies_to="output", note="test: flag every answer"
+    )
+    await asyncio.sleep(0)  # rules are re-read by the worker on the next check
+    communicator, _, _ = await connect(user)
+    sent = await send(communicator, "Say something", settings={"max_new_tokens": 60})
+    answer_id = sent["answer"]["id"]
+    frames = await receive_until(communicator, final_message(answer_id))
+    final = frames[-1]["message"]
+    assert final["status"] == "moderated", final
+    assert streamed_text(frames, answer_id) == "", "no flagged text was shown"
+    item = await get(ReviewItem, message_id=answer_id)
+    assert item.direction == "output" and item.text
+    answer = await get(Message, pk=answer_id)
+    assert answer.completion_tokens < 60, "generation stopped at the first flagged chunk"
+    await communicator.disconnect()
+
+
+async def test_dead_worker_answer_is_reported_interrupted(user, settings):
+    """An answer left `streaming` with no heartbeat (its worker was killed)
+    is marked interrupted and the watching client hears it within 10 s."""
+    conversation = await database_sync_to_async(Conversation.objects.create)(owner=user)
+    question = await database_sync_to_async(Message.objects.create)(
+        conversation=conversation, role="user", content="hi", status=MessageStatus.ACCEPTED
+    )
+    from django.utils import timezone
+
+    answer = await database_sync_to_async(Message.objects.create)(
+        conversation=conversation, parent=question, role="assistant", content="partial", status=MessageStatus.STREAMING,
+        started_at=timezone.now() - timezone.timedelta(seconds=60),
+    )
+    communicator, _, _ = await connect(user)
+    await communicator.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    frames = await receive_until(communicator, final_message(answer.pk), timeout=10)
+    assert loop.time() - started < 10
+    assert frames[-1]["message"]["status"] == "interrupted" and frames[-1]["message"]["content"] == "partial"
+    await communicator.disconnect()

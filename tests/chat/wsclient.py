@@ -1,0 +1,39 @@
+"""A chat WebSocket client for tests: the real ASGI application, signed in
+with a real session cookie."""
+import asyncio
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from chatsite.asgi import application
+
+from ..conftest import session_cookie
+
+
+async def connect(user=None) -> tuple[WebsocketCommunicator, bool, int | None]:
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    if user is not None:
+        cookie = await database_sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, code = await communicator.connect(timeout=10)
+    return communicator, connected, code
+
+
+async def receive_until(communicator, predicate, timeout: float = 60.0) -> list[dict]:
+    """Collects frames until one satisfies `predicate`; returns all of them."""
+    frames = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError(f"no matching frame in {timeout}s; got {[f.get('type') for f in frames]}: {frames[-3:]}")
+        frame = await communicator.receive_json_from(timeout=remaining)
+        frames.append(frame)
+        if predicate(frame):
+            return frames
+
+
+def final_message(answer_id: int):
+    final = {"complete", "stopped", "interrupted", "moderated", "failed"}
+    return lambda f: f["type"] == "message" and f["message"]["id"] == answer_id and f["message"]["status"] in final

@@ -1,0 +1,77 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from engine.tiny import build_tiny_chat_model
+
+from .processes import start_asgi_server, start_celery_worker, test_database_url
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A random-init chat model whose answers always run to max_new_tokens."""
+    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-chat-model"), never_ends=True)
+
+
+@pytest.fixture(scope="session")
+def process_log_dir(tmp_path_factory) -> Path:
+    path = Path(os.environ.get("TEST_LOG_DIR") or tmp_path_factory.mktemp("process-logs"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_env(django_db_setup, tiny_model_dir, tmp_path_factory) -> dict:
+    """The environment of the app processes a test starts: the test
+    database, this run's Redis and channel prefix, the tiny model."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+            "CHAT_MODEL": str(tiny_model_dir),
+            "DATA_DIR": str(tmp_path_factory.mktemp("app-data")),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app_env, process_log_dir):
+    """A real Celery worker process on the moderation and generation queues."""
+    worker = start_celery_worker(app_env, process_log_dir)
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(app_env, process_log_dir, celery_worker):
+    """Daphne serving the app (HTTP and WebSockets) over the test database."""
+    server, url = start_asgi_server(app_env, process_log_dir)
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username="alice", password="a-Strong-pass-123", role="user", **extra):
+        return django_user_model.objects.create_user(username=username, password=password, role=role, **extra)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
