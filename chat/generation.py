@@ -20,6 +20,7 @@ from moderation.services import review_item_create
 
 from . import events, runtime
 from .models import Message, MessageStatus
+from .text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,8 @@ class OutputGate:
     """Holds generated text back until the chunk it belongs to has passed
     output moderation: a sentence, or `holdback_chars` when none ends sooner.
     `feed` returns the text that may be shown; `verdict` is set when a
-    chunk is flagged."""
+    chunk is flagged, which then stays in `pending`, so `released + pending`
+    is always everything the model wrote."""
 
     def __init__(self, holdback_chars: int):
         self.holdback_chars = holdback_chars
@@ -138,17 +140,19 @@ class OutputGate:
             cut = self.pending.rfind(" ") + 1 or len(self.pending)
         if cut == 0:
             return ""
-        chunk, self.pending = self.pending[:cut], self.pending[cut:]
+        chunk = self.pending[:cut]
         if not self._check(chunk):
             return ""
+        self.pending = self.pending[cut:]
         self.released += chunk
         return chunk
 
     def finish(self) -> str:
         """Releases the tail, then checks the whole answer once more."""
-        chunk, self.pending = self.pending, ""
+        chunk = self.pending
         if chunk and not self._check(chunk):
             return ""
+        self.pending = ""
         self.released += chunk
         started = time.perf_counter()
         self.final_verdict = moderate(self.released, "assistant")
@@ -220,6 +224,8 @@ def answer_generate(*, message_id: int) -> None:
             )
             message.refresh_from_db()
             events.send_now(message.conversation_id, events.message_event(message))
+        finally:
+            runtime.clear_cancel(message_id)
 
 
 def _stream_answer(message: Message) -> None:
@@ -241,7 +247,7 @@ def _stream_answer(message: Message) -> None:
         chat_history(message), params, should_stop=lambda: gate.verdict is not None or runtime.is_cancel_requested(message.pk)
     )
     for delta in stream:
-        sender.add(gate.feed(delta), gate.released)
+        sender.add(gate.feed(clean_text(delta)), gate.released)
         if gate.verdict is not None:
             break
     if gate.verdict is None:

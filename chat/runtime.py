@@ -21,7 +21,13 @@ def _heartbeat_key(message_id: int) -> str:
 
 
 def request_cancel(message_id: int) -> None:
-    redis_client().set(_cancel_key(message_id), 1, ex=3600)
+    redis_client().set(_cancel_key(message_id), 1, ex=600)
+
+
+def clear_cancel(message_id: int) -> None:
+    """Called once the answer is final, so a flag never outlives its answer
+    (SQLite may hand a deleted row's id to a new message)."""
+    redis_client().delete(_cancel_key(message_id))
 
 
 def is_cancel_requested(message_id: int) -> bool:

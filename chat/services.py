@@ -13,6 +13,7 @@ from . import events, runtime
 from .errors import ChatError
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
 from .selectors import latest_leaf_under
+from .text import clean_text
 
 TITLE_FROM_MESSAGE_CHARS = 60
 
@@ -98,6 +99,7 @@ def message_send(
     input moderation. `parent` is the answer this message follows (None
     starts the conversation); sending with an earlier message's parent is
     how edit-and-resend makes a sibling branch."""
+    content = clean_text(content)
     _check_limits(user=user, content=content)
     if parent is not None and (parent.conversation_id != getattr(conversation, "pk", None) or parent.role != Message.Role.ASSISTANT):
         raise ChatError("invalid_parent", "A message must follow an answer in the same conversation.")
@@ -150,6 +152,7 @@ def generation_stop(*, message: Message) -> None:
         status=MessageStatus.STOPPED, finished_at=timezone.now()
     )
     if stopped:
+        runtime.clear_cancel(message.pk)  # no worker will claim it now
         message.refresh_from_db()
         events.send_on_commit(message.conversation_id, events.message_event(message))
 

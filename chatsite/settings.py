@@ -181,6 +181,8 @@ MODERATION_THRESHOLD = env.float("MODERATION_THRESHOLD", default=0.5)
 MODERATION_THRESHOLDS = {
     key: float(value) for key, value in env.dict("MODERATION_THRESHOLDS", default={}).items()
 }
+# Other processes see an admin's rule change within this many seconds.
+MODERATION_RULES_REFRESH_SECONDS = env.float("MODERATION_RULES_REFRESH_SECONDS", default=5.0)
 # Output is shown only after the chunk it belongs to has passed: a sentence,
 # or this many characters when no sentence ends sooner.
 MODERATION_HOLDBACK_CHARS = env.int("MODERATION_HOLDBACK_CHARS", default=120)

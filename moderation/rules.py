@@ -3,7 +3,8 @@ built-in defaults plus the admin's `ModerationRule` rows.
 
 It runs on every message, so compiled rules are cached per process. A rule
 saved or deleted in this process drops the cache at once (the signal in
-`apps.py`); other processes (workers) notice within `_REFRESH_SECONDS`
+`apps.py`); other processes (workers) notice within
+`settings.MODERATION_RULES_REFRESH_SECONDS`
 through one cheap aggregate query on the rules table.
 """
 from __future__ import annotations
@@ -15,13 +16,12 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
+from django.conf import settings
 from django.db.models import Count, Max
 
 from .default_rules import DEFAULT_RULES
 
 logger = logging.getLogger(__name__)
-
-_REFRESH_SECONDS = 5.0
 
 REGEX = "regex"
 WORDS = "words"
@@ -132,7 +132,7 @@ def active_rules() -> tuple[CompiledRule, ...]:
 
     now = time.monotonic()
     snapshot = _snapshot
-    if snapshot is not None and now - snapshot.checked_at < _REFRESH_SECONDS:
+    if snapshot is not None and now - snapshot.checked_at < settings.MODERATION_RULES_REFRESH_SECONDS:
         return snapshot.rules
     stats = ModerationRule.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
     fingerprint = (stats["count"], stats["latest"])

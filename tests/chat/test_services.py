@@ -127,7 +127,16 @@ class TestStopAndReap:
         services.generation_stop(message=answer)
         answer.refresh_from_db()
         assert answer.status == MessageStatus.STOPPED
-        assert runtime.is_cancel_requested(answer.pk)
+        assert not runtime.is_cancel_requested(answer.pk), "no flag is left for a reused id to trip on"
+
+    def test_stopping_a_running_answer_raises_the_flag_for_its_worker(self, user):
+        conversation = Conversation.objects.create(owner=user)
+        _, answer = answered(conversation, None, answer_status=MessageStatus.STREAMING)
+        try:
+            services.generation_stop(message=answer)
+            assert runtime.is_cancel_requested(answer.pk)
+        finally:
+            runtime.clear_cancel(answer.pk)
 
     def test_streaming_answer_without_heartbeat_becomes_interrupted(self, user, settings):
         settings.GENERATION_HEARTBEAT_TIMEOUT = 1
@@ -171,3 +180,9 @@ class TestFeedbackAndSearch:
         assert [c["id"] for c in conversation_list(user=user, query="trip")] == [mine.pk]
         assert [c["id"] for c in conversation_list(user=user, query="EGG")] == [other.pk]
         assert theirs.pk not in [c["id"] for c in conversation_list(user=user)]
+
+
+def test_control_characters_are_stripped_before_storing(user, no_tasks):
+    _, question, _ = services.message_send(user=user, conversation=None, parent=None, content="a\x00b\x07c\td\ne")
+    question.refresh_from_db()
+    assert question.content == "abc\td\ne"

@@ -1,7 +1,6 @@
 """Scores a JSONL file of {"text": ...} lines, one verdict per line out: how
 moderation quality is measured on held-out data."""
 import json
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -39,8 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--output", required=True, help="JSONL file to write, one verdict per input line.")
         parser.add_argument("--role", choices=ROLES, default="user", help="Moderate as input (user) or output (assistant).")
 
-    def handle(self, *args, input, output, role, **options):
-        texts = _read_texts(input)
+    def handle(self, *args, **options):
+        texts = _read_texts(options["input"])
+        output, role = options["output"], options["role"]
         with open(output, "w", encoding="utf-8") as out:
             for start in range(0, len(texts), BATCH_SIZE):
                 for verdict in moderate_many(texts[start : start + BATCH_SIZE], role):

@@ -1,0 +1,167 @@
+"""Time to first token and tokens per second of the chat model as a
+WebSocket client sees them through the whole stack (Daphne consumer, Redis,
+Celery moderation and generation workers), against `model.generate` on the
+same prompt, model and machine, in the same run.
+
+    .venv/bin/python bench/chat_latency.py [--model DIR] [--runs 5] [--out bench/results/chat_latency.json]
+
+Needs a Redis (REDIS_URL, default redis://127.0.0.1:6379/0). The stack is
+measured twice: with the default output-moderation hold-back (what users
+get) and with hold-back off (chunk of one token), which isolates what the
+hold-back adds. Greedy decoding, so every run writes the same tokens.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import start_asgi_server, start_celery_worker  # noqa: E402
+
+PROMPT = "Explain in a few sentences why the sky is blue."
+
+
+def measure_generate(model_dir: str, max_new_tokens: int, runs: int) -> list[dict]:
+    """The baseline: plain `model.generate` with a streamer that only notes
+    when the first new token arrives."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.generation.streamers import BaseStreamer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    ids = tokenizer.apply_chat_template(
+        [{"role": "user", "content": PROMPT}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )["input_ids"]
+
+    class FirstToken(BaseStreamer):
+        def __init__(self):
+            self.calls, self.first = 0, None
+
+        def put(self, value):
+            self.calls += 1
+            if self.calls == 2:  # the first call carries the prompt
+                self.first = time.perf_counter()
+
+        def end(self):
+            pass
+
+    results = []
+    for _ in range(runs):
+        streamer = FirstToken()
+        started = time.perf_counter()
+        with torch.inference_mode():
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                                 do_sample=False, streamer=streamer, pad_token_id=tokenizer.eos_token_id)
+        finished = time.perf_counter()
+        tokens = out.shape[1] - ids.shape[1]
+        results.append({"ttft_ms": (streamer.first - started) * 1000, "tokens": tokens,
+                        "tokens_per_second": (tokens - 1) / (finished - streamer.first)})
+    return results
+
+
+def _manage(env: dict, *args: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+async def _one_answer(url: str, cookie: str, max_new_tokens: int) -> dict:
+    import websockets
+
+    ws_url = url.replace("http://", "ws://") + "/ws/chat/"
+    headers = {"Cookie": f"sessionid={cookie}", "Origin": url}
+    async with websockets.connect(ws_url, additional_headers=headers, max_size=None) as ws:
+        started = time.perf_counter()
+        await ws.send(json.dumps({"type": "send", "conversation": None, "parent": None, "content": PROMPT,
+                                  "settings": {"temperature": 0, "max_new_tokens": max_new_tokens}}))
+        first = None
+        answer_id = None
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == "error":
+                raise RuntimeError(frame)
+            if frame["type"] == "sent":
+                answer_id = frame["answer"]["id"]
+            elif frame["type"] == "delta" and first is None:
+                first = time.perf_counter()
+            elif frame["type"] == "message" and frame["message"]["id"] == answer_id and \
+                    frame["message"]["status"] in ("complete", "stopped", "failed", "moderated", "interrupted"):
+                finished = time.perf_counter()
+                message = frame["message"]
+                break
+    if message["status"] != "complete":
+        raise RuntimeError(f"answer ended {message['status']}: {message['error']}")
+    tokens = message["completion_tokens"]
+    return {"ttft_ms": (first - started) * 1000, "tokens": tokens,
+            "tokens_per_second": (tokens - 1) / (finished - first),
+            "worker_ttft_ms": message["ttft_ms"], "worker_tokens_per_second": message["tokens_per_second"]}
+
+
+def measure_stack(model_dir: str, max_new_tokens: int, runs: int, holdback: int, workdir: Path) -> list[dict]:
+    env = dict(os.environ)
+    env.update({"DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+                "CHAT_MODEL": model_dir, "CHANNEL_LAYER_PREFIX": "bench", "MODERATION_HOLDBACK_CHARS": str(holdback),
+                "CHAT_RATE_LIMIT_PER_MINUTE": "1000", "PYTHONUNBUFFERED": "1"})
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    cookie = _manage(env, "shell", "-c", (
+        "from accounts.models import User; from django.test import Client\n"
+        "u, _ = User.objects.get_or_create(username='bench')\n"
+        "c = Client(); c.force_login(u); print(c.cookies['sessionid'].value)")).strip().splitlines()[-1]
+    worker = start_celery_worker(env, workdir, name=f"bench-worker-{holdback}")
+    server, url = start_asgi_server(env, workdir)
+    try:
+        asyncio.run(_one_answer(url, cookie, 4))  # loads the model in the worker
+        return [asyncio.run(_one_answer(url, cookie, max_new_tokens)) for _ in range(runs)]
+    finally:
+        server.stop()
+        worker.stop()
+
+
+def summary(results: list[dict]) -> dict:
+    return {key: statistics.median(r[key] for r in results) for key in ("ttft_ms", "tokens_per_second", "tokens")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=str(ROOT / "var/models/smollm2-135m-instruct"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--out", default=str(ROOT / "bench/results/chat_latency.json"))
+    args = parser.parse_args()
+    if not (Path(args.model) / "config.json").exists() and not Path(args.model).exists():
+        sys.exit(f"No model at {args.model}: run `make setup` first, or pass --model.")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = summary(measure_generate(args.model, args.max_new_tokens, args.runs))
+        no_holdback = summary(measure_stack(args.model, args.max_new_tokens, args.runs, 1, Path(tmp) / "a"))
+        default_holdback = int(os.environ.get("MODERATION_HOLDBACK_CHARS", 120))
+        holdback = summary(measure_stack(args.model, args.max_new_tokens, args.runs, default_holdback, Path(tmp) / "b"))
+    report = {
+        "model": args.model, "prompt": PROMPT, "runs": args.runs, "max_new_tokens": args.max_new_tokens,
+        "generate": baseline,
+        "stack_no_holdback": no_holdback,
+        "stack_default_holdback": holdback,
+        "ratios": {
+            "throughput_stack_vs_generate": no_holdback["tokens_per_second"] / baseline["tokens_per_second"],
+            "throughput_stack_holdback_vs_generate": holdback["tokens_per_second"] / baseline["tokens_per_second"],
+            "ttft_added_ms_no_holdback": no_holdback["ttft_ms"] - baseline["ttft_ms"],
+            "ttft_added_ms_by_holdback": holdback["ttft_ms"] - no_holdback["ttft_ms"],
+        },
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+import pytest
+
+from chat.models import Conversation, Message, MessageStatus
+from moderation import rules
+
+
+@pytest.fixture(autouse=True)
+def fresh_rules():
+    """Each test compiles rules from its own database state."""
+    rules.invalidate()
+    yield
+    rules.invalidate()
+
+
+@pytest.fixture
+def exchange(make_user):
+    """A user's question and the assistant's answer to it."""
+    owner = make_user(username="owner")
+    conversation = Conversation.objects.create(owner=owner)
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="Tell me a story about a dragon", status=MessageStatus.ACCEPTED
+    )
+    answer = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", content="", status=MessageStatus.MODERATED
+    )
+    return question, answer
