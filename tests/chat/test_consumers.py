@@ -65,3 +65,16 @@ async def test_bad_frames_get_clear_errors(user, raw, code):
     assert (await communicator.receive_json_from(timeout=10))["type"] == "pong"
     assert await database_sync_to_async(Conversation.objects.count)() == 0
     await communicator.disconnect()
+
+
+async def test_an_idle_socket_stays_open(user):
+    """Nothing arrives for longer than the channel layer's blocking receive
+    (5 s); the socket must still work afterwards."""
+    import asyncio
+
+    communicator, connected, _ = await connect(user)
+    assert connected
+    await asyncio.sleep(7)
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from(timeout=10))["type"] == "pong"
+    await communicator.disconnect()
