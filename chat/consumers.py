@@ -7,7 +7,9 @@ Client frames (JSON objects):
   {"type": "regenerate", "request_id": str, "message": answer_id}
   {"type": "stop", "message": answer_id}
   {"type": "ping"}
-Server frames: subscribed, sent, message, delta, retract, error, pong.
+Server frames: ready (first, once the user is allowed), subscribed, sent,
+message, delta, retract, error, pong. A user who may not chat is closed
+with code 4401 right after the handshake.
 """
 import asyncio
 import json
@@ -42,12 +44,16 @@ def _optional_id(value, name: str):
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.user = self.scope.get("user")
+        self.conversation_id = None
+        self.reaper = None
+        # Accept, then close with 4401: a refused handshake reaches the
+        # browser only as 1006, and the page could not tell "log in again"
+        # from a network fault.
+        await self.accept()
         if self.user is None or not await database_sync_to_async(can_chat)(self.user):
             await self.close(code=4401)
             return
-        self.conversation_id = None
-        self.reaper = None
-        await self.accept()
+        await self.send_json({"type": "ready", "user": self.user.username})
 
     async def disconnect(self, code):
         if getattr(self, "reaper", None):

@@ -63,7 +63,11 @@ def chat_page_view(request, conversation_id: int | None = None):
         {
             "initial": initial,
             "feedback_reasons": {str(k): v for k, v in FEEDBACK_REASONS.items()},
-            "limits": {"max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS},
+            "limits": {
+                "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+                "max_new_tokens_limit": settings.GENERATION_MAX_NEW_TOKENS_LIMIT,
+                "generation_defaults": settings.GENERATION_DEFAULTS,
+            },
         },
     )
 

@@ -1,6 +1,7 @@
 """A chat WebSocket client for tests: the real ASGI application, signed in
 with a real session cookie."""
 import asyncio
+import json
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -17,6 +18,12 @@ async def connect(user=None) -> tuple[WebsocketCommunicator, bool, int | None]:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
     connected, code = await communicator.connect(timeout=10)
+    if connected:
+        # An allowed socket hears `ready` first; a refused one is closed with 4401.
+        output = await communicator.receive_output(timeout=10)
+        if output["type"] == "websocket.close":
+            return communicator, False, output["code"]
+        assert json.loads(output["text"])["type"] == "ready", output
     return communicator, connected, code
 
 
