@@ -188,8 +188,8 @@ MODERATION_THRESHOLDS = {
 # Other processes see an admin's rule change within this many seconds.
 MODERATION_RULES_REFRESH_SECONDS = env.float("MODERATION_RULES_REFRESH_SECONDS", default=5.0)
 # Output is shown only after the chunk it belongs to has passed: a sentence,
-# or this many characters when no sentence ends sooner.
-MODERATION_HOLDBACK_CHARS = env.int("MODERATION_HOLDBACK_CHARS", default=120)
+# or this many characters when no sentence ends sooner (about ten tokens).
+MODERATION_HOLDBACK_CHARS = env.int("MODERATION_HOLDBACK_CHARS", default=48)
 
 LOGGING = {
     "version": 1,

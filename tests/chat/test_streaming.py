@@ -144,3 +144,37 @@ async def test_dead_worker_answer_is_reported_interrupted(user, settings):
     assert loop.time() - started < 10
     assert frames[-1]["message"]["status"] == "interrupted" and frames[-1]["message"]["content"] == "partial"
     await communicator.disconnect()
+
+
+@pytest.mark.smollm2
+async def test_smollm2_answer_streams_as_english_through_the_stack(user, settings):
+    """The real bundled model behind the same path a worker runs: the answer
+    service streams through Redis to the consumer, which relays deltas."""
+    import os
+
+    from chat.generation import answer_generate
+
+    settings.CHAT_MODEL = os.environ.get("SMOLLM2_DIR", "var/models/smollm2-135m-instruct")
+    conversation = await database_sync_to_async(Conversation.objects.create)(owner=user)
+    question = await database_sync_to_async(Message.objects.create)(
+        conversation=conversation, role="user", content="Name three colours of the rainbow.",
+        status=MessageStatus.ACCEPTED,
+    )
+    answer = await database_sync_to_async(Message.objects.create)(
+        conversation=conversation, parent=question, role="assistant", status=MessageStatus.QUEUED,
+        sampling={"temperature": 0, "max_new_tokens": 48},
+    )
+    communicator, _, _ = await connect(user)
+    await communicator.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+    await receive_until(communicator, lambda f: f["type"] == "subscribed")
+    await database_sync_to_async(answer_generate)(message_id=answer.pk)
+    frames = await receive_until(communicator, final_message(answer.pk))
+    final = frames[-1]["message"]
+    assert final["status"] == "complete", final
+    text = streamed_text(frames, answer.pk)
+    assert text == final["content"] and text.strip()
+    words = [w.strip(".,!:;*-()") for w in text.split()]
+    assert len(words) >= 3 and sum(w.isascii() and w.isalpha() for w in words if w) / len(words) > 0.7
+    assert any(colour in text.lower() for colour in ("red", "orange", "yellow", "green", "blue", "indigo", "violet"))
+    assert final["model"].endswith("smollm2-135m-instruct")
+    await communicator.disconnect()
