@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 # Where a chunk of output may end for moderation: after a sentence or a line.
 _CHUNK_END = re.compile(r"[.!?;:\n](?=\s)|\n")
+_WHITESPACE = re.compile(r"\s")
 _SAVE_EVERY_SECONDS = 1.0
 
 
@@ -137,7 +138,8 @@ class OutputGate:
         for match in _CHUNK_END.finditer(self.pending):
             cut = match.end()
         if cut == 0 and len(self.pending) >= self.holdback_chars:
-            cut = self.pending.rfind(" ") + 1 or len(self.pending)
+            spaces = [m.end() for m in _WHITESPACE.finditer(self.pending)]
+            cut = spaces[-1] if spaces else len(self.pending)
         if cut == 0:
             return ""
         chunk = self.pending[:cut]

@@ -178,3 +178,29 @@ async def test_smollm2_answer_streams_as_english_through_the_stack(user, setting
     assert any(colour in text.lower() for colour in ("red", "orange", "yellow", "green", "blue", "indigo", "violet"))
     assert final["model"].endswith("smollm2-135m-instruct")
     await communicator.disconnect()
+
+
+async def test_a_flagged_phrase_mid_answer_never_reaches_the_client(celery_worker, user):
+    """An output rule for a word the tiny model writes now and then: the
+    text before it streams, the word itself never reaches the client, and
+    the answer is retracted. Sampling decides where the word falls, so a
+    few answers are tried until one has it mid-way."""
+    await database_sync_to_async(ModerationRule.objects.create)(
+        category="violence", kind="regex", pattern="the", applies_to="output", note="test: a common word"
+    )
+    communicator, _, _ = await connect(user)
+    for _ in range(8):
+        sent = await send(communicator, "Tell me about the sea", settings={"max_new_tokens": 300, "temperature": 1.0})
+        answer_id = sent["answer"]["id"]
+        frames = await receive_until(communicator, final_message(answer_id))
+        shown = streamed_text(frames, answer_id)
+        assert "the" not in shown.lower()
+        status = frames[-1]["message"]["status"]
+        if status == "moderated" and shown:
+            break
+    else:
+        pytest.fail("no answer in 8 had the word after some text")
+    assert any(f["type"] == "retract" and f["message_id"] == answer_id for f in frames)
+    item = await get(ReviewItem, message_id=answer_id)
+    assert item.text.lower().startswith(shown.lower()) and "the" in item.text.lower()[len(shown):]
+    await communicator.disconnect()

@@ -1,0 +1,46 @@
+import pytest
+
+from chat.generation import OutputGate
+from moderation.models import ModerationRule
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def rules_only(settings):
+    settings.MODERATION_LAYERS = ["rules"]
+    settings.MODERATION_RULES_REFRESH_SECONDS = 0
+    ModerationRule.objects.create(category="violence", kind="words", pattern="zorblax", applies_to="output")
+
+
+def test_text_is_released_a_sentence_at_a_time():
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("Hello there") == ""
+    assert gate.feed(". How are") == "Hello there."
+    assert gate.feed(" you?\nFine") == " How are you?\n"
+    assert gate.finish() == "Fine"
+    assert gate.released == "Hello there. How are you?\nFine" and gate.verdict is None
+    assert gate.final_verdict is not None and not gate.final_verdict.flagged
+
+
+def test_long_text_without_sentences_is_cut_at_whitespace():
+    gate = OutputGate(holdback_chars=20)
+    released = gate.feed("aaaa bbbb cccc dddd eeee ffff")
+    assert released == "aaaa bbbb cccc dddd eeee "
+    assert gate.pending == "ffff"
+
+
+def test_a_flagged_chunk_is_held_and_kept():
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("All good here. Then zorblax appears. ") == ""
+    assert gate.verdict is not None and gate.verdict.flagged
+    assert gate.released == ""
+    assert gate.released + gate.pending == "All good here. Then zorblax appears. "
+
+
+def test_words_split_across_deltas_are_seen_whole():
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("Fine text. ") == "Fine text."
+    assert gate.feed("zorb") == ""
+    assert gate.feed("lax. ") == ""
+    assert gate.verdict is not None
