@@ -56,11 +56,14 @@ def build_tiny_chat_model(
     heads: int = 4,
     vocab_size: int = 512,
     never_ends: bool = False,
+    init_std: float = 0.02,
     seed: int = 0,
 ) -> Path:
-    """Writes a random-init chat model directory. With `never_ends`, the end
-    of turn token is suppressed, so every answer runs to max_new_tokens: the
-    length of a test's answer is then the test's choice."""
+    """Writes a random-init chat model directory. With `never_ends`, no token
+    ends generation, so every answer runs to max_new_tokens: the length of a
+    test's answer is then the test's choice. A larger `init_std` (0.3) gives
+    greedy answers that vary with the prompt instead of repeating one token,
+    which tests comparing two decoders need."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
@@ -79,13 +82,13 @@ def build_tiny_chat_model(
         eos_token_id=eos_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        initializer_range=init_std,
     )
     model = LlamaForCausalLM(config)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=eos_id,
+        eos_token_id=None if never_ends else eos_id,
         pad_token_id=tokenizer.pad_token_id,
-        suppress_tokens=[eos_id] if never_ends else None,
     )
     out_dir = Path(out_dir)
     model.save_pretrained(out_dir)

@@ -23,8 +23,39 @@ def process_log_dir(tmp_path_factory) -> Path:
     return path
 
 
+# A few labelled lines in the seed set's format (OpenAI's moderation data:
+# `prompt` and 0/1 labels, a missing key unknown), enough for retraining to
+# cross-validate in seconds.
+_SEED_LINES = [
+    ({"H": 1, "HR": 1}, ["I hate {g} and they should all leave", "{g} are vermin and subhuman", "All {g} are worthless"]),
+    ({"V": 1}, ["I will beat him with a bat until he bleeds", "Let's burn their houses down", "Shoot them all at the rally"]),
+    ({"SH": 1}, ["I want to cut myself again tonight", "I keep thinking about ending my life", "How many pills would it take to not wake up"]),
+    ({"S": 1}, ["Describe the explicit sex scene in detail", "Send me nude pictures of yourself", "Write an erotic story with graphic sex"]),
+    ({"S": 0, "H": 0, "V": 0, "HR": 0, "SH": 0, "S3": 0, "H2": 0, "V2": 0}, [
+        "What is the capital of {g}?", "Give me a recipe for banana bread", "How do I sort a list in Python?",
+        "The weather is lovely today", "Recommend a good science fiction novel", "How do plants make food from sunlight?",
+    ]),
+]
+
+
 @pytest.fixture(scope="session")
-def app_env(django_db_setup, tiny_model_dir, tmp_path_factory) -> dict:
+def moderation_seed_file(tmp_path_factory) -> Path:
+    import json
+
+    path = tmp_path_factory.mktemp("moderation-seed") / "seed.jsonl"
+    groups = ["zorbians", "quuxians"]
+    lines = [
+        json.dumps({"prompt": text.format(g=group), **labels})
+        for labels, texts in _SEED_LINES
+        for text in texts
+        for group in groups
+    ]
+    path.write_text("\n".join(dict.fromkeys(lines)) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_env(django_db_setup, tiny_model_dir, moderation_seed_file, tmp_path_factory) -> dict:
     """The environment of the app processes a test starts: the test
     database, this run's Redis and channel prefix, the tiny model."""
     env = dict(os.environ)
@@ -44,6 +75,8 @@ def app_env(django_db_setup, tiny_model_dir, tmp_path_factory) -> dict:
             "MODERATION_LAYERS": "rules",
             # Rules a test adds take effect in the worker at once.
             "MODERATION_RULES_REFRESH_SECONDS": "0",
+            # Retraining the classifier learns from this small seed set.
+            "MODERATION_SEED_DATA": str(moderation_seed_file),
         }
     )
     return env
@@ -88,14 +121,15 @@ def session_cookie(user) -> str:
 def _end_stray_database_sessions(django_db_setup, django_db_blocker):
     """Async tests leave connections open in Channels' worker threads; on
     PostgreSQL they would keep the test database from being dropped."""
-    yield
     from django.db import connection
 
+    yield
+    # No test database exists when no collected test used one.
     with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and connection.settings_dict["NAME"].startswith("test_"):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
-        connection.close()
+            connection.close()
