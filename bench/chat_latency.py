@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import start_asgi_server, start_celery_worker  # noqa: E402
+from bench.stack import one_answer, running_stack  # noqa: E402
 
 PROMPT = "Explain in a few sentences why the sky is blue."
 
@@ -72,60 +70,10 @@ def measure_generate(model_dir: str, max_new_tokens: int, runs: int) -> list[dic
     return results
 
 
-def _manage(env: dict, *args: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True).stdout
-
-
-async def _one_answer(url: str, cookie: str, max_new_tokens: int) -> dict:
-    import websockets
-
-    ws_url = url.replace("http://", "ws://") + "/ws/chat/"
-    headers = {"Cookie": f"sessionid={cookie}", "Origin": url}
-    async with websockets.connect(ws_url, additional_headers=headers, max_size=None) as ws:
-        started = time.perf_counter()
-        await ws.send(json.dumps({"type": "send", "conversation": None, "parent": None, "content": PROMPT,
-                                  "settings": {"temperature": 0, "max_new_tokens": max_new_tokens}}))
-        first = None
-        answer_id = None
-        while True:
-            frame = json.loads(await ws.recv())
-            if frame["type"] == "error":
-                raise RuntimeError(frame)
-            if frame["type"] == "sent":
-                answer_id = frame["answer"]["id"]
-            elif frame["type"] == "delta" and first is None:
-                first = time.perf_counter()
-            elif frame["type"] == "message" and frame["message"]["id"] == answer_id and \
-                    frame["message"]["status"] in ("complete", "stopped", "failed", "moderated", "interrupted"):
-                finished = time.perf_counter()
-                message = frame["message"]
-                break
-    if message["status"] != "complete":
-        raise RuntimeError(f"answer ended {message['status']}: {message['error']}")
-    tokens = message["completion_tokens"]
-    return {"ttft_ms": (first - started) * 1000, "tokens": tokens, "total_ms": (finished - started) * 1000,
-            "worker_ttft_ms": message["ttft_ms"], "worker_tokens_per_second": message["tokens_per_second"]}
-
-
 def measure_stack(model_dir: str, max_new_tokens: int, runs: int, moderation: dict, workdir: Path) -> list[dict]:
-    env = dict(os.environ)
-    env.update({"DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                "CHAT_MODEL": model_dir, "CHANNEL_LAYER_PREFIX": "bench",
-                "CHAT_RATE_LIMIT_PER_MINUTE": "1000", "PYTHONUNBUFFERED": "1", **moderation})
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    cookie = _manage(env, "shell", "-c", (
-        "from accounts.models import User; from django.test import Client\n"
-        "u, _ = User.objects.get_or_create(username='bench')\n"
-        "c = Client(); c.force_login(u); print(c.cookies['sessionid'].value)")).strip().splitlines()[-1]
-    worker = start_celery_worker(env, workdir, name="bench-worker")
-    server, url = start_asgi_server(env, workdir)
-    try:
-        asyncio.run(_one_answer(url, cookie, 4))  # loads the model in the worker
-        return [asyncio.run(_one_answer(url, cookie, max_new_tokens)) for _ in range(runs)]
-    finally:
-        server.stop()
-        worker.stop()
+    with running_stack(model_dir, workdir, moderation) as (url, cookie):
+        asyncio.run(one_answer(url, cookie, PROMPT, 4))  # the worker loads the model
+        return [asyncio.run(one_answer(url, cookie, PROMPT, max_new_tokens)) for _ in range(runs)]
 
 
 def summary(results: list[dict]) -> dict:

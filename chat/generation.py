@@ -32,10 +32,10 @@ _SAVE_EVERY_SECONDS = 1.0
 
 @lru_cache(maxsize=1)
 def _backend_for(path: str):
-    from engine.backends.local import LocalBackend
+    from engine.backends import load_local_backend
 
-    logger.info("Loading chat model from %s", path)
-    return LocalBackend(path, device=settings.GENERATION_DEVICE)
+    logger.info("Loading chat model from %s (%s engine)", path, settings.GENERATION_ENGINE)
+    return load_local_backend(path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE)
 
 
 _backend_lock = threading.Lock()

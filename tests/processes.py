@@ -70,10 +70,12 @@ class Process:
         self.log.close()
 
 
-def start_celery_worker(env: dict, log_dir: Path, queues: str = "moderation,generation", name: str = "worker") -> Process:
+def start_celery_worker(
+    env: dict, log_dir: Path, queues: str = "moderation,generation", name: str = "worker", concurrency: int = 4
+) -> Process:
     process = Process(
         name,
-        [sys.executable, "-m", "celery", "-A", "chatsite", "worker", "-Q", queues, "-P", "threads", "-c", "4",
+        [sys.executable, "-m", "celery", "-A", "chatsite", "worker", "-Q", queues, "-P", "threads", "-c", str(concurrency),
          "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "info"],
         env,
         log_dir,
