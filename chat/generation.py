@@ -242,6 +242,7 @@ def _stream_answer(message: Message) -> None:
         temperature=float(sampling["temperature"]),
         top_p=float(sampling["top_p"]),
         max_new_tokens=int(sampling["max_new_tokens"]),
+        stop=tuple(sampling.get("stop") or ()),
     )
     gate = OutputGate(settings.MODERATION_HOLDBACK_CHARS)
     sender = _DeltaSender(message)

@@ -4,9 +4,10 @@ Each service stores first and enqueues on commit, so a message is in the
 database before any worker or browser hears of it.
 """
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import events, runtime
@@ -14,6 +15,9 @@ from .errors import ChatError
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
 from .selectors import latest_leaf_under
 from .text import clean_text
+
+if TYPE_CHECKING:
+    from moderation.models import ReviewItem
 
 TITLE_FROM_MESSAGE_CHARS = 60
 
@@ -72,17 +76,16 @@ def _check_limits(*, user, content: str | None) -> None:
         )
 
 
-def _new_answer(*, conversation: Conversation, parent: Message) -> Message:
+def _new_answer(*, conversation: Conversation, parent: Message, stop: list[str] | None = None) -> Message:
+    sampling = {
+        "temperature": conversation.temperature,
+        "top_p": conversation.top_p,
+        "max_new_tokens": conversation.max_new_tokens,
+    }
+    if stop:
+        sampling["stop"] = list(stop)
     return Message.objects.create(
-        conversation=conversation,
-        parent=parent,
-        role=Message.Role.ASSISTANT,
-        status=MessageStatus.QUEUED,
-        sampling={
-            "temperature": conversation.temperature,
-            "top_p": conversation.top_p,
-            "max_new_tokens": conversation.max_new_tokens,
-        },
+        conversation=conversation, parent=parent, role=Message.Role.ASSISTANT, status=MessageStatus.QUEUED, sampling=sampling
     )
 
 
@@ -93,7 +96,13 @@ def _set_leaf(conversation: Conversation, leaf: Message) -> None:
 
 @transaction.atomic
 def message_send(
-    *, user, conversation: Conversation | None, parent: Message | None, content: str, settings_values: dict | None = None
+    *,
+    user,
+    conversation: Conversation | None,
+    parent: Message | None,
+    content: str,
+    settings_values: dict | None = None,
+    stop: list[str] | None = None,
 ) -> tuple[Conversation, Message, Message]:
     """Stores the user's message and a queued answer to it, then enqueues
     input moderation. `parent` is the answer this message follows (None
@@ -113,7 +122,7 @@ def message_send(
     user_message = Message.objects.create(
         conversation=conversation, parent=parent, role=Message.Role.USER, content=content, status=MessageStatus.PENDING
     )
-    answer = _new_answer(conversation=conversation, parent=user_message)
+    answer = _new_answer(conversation=conversation, parent=user_message, stop=stop)
     _set_leaf(conversation, answer)
     events.send_on_commit(conversation.pk, events.message_event(user_message))
     events.send_on_commit(conversation.pk, events.message_event(answer))
@@ -178,6 +187,33 @@ def feedback_submit(*, user, message: Message, rating: int, reasons: list[str], 
         message=message, user=user, defaults={"rating": rating, "reasons": reasons, "comment": comment}
     )
     return feedback
+
+
+REPORT_MAX_CHARS = 1000
+
+
+def message_report(*, user, message: Message, reason) -> "ReviewItem":
+    """Puts an answer the user finds wrong in the moderators' review queue,
+    once: a second report waits until a moderator has decided the first."""
+    from moderation.selectors import review_report_is_open
+    from moderation.services import review_item_report
+
+    if message.role != Message.Role.ASSISTANT:
+        raise ChatError("invalid_message", "Only an answer can be reported.")
+    if message.status in ACTIVE_STATUSES:
+        raise ChatError("not_allowed", "Wait for the answer to finish before reporting it.")
+    if message.status == MessageStatus.MODERATED:
+        raise ChatError("not_allowed", "Moderation already replaced this answer; the moderators have it.")
+    if not isinstance(reason, str) or len(reason) > REPORT_MAX_CHARS:
+        raise ChatError("invalid_report", f"The reason must be text of at most {REPORT_MAX_CHARS} characters.")
+    already = ChatError("already_reported", "You have reported this answer; a moderator will review it.")
+    if review_report_is_open(message=message, user=user):
+        raise already
+    try:
+        with transaction.atomic():
+            return review_item_report(message=message, reported_by=user, reason=clean_text(reason).strip())
+    except IntegrityError:  # a report sent twice at once
+        raise already from None
 
 
 def messages_reap_interrupted(*, owner=None, conversation_id: int | None = None) -> list[int]:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "registry",
     "moderation",
     "chat",
+    "openai_api",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {
     "chat.tasks.moderate_user_message_task": {"queue": "moderation"},
     "chat.tasks.generate_answer_task": {"queue": "generation"},
+    "moderation.tasks.classifier_train_task": {"queue": "moderation"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -161,6 +163,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CHAT_MODEL = env("CHAT_MODEL", default="")
 MODELS_DIR = DATA_DIR / "models"
 GENERATION_DEVICE = env("GENERATION_DEVICE", default="auto")
+# `generate`: one request at a time per thread; `continuous`: concurrent
+# conversations share forward passes (transformers' continuous batching).
+GENERATION_ENGINE = env("GENERATION_ENGINE", default="generate")
 GENERATION_DEFAULTS = {
     "temperature": env.float("GENERATION_TEMPERATURE", default=0.7),
     "top_p": env.float("GENERATION_TOP_P", default=0.9),
@@ -190,6 +195,11 @@ MODERATION_RULES_REFRESH_SECONDS = env.float("MODERATION_RULES_REFRESH_SECONDS",
 # Output is shown only after the chunk it belongs to has passed: a sentence,
 # or this many characters when no sentence ends sooner (about ten tokens).
 MODERATION_HOLDBACK_CHARS = env.int("MODERATION_HOLDBACK_CHARS", default=48)
+# Labelled examples (JSONL: `prompt` and S/H/V/HR/SH/S3/H2/V2 labels) that
+# retraining the classifier adds to the moderators' decisions, when present.
+MODERATION_SEED_DATA = Path(
+    env("MODERATION_SEED_DATA", default=str(BASE_DIR.parent / "shared" / "data" / "moderation_dev.jsonl"))
+)
 
 LOGGING = {
     "version": 1,

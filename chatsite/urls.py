@@ -11,5 +11,6 @@ urlpatterns = [
     path("moderation/", include("moderation.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
+    path("", include("openai_api.urls")),
     path("", include("chat.urls")),
 ]

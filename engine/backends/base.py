@@ -62,3 +62,19 @@ class GenerationBackend(Protocol):
     def stream(
         self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]
     ) -> GenerationStream: ...
+
+
+def releasable_end(text: str, stops: tuple[str, ...], final: bool) -> tuple[int, bool]:
+    """How much of `text` may be shown, and whether a stop string ended it.
+
+    Holds back a trailing partial UTF-8 character and any tail that could
+    still grow into a stop string, so a stop string never shows, even in
+    part."""
+    positions = [text.find(s) for s in stops if s and s in text]
+    if positions:
+        return min(positions), True
+    if final:
+        return len(text), False
+    end = len(text) - 1 if text.endswith("\ufffd") else len(text)
+    longest = max((len(s) for s in stops), default=1)
+    return max(0, min(end, len(text) - (longest - 1))), False

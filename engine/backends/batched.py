@@ -18,26 +18,10 @@ import torch
 from transformers import GenerationConfig
 from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
-from .base import ChatMessages, GenerationStream, SamplingParams
+from .base import ChatMessages, GenerationStream, SamplingParams, releasable_end
 from .local import LocalBackend
 
 _POLL_SECONDS = 0.05
-
-
-def _releasable(text: str, stops: tuple[str, ...], final: bool) -> tuple[int, bool]:
-    """How much of `text` may be shown, and whether a stop string ended it.
-
-    Holds back a trailing partial UTF-8 character and any tail that could
-    still grow into a stop string, so a stop string never shows, even in
-    part."""
-    positions = [text.find(s) for s in stops if s and s in text]
-    if positions:
-        return min(positions), True
-    if final:
-        return len(text), False
-    end = len(text) - 1 if text.endswith("\ufffd") else len(text)
-    longest = max((len(s) for s in stops), default=1)
-    return max(0, min(end, len(text) - (longest - 1))), False
 
 
 class BatchedLocalBackend(LocalBackend):
@@ -113,7 +97,7 @@ class BatchedLocalBackend(LocalBackend):
                         stream.first_token_at = time.perf_counter()
                     stream.completion_tokens = len(result.generated_tokens)
                     text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-                    end, stopped = _releasable(text, params.stop, final=result.is_finished())
+                    end, stopped = releasable_end(text, params.stop, final=result.is_finished())
                     if end > shown:
                         yield text[shown:end]
                         shown = end

@@ -14,7 +14,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import TextIteratorStreamer
 
-from .base import ChatMessages, ContextTooLong, GenerationStream, SamplingParams
+from .base import ChatMessages, ContextTooLong, GenerationStream, SamplingParams, releasable_end
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -115,10 +115,19 @@ class LocalBackend:
         def deltas():
             worker = threading.Thread(target=run, name="generate", daemon=True)
             worker.start()
-            for text in streamer:
-                if text:
-                    yield text
+            text, shown = "", 0
+            for piece in streamer:
+                text += piece
+                # generate stops itself just after a stop string; what
+                # follows one is never shown.
+                end, _ = releasable_end(text, params.stop, final=False)
+                if end > shown:
+                    yield text[shown:end]
+                    shown = end
             worker.join()
+            end, _ = releasable_end(text, params.stop, final=True)
+            if end > shown:
+                yield text[shown:end]
             stream.finished_at = time.perf_counter()
             if failure:
                 raise failure[0]

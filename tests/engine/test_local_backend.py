@@ -58,3 +58,18 @@ def test_a_message_longer_than_the_context_is_a_clear_error(backend, monkeypatch
     monkeypatch.setattr(backend, "max_context", 64)
     with pytest.raises(ContextTooLong, match="tokens"):
         backend.encode_chat([{"role": "user", "content": "word " * 200}], max_new_tokens=16)
+
+
+def test_stop_strings_end_the_answer_and_never_show(tmp_path):
+    from engine.tiny import build_tiny_chat_model
+
+    # Larger initial weights: greedy answers that do not repeat one token.
+    backend = LocalBackend(str(build_tiny_chat_model(tmp_path, never_ends=True, init_std=0.3)), device="cpu")
+    params = SamplingParams(temperature=0.0, max_new_tokens=30)
+    full = "".join(backend.stream([{"role": "user", "content": "Hi"}], params, lambda: False))
+    stop = full[10:13]
+    assert full.find(stop) > 0
+    stream = backend.stream(
+        [{"role": "user", "content": "Hi"}], SamplingParams(temperature=0.0, max_new_tokens=30, stop=(stop,)), lambda: False
+    )
+    assert "".join(stream) == full[: full.find(stop)]

@@ -1,0 +1,108 @@
+"""Parsing an OpenAI chat-completions request body into what the chat
+services take, with OpenAI-style errors for anything malformed."""
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from chat.errors import ChatError
+from chat.params import clean_conversation_settings
+
+ROLES = ("system", "developer", "user", "assistant")
+MAX_STOP_STRINGS = 4
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, *, status: int = 400, param: str | None = None, code: str | None = None,
+                 kind: str = "invalid_request_error"):
+        super().__init__(message)
+        self.message, self.status, self.param, self.code, self.kind = message, status, param, code, kind
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
+
+
+@dataclass
+class CompletionRequest:
+    system_prompt: str
+    turns: list[dict]  # user/assistant turns before the last user message
+    content: str  # the last user message
+    settings: dict  # conversation settings: temperature, top_p, max_new_tokens
+    stop: list[str] = field(default_factory=list)
+    stream: bool = False
+    include_usage: bool = False
+    store: bool = True
+    model: str = ""
+
+
+def _text(content, index: int) -> str:
+    """Message content as text: a string, or a list of text parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        return "".join(str(p.get("text", "")) for p in content)
+    raise ApiError("Only text content is supported.", param=f"messages[{index}].content")
+
+
+def _alternating(turns: list[dict]) -> list[dict]:
+    """Merges consecutive turns of one role, so the history alternates user,
+    assistant, ..., user, as the chat tree stores it."""
+    merged: list[dict] = []
+    for turn in turns:
+        if merged and merged[-1]["role"] == turn["role"]:
+            merged[-1] = {"role": turn["role"], "content": merged[-1]["content"] + "\n\n" + turn["content"]}
+        else:
+            merged.append(dict(turn))
+    if merged[0]["role"] == "assistant":
+        merged.insert(0, {"role": "user", "content": ""})
+    return merged
+
+
+def parse_completion_request(body) -> CompletionRequest:
+    if not isinstance(body, dict):
+        raise ApiError("The request body must be a JSON object.")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError("'messages' must be a non-empty list.", param="messages")
+    system, turns = [], []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            raise ApiError(f"messages[{index}] needs a role of {', '.join(ROLES)}.", param=f"messages[{index}].role")
+        text = _text(message.get("content"), index)
+        if message["role"] in ("system", "developer"):
+            system.append(text)
+        else:
+            turns.append({"role": message["role"], "content": text})
+    if not turns or turns[-1]["role"] != "user":
+        raise ApiError("The last message must come from the user.", param="messages")
+    turns = _alternating(turns)
+
+    raw_settings = {}
+    for ours, theirs in (("temperature", "temperature"), ("top_p", "top_p")):
+        if body.get(theirs) is not None:
+            raw_settings[ours] = body[theirs]
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    raw_settings["max_new_tokens"] = max_tokens if max_tokens is not None else settings.GENERATION_DEFAULTS["max_new_tokens"]
+    try:
+        clean = clean_conversation_settings(raw_settings)
+    except ChatError as exc:
+        raise ApiError(exc.message, param="max_tokens" if "tokens" in exc.message else None) from None
+
+    stop = body.get("stop") or []
+    if isinstance(stop, str):
+        stop = [stop]
+    if not isinstance(stop, list) or len(stop) > MAX_STOP_STRINGS or not all(isinstance(s, str) and s for s in stop):
+        raise ApiError(f"'stop' must be a string or a list of up to {MAX_STOP_STRINGS} strings.", param="stop")
+    if body.get("n", 1) != 1:
+        raise ApiError("Only n=1 is supported.", param="n")
+    stream_options = body.get("stream_options") or {}
+    return CompletionRequest(
+        system_prompt="\n\n".join(system),
+        turns=turns[:-1],
+        content=turns[-1]["content"],
+        settings=clean,
+        stop=stop,
+        stream=bool(body.get("stream", False)),
+        include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
+        store=body.get("store", True) is not False,
+        model=str(body.get("model") or ""),
+    )

@@ -1,0 +1,205 @@
+"""`/v1/chat/completions` and `/v1/models`, for OpenAI clients (async views:
+Django closes their database connections; `sync_to_async` keeps the ORM
+calls on its one thread).
+
+A completion is a chat exchange like the browser's: the same services
+store it, moderate it and rate-limit it; the generation worker streams it
+to the conversation's group, and this view relays that stream as the
+OpenAI wire format (server-sent events when `stream` is true).
+"""
+import asyncio
+import json
+import time
+import uuid
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from chat import runtime
+from chat import services as chat_services
+from chat.errors import ChatError
+from chat.events import conversation_group
+from chat.models import FINAL_ASSISTANT_STATUSES, MessageStatus
+
+from .requests import ApiError, parse_completion_request
+from .selectors import served_model_names
+from .services import api_key_authenticate, completion_conversation_create
+
+_MAX_BODY = 1024 * 1024
+_IDLE_CHECK_SECONDS = 2.0
+_STATUS_OF_CHAT_ERROR = {"rate_limited": 429, "too_many_generations": 429}
+
+
+def _error(exc: ApiError) -> JsonResponse:
+    return JsonResponse(exc.body(), status=exc.status)
+
+
+async def _authenticate(request):
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        raise ApiError("Missing API key: send `Authorization: Bearer <key>`.", status=401, kind="authentication_error",
+                       code="invalid_api_key")
+    user = await sync_to_async(api_key_authenticate)(raw_key=header[7:].strip())
+    if user is None:
+        raise ApiError("Invalid or revoked API key.", status=401, kind="authentication_error", code="invalid_api_key")
+    return user
+
+
+async def models_view(request):
+    try:
+        await _authenticate(request)
+    except ApiError as exc:
+        return _error(exc)
+    names = await sync_to_async(served_model_names)()
+    now = int(time.time())
+    return JsonResponse({"object": "list", "data": [
+        {"id": name, "object": "model", "created": now, "owned_by": "chatsite"} for name in names
+    ]})
+
+
+class _Exchange:
+    """Follows one answer on the channel layer until it is final."""
+
+    def __init__(self, conversation_id: int):
+        self.conversation_id = conversation_id
+        self.layer = get_channel_layer()
+        self.channel = None
+        self.answer_id = None
+
+    async def __aenter__(self):
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(conversation_group(self.conversation_id), self.channel)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.layer.group_discard(conversation_group(self.conversation_id), self.channel)
+
+    async def events(self):
+        """Yields ("delta", text), ("retract", None), then ("final", message)."""
+        while True:
+            try:
+                event = await asyncio.wait_for(self.layer.receive(self.channel), _IDLE_CHECK_SECONDS)
+            except asyncio.TimeoutError:
+                # Quiet for a while: was the worker writing this answer lost?
+                await sync_to_async(chat_services.messages_reap_interrupted)(conversation_id=self.conversation_id)
+                continue
+            if event["type"] == "chat.delta" and event["message_id"] == self.answer_id:
+                yield "delta", event["text"]
+            elif event["type"] == "chat.retract" and event["message_id"] == self.answer_id:
+                yield "retract", None
+            elif event["type"] == "chat.message" and event["message"]["id"] == self.answer_id:
+                if event["message"]["status"] in FINAL_ASSISTANT_STATUSES:
+                    yield "final", event["message"]
+                    return
+
+
+def _finish_reason(message: dict, max_tokens: int) -> str:
+    if message["status"] == MessageStatus.MODERATED:
+        return "content_filter"
+    if message["status"] == MessageStatus.COMPLETE and (message["completion_tokens"] or 0) >= max_tokens:
+        return "length"
+    return "stop"
+
+
+def _usage(message: dict) -> dict:
+    prompt, completion = message["prompt_tokens"] or 0, message["completion_tokens"] or 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+@csrf_exempt
+async def chat_completions_view(request):
+    """Authenticated by API key, not by cookie, so CSRF does not apply."""
+    if request.method != "POST":
+        return _error(ApiError("Use POST.", status=405))
+    try:
+        user = await _authenticate(request)
+        if len(request.body) > _MAX_BODY:
+            raise ApiError("The request body is too large.", status=413)
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            raise ApiError("The request body is not valid JSON.") from None
+        parsed = parse_completion_request(body)
+        names = await sync_to_async(served_model_names)()
+        if not names:
+            raise ApiError("No model serves chat yet.", status=503, kind="server_error")
+        if parsed.model and parsed.model not in names:
+            raise ApiError(f"The model '{parsed.model}' is not served here; see /v1/models.", status=404,
+                           param="model", code="model_not_found")
+        conversation, parent = await sync_to_async(completion_conversation_create)(user=user, request=parsed)
+    except ApiError as exc:
+        return _error(exc)
+
+    exchange = _Exchange(conversation.pk)
+    await exchange.__aenter__()
+    try:
+        _, _, answer = await sync_to_async(chat_services.message_send)(
+            user=user, conversation=conversation, parent=parent, content=parsed.content, stop=parsed.stop
+        )
+    except ChatError as exc:
+        await exchange.__aexit__()
+        await sync_to_async(chat_services.conversation_delete)(conversation=conversation)
+        return _error(ApiError(exc.message, status=_STATUS_OF_CHAT_ERROR.get(exc.code, 400), code=exc.code))
+    exchange.answer_id = answer.pk
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    model_name = parsed.model or names[0]
+    max_tokens = parsed.settings["max_new_tokens"]
+
+    async def finish(message):
+        await exchange.__aexit__()
+        if not parsed.store:
+            await sync_to_async(chat_services.conversation_delete)(conversation=conversation)
+
+    if not parsed.stream:
+        try:
+            async for kind, value in exchange.events():
+                if kind == "final":
+                    message = value
+        except asyncio.CancelledError:
+            await sync_to_async(runtime.request_cancel)(answer.pk)
+            raise
+        await finish(message)
+        return JsonResponse({
+            "id": completion_id, "object": "chat.completion", "created": created, "model": model_name,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": message["content"]},
+                         "finish_reason": _finish_reason(message, max_tokens)}],
+            "usage": _usage(message),
+        })
+
+    def chunk(delta: dict, finish_reason=None, usage=None) -> str:
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_name,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}] if usage is None else []}
+        if usage is not None:
+            body["usage"] = usage
+        return f"data: {json.dumps(body)}\n\n"
+
+    async def sse():
+        shown = ""
+        try:
+            yield chunk({"role": "assistant", "content": ""})
+            async for kind, value in exchange.events():
+                if kind == "delta":
+                    shown += value
+                    yield chunk({"content": value})
+                elif kind == "final":
+                    message = value
+            if message["status"] == MessageStatus.MODERATED and not shown:
+                yield chunk({"content": message["content"]})
+            yield chunk({}, finish_reason=_finish_reason(message, max_tokens))
+            if parsed.include_usage:
+                yield chunk({}, usage=_usage(message))
+            yield "data: [DONE]\n\n"
+            await finish(message)
+        except (asyncio.CancelledError, GeneratorExit):
+            # The client went away: stop writing an answer nobody reads.
+            await sync_to_async(runtime.request_cancel)(answer.pk)
+            await exchange.__aexit__()
+            raise
+
+    response = StreamingHttpResponse(sse(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
