@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from engine.backends import ContextTooLong, SamplingParams
+from engine.backends.remote import RemoteGenerationError
 from moderation.pipeline import Verdict, moderate
 from moderation.selectors import template_response_for
 from moderation.services import review_item_create
@@ -31,24 +32,34 @@ _SAVE_EVERY_SECONDS = 1.0
 
 
 @lru_cache(maxsize=1)
-def _backend_for(path: str):
+def _local_backend(path: str):
     from engine.backends import load_local_backend
 
     logger.info("Loading chat model from %s (%s engine)", path, settings.GENERATION_ENGINE)
     return load_local_backend(path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE)
 
 
+@lru_cache(maxsize=4)
+def _remote_backend(base_url: str, api_key: str, model: str):
+    from engine.backends.remote import OpenAIBackend
+
+    return OpenAIBackend(base_url, api_key=api_key, model=model)
+
+
 _backend_lock = threading.Lock()
 
 
 def chat_backend():
-    """The serving model, loaded once per worker process and shared by its
-    threads."""
+    """The serving backend and model version: with GENERATION_BACKEND=openai
+    a remote OpenAI-compatible server (no local version), else the local
+    model, loaded once per worker process and shared by its threads."""
+    if settings.GENERATION_BACKEND == "openai":
+        return _remote_backend(settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.OPENAI_MODEL), None
     from registry.selectors import chat_model_spec
 
     path, version = chat_model_spec()
     with _backend_lock:
-        return _backend_for(path), version
+        return _local_backend(path), version
 
 
 def _replace_with_template(message: Message, *, verdict: Verdict, direction: str, flagged_text: str) -> None:
@@ -220,7 +231,7 @@ def answer_generate(*, message_id: int) -> None:
             _stream_answer(message)
         except Exception as exc:  # the answer must end in a final state, whatever broke
             logger.exception("Generation failed for message %s", message_id)
-            reason = str(exc) if isinstance(exc, ContextTooLong) else "The model failed while answering. Try again."
+            reason = str(exc) if isinstance(exc, (ContextTooLong, RemoteGenerationError)) else "The model failed while answering. Try again."
             Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
                 status=MessageStatus.FAILED, error=reason[:500], finished_at=timezone.now()
             )

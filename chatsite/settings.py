@@ -166,6 +166,12 @@ GENERATION_DEVICE = env("GENERATION_DEVICE", default="auto")
 # `generate`: one request at a time per thread; `continuous`: concurrent
 # conversations share forward passes (transformers' continuous batching).
 GENERATION_ENGINE = env("GENERATION_ENGINE", default="generate")
+# `local`: the model above, in the generation worker; `openai`: any
+# OpenAI-compatible server (vLLM, TGI, llama.cpp, `transformers serve`).
+GENERATION_BACKEND = env("GENERATION_BACKEND", default="local")
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+OPENAI_MODEL = env("OPENAI_MODEL", default="")
 GENERATION_DEFAULTS = {
     "temperature": env.float("GENERATION_TEMPERATURE", default=0.7),
     "top_p": env.float("GENERATION_TOP_P", default=0.9),

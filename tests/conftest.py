@@ -7,7 +7,7 @@ from django.test import Client
 
 from engine.tiny import build_tiny_chat_model
 
-from .processes import start_asgi_server, start_celery_worker, test_database_url
+from .processes import start_asgi_server, start_celery_worker, start_openai_server, test_database_url
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +94,14 @@ def celery_worker(app_env, process_log_dir):
 def live_server_url(app_env, process_log_dir, celery_worker):
     """Daphne serving the app (HTTP and WebSockets) over the test database."""
     server, url = start_asgi_server(app_env, process_log_dir)
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def openai_server_url(tiny_model_dir, process_log_dir):
+    """An OpenAI-compatible server (`transformers serve`) with the tiny model."""
+    server, url = start_openai_server(str(tiny_model_dir), dict(os.environ), process_log_dir)
     yield url
     server.stop()
 

@@ -97,3 +97,22 @@ def start_asgi_server(env: dict, log_dir: Path) -> tuple[Process, str]:
 
     process.wait_for(listening)
     return process, f"http://127.0.0.1:{port}"
+
+
+def start_openai_server(model_dir: str, env: dict, log_dir: Path) -> tuple[Process, str]:
+    """`transformers serve`: a real OpenAI-compatible server, on loopback."""
+    port = free_port()
+    server_env = dict(env, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(log_dir / "hf-cache"))
+    (log_dir / "hf-cache").mkdir(exist_ok=True)
+    process = Process(
+        "transformers-serve",
+        [str(Path(sys.executable).parent / "transformers"), "serve", model_dir, "--host", "127.0.0.1", "--port", str(port)],
+        server_env, log_dir,
+    )
+
+    def listening():
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    process.wait_for(listening)
+    return process, f"http://127.0.0.1:{port}/v1"
