@@ -57,6 +57,19 @@ async def test_answer_streams_token_by_token_and_is_stored(celery_worker, user):
     await communicator.disconnect()
 
 
+async def test_a_long_answer_arrives_whole(celery_worker, user):
+    """Thousands of tokens through the channel layer: every delta arrives, in
+    order, and together they are exactly the stored answer."""
+    communicator, _, _ = await connect(user)
+    sent = await send(communicator, "Write a very long story", settings={"max_new_tokens": 3000})
+    answer_id = sent["answer"]["id"]
+    frames = await receive_until(communicator, final_message(answer_id), timeout=120)
+    answer = await get(Message, pk=answer_id)
+    assert answer.status == MessageStatus.COMPLETE and answer.completion_tokens == 3000
+    assert streamed_text(frames, answer_id) == answer.content and len(answer.content) > 3000
+    await communicator.disconnect()
+
+
 async def test_stop_keeps_the_partial_answer(celery_worker, user):
     communicator, _, _ = await connect(user)
     sent = await send(communicator, "Tell me a long story", settings={"max_new_tokens": 4000})
