@@ -26,6 +26,11 @@ def test_database_url() -> str:
     return f"postgres://{auth}{conf.get('HOST') or '127.0.0.1'}:{conf.get('PORT') or 5432}/{conf['NAME']}"
 
 
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -91,11 +96,7 @@ def start_asgi_server(env: dict, log_dir: Path) -> tuple[Process, str]:
         env, log_dir,
     )
 
-    def listening():
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    process.wait_for(listening)
+    process.wait_for(lambda: port_open(port))
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -110,9 +111,5 @@ def start_openai_server(model_dir: str, env: dict, log_dir: Path) -> tuple[Proce
         server_env, log_dir,
     )
 
-    def listening():
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    process.wait_for(listening)
+    process.wait_for(lambda: port_open(port))
     return process, f"http://127.0.0.1:{port}/v1"
