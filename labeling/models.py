@@ -1,0 +1,303 @@
+"""The labeling data: a pool of prompts, tasks over them (write the ideal
+answer, rank K candidates), the annotators' work, the consensus it makes and
+the frozen dataset snapshots that training reads.
+
+Writes go through labeling.services; see labeling.consensus for how rankings
+are merged and annotators weighted.
+"""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+# Per-candidate problems an annotator can flag while ranking.
+FLAG_FACTUALLY_WRONG = "factually_wrong"
+FLAG_HARMFUL = "harmful"
+FLAG_REFUSES_NEEDLESSLY = "refuses_needlessly"
+FLAG_NOT_FOLLOWING_INSTRUCTIONS = "not_following_instructions"
+FLAG_SPAM = "spam"
+CANDIDATE_FLAGS = {
+    FLAG_FACTUALLY_WRONG: "Factually wrong",
+    FLAG_HARMFUL: "Harmful",
+    FLAG_REFUSES_NEEDLESSLY: "Refuses needlessly",
+    FLAG_NOT_FOLLOWING_INSTRUCTIONS: "Does not follow instructions",
+    FLAG_SPAM: "Spam",
+}
+
+# A ranking task shows between MIN_CANDIDATES and MAX_CANDIDATES answers.
+MIN_CANDIDATES = 2
+MAX_CANDIDATES = 9
+
+
+class PromptImport(models.Model):
+    """One run of an importer: which file, what came of it. Tasks made from
+    its pairs point here, so a snapshot can take exactly one import."""
+
+    class Format(models.TextChoices):
+        JSONL = "jsonl", 'JSONL of {"prompt"} or {"messages"}'
+        HH = "hh", "Anthropic HH-RLHF chosen/rejected"
+        OASST = "oasst", "OpenAssistant message trees"
+
+    format = models.CharField(max_length=8, choices=Format.choices)
+    file_name = models.CharField(max_length=500)
+    # lines, prompts_created, prompts_duplicate, candidates_created,
+    # tasks_created, tasks_duplicate
+    counts = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.get_format_display()}: {self.file_name}"
+
+
+class Prompt(models.Model):
+    """A conversation to answer: `messages` is a list of {role, content}
+    (an optional system message first, then user and assistant turns in
+    turn) ending with a user turn. `content_hash` is over the normalized
+    messages, so the same prompt imported twice is one row."""
+
+    class Source(models.TextChoices):
+        IMPORT = "import", "Imported"
+        ANNOTATOR = "annotator", "Written by an annotator"
+        CHAT = "chat", "Shared from chat"
+        ARENA = "arena", "Arena"
+
+    messages = models.JSONField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # Where it came from in words: "file.jsonl:12", a tree id.
+    source_ref = models.CharField(max_length=500, blank=True, default="")
+    content_hash = models.CharField(max_length=64, unique=True)
+    prompt_import = models.ForeignKey(
+        PromptImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="prompts"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="labeling_prompts"
+    )
+    # The user message a chat prompt was shared from, while it exists.
+    chat_message = models.ForeignKey(
+        "chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["source", "created_at"])]
+
+    def __str__(self):
+        text = self.messages[-1]["content"] if self.messages else ""
+        return text if len(text) <= 80 else text[:79] + "…"
+
+
+class Task(models.Model):
+    """One item of work on a prompt, done by `required_annotations`
+    different annotators: write the ideal answer, or rank candidates.
+
+    Tasks made by an importer from ready-ranked data (HH-RLHF pairs, ranked
+    OpenAssistant replies) need no annotation: their consensus comes with
+    them, and `import_fingerprint` keeps the same pair from being imported
+    twice.
+    """
+
+    class Kind(models.TextChoices):
+        DEMONSTRATION = "demonstration", "Write the ideal answer"
+        RANKING = "ranking", "Rank candidates"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="tasks")
+    candidates = models.ManyToManyField("Candidate", through="TaskCandidate", related_name="tasks")
+    required_annotations = models.PositiveSmallIntegerField()
+    prompt_import = models.ForeignKey(
+        PromptImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    import_fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class Demonstration(models.Model):
+    """An answer written by a person: the work of a demonstration task, or
+    the better answer a ranker wrote. SFT snapshots are made of these."""
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="demonstrations")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="demonstrations"
+    )
+    assignment = models.OneToOneField(
+        "Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="demonstration"
+    )
+    content = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Candidate(models.Model):
+    """One answer to a prompt that can be ranked. The same text (normalized)
+    is one candidate per prompt, whichever way it arrived."""
+
+    class Origin(models.TextChoices):
+        MODEL = "model", "Generated by a model version"
+        DEMONSTRATION = "demonstration", "Written by an annotator"
+        IMPORTED = "imported", "Imported"
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="candidates")
+    text = models.TextField(blank=True)
+    text_hash = models.CharField(max_length=64)
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    demonstration = models.ForeignKey(
+        Demonstration, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+    )
+    sampling = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["prompt", "text_hash"], name="labeling_candidate_once_per_prompt")]
+
+
+class TaskCandidate(models.Model):
+    """A candidate of a ranking task at its place on screen, shuffled once
+    when the task is made so no origin always shows first."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_candidates")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["task", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "candidate"], name="labeling_candidate_once_per_task"),
+            models.UniqueConstraint(fields=["task", "position"], name="labeling_one_candidate_per_position"),
+        ]
+
+
+class Assignment(models.Model):
+    """A task handed to one annotator, at most once (the constraint), under
+    a lease: a lease left to expire frees the task's place for someone
+    else."""
+
+    class State(models.TextChoices):
+        LEASED = "leased", "Leased"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+        EXPIRED = "expired", "Expired"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.LEASED)
+    leased_at = models.DateTimeField(auto_now_add=True)
+    lease_expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["state", "lease_expires_at"]), models.Index(fields=["annotator", "state"])]
+        constraints = [models.UniqueConstraint(fields=["task", "annotator"], name="labeling_task_once_per_annotator")]
+
+
+class Ranking(models.Model):
+    """An annotator's ranking: `groups` lists candidate ids best first, the
+    candidates of one group tied; `flags` maps a candidate id (as text, JSON
+    keys are) to the flags raised on it. `agreement` is this ranking's
+    agreement with the consensus of the item's other rankings, refreshed
+    with the consensus."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="ranking")
+    groups = models.JSONField()
+    none_acceptable = models.BooleanField(default=False)
+    better_answer = models.TextField(blank=True, default="")
+    flags = models.JSONField(default=dict, blank=True)
+    agreement = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Consensus(models.Model):
+    """The merged ranking of one task: groups best first, each candidate's
+    weighted mean Borda score, how well the rankings agree, and what the
+    weighted majority said (none acceptable; flags per candidate)."""
+
+    class Method(models.TextChoices):
+        BORDA = "borda", "Weighted Borda count"
+        IMPORTED = "imported", "Imported with the data"
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="consensus")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    groups = models.JSONField()
+    scores = models.JSONField()
+    agreement = models.FloatField(null=True, blank=True)
+    num_rankings = models.PositiveIntegerField(default=0)
+    none_acceptable = models.BooleanField(default=False)
+    flags = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "consensus"
+
+
+class AnnotatorStats(models.Model):
+    """An annotator's agreement with consensus (smoothed towards a prior)
+    and the weight it gives their votes."""
+
+    annotator = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labeling_stats")
+    num_rankings = models.PositiveIntegerField(default=0)
+    agreement = models.FloatField()
+    weight = models.FloatField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "annotator stats"
+
+
+class DatasetSnapshot(models.Model):
+    """A frozen, versioned dataset.
+
+    Its rows are written once, as canonical JSONL, to `path` under
+    DATA_DIR, and `content_hash` is the sha256 of that file. A file rather
+    than rows in the database because training recipes (which import no
+    Django) read files, because the hashed bytes are then exactly the bytes
+    trained on, and because a preference snapshot of thousands of rankings
+    would otherwise copy every text into a second table. Reading a snapshot
+    checks the hash, so a file changed behind its back is refused rather
+    than trained on.
+    """
+
+    class Kind(models.TextChoices):
+        SFT = "sft", "Demonstrations (SFT)"
+        PREFERENCE = "preference", "Preferences (reward model, DPO)"
+
+    name = models.SlugField(max_length=100)
+    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64)
+    item_count = models.PositiveIntegerField()
+    # Relative to DATA_DIR, so the data directory can move.
+    path = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="labeling_snapshot_version_once"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="labeling_snapshot_version_from_one"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}@{self.version}"
