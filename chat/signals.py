@@ -4,6 +4,14 @@ import threading
 logger = logging.getLogger(__name__)
 
 
+def import_model_libraries(sender=None, **kwargs):
+    """Imports transformers' model classes once, in the worker's main thread,
+    before any task runs: its lazy imports are not thread-safe, and two pool
+    threads importing at once (the chat model's preload and the moderation
+    classifier, say) can see `ImportError`."""
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+
+
 def preload_chat_model(sender, **kwargs):
     """A generation worker loads the chat model as it starts, so the first
     answer does not wait seconds for it."""

@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/conversations/<int:conversation_id>/select/", views.conversation_select_view, name="api-select"),
     path("api/messages/<int:message_id>/", views.message_detail_view, name="api-message"),
     path("api/messages/<int:message_id>/feedback/", views.message_feedback_view, name="api-feedback"),
+    path("api/messages/<int:message_id>/report/", views.message_report_view, name="api-report"),
 ]

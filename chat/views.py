@@ -67,6 +67,7 @@ def chat_page_view(request, conversation_id: int | None = None):
                 "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
                 "max_new_tokens_limit": settings.GENERATION_MAX_NEW_TOKENS_LIMIT,
                 "generation_defaults": settings.GENERATION_DEFAULTS,
+                "report_max_chars": services.REPORT_MAX_CHARS,
             },
         },
     )
@@ -123,6 +124,14 @@ def message_feedback_view(request, message_id: int):
         comment=data.get("comment", ""),
     )
     return JsonResponse({"rating": feedback.rating, "reasons": feedback.reasons, "comment": feedback.comment})
+
+
+@require_POST
+@_api
+def message_report_view(request, message_id: int):
+    message = access_message_by_id(request.user, message_id)
+    item = services.message_report(user=request.user, message=message, reason=_json_body(request).get("reason", ""))
+    return JsonResponse({"report": {"id": item.pk, "status": item.status}}, status=201)
 
 
 @login_required

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "moderation",
     "chat",
     "openai_api",
+    "labeling",
 ]
 
 MIDDLEWARE = [
@@ -150,7 +151,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {
     "chat.tasks.moderate_user_message_task": {"queue": "moderation"},
     "chat.tasks.generate_answer_task": {"queue": "generation"},
-    "moderation.tasks.classifier_train_task": {"queue": "moderation"},
+    "moderation.tasks.classifier_train_task": {"queue": "training"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -190,17 +191,37 @@ CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=20)
 CHAT_MAX_CONCURRENT_GENERATIONS = env.int("CHAT_MAX_CONCURRENT_GENERATIONS", default=2)
 
 # --- Moderation ------------------------------------------------------------
-MODERATION_LAYERS = env.list("MODERATION_LAYERS", default=["rules", "profanity"])
+MODERATION_LAYERS = env.list("MODERATION_LAYERS", default=["rules", "profanity", "classifier"])
 MODERATION_THRESHOLD = env.float("MODERATION_THRESHOLD", default=0.5)
 # Per-category overrides, e.g. MODERATION_THRESHOLDS="harassment=0.8,violence=0.6"
 MODERATION_THRESHOLDS = {
     key: float(value) for key, value in env.dict("MODERATION_THRESHOLDS", default={}).items()
+}
+# Answers (output moderation) pass their own layers, at their own thresholds:
+# the classifier learnt from users' messages and misjudges a model's prose.
+MODERATION_OUTPUT_LAYERS = env.list("MODERATION_OUTPUT_LAYERS", default=["rules", "profanity"])
+MODERATION_OUTPUT_THRESHOLD = env.float("MODERATION_OUTPUT_THRESHOLD", default=0.8)
+MODERATION_OUTPUT_THRESHOLDS = {
+    key: float(value) for key, value in env.dict("MODERATION_OUTPUT_THRESHOLDS", default={}).items()
 }
 # Other processes see an admin's rule change within this many seconds.
 MODERATION_RULES_REFRESH_SECONDS = env.float("MODERATION_RULES_REFRESH_SECONDS", default=5.0)
 # Output is shown only after the chunk it belongs to has passed: a sentence,
 # or this many characters when no sentence ends sooner (about ten tokens).
 MODERATION_HOLDBACK_CHARS = env.int("MODERATION_HOLDBACK_CHARS", default=48)
+# The classifier layer looks for a newly promoted head (a classifier model
+# version with metadata "serving": true) at most this often.
+MODERATION_CLASSIFIER_REFRESH_SECONDS = env.float("MODERATION_CLASSIFIER_REFRESH_SECONDS", default=5.0)
+# MiniLM's weights: "auto" is bfloat16 where the CPU computes it natively
+# (AMX or AVX512-BF16, about 1.7x faster), else float32.
+MODERATION_CLASSIFIER_DTYPE = env("MODERATION_CLASSIFIER_DTYPE", default="auto")
+# The guard layer (used when MODERATION_LAYERS names "guard"): a chat model's
+# directory or hub id, asked Llama Guard-style; its P(unsafe) goes to
+# MODERATION_GUARD_CATEGORY.
+MODERATION_GUARD_MODEL = env("MODERATION_GUARD_MODEL", default="")
+MODERATION_GUARD_CATEGORY = env("MODERATION_GUARD_CATEGORY", default="harassment")
+MODERATION_GUARD_DEVICE = env("MODERATION_GUARD_DEVICE", default="cpu")
+MODERATION_GUARD_BATCH_SIZE = env.int("MODERATION_GUARD_BATCH_SIZE", default=8)
 # Labelled examples (JSONL: `prompt` and S/H/V/HR/SH/S3/H2/V2 labels) that
 # retraining the classifier adds to the moderators' decisions, when present.
 MODERATION_SEED_DATA = Path(
@@ -215,3 +236,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Labeling --------------------------------------------------------------
+# A task leased to an annotator returns to the pool when this runs out.
+LABELING_LEASE_MINUTES = env.int("LABELING_LEASE_MINUTES", default=30)
+# How many different annotators each item goes to (N).
+LABELING_ANNOTATIONS_PER_ITEM = env.int("LABELING_ANNOTATIONS_PER_ITEM", default=3)

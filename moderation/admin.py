@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ModerationRule, ReviewDecision, ReviewItem, TemplateResponse
+from .models import ClassifierTraining, ModerationRule, ReviewDecision, ReviewItem, TemplateResponse
 
 
 @admin.register(ModerationRule)
@@ -30,7 +30,7 @@ class ReviewDecisionInline(admin.TabularInline):
     model = ReviewDecision
     extra = 0
     can_delete = False
-    readonly_fields = ("reviewer", "decision", "note", "at")
+    readonly_fields = ("at", "reviewer", "decision", "status_before", "status_after", "note")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -40,12 +40,28 @@ class ReviewDecisionInline(admin.TabularInline):
 class ReviewItemAdmin(admin.ModelAdmin):
     """Read-only here: decisions go through the review page, which audits them."""
 
-    list_display = ("id", "created_at", "direction", "top_category", "layer", "status", "reviewer")
-    list_filter = ("status", "direction", "top_category", "layer")
+    list_display = ("id", "created_at", "origin", "direction", "top_category", "layer", "status", "reviewer")
+    list_filter = ("status", "origin", "direction", "top_category", "layer")
     search_fields = ("text", "note")
     list_select_related = ("reviewer",)
     inlines = [ReviewDecisionInline]
     readonly_fields = [field.name for field in ReviewItem._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ClassifierTraining)
+class ClassifierTrainingAdmin(admin.ModelAdmin):
+    """Read-only here: trainings start from the classifier page, which queues them."""
+
+    list_display = ("id", "state", "requested_by", "created_at", "finished_at", "example_count", "model_version")
+    list_filter = ("state",)
+    list_select_related = ("requested_by", "model_version")
+    readonly_fields = [field.name for field in ClassifierTraining._meta.fields]
 
     def has_add_permission(self, request):
         return False

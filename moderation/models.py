@@ -1,10 +1,13 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from . import rules
-from .categories import CATEGORY_CHOICES
+from .categories import CATEGORIES, CATEGORY_CHOICES
 
 
 class ModerationRule(models.Model):
@@ -89,8 +92,18 @@ class ReviewItem(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         OVERTURNED = "overturned", "Overturned"
 
+    class Origin(models.TextChoices):
+        AUTOMATIC = "automatic", "Flagged automatically"
+        REPORT = "report", "Reported by a user"
+
     message = models.ForeignKey("chat.Message", on_delete=models.CASCADE, related_name="review_items")
     direction = models.CharField(max_length=8, choices=Direction.choices)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.AUTOMATIC)
+    # A report: who sent it and why. Automatic items have neither.
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    report_reason = models.TextField(blank=True, default="")
     text = models.TextField()
     verdict = models.JSONField()
     layer = models.CharField(max_length=32, blank=True, default="")
@@ -106,9 +119,21 @@ class ReviewItem(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "reported_by"],
+                condition=Q(origin="report", status="open"),
+                name="one_open_report_per_message_and_user",
+            )
+        ]
 
     def __str__(self):
         return f"Review #{self.pk} ({self.status})"
+
+    def flagged_categories(self) -> list[str]:
+        """The categories the verdict flagged, in taxonomy order."""
+        flagged = self.verdict.get("categories", {})
+        return [category for category in CATEGORIES if flagged.get(category)]
 
     def score_rows(self) -> list[tuple[str, float, bool]]:
         """(category, score, flagged), highest score first, for display."""
@@ -123,7 +148,9 @@ class ReviewItem(models.Model):
 
 
 class ReviewDecision(models.Model):
-    """The audit trail: every confirm or overturn, including changes of mind."""
+    """The audit trail: every confirm or overturn, including changes of mind:
+    who (`reviewer`), when (`at`), what (`decision`, `note`), and the item's
+    status before and after."""
 
     class Decision(models.TextChoices):
         CONFIRM = "confirm", "Confirm"
@@ -133,6 +160,8 @@ class ReviewDecision(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     decision = models.CharField(max_length=16, choices=Decision.choices)
     note = models.TextField(blank=True, default="")
+    status_before = models.CharField(max_length=16, choices=ReviewItem.Status.choices)
+    status_after = models.CharField(max_length=16, choices=ReviewItem.Status.choices)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -140,3 +169,42 @@ class ReviewDecision(models.Model):
 
     def __str__(self):
         return f"{self.decision} of review #{self.item_id}"
+
+
+class ClassifierTraining(models.Model):
+    """One retraining of the embedding classifier's heads from the labelled
+    data (moderators' decisions plus the seed set). A run that succeeds
+    registers its heads as a `registry.ModelVersion`, which serves only
+    once an admin promotes it."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+    # Queued or running longer than this: its worker was killed or its task
+    # message lost. It no longer blocks a new training.
+    STALE_AFTER = timedelta(hours=2)
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    example_count = models.PositiveIntegerField(null=True, blank=True)
+    # What moderation.retrain.retrain_classifier returned: cross-validated figures.
+    figures = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Classifier training #{self.pk} ({self.state})"

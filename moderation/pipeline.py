@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from . import profanity, rules
+from . import guard, profanity, rules
+from .classifier import layer as classifier_layer
 from .categories import CATEGORIES
 
 # Long texts are scored in chunks (a verdict is the max over chunks); the
@@ -28,6 +29,8 @@ Layer = Callable[[list[str], str], list[dict[str, float]]]
 LAYERS: dict[str, Layer] = {
     "rules": rules.score_many,
     "profanity": profanity.score_many,
+    "classifier": classifier_layer.score_many,
+    "guard": guard.score_many,
 }
 
 
@@ -58,16 +61,21 @@ class Verdict:
         }
 
 
-def _threshold(category: str) -> float:
+def _threshold(category: str, role: str) -> float:
+    """Answers get their own, higher thresholds: the scorers learnt from
+    what people write, and on a model's sentences (often cut mid-way by the
+    hold-back) they err towards flagging, which would retract good answers."""
+    if role == "assistant":
+        return settings.MODERATION_OUTPUT_THRESHOLDS.get(category, settings.MODERATION_OUTPUT_THRESHOLD)
     return settings.MODERATION_THRESHOLDS.get(category, settings.MODERATION_THRESHOLD)
 
 
-def _verdict(scores: dict[str, float], layer: str | None) -> Verdict:
+def _verdict(scores: dict[str, float], layer: str | None, role: str) -> Verdict:
     # Rounded: noisy-OR leaves float dust (0.30000000000000004) in stored verdicts.
     category_scores = {
         category: round(min(max(float(scores.get(category, 0.0)), 0.0), 1.0), 6) for category in CATEGORIES
     }
-    categories = {category: score >= _threshold(category) for category, score in category_scores.items()}
+    categories = {category: score >= _threshold(category, role) for category, score in category_scores.items()}
     flagged = any(categories.values())
     return Verdict(
         flagged=flagged,
@@ -78,12 +86,15 @@ def _verdict(scores: dict[str, float], layer: str | None) -> Verdict:
     )
 
 
-def _layers() -> list[tuple[str, Layer]]:
+def _layers(role: str) -> list[tuple[str, Layer]]:
+    """Input and output have their own layer lists: the trained classifier
+    learnt from what people write and is not yet trusted on answers."""
+    setting = "MODERATION_OUTPUT_LAYERS" if role == "assistant" else "MODERATION_LAYERS"
     try:
-        return [(name, LAYERS[name]) for name in settings.MODERATION_LAYERS]
+        return [(name, LAYERS[name]) for name in getattr(settings, setting)]
     except KeyError as error:
         raise ImproperlyConfigured(
-            f"MODERATION_LAYERS names an unknown layer {error.args[0]!r}; known layers: {', '.join(LAYERS)}."
+            f"{setting} names an unknown layer {error.args[0]!r}; known layers: {', '.join(LAYERS)}."
         ) from None
 
 
@@ -97,7 +108,7 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
     texts still undecided (the profanity model scores a batch in one call)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-    layers = _layers()
+    layers = _layers(role)
     # Flatten every text into chunks; `owner[i]` is the text chunk i belongs to.
     chunks: list[str] = []
     owner: list[int] = []
@@ -117,9 +128,9 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
             for category, score in chunk_scores.items():
                 combined[category] = max(combined.get(category, 0.0), score)
         for index in {owner[i] for i in pending}:
-            if _verdict(scores[index], name).flagged:
+            if _verdict(scores[index], name, role).flagged:
                 deciders[index] = name
-    return [_verdict(text_scores, decider) for text_scores, decider in zip(scores, deciders)]
+    return [_verdict(text_scores, decider, role) for text_scores, decider in zip(scores, deciders)]
 
 
 def moderate(text: str, role: str, context: list[dict] | None = None) -> Verdict:

@@ -73,6 +73,7 @@ def app_env(django_db_setup, tiny_model_dir, moderation_seed_file, tmp_path_fact
             # moderate with the rules layer alone so the tests decide what
             # is flagged. The profanity layer has its own tests.
             "MODERATION_LAYERS": "rules",
+            "MODERATION_OUTPUT_LAYERS": "rules",
             # Rules a test adds take effect in the worker at once.
             "MODERATION_RULES_REFRESH_SECONDS": "0",
             # Retraining the classifier learns from this small seed set.

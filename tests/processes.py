@@ -76,7 +76,7 @@ class Process:
 
 
 def start_celery_worker(
-    env: dict, log_dir: Path, queues: str = "moderation,generation", name: str = "worker", concurrency: int = 4
+    env: dict, log_dir: Path, queues: str = "moderation,generation,training", name: str = "worker", concurrency: int = 4
 ) -> Process:
     process = Process(
         name,

@@ -22,6 +22,7 @@
   const LIMITS = readJSON('chat-limits') || {};
   const MAX_CHARS = Number(LIMITS.max_message_chars) || 16000;
   const WARN_CHARS = Math.floor(MAX_CHARS * 0.9);
+  const REPORT_MAX_CHARS = Number(LIMITS.report_max_chars) || 1000;
   const MAX_TOKENS_LIMIT = Number(LIMITS.max_new_tokens_limit) || 4096;
   const DEFAULTS = Object.assign(
     { system_prompt: '', temperature: 0.7, top_p: 0.9, max_new_tokens: 512 },
@@ -75,6 +76,7 @@
     leaf: null,            // current_leaf id
     messages: new Map(),   // id -> message dict (+ _cp, _retracted, _refetch, _buffer)
     feedback: new Map(),   // message id -> {rating, reasons, comment}
+    reported: new Set(),   // answers this page reported to the moderators
     pendingSettings: null, // settings for the first send of a new chat
     list: [],              // sidebar rows
     query: '',
@@ -86,6 +88,7 @@
     ui: {
       editing: null, editDraft: '', editFocus: false,
       fb: null,            // {id, rating, reasons:Set, comment}
+      report: null,        // {id, reason, focus}: the open report panel
     },
   };
 
@@ -392,6 +395,7 @@
       body, ctx.index, ctx.sibs.length, ctx.canRegen,
       // While the panel is open a save must not rebuild it under the pointer.
       ui.fb && ui.fb.id === m.id ? `panel${ui.fb.rating}` : `saved${fb ? fb.rating : 0}`,
+      ui.report && ui.report.id === m.id ? 'report' : state.reported.has(m.id) ? 'reported' : '',
       ui.editing === m.id,
     ].join('|');
   }
@@ -514,6 +518,12 @@
             testid: 'thumbs-down', pressed: shown === -1, cls: shown === -1 ? 'on' : '', onclick: () => rate(m, -1),
           }),
         );
+        const reported = state.reported.has(m.id);
+        const reporting = !!(state.ui.report && state.ui.report.id === m.id);
+        actions.append(iconBtn('flag', reported ? 'Reported to the moderators' : 'Report answer', {
+          testid: 'report-message', pressed: reporting || reported, cls: reporting || reported ? 'on' : '',
+          disabled: reported, onclick: () => toggleReport(m),
+        }));
       }
       if (actions.childElementCount) footer.append(actions);
       if (!isUser && !ACTIVE.has(m.status)) {
@@ -524,6 +534,11 @@
     }
 
     if (!isUser && state.ui.fb && state.ui.fb.id === m.id) body.append(buildFeedbackPanel(m));
+    if (!isUser && state.ui.report && state.ui.report.id === m.id) body.append(buildReportPanel(m));
+    if (!isUser && state.reported.has(m.id)) {
+      body.append(h('div', { class: 'msg-note report-done', testid: 'report-done', role: 'status' },
+        icon('check'), 'Reported. A moderator will review this answer.'));
+    }
     return { el, textNode };
   }
 
@@ -642,6 +657,7 @@
       return;
     }
     // The panel's Save stores the rating with its reasons and comment.
+    state.ui.report = null;
     state.ui.fb = {
       id: m.id, rating,
       reasons: new Set(same ? saved.reasons : []),
@@ -699,6 +715,50 @@
     return panel;
   }
 
+  // ------------------------------------------------------------ reports
+
+  function toggleReport(m) {
+    const open = state.ui.report && state.ui.report.id === m.id;
+    state.ui.report = open ? null : { id: m.id, reason: '', focus: true };
+    if (!open) state.ui.fb = null; // one panel at a time under an answer
+    renderThread();
+  }
+
+  function buildReportPanel(m) {
+    const report = state.ui.report;
+    const reason = h('textarea', {
+      class: 'fb-comment', testid: 'report-reason', rows: '3', maxlength: String(REPORT_MAX_CHARS),
+      placeholder: 'What is wrong with this answer? (optional)', 'aria-label': 'Why you report this answer',
+    });
+    reason.value = report.reason;
+    reason.addEventListener('input', () => { report.reason = reason.value; });
+    const submit = h('button', { type: 'button', class: 'btn primary small', testid: 'report-submit' }, 'Submit report');
+    submit.addEventListener('click', async () => {
+      submit.disabled = true;
+      try {
+        await api('POST', `/api/messages/${m.id}/report/`, { reason: report.reason });
+        state.reported.add(m.id);
+        if (state.ui.report === report) state.ui.report = null;
+        renderThread();
+        toast('Thanks. A moderator will review this answer.');
+      } catch (err) {
+        submit.disabled = false;
+        showError(err.message);
+      }
+    });
+    const panel = h('div', { class: 'fb-panel report-panel', role: 'group', 'aria-label': 'Report this answer' },
+      h('div', { class: 'fb-head' },
+        h('span', {}, 'Report this answer to the moderators'),
+        iconBtn('x', 'Close report', { onclick: () => { state.ui.report = null; renderThread(); } })),
+      reason,
+      h('div', { class: 'fb-actions' }, submit));
+    if (report.focus) {
+      report.focus = false;
+      requestAnimationFrame(() => reason.focus({ preventScroll: true }));
+    }
+    return panel;
+  }
+
   // ------------------------------------------------------------ branches
 
   async function switchBranch(target) {
@@ -706,6 +766,7 @@
     const idx = buildIndex();
     state.leaf = newestLeaf(target, idx).id;
     state.ui.fb = null;
+    state.ui.report = null;
     renderThread();
     if (!state.convId) return;
     const conv = state.convId;
@@ -1192,6 +1253,7 @@
     state.leaf = null;
     state.ui.editing = null;
     state.ui.fb = null;
+    state.ui.report = null;
     state.follow = true;
     cache.clear();
     els.thread.replaceChildren();

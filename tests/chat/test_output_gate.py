@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def rules_only(settings):
-    settings.MODERATION_LAYERS = ["rules"]
+    settings.MODERATION_LAYERS = settings.MODERATION_OUTPUT_LAYERS = ["rules"]
     settings.MODERATION_RULES_REFRESH_SECONDS = 0
     ModerationRule.objects.create(category="violence", kind="words", pattern="zorblax", applies_to="output")
 

@@ -3,6 +3,8 @@ import pytest
 from chat.models import Conversation, Message, MessageStatus
 from moderation import rules
 
+from .factories import make_verdict
+
 
 @pytest.fixture(autouse=True)
 def fresh_rules():
@@ -24,3 +26,17 @@ def exchange(make_user):
         conversation=conversation, parent=question, role="assistant", content="", status=MessageStatus.MODERATED
     )
     return question, answer
+
+
+@pytest.fixture
+def flag(exchange):
+    """Files a review item on the exchange's answer: flag("hate", "violence",
+    text=..., layer=..., direction=...)."""
+    from moderation.services import review_item_create
+
+    def make(*categories: str, text: str = "flagged text", layer: str = "rules", direction: str = "output"):
+        return review_item_create(
+            message=exchange[1], direction=direction, text=text, verdict=make_verdict(*categories, layer=layer)
+        )
+
+    return make

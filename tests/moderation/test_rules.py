@@ -9,6 +9,12 @@ from moderation.pipeline import moderate
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def rules_layer_only(settings):
+    """These tests are about the rules layer's own scores."""
+    settings.MODERATION_LAYERS = settings.MODERATION_OUTPUT_LAYERS = ["rules"]
+
+
 def words_rule(pattern, **fields):
     return ModerationRule.objects.create(category=fields.pop("category", c.ILLICIT), kind="words", pattern=pattern, **fields)
 

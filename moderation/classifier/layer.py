@@ -1,0 +1,104 @@
+"""The classifier layer of the moderation pipeline.
+
+Which head serves: the newest classifier `ModelVersion` whose metadata says
+`"serving": true` (an admin promotes one with
+`services.classifier_version_promote`; the registry's `is_serving` is for
+the chat policy alone), else the head shipped in `moderation/heads/default/`.
+Each process loads the head once and checks the registry again at most every
+`settings.MODERATION_CLASSIFIER_REFRESH_SECONDS` (one indexed query), so a
+promotion reaches every worker within that time.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from .. import rules
+from .embedder import get_embedder
+from .features import window_features
+from .heads import Heads
+
+logger = logging.getLogger(__name__)
+
+SHIPPED_HEAD = Path(__file__).resolve().parent.parent / "heads" / "default"
+
+
+def classifier_head_path() -> Path:
+    """The directory of the head that should serve now."""
+    from registry.models import ModelVersion
+
+    # The JSON lookup also matches "true" the string on some databases; only
+    # a JSON true counts.
+    candidates = (
+        ModelVersion.objects.filter(kind=ModelVersion.Kind.CLASSIFIER, metadata__serving=True)
+        .order_by("-created_at", "-id")
+        .only("name", "path", "metadata")
+    )
+    version = next((v for v in candidates if (v.metadata or {}).get("serving") is True), None)
+    if version is not None:
+        path = Path(version.path)
+        if path.is_dir():
+            return path
+        logger.warning("Classifier version %s serves but %s is missing; using the shipped head.", version.name, path)
+    return SHIPPED_HEAD
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    path: Path
+    heads: Heads
+    checked_at: float
+
+
+_loaded: _Loaded | None = None
+_lock = threading.Lock()
+
+
+def invalidate() -> None:
+    """Forgets the loaded head; the next message looks the serving one up."""
+    global _loaded
+    _loaded = None
+
+
+def serving_heads() -> Heads:
+    """The serving head, loaded once per path and process. A head that fails
+    to load is logged and the one loaded before (or the shipped one) keeps
+    serving, so a bad file never stops moderation."""
+    global _loaded
+    loaded, now = _loaded, time.monotonic()
+    if loaded is not None and now - loaded.checked_at < settings.MODERATION_CLASSIFIER_REFRESH_SECONDS:
+        return loaded.heads
+    path = classifier_head_path()
+    if loaded is not None and loaded.path == path:
+        _loaded = _Loaded(path, loaded.heads, now)
+        return loaded.heads
+    with _lock:
+        try:
+            heads = Heads.load(path)
+        except (OSError, ValueError, KeyError) as error:
+            logger.error("Cannot load the classifier head in %s: %s", path, error)
+            if loaded is not None:
+                heads, path = loaded.heads, loaded.path
+            else:
+                heads, path = Heads.load(SHIPPED_HEAD), SHIPPED_HEAD
+        _loaded = _Loaded(path, heads, now)
+    return heads
+
+
+def score_many(texts: list[str], role: str) -> list[dict[str, float]]:
+    """The layer's entry point: every category's score in 0..1 for each
+    text, all texts embedded in batches."""
+    if not texts:
+        return []
+    heads = serving_heads()
+    rule_scores = None
+    if "rules" in heads.spec.extras:
+        rule_scores = [max(scores.values(), default=0.0) for scores in rules.score_many(texts, role)]
+    embedder = get_embedder(dtype=settings.MODERATION_CLASSIFIER_DTYPE)
+    features, owner = window_features(heads.spec, texts, rule_scores, embedder=embedder)
+    return heads.score(features, owner, len(texts))

@@ -1,0 +1,240 @@
+"""The classifier layer: MiniLM features, the trained heads, the shipped
+head and which head serves."""
+import json
+
+import numpy as np
+import pytest
+
+from moderation import categories as c
+from moderation.classifier import layer
+from moderation.classifier.embedder import get_embedder, model_dir
+from moderation.classifier.features import FeatureSpec, profanity_probabilities
+from moderation.classifier.heads import HeadParams, Heads
+from moderation.classifier.train import cross_validate, main as train_main, overall_label, train_heads
+from moderation.pipeline import Verdict, moderate, moderate_many
+from registry.models import ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+BENIGN = [
+    "The weather is nice today, let's have a picnic in the park.",
+    "Can you summarise the French Revolution in three sentences?",
+    "What is a good recipe for banana bread?",
+]
+# (text, its category): harmful text that neither the rules nor the
+# profanity layer flags, so the classifier decides.
+HARMFUL = [
+    ("She slowly took off her clothes and climbed into bed with him, moaning softly.", c.SEXUAL),
+    ("Muslims are ruining this country and should go back where they came from", c.HATE),
+]
+
+# A tiny labelled set: two topics the embedding tells apart at once.
+SYNTHETIC_UNSAFE = [
+    "I hate those people, they are vermin and should be wiped out",
+    "They are subhuman animals and deserve nothing",
+    "Go back to your country, nobody wants your kind here",
+    "People of that race are stupid and dangerous",
+    "That group is a plague on society",
+    "All of them are criminals and parasites",
+]
+SYNTHETIC_SAFE = [
+    "The cake needs two cups of flour and three eggs",
+    "Our hiking trip to the mountains was lovely",
+    "Please send me the quarterly report by Friday",
+    "The cat slept on the sofa all afternoon",
+    "I am learning to play the piano this year",
+    "The train to Paris leaves at nine",
+]
+
+
+@pytest.fixture(autouse=True)
+def fresh_head():
+    layer.invalidate()
+    yield
+    layer.invalidate()
+
+
+def synthetic_set():
+    texts = SYNTHETIC_UNSAFE + SYNTHETIC_SAFE
+    labels = [{c.HATE: 1, c.SEXUAL: None} for _ in SYNTHETIC_UNSAFE]
+    labels += [{c.HATE: 0, c.SEXUAL: 0} for _ in SYNTHETIC_SAFE]
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def synthetic_head(tmp_path_factory):
+    texts, labels = synthetic_set()
+    heads = train_heads(texts, labels, params=HeadParams(min_positives=3))
+    return heads.save(tmp_path_factory.mktemp("synthetic-head"))
+
+
+def test_every_category_is_scored_within_0_and_1():
+    for scores in layer.score_many(BENIGN + [text for text, _ in HARMFUL], "user"):
+        assert set(scores) == set(c.CATEGORIES)
+        assert all(0.0 <= score <= 1.0 for score in scores.values())
+
+
+@pytest.mark.parametrize("text,category", HARMFUL)
+def test_harmful_text_scores_higher_than_benign_text_in_its_category(text, category):
+    harmful, *benign = layer.score_many([text, *BENIGN], "user")
+    assert harmful[category] >= 0.5
+    assert all(harmful[category] > scores[category] + 0.3 for scores in benign)
+
+
+def test_a_batch_scores_as_single_calls(settings):
+    # float32, where padding a window changes nothing; bfloat16 rounds
+    # padded and unpadded batches apart by up to about 0.01.
+    settings.MODERATION_CLASSIFIER_DTYPE = "float32"
+    texts = BENIGN + [text for text, _ in HARMFUL] + ["short", "a longer text " * 40]
+    batched = layer.score_many(texts, "user")
+    for text, scores in zip(texts, batched):
+        (single,) = layer.score_many([text], "user")
+        assert single == pytest.approx(scores, abs=1e-4)
+    assert layer.score_many([], "user") == []
+
+
+def test_the_plain_forward_pass_equals_transformers():
+    embedder = get_embedder(dtype="float32")
+    windows, owner = embedder.windows(["Hello there", "a much longer text " * 60], 128, 96)
+    assert owner[0] == 0 and owner.count(1) >= 2 and all(len(window) <= 128 for window in windows)
+    plain = embedder.embed_windows(windows, (2, 4, 6))
+    reference = embedder.embed_windows(windows, (2, 4, 6), reference=True)
+    assert np.abs(plain - reference).max() < 1e-5
+
+
+def test_the_model_comes_from_the_package_directory():
+    assert (model_dir() / "model.safetensors").is_file()
+
+
+def test_the_fast_profanity_probability_equals_the_package():
+    from profanity_check import predict_prob
+
+    texts = ["you are a fucking idiot", "have a lovely day", "shit happens"]
+    assert profanity_probabilities(texts) == pytest.approx(predict_prob(texts), abs=1e-9)
+
+
+def test_the_shipped_head_loads_and_says_how_it_was_made():
+    heads = Heads.load(layer.SHIPPED_HEAD)
+    assert sum(path.stat().st_size for path in layer.SHIPPED_HEAD.iterdir()) < 1_000_000
+    assert heads.spec == FeatureSpec()
+    assert {c.SEXUAL, c.HATE, c.VIOLENCE, c.HARASSMENT, c.SELF_HARM} <= set(heads.categories)
+    figures = heads.metadata["cross_validation"]
+    assert figures["folds"] == 5 and 0.5 < figures["overall"]["auprc"]["mean"] <= 1.0
+    assert heads.metadata["training_data"]["texts"] > 500
+    # Only weights: the texts it learnt from are not in the repository.
+    metadata = (layer.SHIPPED_HEAD / "metadata.json").read_text()
+    assert "prompt" not in json.loads(metadata)
+
+
+def test_a_trained_head_round_trips_through_save_and_load(synthetic_head):
+    texts, labels = synthetic_set()
+    loaded = Heads.load(synthetic_head)
+    scores = loaded.score(*_features(loaded, texts), len(texts))
+    unsafe = [max(s.values()) for s in scores[: len(SYNTHETIC_UNSAFE)]]
+    safe = [max(s.values()) for s in scores[len(SYNTHETIC_UNSAFE) :]]
+    assert min(unsafe) > max(safe)
+    # Hate has its own head; sexual has no positives and stays 0.
+    assert loaded.categories == (c.HATE,) and all(s[c.SEXUAL] == 0.0 for s in scores)
+    assert all(s[c.HATE] == max(s.values()) for s in scores)
+    again = Heads.load(loaded.save(synthetic_head.parent / "copy"))
+    assert again.score(*_features(again, texts), len(texts)) == scores
+
+
+def _features(heads, texts):
+    from moderation.classifier.features import window_features
+    from moderation.classifier.train import builtin_rule_scores
+
+    return window_features(heads.spec, texts, builtin_rule_scores(texts))
+
+
+def test_without_enough_labels_for_a_category_the_overall_score_goes_to_the_most_labelled_one():
+    texts, labels = synthetic_set()
+    heads = train_heads(texts, labels)  # 6 hate positives, fewer than min_positives
+    assert heads.categories == () and heads.fallback == c.HATE
+    scores = heads.score(*_features(heads, texts[:1]), 1)[0]
+    assert scores[c.HATE] > 0.5 and sum(scores.values()) == scores[c.HATE]
+
+
+def test_cross_validation_reports_figures_and_out_of_fold_scores():
+    texts, labels = synthetic_set()
+    figures = cross_validate(texts, labels, folds=3, repeats=2)
+    assert figures["texts"] == 12 and figures["unsafe"] == 6 and figures["seeds"] == [0, 1]
+    assert 0.0 <= figures["overall"]["auprc"]["mean"] <= 1.0
+    assert set(figures["overall"]) == {"auprc", "f1", "precision", "recall", "best_f1"}
+    assert len(figures["oof"]) == 2 and all(set(scores) == set(c.CATEGORIES) for scores in figures["oof"][0])
+
+
+def test_overall_label_is_unsafe_when_any_category_is():
+    assert overall_label({c.HATE: 1, c.SEXUAL: None}) == 1
+    assert overall_label({c.HATE: 0, c.SEXUAL: None}) == 0
+    assert overall_label({c.HATE: None}) is None
+
+
+def test_the_training_command_writes_a_loadable_head(tmp_path, capsys):
+    texts, labels = synthetic_set()
+    data = tmp_path / "data.jsonl"
+    data.write_text(
+        "\n".join(json.dumps({"prompt": text, "H": label[c.HATE]}) for text, label in zip(texts, labels)) + "\n"
+    )
+    assert train_main(["--data", str(data), "--out", str(tmp_path / "head"), "--folds", "3", "--repeats", "1"]) == 0
+    assert "AUPRC" in capsys.readouterr().out
+    heads = Heads.load(tmp_path / "head")
+    assert heads.metadata["cross_validation"]["folds"] == 3
+    assert heads.metadata["training_data"]["source"] == "data.jsonl"
+
+
+def _register(name, path, *, serving):
+    return ModelVersion.objects.create(
+        name=name, kind=ModelVersion.Kind.CLASSIFIER, source=ModelVersion.Source.TRAINED, path=str(path),
+        metadata={"serving": serving},
+    )
+
+
+def test_the_shipped_head_serves_until_a_version_is_promoted(synthetic_head):
+    assert layer.classifier_head_path() == layer.SHIPPED_HEAD
+    _register("classifier-waiting", synthetic_head, serving=False)
+    assert layer.classifier_head_path() == layer.SHIPPED_HEAD
+
+
+def test_the_newest_serving_classifier_version_serves(synthetic_head, tmp_path):
+    older = Heads.load(synthetic_head).save(tmp_path / "older")
+    _register("classifier-older", older, serving=True)
+    _register("classifier-newer", synthetic_head, serving=True)
+    _register("classifier-string", tmp_path, serving="true")  # not JSON true: ignored
+    assert layer.classifier_head_path() == synthetic_head
+    text = "The cat slept on the sofa all afternoon"
+    shipped = Heads.load(layer.SHIPPED_HEAD).score(*_features(Heads.load(layer.SHIPPED_HEAD), [text]), 1)[0]
+    assert layer.score_many([text], "user")[0] != pytest.approx(shipped)
+
+
+def test_a_serving_version_whose_files_are_gone_falls_back_to_the_shipped_head(tmp_path):
+    _register("classifier-gone", tmp_path / "missing", serving=True)
+    assert layer.classifier_head_path() == layer.SHIPPED_HEAD
+
+
+def test_a_promotion_reaches_a_process_within_the_refresh_time(settings, synthetic_head):
+    settings.MODERATION_CLASSIFIER_REFRESH_SECONDS = 3600
+    assert layer.serving_heads().metadata["training_data"]["texts"] > 500
+    _register("classifier-new", synthetic_head, serving=True)
+    assert layer.serving_heads().metadata["training_data"]["texts"] > 500  # not checked yet
+    settings.MODERATION_CLASSIFIER_REFRESH_SECONDS = 0
+    assert layer.serving_heads().metadata["training_data"]["texts"] == 12
+
+
+@pytest.mark.parametrize("text,category", HARMFUL)
+def test_the_default_pipeline_flags_with_the_classifier(settings, text, category):
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
+    verdict = moderate(text, "user")
+    assert isinstance(verdict, Verdict)
+    assert verdict.flagged and verdict.layer == "classifier" and verdict.top_category() == category
+    assert set(verdict.categories) == set(c.CATEGORIES) == set(verdict.category_scores)
+    assert verdict.score == max(verdict.category_scores.values())
+    data = json.loads(json.dumps(verdict.as_dict()))
+    assert set(data) == {"flagged", "score", "categories", "category_scores", "layer"}
+
+
+def test_the_default_pipeline_passes_benign_text_and_batches(settings):
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
+    verdicts = moderate_many(BENIGN + ["I will kill you"], "user")
+    assert [v.flagged for v in verdicts] == [False, False, False, True]
+    assert [v.layer for v in verdicts] == [None, None, None, "rules"]

@@ -1,0 +1,88 @@
+"""The guard layer's mechanics with a tiny random-init chat model: what it
+scores is noise, how it scores is not."""
+import json
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from moderation import categories as c
+from moderation import guard
+from moderation.pipeline import Verdict, moderate, moderate_many
+
+pytestmark = pytest.mark.django_db
+
+TEXTS = ["Tell me a story about a dragon", "What is the capital of France?", "hello", "a" * 300]
+
+
+@pytest.fixture
+def tiny_guard(settings, tiny_model_dir):
+    settings.MODERATION_GUARD_MODEL = str(tiny_model_dir)
+    settings.MODERATION_GUARD_CATEGORY = c.HARASSMENT
+    settings.MODERATION_GUARD_BATCH_SIZE = 3
+    return guard.get_guard()
+
+
+def test_scores_are_probabilities_under_the_configured_category(tiny_guard, settings):
+    scores = guard.score_many(TEXTS, "user")
+    assert len(scores) == len(TEXTS)
+    for item in scores:
+        assert set(item) == {c.HARASSMENT} and 0.0 < item[c.HARASSMENT] < 1.0
+    settings.MODERATION_GUARD_CATEGORY = c.VIOLENCE
+    assert set(guard.score_many(TEXTS[:1], "user")[0]) == {c.VIOLENCE}
+    assert guard.score_many([], "user") == []
+
+
+def test_a_batch_scores_as_single_calls(tiny_guard):
+    # Prompts of different lengths share batches (left padding, batch size 3).
+    batched = guard.score_many(TEXTS, "assistant")
+    for text, scores in zip(TEXTS, batched):
+        assert guard.score_many([text], "assistant")[0][c.HARASSMENT] == pytest.approx(scores[c.HARASSMENT], abs=1e-5)
+
+
+def test_the_prompt_judges_the_last_message_of_the_role_in_its_context():
+    context = [{"role": "user", "content": "How do I bake bread?"}]
+    output = guard.guard_prompt("Knead the dough.", "assistant", context)
+    assert "ONLY THE LAST Agent message" in output and "'Agent' messages" in output
+    assert output.index("User: How do I bake bread?") < output.index("Agent: Knead the dough.")
+    user = guard.guard_prompt("How do I bake bread?", "user")
+    assert "ONLY THE LAST User message" in user and "Agent:" not in user
+    for number, category in enumerate(c.CATEGORIES, 1):
+        assert f"S{number}: {category}." in user
+
+
+def test_context_changes_what_the_model_sees(tiny_guard):
+    context = [{"role": "user", "content": "Write a short poem about the sea."}]
+    alone = tiny_guard.prompt_ids("The waves roll in.", "assistant", None)
+    with_context = tiny_guard.prompt_ids("The waves roll in.", "assistant", context)
+    assert len(with_context) > len(alone)
+    scores = guard.score_many(["The waves roll in.", "The waves roll in."], "assistant", [None, context])
+    assert all(0.0 < item[c.HARASSMENT] < 1.0 for item in scores)
+
+
+def test_safe_and_unsafe_answer_tokens_do_not_overlap(tiny_guard):
+    assert tiny_guard.unsafe_ids and tiny_guard.safe_ids
+    assert not set(tiny_guard.unsafe_ids) & set(tiny_guard.safe_ids)
+
+
+def test_an_unknown_role_is_refused(tiny_guard):
+    with pytest.raises(ValueError):
+        guard.score_many(["hello"], "system")
+
+
+def test_the_guard_layer_without_a_model_is_improperly_configured(settings):
+    settings.MODERATION_GUARD_MODEL = ""
+    settings.MODERATION_LAYERS = ["rules", "guard"]
+    with pytest.raises(ImproperlyConfigured, match="MODERATION_GUARD_MODEL"):
+        moderate("Tell me a story about a dragon", "user")
+
+
+def test_verdicts_keep_their_shape_with_every_layer_on(tiny_guard, settings):
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier", "guard"]
+    verdicts = moderate_many(["Tell me a story about a dragon", "I will kill you"], "user")
+    for verdict in verdicts:
+        assert isinstance(verdict, Verdict)
+        assert set(verdict.categories) == set(c.CATEGORIES) == set(verdict.category_scores)
+        assert all(0.0 <= score <= 1.0 for score in verdict.category_scores.values())
+        assert verdict.layer in (None, "rules", "profanity", "classifier", "guard")
+        json.dumps(verdict.as_dict())
+    assert verdicts[1].layer == "rules"
