@@ -140,7 +140,7 @@ def lookup_layer(texts, scores):
     return layer
 
 
-def max_without_early_exit(verdict_lists):
+def max_without_early_exit(verdict_lists, role="user"):
     """Verdicts combining each text's category scores from several layers
     by max, every layer having scored every text (no early exit)."""
     from moderation.categories import CATEGORIES
@@ -149,7 +149,7 @@ def max_without_early_exit(verdict_lists):
     combined = []
     for verdicts in zip(*verdict_lists):
         scores = {category: max(v.category_scores[category] for v in verdicts) for category in CATEGORIES}
-        combined.append(_verdict(scores, "combined"))
+        combined.append(_verdict(scores, "combined", role))
     return combined
 
 

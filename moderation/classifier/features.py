@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 
 import numpy as np
+
+from ..profanity import profanity_probabilities
 
 EXTRAS = ("profanity", "rules")
 
@@ -50,39 +51,6 @@ class FeatureSpec:
         if set(extras) - set(EXTRAS):
             raise ValueError(f"Unknown extra features: {sorted(set(extras) - set(EXTRAS))}")
         return cls(**{**data, "layers": tuple(data.get("layers", cls.layers)), "extras": extras})
-
-
-@cache
-def _profanity_parts():
-    """alt-profanity-check's TF-IDF vectorizer, and its five sigmoid-
-    calibrated LinearSVCs unpacked into arrays (None if the model is not of
-    that shape): the package's `predict_prob` spends 2.5 of its 3 ms in
-    scikit-learn's per-call checks, this gives the same numbers in 0.5 ms."""
-    from profanity_check import profanity_check
-
-    vectorizer, model = profanity_check.vectorizer, profanity_check.model
-    try:
-        parts = model.calibrated_classifiers_
-        weights = np.stack([part.estimator.coef_.ravel() for part in parts])
-        intercepts = np.array([part.estimator.intercept_[0] for part in parts])
-        slopes = np.array([part.calibrators[0].a_ for part in parts])
-        offsets = np.array([part.calibrators[0].b_ for part in parts])
-        if list(model.classes_) != [0, 1] or model.method != "sigmoid":
-            raise AttributeError
-        return vectorizer, model, (weights.T.copy(), intercepts, slopes, offsets)
-    except (AttributeError, IndexError):
-        return vectorizer, model, None
-
-
-def profanity_probabilities(texts: Sequence[str]) -> np.ndarray:
-    """What `profanity_check.predict_prob(texts)` returns, faster."""
-    vectorizer, model, arrays = _profanity_parts()
-    matrix = vectorizer.transform(list(texts))
-    if arrays is None:
-        return model.predict_proba(matrix)[:, 1]
-    weights, intercepts, slopes, offsets = arrays
-    decisions = np.asarray(matrix @ weights) + intercepts
-    return (0.5 * (1.0 + np.tanh(-0.5 * (slopes * decisions + offsets)))).mean(axis=1)
 
 
 def extra_features(spec: FeatureSpec, texts: Sequence[str], rule_scores: Sequence[float] | None) -> np.ndarray:
