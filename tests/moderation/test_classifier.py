@@ -9,9 +9,9 @@ from moderation import categories as c
 from moderation.classifier import layer
 from moderation.classifier.embedder import get_embedder, model_dir
 from moderation.classifier.features import FeatureSpec
-from moderation.profanity import profanity_probabilities
 from moderation.classifier.heads import HeadParams, Heads
 from moderation.classifier.train import cross_validate, main as train_main, overall_label, train_heads
+from moderation.profanity import profanity_probabilities
 from moderation.pipeline import Verdict, moderate, moderate_many
 from registry.models import ModelVersion
 
