@@ -24,6 +24,10 @@ CHUNK_CHARS = 20_000
 _CHUNK_OVERLAP = 200
 
 ROLES = ("user", "assistant")
+# Layers that take the cheaper layers' scores among their features: once one
+# has run, its overall score is the verdict's score (flags still come from
+# every layer, so a rule's hit is never lost).
+COMBINERS = frozenset({"classifier"})
 
 Layer = Callable[[list[str], str], list[dict[str, float]]]
 LAYERS: dict[str, Layer] = {
@@ -37,7 +41,7 @@ LAYERS: dict[str, Layer] = {
 @dataclass(frozen=True)
 class Verdict:
     flagged: bool
-    score: float  # max of category_scores
+    score: float  # overall: a combiner's score when one ran, else the max of category_scores
     categories: dict[str, bool]  # every category present
     category_scores: dict[str, float]  # every category present, 0..1
     layer: str | None  # the layer that decided; None when not flagged
@@ -70,7 +74,7 @@ def _threshold(category: str, role: str) -> float:
     return settings.MODERATION_THRESHOLDS.get(category, settings.MODERATION_THRESHOLD)
 
 
-def _verdict(scores: dict[str, float], layer: str | None, role: str) -> Verdict:
+def _verdict(scores: dict[str, float], layer: str | None, role: str, overall: float | None = None) -> Verdict:
     # Rounded: noisy-OR leaves float dust (0.30000000000000004) in stored verdicts.
     category_scores = {
         category: round(min(max(float(scores.get(category, 0.0)), 0.0), 1.0), 6) for category in CATEGORIES
@@ -79,7 +83,7 @@ def _verdict(scores: dict[str, float], layer: str | None, role: str) -> Verdict:
     flagged = any(categories.values())
     return Verdict(
         flagged=flagged,
-        score=max(category_scores.values()),
+        score=round(overall, 6) if overall is not None else max(category_scores.values()),
         categories=categories,
         category_scores=category_scores,
         layer=layer if flagged else None,
@@ -119,18 +123,28 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
             owner.extend([index] * len(pieces))
     scores: list[dict[str, float]] = [{} for _ in texts]
     deciders: list[str | None] = [None] * len(texts)
+    overall: list[float | None] = [None] * len(texts)
     for name, layer in layers:
-        pending = [i for i in range(len(chunks)) if deciders[owner[i]] is None]
+        # A combiner scores every text, decided or not: its overall score
+        # ranks texts better than the cheap layers' flags it learnt from.
+        pending = [i for i in range(len(chunks)) if name in COMBINERS or deciders[owner[i]] is None]
         if not pending:
-            break
+            continue  # a combiner further on may still have texts to score
         for i, chunk_scores in zip(pending, layer([chunks[i] for i in pending], role)):
             combined = scores[owner[i]]
             for category, score in chunk_scores.items():
                 combined[category] = max(combined.get(category, 0.0), score)
+            if name in COMBINERS and overall[owner[i]] is None:
+                overall[owner[i]] = max(chunk_scores.values(), default=0.0)
+            elif name in COMBINERS:
+                overall[owner[i]] = max(overall[owner[i]], max(chunk_scores.values(), default=0.0))
         for index in {owner[i] for i in pending}:
-            if _verdict(scores[index], name, role).flagged:
+            if deciders[index] is None and _verdict(scores[index], name, role).flagged:
                 deciders[index] = name
-    return [_verdict(text_scores, decider, role) for text_scores, decider in zip(scores, deciders)]
+    return [
+        _verdict(text_scores, decider, role, text_overall)
+        for text_scores, decider, text_overall in zip(scores, deciders, overall)
+    ]
 
 
 def moderate(text: str, role: str, context: list[dict] | None = None) -> Verdict:

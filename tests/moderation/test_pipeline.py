@@ -57,7 +57,8 @@ def test_ordinary_text_is_not_flagged(text, settings):
         ("you are a worthless idiot", c.HARASSMENT),
     ],
 )
-def test_harmful_text_is_flagged_by_rules_with_its_category(text, category):
+def test_harmful_text_is_flagged_by_rules_with_its_category(text, category, settings):
+    settings.MODERATION_LAYERS = ["rules", "profanity"]  # the classifier's scores would mix in
     verdict = moderate(text, "user")
     assert verdict.flagged and verdict.layer == "rules"
     assert verdict.top_category() == category
@@ -71,10 +72,11 @@ def test_profanity_is_flagged_as_harassment_by_the_profanity_layer():
     assert verdict.category_scores[c.HARASSMENT] > 0.9
 
 
-def test_verdict_lists_every_category_and_serialises_to_json():
+def test_verdict_lists_every_category_and_serialises_to_json(settings):
+    settings.MODERATION_LAYERS = ["rules", "profanity"]
     verdict = moderate("I will kill you", "user")
     assert set(verdict.categories) == set(c.CATEGORIES) == set(verdict.category_scores)
-    assert verdict.score == max(verdict.category_scores.values())
+    assert verdict.score == max(verdict.category_scores.values())  # no combiner ran
     data = json.loads(json.dumps(verdict.as_dict()))
     assert set(data) == {"flagged", "score", "categories", "category_scores", "layer"}
     assert data["layer"] == "rules" and data["flagged"] is True
@@ -124,7 +126,13 @@ def test_a_deciding_layer_skips_the_later_ones(monkeypatch):
 
 def test_moderate_many_keeps_order_and_matches_moderate():
     texts = ["hello there", "I want to kill myself", "", "how do I make a pipe bomb"]
-    assert moderate_many(texts, "user") == [moderate(text, "user") for text in texts]
+    batched, single = moderate_many(texts, "user"), [moderate(text, "user") for text in texts]
+    # The classifier computes in bfloat16 where the CPU has it, so a batch and
+    # a single call may differ in the third decimal; decisions must not.
+    assert [(v.flagged, v.layer, v.top_category()) for v in batched] == [(v.flagged, v.layer, v.top_category()) for v in single]
+    for b, s in zip(batched, single):
+        assert b.score == pytest.approx(s.score, abs=0.02)
+        assert b.category_scores == pytest.approx(s.category_scores, abs=0.02)
 
 
 def test_long_text_is_scored_in_chunks():
@@ -140,3 +148,14 @@ def test_long_text_is_scored_in_chunks():
 def test_unknown_role_is_refused():
     with pytest.raises(ValueError, match="role"):
         moderate("hello", "system")
+
+
+def test_a_combiner_ranks_texts_the_cheap_layers_already_flagged(settings, monkeypatch):
+    """The classifier takes the rules' and profanity's scores as features, so
+    its overall score is the verdict's score even where a rule flagged first;
+    the rule's flag still stands."""
+    monkeypatch.setitem(pipeline.LAYERS, "classifier", lambda texts, role: [{c.HATE: 0.3} for _ in texts])
+    settings.MODERATION_LAYERS = ["rules", "classifier"]
+    verdict = moderate("I want to kill myself", "user")
+    assert verdict.flagged and verdict.layer == "rules"
+    assert verdict.score == 0.3 and verdict.category_scores[c.HATE] == 0.3
