@@ -56,7 +56,8 @@ def figures(texts, labels, verdicts) -> dict:
     label are left out of the overall figures)."""
     import numpy as np
 
-    from moderation.classifier.train import OPENAI_LABELS, average_precision, f1_figures, overall_label
+    from moderation.categories import OPENAI_LABELS
+    from moderation.classifier.train import average_precision, f1_figures, overall_label
 
     def flagged_f1(truth, flagged):
         tp = int((flagged & (truth == 1)).sum())

@@ -33,3 +33,16 @@ CATEGORIES: tuple[str, ...] = (
 
 # For model fields: the stored value is the API name itself.
 CATEGORY_CHOICES = [(category, category) for category in CATEGORIES]
+
+# The label keys of OpenAI's public moderation evaluation set (the seed data
+# the classifier is trained on), by the category each one marks.
+OPENAI_LABELS = {
+    "S": SEXUAL,
+    "H": HATE,
+    "V": VIOLENCE,
+    "HR": HARASSMENT,
+    "SH": SELF_HARM,
+    "S3": SEXUAL_MINORS,
+    "H2": HATE_THREATENING,
+    "V2": VIOLENCE_GRAPHIC,
+}

@@ -17,14 +17,7 @@ from registry.models import ModelVersion
 
 from .categories import (
     CATEGORIES,
-    HARASSMENT,
-    HATE,
-    HATE_THREATENING,
-    SELF_HARM,
-    SEXUAL,
-    SEXUAL_MINORS,
-    VIOLENCE,
-    VIOLENCE_GRAPHIC,
+    OPENAI_LABELS,
 )
 from .default_responses import DEFAULT_RESPONSES, GENERIC
 from .models import ClassifierTraining, ReviewDecision, ReviewItem, TemplateResponse
@@ -130,17 +123,6 @@ def review_item_context(*, item: ReviewItem) -> list[Message]:
 
 # --- Labelled data -----------------------------------------------------------
 
-# The seed set's label keys (OpenAI's moderation evaluation data).
-SEED_LABEL_KEYS = {
-    "S": SEXUAL,
-    "H": HATE,
-    "V": VIOLENCE,
-    "HR": HARASSMENT,
-    "SH": SELF_HARM,
-    "S3": SEXUAL_MINORS,
-    "H2": HATE_THREATENING,
-    "V2": VIOLENCE_GRAPHIC,
-}
 
 
 def labelled_examples() -> list[tuple[str, Labels]]:
@@ -184,7 +166,7 @@ def seed_examples(*, path: Path | None = None) -> list[tuple[str, Labels]]:
                 row = json.loads(line)
                 text = row["prompt"]
                 labels: Labels = dict.fromkeys(CATEGORIES)
-                for key, category in SEED_LABEL_KEYS.items():
+                for key, category in OPENAI_LABELS.items():
                     if row.get(key) is not None:
                         labels[category] = int(row[key])
             except (ValueError, KeyError, TypeError):

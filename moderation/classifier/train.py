@@ -32,29 +32,11 @@ import numpy as np
 
 from ..categories import (
     CATEGORIES,
-    HARASSMENT,
-    HATE,
-    HATE_THREATENING,
-    SELF_HARM,
-    SEXUAL,
-    SEXUAL_MINORS,
-    VIOLENCE,
-    VIOLENCE_GRAPHIC,
+    OPENAI_LABELS,
 )
 from .features import FeatureSpec, window_features
 from .heads import HeadParams, Heads
 
-# The OpenAI evaluation set's label keys.
-OPENAI_LABELS = {
-    "S": SEXUAL,
-    "H": HATE,
-    "V": VIOLENCE,
-    "HR": HARASSMENT,
-    "SH": SELF_HARM,
-    "S3": SEXUAL_MINORS,
-    "H2": HATE_THREATENING,
-    "V2": VIOLENCE_GRAPHIC,
-}
 
 Labels = dict[str, "int | None"]
 
