@@ -148,7 +148,7 @@ async def chat_completions_view(request):
     model_name = parsed.model or names[0]
     max_tokens = parsed.settings["max_new_tokens"]
 
-    async def finish(message):
+    async def finish():
         await exchange.__aexit__()
         if not parsed.store:
             await sync_to_async(chat_services.conversation_delete)(conversation=conversation)
@@ -161,7 +161,7 @@ async def chat_completions_view(request):
         except asyncio.CancelledError:
             await sync_to_async(runtime.request_cancel)(answer.pk)
             raise
-        await finish(message)
+        await finish()
         return JsonResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": model_name,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": message["content"]},
@@ -192,7 +192,7 @@ async def chat_completions_view(request):
             if parsed.include_usage:
                 yield chunk({}, usage=_usage(message))
             yield "data: [DONE]\n\n"
-            await finish(message)
+            await finish()
         except (asyncio.CancelledError, GeneratorExit):
             # The client went away: stop writing an answer nobody reads.
             await sync_to_async(runtime.request_cancel)(answer.pk)
