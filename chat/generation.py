@@ -31,7 +31,10 @@ _WHITESPACE = re.compile(r"\s")
 _SAVE_EVERY_SECONDS = 1.0
 
 
-@lru_cache(maxsize=1)
+# A few models at once: the serving one, plus a version on side-by-side
+# trial or in the arena. A promoted version is loaded on its next answer;
+# streams in flight keep the backend object they hold.
+@lru_cache(maxsize=3)
 def _local_backend(path: str):
     from engine.backends import load_local_backend
 
@@ -49,10 +52,15 @@ def _remote_backend(base_url: str, api_key: str, model: str):
 _backend_lock = threading.Lock()
 
 
-def chat_backend():
-    """The serving backend and model version: with GENERATION_BACKEND=openai
-    a remote OpenAI-compatible server (no local version), else the local
-    model, loaded once per worker process and shared by its threads."""
+def chat_backend(version=None):
+    """The backend and model version to answer with: `version` when one is
+    asked for (a trial or arena answer), else the serving one. With
+    GENERATION_BACKEND=openai a remote OpenAI-compatible server answers for
+    the serving model (no local version); a local model is loaded once per
+    worker process and shared by its threads."""
+    if version is not None:
+        with _backend_lock:
+            return _local_backend(version.path), version
     if settings.GENERATION_BACKEND == "openai":
         return _remote_backend(settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.OPENAI_MODEL), None
     from registry.selectors import chat_model_spec
@@ -242,7 +250,7 @@ def answer_generate(*, message_id: int) -> None:
 
 
 def _stream_answer(message: Message) -> None:
-    backend, version = chat_backend()
+    backend, version = chat_backend(message.model_version)
     message.model_version = version
     message.model_name = version.name if version else backend.model_path
     message.save(update_fields=["model_version", "model_name"])
