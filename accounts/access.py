@@ -24,3 +24,8 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def can_use_arena(user) -> bool:
+    """Arena rounds are for the users an admin enabled, and for admins."""
+    return can_chat(user) and (user.arena_enabled or user.is_admin)

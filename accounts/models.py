@@ -15,6 +15,11 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
     is_approved = models.BooleanField(default=True)
+    # The user's consent: prompts they send in chat (once moderation accepts
+    # them) and answers they rate thumbs-down join the labeling prompt pool.
+    shares_chat_data = models.BooleanField(default=False)
+    # An admin lets this user into the arena (admins are always let in).
+    arena_enabled = models.BooleanField(default=False)
 
     def has_role(self, *roles: str) -> bool:
         if not (self.is_authenticated and self.is_active and self.is_approved):

@@ -15,8 +15,13 @@ def user_signup(*, form) -> User:
     return user
 
 
-def user_update_access(*, user: User, role: str | None = None, is_approved: bool | None = None) -> User:
+def user_update_access(
+    *, user: User, role: str | None = None, is_approved: bool | None = None, arena_enabled: bool | None = None
+) -> User:
     fields = []
+    if arena_enabled is not None:
+        user.arena_enabled = arena_enabled
+        fields.append("arena_enabled")
     if role is not None:
         user.role = role
         fields.append("role")
@@ -25,4 +30,12 @@ def user_update_access(*, user: User, role: str | None = None, is_approved: bool
         fields.append("is_approved")
     if fields:
         user.save(update_fields=fields)
+    return user
+
+
+def user_update_settings(*, user: User, shares_chat_data: bool) -> User:
+    """The user's own choices. Turning sharing off stops what is sent from
+    now on; what was shared before stays in the labeling pool."""
+    user.shares_chat_data = shares_chat_data
+    user.save(update_fields=["shares_chat_data"])
     return user

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.views.decorators.http import require_POST
 from .access import role_required
 from .forms import SignupForm
 from .models import Role, User
-from .services import user_signup, user_update_access
+from .services import user_signup, user_update_access, user_update_settings
 
 
 def signup_view(request):
@@ -43,6 +44,23 @@ def user_update_view(request, user_id: int):
         messages.error(request, "Unknown role.")
         return redirect("accounts:users")
     approved = request.POST.get("is_approved")
-    user_update_access(user=user, role=role, is_approved=None if approved is None else approved == "1")
+    arena = request.POST.get("arena_enabled")
+    user_update_access(
+        user=user,
+        role=role,
+        is_approved=None if approved is None else approved == "1",
+        arena_enabled=None if arena is None else arena == "1",
+    )
     messages.success(request, f"Updated {user.username}.")
     return redirect("accounts:users")
+
+
+@login_required
+def user_settings_view(request):
+    """The signed-in user's own settings: whether their chat data may help
+    improve the model."""
+    if request.method == "POST":
+        user_update_settings(user=request.user, shares_chat_data=request.POST.get("shares_chat_data") == "1")
+        messages.success(request, "Settings saved.")
+        return redirect("accounts:settings")
+    return render(request, "accounts/settings.html")
