@@ -1,0 +1,116 @@
+"""Hardware choices shared by the recipes: which device, which precision,
+and the distributed context (torchrun / accelerate launch set the env)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+
+import torch
+
+from .config import ConfigError
+
+
+def resolve_device(name: str) -> str:
+    """"auto" -> cuda when available, else cpu. Under torchrun each process
+    takes the GPU of its LOCAL_RANK."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} asked for but CUDA is not available")
+    if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
+        raise ConfigError(f"device: expected auto, cpu or cuda, got {name!r}")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        name = f"cuda:{int(os.environ['LOCAL_RANK'])}"
+    return name
+
+
+def is_cuda(device: str) -> bool:
+    return device.startswith("cuda")
+
+
+def use_bf16(device: str) -> bool:
+    """bf16 only on CUDA hardware that has it; CPU trains in fp32."""
+    return is_cuda(device) and torch.cuda.is_bf16_supported()
+
+
+def autocast(device: str):
+    if use_bf16(device):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def adamw(params, *, lr: float, weight_decay: float, device: str, betas=(0.9, 0.95)):
+    """Fused AdamW on CUDA (one kernel for all parameters), the plain one
+    elsewhere."""
+    params = [p for p in params if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=is_cuda(device))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) from the launcher's environment."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def is_main_process() -> bool:
+    return world()[0] == 0
+
+
+def init_distributed(device: str) -> bool:
+    """Joins the process group when launched with several processes;
+    returns whether the run is distributed."""
+    rank, size = world()
+    if size <= 1:
+        return False
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if is_cuda(device) else "gloo")
+    if is_cuda(device):
+        torch.cuda.set_device(torch.device(device))
+    return True
+
+
+def all_reduce_mean(value: float, device: str) -> float:
+    """The mean of a scalar over the processes of a distributed run."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    tensor = torch.tensor([float(value)], device=device)
+    dist.all_reduce(tensor)
+    return tensor.item() / dist.get_world_size()
+
+
+def any_process(flag: bool, device: str) -> bool:
+    """True when any process has `flag` set: a SIGTERM one rank received stops
+    them all at the same step, so none waits forever in a collective."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    tensor = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(tensor)
+    return tensor.item() > 0
+
+
+def barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def shutdown_distributed() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

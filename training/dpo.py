@@ -1,0 +1,151 @@
+"""Direct preference optimisation with TRL's DPOTrainer: the cheaper
+alternative to reward model + PPO.
+
+Example row (labeling exporter "preference"):
+    {"prompt": [{"role": "user", "content": "Tell me a joke."}],
+     "chosen": [{"role": "assistant", "content": "Why did the chicken..."}],
+     "rejected": [{"role": "assistant", "content": "No."}],
+     "margin": 1.0, "group_id": "task-12"}
+
+Held-out pairs (eval_fraction) are whole groups, as in the reward recipe.
+With LoRA the reference model is the base with the adapter disabled.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from . import device as hw
+from .config import config_dict, fraction, positive
+from .data import load_preference_groups, split_groups
+from .metrics import MetricsWriter, StopSignal, write_summary
+from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+
+
+@dataclass
+class DpoRecipeConfig:
+    kind: ClassVar[str] = "dpo"
+    # --- model
+    output_dir: str
+    model: str
+    train_file: str
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    # --- data
+    eval_fraction: float = 0.0
+    max_length: int = 512
+    # --- training
+    beta: float = 0.1
+    loss_type: str = "sigmoid"
+    epochs: float = 1.0
+    max_steps: int = -1
+    batch_size: int = 4
+    grad_accum: int = 1
+    lr: float = 5e-7
+    warmup_ratio: float = 0.1
+    gradient_checkpointing: bool | None = None  # None: on for CUDA, off on CPU
+    logging_steps: int = 1
+    device: str = "auto"
+    seed: int = 0
+
+    def check(self):
+        positive(self, "max_length", "batch_size", "grad_accum", "lr", "epochs", "beta", "logging_steps", "lora_r")
+        fraction(self, "eval_fraction")
+
+
+def _rows(groups) -> list[dict]:
+    return [
+        {"prompt": g.prompt,
+         "chosen": [{"role": "assistant", "content": g.responses[c]}],
+         "rejected": [{"role": "assistant", "content": g.responses[r]}]}
+        for g in groups for c, r, _ in g.pairs
+    ]
+
+
+def build_trainer(config: DpoRecipeConfig, callbacks=()):
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    device = hw.resolve_device(config.device)
+    check_model_dir(config.model)
+    train_groups, eval_groups = split_groups(load_preference_groups(config.train_file), config.eval_fraction,
+                                             config.seed)
+    tokenizer = AutoTokenizer.from_pretrained(config.model)
+    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=load_dtype(device))
+    checkpointing = hw.is_cuda(device) if config.gradient_checkpointing is None else config.gradient_checkpointing
+    args = DPOConfig(
+        output_dir=tempfile.mkdtemp(prefix="dpo-trainer-"),
+        use_cpu=not hw.is_cuda(device),
+        bf16=hw.use_bf16(device),
+        fp16=False,
+        gradient_checkpointing=checkpointing,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.lr,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type="cosine",
+        logging_steps=config.logging_steps,
+        eval_strategy="epoch" if eval_groups else "no",
+        save_strategy="no",
+        report_to="none",
+        seed=config.seed,
+        beta=config.beta,
+        loss_type=config.loss_type,
+        max_length=config.max_length,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    peft_config = None
+    if config.lora:
+        peft_config = lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
+                                  task_type="CAUSAL_LM")
+    return DPOTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(_rows(train_groups)),
+        eval_dataset=Dataset.from_list(_rows(eval_groups)) if eval_groups else None,
+        processing_class=tokenizer, peft_config=peft_config, callbacks=list(callbacks),
+    )
+
+
+def train(config: DpoRecipeConfig, *, progress=None) -> dict:
+    from .hf_callback import ProgressCallback
+
+    started = time.monotonic()
+    writer = MetricsWriter(config.output_dir, max(config.max_steps, 0), enabled=hw.is_main_process(),
+                           progress=progress)
+    stop = StopSignal().install()
+    callback = ProgressCallback(writer, stop)
+    try:
+        hw.seed_everything(config.seed)
+        trainer = build_trainer(config, callbacks=[callback])
+        trainer.train()
+        stopped = callback.stopped or stop.requested
+        if trainer.eval_dataset is not None and not stopped:
+            metrics = trainer.evaluate()
+            writer.write(trainer.state.global_step, eval_loss=metrics.get("eval_loss"),
+                         eval_accuracy=metrics.get("eval_rewards/accuracies"))
+        if trainer.accelerator.is_main_process:
+            save_pretrained(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
+                            config.output_dir)
+            summary = write_summary(config.output_dir, kind="dpo", stopped=stopped, steps=trainer.state.global_step,
+                                    wall_time_s=time.monotonic() - started, final=dict(writer.last),
+                                    config=config_dict(config))
+        else:
+            summary = {"kind": "dpo", "status": "stopped" if stopped else "completed"}
+        trainer.accelerator.wait_for_everyone()
+        return summary
+    finally:
+        stop.uninstall()
+
+
+if __name__ == "__main__":
+    from .cli import run
+
+    run("dpo", DpoRecipeConfig, train)

@@ -1,0 +1,96 @@
+"""Hyper-parameter presets per recipe: "cpu-quick" (minutes on a laptop
+CPU), "single-gpu" and "multi-gpu" (per-GPU batch; the launcher sets the
+number of processes). A config file picks one with `"preset": NAME`; its
+own keys override the preset's."""
+
+_SMOLLM2 = "var/models/smollm2-135m-instruct"
+
+PRESETS: dict[str, dict[str, dict]] = {
+    "pretrain": {
+        # The most a 2-core CPU learns of tinyshakespeare in 5 minutes: a
+        # small BPE vocabulary (more text per position) and a small model
+        # that takes many steps; the LR schedule ends with the time budget.
+        "cpu-quick": {
+            "vocab_size": 512, "n_layer": 4, "n_head": 4, "n_kv_head": 4, "d_model": 128, "d_ff": 384,
+            "seq_len": 128, "batch_size": 32, "lr": 3e-3, "warmup_steps": 50, "max_steps": 100000,
+            "time_budget_s": 300.0, "eval_every": 250, "eval_tokens": 16384, "weight_decay": 0.1,
+            "device": "cpu", "compile": False,
+        },
+        # ~11M parameters, bf16 + torch.compile, large batches; aimed at
+        # 2.10 held-out bits per byte on tinyshakespeare within 60 s on one
+        # H100. Dropout and weight decay because this corpus overfits fast.
+        "single-gpu": {
+            "vocab_size": 1024, "n_layer": 6, "n_head": 6, "n_kv_head": 6, "d_model": 384, "d_ff": 1536,
+            "seq_len": 256, "batch_size": 128, "lr": 2e-3, "warmup_steps": 100, "max_steps": 3000,
+            "time_budget_s": 60.0, "attention_dropout": 0.1, "weight_decay": 0.1, "eval_every": 250,
+            "eval_tokens": 65536, "compile": True, "device": "cuda",
+        },
+        # GPT-2-small-sized (~124M parameters at vocab 50k, sequence 1024):
+        # the throughput / MFU configuration, per GPU.
+        "multi-gpu": {
+            "vocab_size": 32768, "n_layer": 12, "n_head": 12, "n_kv_head": 12, "d_model": 768, "d_ff": 3072,
+            "seq_len": 1024, "batch_size": 16, "grad_accum": 4, "lr": 6e-4, "warmup_steps": 200,
+            "max_steps": 5000, "weight_decay": 0.1, "eval_every": 500, "eval_tokens": 262144,
+            "compile": True, "device": "cuda",
+        },
+    },
+    "sft": {
+        "cpu-quick": {
+            "lora": True, "lora_r": 8, "lora_alpha": 16, "max_length": 256, "batch_size": 4, "grad_accum": 1,
+            "lr": 2e-4, "epochs": 1.0, "max_steps": -1, "device": "cpu",
+        },
+        "single-gpu": {
+            "lora": False, "max_length": 2048, "batch_size": 16, "grad_accum": 2, "lr": 2e-5,
+            "epochs": 2.0, "max_steps": -1, "packing": False, "gradient_checkpointing": True, "device": "cuda",
+        },
+        "multi-gpu": {
+            "lora": False, "max_length": 4096, "batch_size": 8, "grad_accum": 2, "lr": 2e-5,
+            "epochs": 2.0, "max_steps": -1, "gradient_checkpointing": True, "device": "cuda",
+        },
+    },
+    "reward": {
+        # LoRA on the top layers only, the last 192 tokens of each text, a
+        # zero-init score head, one pass over the groups.
+        "cpu-quick": {
+            "lora": True, "lora_r": 16, "lora_alpha": 32, "freeze_layers": 18, "max_length": 192,
+            "groups_per_step": 8, "lr": 3e-4, "epochs": 1.0, "eval_fraction": 0.1, "device": "cpu",
+        },
+        "single-gpu": {
+            "lora": False, "freeze_layers": 0, "max_length": 1024, "groups_per_step": 32, "lr": 1e-5,
+            "epochs": 1.0, "eval_fraction": 0.05, "device": "cuda",
+        },
+        "multi-gpu": {
+            "lora": False, "freeze_layers": 0, "max_length": 2048, "groups_per_step": 32, "lr": 1e-5,
+            "epochs": 1.0, "eval_fraction": 0.05, "device": "cuda",
+        },
+    },
+    "ppo": {
+        "cpu-quick": {
+            "lora": True, "lora_r": 8, "lora_alpha": 16, "max_steps": 30, "rollout_batch_size": 8,
+            "minibatch_size": 4, "ppo_epochs": 2, "max_new_tokens": 32, "max_prompt_length": 192,
+            "lr": 1e-4, "kl_coef": 0.05, "device": "cpu",
+        },
+        "single-gpu": {
+            "lora": False, "max_steps": 500, "rollout_batch_size": 64, "minibatch_size": 16, "ppo_epochs": 4,
+            "max_new_tokens": 128, "max_prompt_length": 512, "lr": 1e-6, "kl_coef": 0.05, "device": "cuda",
+        },
+        "multi-gpu": {
+            "lora": False, "max_steps": 1000, "rollout_batch_size": 64, "minibatch_size": 16, "ppo_epochs": 4,
+            "max_new_tokens": 256, "max_prompt_length": 1024, "lr": 1e-6, "kl_coef": 0.05, "device": "cuda",
+        },
+    },
+    "dpo": {
+        "cpu-quick": {
+            "lora": True, "lora_r": 8, "lora_alpha": 16, "max_length": 256, "batch_size": 4, "lr": 5e-5,
+            "beta": 0.1, "epochs": 1.0, "max_steps": -1, "device": "cpu",
+        },
+        "single-gpu": {
+            "lora": False, "max_length": 1024, "batch_size": 16, "grad_accum": 2, "lr": 5e-7, "beta": 0.1,
+            "epochs": 1.0, "max_steps": -1, "gradient_checkpointing": True, "device": "cuda",
+        },
+        "multi-gpu": {
+            "lora": False, "max_length": 2048, "batch_size": 8, "grad_accum": 2, "lr": 5e-7, "beta": 0.1,
+            "epochs": 1.0, "max_steps": -1, "gradient_checkpointing": True, "device": "cuda",
+        },
+    },
+}

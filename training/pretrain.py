@@ -1,0 +1,309 @@
+"""Pre-training a decoder-only transformer from scratch on a text corpus.
+
+Example corpus: any UTF-8 text file, e.g. tinyshakespeare ("First Citizen:
+Before we proceed any further, hear me speak. ..."). The last
+`eval_fraction` of it is held out; the training split alone trains a
+byte-level BPE tokenizer (`tokenizers`) unless `tokenizer` names one.
+
+The model is transformers' LlamaForCausalLM built from a config, so the
+output loads like any other model. Reported: held-out loss (nats per token)
+and bits per byte, which does not depend on the tokenizer: the summed nats
+of every held-out token / ln 2 / the held-out text's UTF-8 bytes.
+
+Sources: nanoGPT's train.py (get_batch, estimate_loss, get_lr with
+warmup + cosine decay, grad clipping, fused AdamW, bf16 autocast,
+torch.compile); the Llama architecture as in transformers.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from . import device as hw
+from .config import ConfigError, config_dict, fraction, positive
+from .data import DataError
+from .metrics import MetricsWriter, StopSignal, write_summary
+
+DOC_SEPARATOR = "<|endoftext|>"
+
+
+@dataclass
+class PretrainConfig:
+    kind: ClassVar[str] = "pretrain"
+    # --- data
+    output_dir: str
+    corpus: str
+    tokenizer: str | None = None  # a tokenizer dir; None: train byte-level BPE on the training split
+    vocab_size: int = 512  # of the trained BPE (256 bytes + merges + 1 special); <= 257 is plain bytes
+    eval_fraction: float = 0.1  # the corpus's last part, held out
+    # --- model (Llama)
+    n_layer: int = 4
+    n_head: int = 4
+    n_kv_head: int = 4
+    d_model: int = 128
+    d_ff: int = 512
+    attention_dropout: float = 0.0
+    seq_len: int = 128
+    # --- training
+    batch_size: int = 32
+    grad_accum: int = 1
+    max_steps: int = 1000
+    time_budget_s: float | None = None  # stop (and finish the LR schedule) by this wall time
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 50
+    weight_decay: float = 0.1
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    eval_every: int = 200
+    eval_tokens: int | None = 32768  # held-out tokens per intermediate eval; the final eval reads them all
+    log_every: int = 10
+    compile: bool = False  # torch.compile (CUDA: worth it for runs over a minute)
+    device: str = "auto"
+    seed: int = 0
+
+    def check(self):
+        positive(self, "vocab_size", "n_layer", "n_head", "n_kv_head", "d_model", "d_ff", "seq_len",
+                 "batch_size", "grad_accum", "max_steps", "lr", "eval_every", "log_every")
+        fraction(self, "eval_fraction", allow_zero=False)
+        if self.d_model % self.n_head or self.n_head % self.n_kv_head:
+            raise ConfigError("n_head: d_model must divide by n_head, and n_head by n_kv_head")
+        if self.vocab_size < 257 and self.tokenizer is None:
+            raise ConfigError("vocab_size: a trained byte-level tokenizer needs at least 257 (256 bytes + 1 special)")
+
+
+def train_bpe(text: str, vocab_size: int):
+    """A byte-level BPE tokenizer (GPT-2 style) trained on `text`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[DOC_SEPARATOR],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    tokenizer.train_from_iterator(_chunks(text), trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token=DOC_SEPARATOR, eos_token=DOC_SEPARATOR,
+        unk_token=DOC_SEPARATOR, pad_token=DOC_SEPARATOR,
+    )
+
+
+def _chunks(text: str, size: int = 1 << 16):
+    for start in range(0, len(text), size):
+        yield text[start:start + size]
+
+
+def _encode(tokenizer, text: str) -> torch.Tensor:
+    """The text's token ids after a document separator, so that every token
+    of the text, the first too, is predicted (and counted in bits per byte)."""
+    first = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
+    ids = [first] if first is not None else []
+    for chunk in _chunks(text, 1 << 20):
+        ids.extend(tokenizer(chunk, add_special_tokens=False)["input_ids"])
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def load_corpus(config: PretrainConfig) -> tuple[str, str]:
+    path = Path(config.corpus)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DataError(f"corpus {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"corpus {path}: not UTF-8 text") from None
+    split = int(len(text) * (1 - config.eval_fraction))
+    if split < config.seq_len * 2 or len(text) - split < 2:
+        raise DataError(f"corpus {path}: too short ({len(text)} characters) for seq_len {config.seq_len}")
+    return text[:split], text[split:]
+
+
+def build_model(config: PretrainConfig, vocab_size: int, tokenizer):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    model_config = LlamaConfig(
+        vocab_size=vocab_size, hidden_size=config.d_model, intermediate_size=config.d_ff,
+        num_hidden_layers=config.n_layer, num_attention_heads=config.n_head,
+        num_key_value_heads=config.n_kv_head, max_position_embeddings=config.seq_len,
+        attention_dropout=config.attention_dropout, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, use_cache=False,
+    )
+    model_config._attn_implementation = "sdpa"
+    return LlamaForCausalLM(model_config)
+
+
+def get_lr(config: PretrainConfig, step: int, progress: float) -> float:
+    """Linear warmup, then cosine decay to min_lr_ratio * lr; `progress` is
+    the fraction of the run done (by steps or by the time budget)."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+
+
+def get_batch(tokens: torch.Tensor, config: PretrainConfig, generator: torch.Generator, device: str):
+    starts = torch.randint(len(tokens) - config.seq_len - 1, (config.batch_size,), generator=generator)
+    x = torch.stack([tokens[s:s + config.seq_len] for s in starts.tolist()])
+    y = torch.stack([tokens[s + 1:s + 1 + config.seq_len] for s in starts.tolist()])
+    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+
+def _loss(model, x, y, device: str) -> torch.Tensor:
+    with hw.autocast(device):
+        logits = model(input_ids=x).logits
+    return F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
+
+
+@torch.no_grad()
+def estimate_loss(model, tokens: torch.Tensor, config: PretrainConfig, device: str,
+                  max_tokens: int | None = None) -> float:
+    """Summed nats over the held-out targets (in windows of seq_len, no
+    overlap), and how many targets: the mean and bits per byte come from
+    these."""
+    model.eval()
+    limit = len(tokens) - 1 if max_tokens is None else min(len(tokens) - 1, max_tokens)
+    total_nats, count = 0.0, 0
+    windows = [(s, min(config.seq_len, limit - s)) for s in range(0, limit, config.seq_len)]
+    batch = max(1, config.batch_size)
+    for i in range(0, len(windows), batch):
+        group = windows[i:i + batch]
+        for length in sorted({n for _, n in group}):
+            same = [s for s, n in group if n == length]
+            x = torch.stack([tokens[s:s + length] for s in same]).to(device)
+            y = torch.stack([tokens[s + 1:s + 1 + length] for s in same]).to(device)
+            with hw.autocast(device):
+                logits = model(input_ids=x).logits
+            nats = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+            total_nats += nats.item()
+            count += y.numel()
+    model.train()
+    return total_nats, count
+
+
+def train(config: PretrainConfig, *, progress=None) -> dict:
+    started = time.monotonic()
+    device = hw.resolve_device(config.device)
+    distributed = hw.init_distributed(device)
+    rank, world_size = hw.world()
+    main = rank == 0
+    hw.seed_everything(config.seed)
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    train_text, eval_text = load_corpus(config)
+    if config.tokenizer:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(config.tokenizer)
+    else:
+        tokenizer = train_bpe(train_text, config.vocab_size)
+    train_tokens = _encode(tokenizer, train_text)
+    eval_tokens = _encode(tokenizer, eval_text)
+    eval_bytes = len(eval_text.encode("utf-8"))
+    train_bytes_per_token = len(train_text.encode("utf-8")) / (len(train_tokens) - 1)
+    if len(train_tokens) <= config.seq_len + 1:
+        raise DataError(f"corpus {config.corpus}: the training split has fewer tokens than seq_len + 1")
+
+    model = build_model(config, len(tokenizer), tokenizer).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"pretrain: {n_params / 1e6:.2f}M parameters, vocab {len(tokenizer)}, {len(train_tokens)} train / "
+          f"{len(eval_tokens)} held-out tokens, device {device}, world {world_size}", flush=True)
+    optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
+                         betas=(0.9, config.beta2))
+    trained = model
+    if config.compile:
+        trained = torch.compile(model)
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        trained = DistributedDataParallel(trained, device_ids=[torch.device(device).index] if hw.is_cuda(device) else None)
+
+    generator = torch.Generator().manual_seed(config.seed + rank)
+    writer = MetricsWriter(out, config.max_steps, enabled=main, progress=progress)
+    stop = StopSignal().install()
+    tokens_per_step = config.batch_size * config.seq_len * config.grad_accum * world_size
+    step, stopped, window_start, window_tokens = 0, False, time.monotonic(), 0
+    train_loss = float("nan")
+    try:
+        while step < config.max_steps:
+            if hw.any_process(stop.requested, device):
+                stopped = True
+                break
+            elapsed = writer.elapsed()
+            if config.time_budget_s is not None and elapsed >= config.time_budget_s:
+                break
+            run_progress = step / config.max_steps
+            if config.time_budget_s is not None:
+                run_progress = max(run_progress, elapsed / config.time_budget_s)
+            lr = get_lr(config, step, run_progress)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            total = 0.0
+            for micro in range(config.grad_accum):
+                x, y = get_batch(train_tokens, config, generator, device)
+                if distributed:
+                    trained.require_backward_grad_sync = micro == config.grad_accum - 1
+                loss = _loss(trained, x, y, device) / config.grad_accum
+                loss.backward()
+                total += loss.item()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            window_tokens += tokens_per_step
+            train_loss = hw.all_reduce_mean(total, device)
+            if step % config.log_every == 0 or step == 1:
+                now = time.monotonic()
+                metrics = {"loss": train_loss,
+                           "bits_per_byte": train_loss / math.log(2) / train_bytes_per_token,
+                           "learning_rate": lr, "tokens_per_second": window_tokens / max(now - window_start, 1e-9)}
+                if step % config.eval_every == 0:
+                    nats, count = estimate_loss(model, eval_tokens, config, device, config.eval_tokens)
+                    metrics["eval_loss"] = nats / count
+                window_start, window_tokens = time.monotonic(), 0
+                writer.write(step, **metrics)
+            elif step % config.eval_every == 0:
+                nats, count = estimate_loss(model, eval_tokens, config, device, config.eval_tokens)
+                writer.write(step, eval_loss=nats / count)
+        nats, count = estimate_loss(model, eval_tokens, config, device)
+        final = {"loss": train_loss, "eval_loss": nats / count,
+                 "eval_bits_per_byte": nats / math.log(2) / eval_bytes, "parameters": n_params}
+        writer.write(step, eval_loss=final["eval_loss"], eval_bits_per_byte=final["eval_bits_per_byte"])
+        if main:
+            save_model(model, tokenizer, out)
+            summary = write_summary(out, kind="pretrain", stopped=stopped, steps=step,
+                                    wall_time_s=time.monotonic() - started, final=final, config=config_dict(config))
+        else:
+            summary = {"kind": "pretrain", "status": "stopped" if stopped else "completed", "steps": step,
+                       "final": final}
+        hw.barrier()
+        return summary
+    finally:
+        stop.uninstall()
+        hw.shutdown_distributed()
+
+
+def save_model(model, tokenizer, out: Path) -> None:
+    from transformers import GenerationConfig
+
+    model.config.use_cache = True
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+if __name__ == "__main__":
+    from .cli import run
+
+    run("pretrain", PretrainConfig, train)

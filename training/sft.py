@@ -1,0 +1,150 @@
+"""Supervised fine-tuning on demonstrations, with TRL's SFTTrainer.
+
+Example row (labeling exporter "sft-messages"):
+    {"messages": [{"role": "user", "content": "What is the capital of France?"},
+                  {"role": "assistant", "content": "Paris."}]}
+
+The loss is on the final assistant turn only: each conversation becomes a
+prompt (every message before it) and a completion (that turn), and TRL's
+completion-only loss gives the prompt tokens label -100. This works with any
+chat template; TRL's assistant_only_loss would need `{% generation %}`
+markers, which SmolLM2's template lacks. LoRA (peft, merged before saving)
+or full fine-tuning; bf16 and gradient checkpointing only on CUDA.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from . import device as hw
+from .config import config_dict, fraction, positive
+from .data import load_sft_messages
+from .metrics import MetricsWriter, StopSignal, write_summary
+from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+
+
+@dataclass
+class SftRecipeConfig:
+    kind: ClassVar[str] = "sft"
+    # --- model
+    output_dir: str
+    model: str
+    train_file: str
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    # --- data
+    eval_fraction: float = 0.0
+    max_length: int = 1024
+    packing: bool = False
+    # --- training
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs
+    batch_size: int = 4
+    grad_accum: int = 1
+    lr: float = 2e-5
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    gradient_checkpointing: bool | None = None  # None: on for CUDA, off on CPU
+    logging_steps: int = 1
+    device: str = "auto"
+    seed: int = 0
+
+    def check(self):
+        positive(self, "max_length", "batch_size", "grad_accum", "lr", "epochs", "logging_steps", "lora_r")
+        fraction(self, "eval_fraction")
+
+
+def build_dataset(config: SftRecipeConfig):
+    """(train, eval) datasets of {"prompt": [...], "completion": [assistant turn]}."""
+    from datasets import Dataset
+
+    from .data import split_groups
+
+    rows = [{"prompt": m[:-1], "completion": m[-1:]} for m in load_sft_messages(config.train_file)]
+    train_rows, eval_rows = split_groups(rows, config.eval_fraction, config.seed)
+    return Dataset.from_list(train_rows), (Dataset.from_list(eval_rows) if eval_rows else None)
+
+
+def build_trainer(config: SftRecipeConfig, callbacks=()):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    device = hw.resolve_device(config.device)
+    check_model_dir(config.model)
+    train_set, eval_set = build_dataset(config)
+    tokenizer = AutoTokenizer.from_pretrained(config.model)
+    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=load_dtype(device))
+    checkpointing = hw.is_cuda(device) if config.gradient_checkpointing is None else config.gradient_checkpointing
+    args = SFTConfig(
+        output_dir=tempfile.mkdtemp(prefix="sft-trainer-"),
+        use_cpu=not hw.is_cuda(device),
+        bf16=hw.use_bf16(device),
+        fp16=False,
+        gradient_checkpointing=checkpointing,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.lr,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type="cosine",
+        logging_steps=config.logging_steps,
+        eval_strategy="epoch" if eval_set is not None else "no",
+        save_strategy="no",
+        report_to="none",
+        seed=config.seed,
+        max_length=config.max_length,
+        packing=config.packing,
+        completion_only_loss=True,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    peft_config = None
+    if config.lora:
+        peft_config = lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
+                                  task_type="CAUSAL_LM")
+    return SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
+                      processing_class=tokenizer, peft_config=peft_config, callbacks=list(callbacks))
+
+
+def train(config: SftRecipeConfig, *, progress=None) -> dict:
+    from .hf_callback import ProgressCallback
+
+    started = time.monotonic()
+    main = hw.is_main_process()
+    writer = MetricsWriter(config.output_dir, max(config.max_steps, 0), enabled=main, progress=progress)
+    stop = StopSignal().install()
+    callback = ProgressCallback(writer, stop)
+    try:
+        hw.seed_everything(config.seed)
+        trainer = build_trainer(config, callbacks=[callback])
+        trainer.train()
+        stopped = callback.stopped or stop.requested
+        if trainer.eval_dataset is not None and not stopped:
+            metrics = trainer.evaluate()
+            writer.write(trainer.state.global_step, eval_loss=metrics.get("eval_loss"),
+                         eval_accuracy=metrics.get("eval_mean_token_accuracy"))
+        if trainer.accelerator.is_main_process:
+            save_pretrained(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
+                            config.output_dir)
+            summary = write_summary(config.output_dir, kind="sft", stopped=stopped, steps=trainer.state.global_step,
+                                    wall_time_s=time.monotonic() - started, final=dict(writer.last),
+                                    config=config_dict(config))
+        else:
+            summary = {"kind": "sft", "status": "stopped" if stopped else "completed"}
+        trainer.accelerator.wait_for_everyone()
+        return summary
+    finally:
+        stop.uninstall()
+
+
+if __name__ == "__main__":
+    from .cli import run
+
+    run("sft", SftRecipeConfig, train)
