@@ -97,10 +97,13 @@ def user_message_moderate(*, message_id: int) -> None:
             events.send_on_commit(message.conversation_id, events.message_event(answer))
         events.send_on_commit(message.conversation_id, events.message_event(message))
     if not verdict.flagged:
+        from labeling.from_chat import chat_prompt_share
+
         from .tasks import generate_answer_task
 
         for answer in answers:
             generate_answer_task.delay(answer.pk)
+        chat_prompt_share(message=message)
 
 
 def chat_history(answer: Message) -> list[dict[str, str]]:

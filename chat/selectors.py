@@ -7,7 +7,7 @@ from .serializers import conversation_to_dict, message_to_dict
 def conversation_list(*, user, query: str = "", limit: int = 200) -> list[dict]:
     """The user's conversations, newest first; `query` matches the title or
     any message's text."""
-    conversations = Conversation.objects.filter(owner=user)
+    conversations = Conversation.objects.filter(owner=user, arena_match__isnull=True)
     query = query.strip()
     if query:
         matching = Message.objects.filter(conversation__owner=user, content__icontains=query).values("conversation_id")

@@ -132,6 +132,18 @@ def message_send(
     return conversation, user_message, answer
 
 
+def answer_add_for_version(*, question: Message, version) -> Message:
+    """One more queued answer to `question`, written by model `version`
+    (the arena's second side). Precondition: inside the transaction that
+    sent `question`, so input moderation, queued on its commit, finds this
+    answer among the queued ones it starts."""
+    answer = _new_answer(conversation=question.conversation, parent=question)
+    answer.model_version = version
+    answer.save(update_fields=["model_version"])
+    events.send_on_commit(question.conversation_id, events.message_event(answer))
+    return answer
+
+
 @transaction.atomic
 def answer_regenerate(*, user, message: Message) -> Message:
     """A new answer beside `message`, to the same user turn."""
@@ -186,6 +198,10 @@ def feedback_submit(*, user, message: Message, rating: int, reasons: list[str], 
     feedback, _ = Feedback.objects.update_or_create(
         message=message, user=user, defaults={"rating": rating, "reasons": reasons, "comment": comment}
     )
+    if rating == Feedback.Rating.DOWN:
+        from labeling.from_chat import disliked_answer_share
+
+        disliked_answer_share(feedback=feedback)
     return feedback
 
 

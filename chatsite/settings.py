@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "chat",
     "openai_api",
     "labeling",
+    "arena",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("moderation/", include("moderation.urls")),
+    path("arena/", include("arena.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
     path("", include("openai_api.urls")),

@@ -1,0 +1,105 @@
+"""Reads of the arena: which versions can play, a match as the browser
+sees it (versions hidden until the vote), and the leaderboard."""
+from registry.models import ModelVersion
+from registry.selectors import serving_model_version
+
+from chat.models import Message
+from chat.serializers import message_to_dict
+
+from . import ratings
+from .models import ArenaMatch
+
+_OUTCOME_SCORE = {
+    ArenaMatch.Outcome.A: 1.0,
+    ArenaMatch.Outcome.B: 0.0,
+    ArenaMatch.Outcome.TIE: 0.5,
+    ArenaMatch.Outcome.BOTH_BAD: 0.5,
+}
+
+
+def arena_versions() -> list[ModelVersion]:
+    """Every registered chat model can play in the arena."""
+    return list(ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("name"))
+
+
+def trial_versions() -> list[ModelVersion]:
+    """The chat models an admin can try beside the serving one."""
+    return [version for version in arena_versions() if not version.is_serving]
+
+
+def trial_serving_version() -> ModelVersion | None:
+    return serving_model_version()
+
+
+def _answer_to_dict(message: Message) -> dict:
+    """An answer without the name of the model that wrote it."""
+    data = message_to_dict(message)
+    data.pop("model", None)
+    return data
+
+
+def match_to_dict(match: ArenaMatch) -> dict:
+    """The match for its owner. The version names come only once the user
+    has voted, or at once in a trial (the admin chose them)."""
+    revealed = match.is_decided or match.kind == ArenaMatch.Kind.TRIAL
+    return {
+        "id": match.pk,
+        "kind": match.kind,
+        "question": message_to_dict(match.question),
+        "answers": {"a": _answer_to_dict(match.answer_a), "b": _answer_to_dict(match.answer_b)},
+        "outcome": match.outcome or None,
+        "versions": (
+            {"a": getattr(match.version_a, "name", None), "b": getattr(match.version_b, "name", None)}
+            if revealed
+            else None
+        ),
+    }
+
+
+def arena_games() -> list[ratings.Game]:
+    """Decided arena matches (never trials), oldest first, as games between
+    version ids."""
+    matches = (
+        ArenaMatch.objects.filter(kind=ArenaMatch.Kind.ARENA, decided_at__isnull=False)
+        .exclude(version_a__isnull=True)
+        .exclude(version_b__isnull=True)
+        .order_by("decided_at", "id")
+        .values_list("version_a_id", "version_b_id", "outcome")
+    )
+    return [ratings.Game(a, b, _OUTCOME_SCORE[outcome]) for a, b, outcome in matches]
+
+
+def leaderboard() -> list[dict]:
+    """One row per version that has played, best Bradley-Terry score first:
+    its games, wins, losses, draws (ties and "both bad"), win rate, Elo and
+    Bradley-Terry score on Elo's scale."""
+    games = arena_games()
+    if not games:
+        return []
+    elo = ratings.elo_ratings(games)
+    strength = ratings.bradley_terry(games)
+    table = ratings.records(games)
+    names = dict(ModelVersion.objects.filter(pk__in=list(table)).values_list("pk", "name"))
+    rows = [
+        {
+            "version_id": pk,
+            "version": names.get(pk, f"#{pk}"),
+            "games": record.games,
+            "wins": record.wins,
+            "losses": record.losses,
+            "draws": record.draws,
+            "win_rate": record.win_rate,
+            "elo": elo[pk],
+            "bradley_terry": ratings.bt_to_elo_scale(strength[pk]),
+        }
+        for pk, record in table.items()
+    ]
+    rows.sort(key=lambda row: (-row["bradley_terry"], row["version"]))
+    return rows
+
+
+def trial_history(*, user, limit: int = 20) -> list[ArenaMatch]:
+    return list(
+        ArenaMatch.objects.filter(user=user, kind=ArenaMatch.Kind.TRIAL)
+        .select_related("question", "version_a", "version_b")[:limit]
+    )

@@ -1,0 +1,108 @@
+import json
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import role_required
+from accounts.models import Role
+from chat.errors import ChatError
+
+from . import selectors, services
+from .access import access_match_by_id, arena_required
+from .models import ArenaMatch
+
+_MAX_JSON_BODY = 4 * 1024
+
+
+def _api(view):
+    """JSON API views: 403 for anyone not let into the arena (anonymous
+    included), 404 for another user's match, 400 with a message for a vote
+    that cannot be taken."""
+
+    @arena_required
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return JsonResponse({"error": "Not found."}, status=404)
+        except ChatError as exc:
+            status = 409 if exc.code == "already_decided" else 400
+            return JsonResponse({"error": exc.message, "code": exc.code}, status=status)
+
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+def _json_body(request) -> dict:
+    if len(request.body) > _MAX_JSON_BODY:
+        raise ChatError("too_long", "The request body is too large.")
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ChatError("invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ChatError("invalid_request", "The request body must be a JSON object.")
+    return data
+
+
+@require_GET
+@arena_required
+def arena_page_view(request):
+    return render(
+        request,
+        "arena/arena.html",
+        {
+            "enough_versions": len(selectors.arena_versions()) >= 2,
+            "trial": None,
+            "sides": [("a", "Model A"), ("b", "Model B")],
+            "outcomes": ArenaMatch.Outcome.choices,
+        },
+    )
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def trial_page_view(request):
+    """An admin chats with a non-serving version beside the serving one."""
+    versions = selectors.trial_versions()
+    chosen = None
+    if request.GET.get("version"):
+        chosen = next((v for v in versions if str(v.pk) == request.GET["version"]), None)
+        if chosen is None:
+            raise Http404("No such version to try.")
+    return render(
+        request,
+        "arena/trial.html",
+        {
+            "versions": versions,
+            "trial": chosen,
+            "serving": selectors.trial_serving_version(),
+            "history": selectors.trial_history(user=request.user),
+            "sides": [("a", "Serving"), ("b", "On trial")],
+            "outcomes": ArenaMatch.Outcome.choices,
+        },
+    )
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def leaderboard_view(request):
+    return render(request, "arena/leaderboard.html", {"rows": selectors.leaderboard()})
+
+
+@require_GET
+@_api
+def match_detail_view(request, match_id: int):
+    return JsonResponse(selectors.match_to_dict(access_match_by_id(request.user, match_id)))
+
+
+@require_POST
+@_api
+def match_vote_view(request, match_id: int):
+    match = access_match_by_id(request.user, match_id)
+    outcome = _json_body(request).get("outcome")
+    if not isinstance(outcome, str):
+        raise ChatError("invalid_outcome", "Say which answer is better: a, b, tie or both_bad.")
+    match = services.match_vote(match=match, outcome=outcome)
+    return JsonResponse(selectors.match_to_dict(access_match_by_id(request.user, match.pk)))

@@ -1,0 +1,151 @@
+"""What chat gives the labeling pool: prompts of users who opted in, the
+answers they rated thumbs-down, and the arena's picks as ready-ranked pairs.
+
+Consent: both chat flows need the owner's `shares_chat_data`. A thumbs-down
+is explicit feedback on an answer, but it would carry the whole conversation
+(the user's own words) to annotators, so it waits for the same consent as
+prompts; the Feedback row itself is kept either way, as before. Arena rounds
+are a data-collection feature the user was let into and told about on the
+arena page, so their picks always flow.
+
+Every function here is idempotent: calling it again for the same message,
+feedback or match returns what the first call made.
+"""
+import hashlib
+
+from django.db import IntegrityError, transaction
+
+from chat.models import Feedback, Message, MessageStatus
+
+from .consensus import borda_points
+from .errors import LabelingError
+from .models import Candidate, Consensus, Prompt, Task, TaskCandidate
+from .services import candidate_add, prompt_create_from_chat
+from .text import clean_messages, messages_hash
+
+# Answers whose text is the model's own (a moderation template is not).
+_SHAREABLE_ANSWER_STATUSES = (MessageStatus.COMPLETE, MessageStatus.STOPPED)
+
+
+def _is_arena(message: Message) -> bool:
+    """Arena conversations give the pool their picks (arena_pair_record),
+    not their prompts one by one."""
+    return Message.objects.filter(pk=message.pk, conversation__arena_match__isnull=False).exists()
+
+
+def chat_prompt_share(*, message: Message) -> Prompt | None:
+    """The conversation up to an accepted user message, into the pool as a
+    "chat" prompt, when its owner opted in; None otherwise. Called by the
+    worker once input moderation accepted the message."""
+    owner = message.conversation.owner
+    if (
+        message.role != Message.Role.USER
+        or message.status != MessageStatus.ACCEPTED
+        or not owner.shares_chat_data
+        or _is_arena(message)
+    ):
+        return None
+    try:
+        return prompt_create_from_chat(message=message)
+    except LabelingError:  # a conversation the pool cannot hold (empty turns): nothing to share
+        return None
+
+
+@transaction.atomic
+def disliked_answer_share(*, feedback: Feedback) -> Candidate | None:
+    """A thumbs-down answer as a candidate for ranking on its prompt (the
+    conversation up to the user turn it answers), linked from the feedback
+    so its reasons travel with it; None when the owner did not opt in or
+    the answer is not the model's own text. A second thumbs-down on the
+    same answer returns the same candidate."""
+    feedback = Feedback.objects.select_for_update().select_related("message__conversation__owner", "user").get(
+        pk=feedback.pk
+    )
+    answer = feedback.message
+    if feedback.labeling_candidate_id is not None:
+        return feedback.labeling_candidate
+    if (
+        feedback.rating != Feedback.Rating.DOWN
+        or not feedback.user.shares_chat_data
+        or answer.conversation.owner_id != feedback.user_id
+        or answer.status not in _SHAREABLE_ANSWER_STATUSES
+        or not answer.content.strip()
+        or _is_arena(answer)
+    ):
+        return None
+    question = Message.objects.select_related("conversation__owner").get(pk=answer.parent_id)
+    if question.status != MessageStatus.ACCEPTED:
+        return None
+    try:
+        prompt = prompt_create_from_chat(message=question)
+    except LabelingError:
+        return None
+    candidate = candidate_add(
+        prompt=prompt,
+        text=answer.content,
+        origin=Candidate.Origin.MODEL,
+        model_version=answer.model_version,
+        sampling=answer.sampling,
+    )
+    feedback.labeling_candidate = candidate
+    feedback.save(update_fields=["labeling_candidate"])
+    return candidate
+
+
+def _arena_fingerprint(match_ref: str) -> str:
+    return hashlib.sha256(f"arena:{match_ref}".encode()).hexdigest()
+
+
+@transaction.atomic
+def arena_pair_record(
+    *, match_ref: str, messages: list[dict], chosen: Message, rejected: Message, author=None
+) -> Task | None:
+    """An arena pick as a finished two-candidate ranking (chosen above
+    rejected) on an "arena" prompt, with its consensus given, as imported
+    ranked pairs are: preference snapshots then export it like any other
+    pair, margin 1, `group_id` the task. It asks for no annotation, so it
+    never reaches an annotator's queue. `match_ref` names the match; the
+    same match recorded twice returns the first task. None when both
+    answers have the same text (no preference to learn)."""
+    fingerprint = _arena_fingerprint(match_ref)
+    existing = Task.objects.filter(import_fingerprint=fingerprint).first()
+    if existing is not None:
+        return existing
+    try:
+        messages = clean_messages(messages)
+    except ValueError as error:
+        raise LabelingError("invalid_prompt", f"This arena prompt cannot be a prompt: {error}.") from None
+    prompt, _ = Prompt.objects.get_or_create(
+        content_hash=messages_hash(messages),
+        defaults={"messages": messages, "source": Prompt.Source.ARENA, "source_ref": match_ref, "author": author},
+    )
+    better, worse = (
+        candidate_add(
+            prompt=prompt,
+            text=answer.content,
+            origin=Candidate.Origin.MODEL,
+            model_version=answer.model_version,
+            sampling=answer.sampling,
+        )
+        for answer in (chosen, rejected)
+    )
+    if better.pk == worse.pk:
+        return None
+    try:
+        with transaction.atomic():
+            task = Task.objects.create(
+                kind=Task.Kind.RANKING, prompt=prompt, required_annotations=0, import_fingerprint=fingerprint
+            )
+    except IntegrityError:  # recorded by a concurrent call meanwhile
+        return Task.objects.get(import_fingerprint=fingerprint)
+    TaskCandidate.objects.bulk_create(
+        [TaskCandidate(task=task, candidate=better, position=0), TaskCandidate(task=task, candidate=worse, position=1)]
+    )
+    groups = [[better.pk], [worse.pk]]
+    Consensus.objects.create(
+        task=task,
+        method=Consensus.Method.IMPORTED,
+        groups=groups,
+        scores={str(pk): points for pk, points in borda_points(groups).items()},
+    )
+    return task
