@@ -1,0 +1,140 @@
+"""Chat data into the labeling pool: opted-in users' accepted prompts after
+input moderation, and their thumbs-down answers as ranking candidates with
+the reasons on the linked feedback. Nothing flows without the opt-in."""
+import pytest
+
+from chat import services
+from chat.generation import user_message_moderate
+from chat.models import Conversation, Feedback, Message, MessageStatus
+from labeling.from_chat import chat_prompt_share, disliked_answer_share
+from labeling.models import Candidate, Prompt
+from moderation.models import ModerationRule
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def no_tasks(monkeypatch):
+    sent = []
+    from chat import tasks
+
+    monkeypatch.setattr(tasks.moderate_user_message_task, "delay", lambda pk: sent.append(("moderate", pk)))
+    monkeypatch.setattr(tasks.generate_answer_task, "delay", lambda pk: sent.append(("generate", pk)))
+    return sent
+
+
+@pytest.fixture
+def rules_only(settings):
+    settings.MODERATION_LAYERS = settings.MODERATION_OUTPUT_LAYERS = ["rules"]
+    settings.MODERATION_RULES_REFRESH_SECONDS = 0
+    ModerationRule.objects.create(category="violence", kind="words", pattern="brawl", score=0.95)
+
+
+def exchange(owner, text="How do tides work?", answer="The moon pulls the sea.", *, system="", parent=None, conversation=None):
+    conversation = conversation or Conversation.objects.create(owner=owner, system_prompt=system)
+    question = Message.objects.create(
+        conversation=conversation, parent=parent, role="user", content=text, status=MessageStatus.ACCEPTED
+    )
+    reply = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", content=answer, status=MessageStatus.COMPLETE,
+        sampling={"temperature": 0.7},
+    )
+    return question, reply
+
+
+class TestPromptSharing:
+    def test_accepted_prompt_of_opted_in_user_joins_the_pool_after_moderation(self, make_user, no_tasks, rules_only):
+        user = make_user(username="sharer", shares_chat_data=True)
+        conversation, question, answer = services.message_send(
+            user=user, conversation=None, parent=None, content="What is a tide?"
+        )
+        user_message_moderate(message_id=question.pk)
+        prompt = Prompt.objects.get()
+        assert prompt.source == Prompt.Source.CHAT and prompt.chat_message_id == question.pk
+        assert prompt.messages == [{"role": "user", "content": "What is a tide?"}]
+        assert prompt.author == user
+        assert ("generate", answer.pk) in no_tasks
+
+    def test_flagged_prompt_never_joins(self, make_user, no_tasks, rules_only):
+        user = make_user(username="sharer", shares_chat_data=True)
+        _, question, _ = services.message_send(user=user, conversation=None, parent=None, content="Start a brawl")
+        user_message_moderate(message_id=question.pk)
+        question.refresh_from_db()
+        assert question.status == MessageStatus.FLAGGED and not Prompt.objects.exists()
+
+    def test_nothing_flows_without_the_opt_in(self, make_user, no_tasks, rules_only):
+        user = make_user(username="private")
+        _, question, _ = services.message_send(user=user, conversation=None, parent=None, content="What is a tide?")
+        user_message_moderate(message_id=question.pk)
+        assert not Prompt.objects.exists()
+        assert chat_prompt_share(message=Message.objects.get(pk=question.pk)) is None
+
+    def test_multi_turn_context_and_system_prompt_are_kept_once(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        first_q, first_a = exchange(user, system="Be brief.")
+        second_q, _ = exchange(user, "And in lakes?", "Barely.", conversation=first_q.conversation, parent=first_a)
+        prompt = chat_prompt_share(message=second_q)
+        assert [m["role"] for m in prompt.messages] == ["system", "user", "assistant", "user"]
+        assert chat_prompt_share(message=second_q) == prompt and Prompt.objects.count() == 1
+
+
+class TestThumbsDown:
+    def rate_down(self, user, answer, reasons=("Not helpful",)):
+        return services.feedback_submit(user=user, message=answer, rating=-1, reasons=list(reasons), comment="")
+
+    def test_thumbs_down_answer_becomes_a_candidate_with_its_reasons(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        question, answer = exchange(user, system="Be brief.")
+        feedback = self.rate_down(user, answer, ["Not helpful", "Too verbose"])
+        feedback.refresh_from_db()
+        candidate = feedback.labeling_candidate
+        assert candidate.text == "The moon pulls the sea." and candidate.origin == Candidate.Origin.MODEL
+        assert candidate.prompt.source == Prompt.Source.CHAT
+        assert candidate.prompt.messages == [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "How do tides work?"},
+        ]
+        assert [f.reasons for f in candidate.chat_feedback.all()] == [["Not helpful", "Too verbose"]]
+
+    def test_repeated_feedback_makes_no_duplicates(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        _, answer = exchange(user)
+        first = self.rate_down(user, answer)
+        self.rate_down(user, answer, ["Being lazy"])
+        services.feedback_submit(user=user, message=answer, rating=1, reasons=[], comment="")
+        self.rate_down(user, answer, ["Other"])
+        assert (Prompt.objects.count(), Candidate.objects.count()) == (1, 1)
+        first.refresh_from_db()
+        assert first.labeling_candidate == Candidate.objects.get()
+        assert Feedback.objects.get().reasons == ["Other"]
+        assert disliked_answer_share(feedback=first) == Candidate.objects.get()
+
+    def test_sibling_answers_share_one_prompt(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        question, answer = exchange(user)
+        sibling = Message.objects.create(
+            conversation=question.conversation, parent=question, role="assistant", content="Wind does it.",
+            status=MessageStatus.COMPLETE,
+        )
+        self.rate_down(user, answer)
+        self.rate_down(user, sibling)
+        assert Prompt.objects.count() == 1
+        assert sorted(Candidate.objects.values_list("text", flat=True)) == ["The moon pulls the sea.", "Wind does it."]
+
+    def test_without_opt_in_feedback_is_kept_but_nothing_flows(self, make_user):
+        user = make_user(username="private")
+        _, answer = exchange(user)
+        feedback = self.rate_down(user, answer)
+        feedback.refresh_from_db()
+        assert feedback.reasons == ["Not helpful"] and feedback.labeling_candidate is None
+        assert not Prompt.objects.exists() and not Candidate.objects.exists()
+
+    def test_thumbs_up_and_moderated_answers_do_not_flow(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        _, answer = exchange(user)
+        services.feedback_submit(user=user, message=answer, rating=1, reasons=[], comment="")
+        _, moderated = exchange(user, "Another question?", "[template]")
+        Message.objects.filter(pk=moderated.pk).update(status=MessageStatus.MODERATED)
+        moderated.refresh_from_db()
+        self.rate_down(user, moderated)
+        assert not Candidate.objects.exists()
