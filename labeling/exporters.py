@@ -94,6 +94,12 @@ def export_rows(*, kind: str, rows: list[dict], fmt: str) -> Iterator[dict]:
             yield _tree(row)
 
 
+def export_lines(*, kind: str, rows: list[dict], fmt: str) -> Iterator[str]:
+    """The same rows as JSONL lines, as files and downloads hold them."""
+    for record in export_rows(kind=kind, rows=rows, fmt=fmt):
+        yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
 def snapshot_export(*, snapshot: DatasetSnapshot, fmt: str, output: TextIO | Path | str) -> int:
     """Writes the snapshot in format `fmt` to `output` (a stream, or a file
     path), one object a line; returns how many lines. The format and the
@@ -103,13 +109,13 @@ def snapshot_export(*, snapshot: DatasetSnapshot, fmt: str, output: TextIO | Pat
     rows = snapshot_rows(snapshot=snapshot)
     if isinstance(output, (str, Path)):
         with open(output, "w", encoding="utf-8") as stream:
-            return _write(export_rows(kind=snapshot.kind, rows=rows, fmt=fmt), stream)
-    return _write(export_rows(kind=snapshot.kind, rows=rows, fmt=fmt), output)
+            return _write(export_lines(kind=snapshot.kind, rows=rows, fmt=fmt), stream)
+    return _write(export_lines(kind=snapshot.kind, rows=rows, fmt=fmt), output)
 
 
-def _write(records: Iterator[dict], stream: TextIO) -> int:
+def _write(lines: Iterator[str], stream: TextIO) -> int:
     count = 0
-    for record in records:
-        stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for line in lines:
+        stream.write(line)
         count += 1
     return count

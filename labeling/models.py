@@ -301,3 +301,53 @@ class DatasetSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.name}@{self.version}"
+
+
+class Guidelines(models.Model):
+    """What annotators are asked to do for one kind of task, in Markdown,
+    shown beside the work. A row rather than a setting so admins can
+    sharpen it when they see the same mistake twice, without a deploy;
+    labeling.guidelines holds the text used until a row exists."""
+
+    kind = models.CharField(max_length=16, choices=Task.Kind.choices, unique=True)
+    text = models.TextField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "guidelines"
+
+    def __str__(self):
+        return f"Guidelines: {self.get_kind_display()}"
+
+
+class CandidateGeneration(models.Model):
+    """An admin's request to generate K candidates for one prompt from some
+    model versions and make its ranking task. The Celery task works from
+    this row and claims it (queued -> running), so a task delivered twice
+    generates once, and the admin page shows how each request went."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="candidate_generations")
+    model_versions = models.ManyToManyField("registry.ModelVersion", related_name="+")
+    k = models.PositiveSmallIntegerField()
+    required_annotations = models.PositiveSmallIntegerField()
+    max_new_tokens = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    error = models.TextField(blank=True, default="")
+    task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]

@@ -1,15 +1,247 @@
-"""Reads of the labeling app: annotators' weights and agreement, the items
-a snapshot's filters select, and snapshots' frozen rows."""
+"""Reads of the labeling app: the tasks open to an annotator and what their
+pages show, annotators' progress, weights and agreement, the prompt pool,
+the items a snapshot's filters select, and snapshots' frozen rows."""
 import hashlib
 import json
-from datetime import date
+import random
+from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Avg, Count, F, QuerySet
-from django.db.models.functions import TruncWeek
+from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate, TruncWeek
+from django.http import Http404
+from django.utils import timezone
 
+from .consensus import PRIOR_WEIGHT
 from .errors import LabelingError
-from .models import AnnotatorStats, DatasetSnapshot, Demonstration, Prompt, Ranking, Task, TaskCandidate
+from .guidelines import DEFAULT_GUIDELINES
+from .models import (
+    AnnotatorStats,
+    Assignment,
+    CandidateGeneration,
+    DatasetSnapshot,
+    Demonstration,
+    Guidelines,
+    Prompt,
+    PromptImport,
+    Ranking,
+    Task,
+    TaskCandidate,
+)
+
+# Assignments that hold one of a task's places.
+TAKEN_STATES = (Assignment.State.LEASED, Assignment.State.SUBMITTED)
+
+
+# --- Tasks and assignments -------------------------------------------------
+
+
+def tasks_open_to(*, annotator, kind: str | None = None) -> QuerySet:
+    """Tasks the annotator may take now, annotated with `taken` (their
+    places held): they still need annotations, their prompt is not the
+    annotator's, and the annotator has had no assignment on any task of
+    that prompt (so nobody ranks their own demonstration)."""
+    seen_prompts = Assignment.objects.filter(annotator=annotator).values("task__prompt_id")
+    tasks = (
+        Task.objects.filter(required_annotations__gt=0)
+        .exclude(prompt__author=annotator)
+        .exclude(prompt_id__in=seen_prompts)
+        .annotate(taken=Count("assignments", filter=Q(assignments__state__in=TAKEN_STATES)))
+        .filter(taken__lt=F("required_annotations"))
+    )
+    return tasks.filter(kind=kind) if kind else tasks
+
+
+def assignment_get_for_annotator(*, annotator, assignment_id: int) -> Assignment:
+    """The annotator's own assignment; anyone else's is Http404, so ids of
+    other people's work reveal nothing."""
+    assignment = (
+        Assignment.objects.select_related("task", "task__prompt").filter(pk=assignment_id, annotator=annotator).first()
+    )
+    if assignment is None:
+        raise Http404("No such assignment.")
+    return assignment
+
+
+def annotator_home(*, annotator) -> list[dict]:
+    """Per task kind: the live lease the annotator holds (or None) and how
+    many tasks are open to them."""
+    open_counts = dict(
+        tasks_open_to(annotator=annotator).order_by().values_list("kind").annotate(count=Count("id", distinct=True))
+    )
+    leases = {
+        a.task.kind: a
+        for a in Assignment.objects.filter(
+            annotator=annotator, state=Assignment.State.LEASED, lease_expires_at__gt=timezone.now()
+        ).select_related("task").order_by("-id")
+    }
+    return [
+        {"kind": kind, "label": label, "lease": leases.get(kind), "open": open_counts.get(kind, 0)}
+        for kind, label in Task.Kind.choices
+    ]
+
+
+def ranking_candidates(*, assignment: Assignment) -> list:
+    """The task's candidates in this assignment's own random order: every
+    annotator sees a different order (so no position bias adds up across
+    annotators), and a reload keeps it (seeded by the assignment)."""
+    links = list(assignment.task.task_candidates.select_related("candidate").order_by("position"))
+    random.Random(assignment.pk).shuffle(links)
+    return [link.candidate for link in links]
+
+
+def guidelines_text(*, kind: str) -> str:
+    row = Guidelines.objects.filter(kind=kind).first()
+    return row.text if row else DEFAULT_GUIDELINES[kind]
+
+
+# --- Progress and leaderboard -----------------------------------------------
+
+# The days a streak counts back over.
+STREAK_HORIZON_DAYS = 366
+LEADERBOARD_DAYS = 30
+
+
+def annotator_progress(*, annotator) -> dict:
+    """Tasks submitted today (UTC), in all, and the streak: consecutive days
+    with a submission, up to today, or up to yesterday while today is still
+    empty (a streak is not lost before the day is over)."""
+    today = timezone.now().date()
+    submitted = Assignment.objects.filter(annotator=annotator, state=Assignment.State.SUBMITTED)
+    days = set(
+        submitted.filter(finished_at__date__gte=today - timedelta(days=STREAK_HORIZON_DAYS))
+        .annotate(day=TruncDate("finished_at"))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    day = today if today in days else today - timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    return {
+        "done_today": submitted.filter(finished_at__date=today).count(),
+        "total": submitted.count(),
+        "streak": streak,
+    }
+
+
+def leaderboard(*, limit: int = 20) -> list[dict]:
+    """Annotators by points over the last LEADERBOARD_DAYS: tasks submitted
+    times the weight their agreement with consensus earns (see
+    labeling.consensus.weight_for). Ranking at chance weighs almost nothing,
+    so volume without agreement scores little; newcomers count at the
+    prior until their rankings have been compared."""
+    since = timezone.now() - timedelta(days=LEADERBOARD_DAYS)
+    rows = (
+        Assignment.objects.filter(state=Assignment.State.SUBMITTED, finished_at__gte=since)
+        .values("annotator_id", "annotator__username")
+        .annotate(
+            rankings=Count("id", filter=Q(task__kind=Task.Kind.RANKING)),
+            demonstrations=Count("id", filter=Q(task__kind=Task.Kind.DEMONSTRATION)),
+        )
+    )
+    stats = {
+        s.annotator_id: s
+        for s in AnnotatorStats.objects.filter(annotator_id__in=[row["annotator_id"] for row in rows])
+    }
+    board = []
+    for row in rows:
+        stat = stats.get(row["annotator_id"])
+        weight = stat.weight if stat else PRIOR_WEIGHT
+        done = row["rankings"] + row["demonstrations"]
+        board.append(
+            {
+                "username": row["annotator__username"],
+                "rankings": row["rankings"],
+                "demonstrations": row["demonstrations"],
+                "agreement": stat.agreement if stat else None,
+                "points": round(done * weight, 1),
+            }
+        )
+    board.sort(key=lambda entry: (-entry["points"], entry["username"]))
+    return board[:limit]
+
+
+def annotators_low_agreement(*, below: float, min_rankings: int) -> list[dict]:
+    """Annotators whose smoothed agreement with consensus is under `below`
+    after at least `min_rankings` compared rankings, worst first, with
+    their week-by-week history."""
+    stats = list(
+        AnnotatorStats.objects.filter(agreement__lt=below, num_rankings__gte=min_rankings)
+        .select_related("annotator")
+        .order_by("agreement")
+    )
+    return [
+        {
+            "annotator": s.annotator,
+            "agreement": s.agreement,
+            "weight": s.weight,
+            "num_rankings": s.num_rankings,
+            "history": annotator_agreement_history(annotator=s.annotator),
+        }
+        for s in stats
+    ]
+
+
+# --- The prompt pool and generation -----------------------------------------
+
+
+def prompt_pool(*, source: str | None = None) -> QuerySet:
+    """Prompts newest first with their task and candidate counts."""
+    prompts = Prompt.objects.select_related("prompt_import").annotate(
+        ranking_tasks=Count("tasks", filter=Q(tasks__kind=Task.Kind.RANKING), distinct=True),
+        demonstration_tasks=Count("tasks", filter=Q(tasks__kind=Task.Kind.DEMONSTRATION), distinct=True),
+        num_candidates=Count("candidates", distinct=True),
+    )
+    if source:
+        prompts = prompts.filter(source=source)
+    return prompts.order_by("-id")
+
+
+def prompt_pool_sources() -> list[dict]:
+    """Each source with how many prompts it gave and how many of them have
+    a ranking task."""
+    counts = {
+        row["source"]: row
+        for row in Prompt.objects.order_by()
+        .values("source")
+        .annotate(
+            prompts=Count("id", distinct=True),
+            ranked=Count("id", filter=Q(tasks__kind=Task.Kind.RANKING), distinct=True),
+        )
+    }
+    return [
+        {"source": value, "label": label, **{k: counts.get(value, {}).get(k, 0) for k in ("prompts", "ranked")}}
+        for value, label in Prompt.Source.choices
+    ]
+
+
+def prompts_without_ranking(*, count: int, source: str | None = None) -> list[Prompt]:
+    """The `count` oldest prompts that have no ranking task yet nor a
+    generation queued or running for one."""
+    prompts = Prompt.objects.exclude(tasks__kind=Task.Kind.RANKING).exclude(
+        candidate_generations__state__in=[CandidateGeneration.State.QUEUED, CandidateGeneration.State.RUNNING]
+    )
+    if source:
+        prompts = prompts.filter(source=source)
+    return list(prompts.order_by("id")[:count])
+
+
+def candidate_generations_recent(*, limit: int = 30) -> list[CandidateGeneration]:
+    return list(
+        CandidateGeneration.objects.select_related("prompt", "task", "created_by").prefetch_related("model_versions")[
+            :limit
+        ]
+    )
+
+
+def prompt_imports_recent(*, limit: int = 10) -> list[PromptImport]:
+    return list(PromptImport.objects.select_related("created_by").order_by("-id")[:limit])
+
+
+def snapshot_list() -> QuerySet:
+    return DatasetSnapshot.objects.select_related("created_by").order_by("-created_at", "-id")
 
 
 def annotator_weights(*, annotator_ids: list[int]) -> dict[int, float]:

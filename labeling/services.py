@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from chat.models import Message
@@ -32,9 +32,11 @@ from .models import (
     AnnotatorStats,
     Assignment,
     Candidate,
+    CandidateGeneration,
     Consensus,
     DatasetSnapshot,
     Demonstration,
+    Guidelines,
     Prompt,
     PromptImport,
     Ranking,
@@ -303,9 +305,79 @@ def task_create_ranking(
     return task
 
 
+def demonstration_tasks_create(*, prompts: list[Prompt], required_annotations: int | None = None) -> int:
+    """A demonstration task for each prompt that has none yet; returns how
+    many were made (asking twice makes no second task)."""
+    have = set(
+        Task.objects.filter(kind=Task.Kind.DEMONSTRATION, prompt__in=prompts).values_list("prompt_id", flat=True)
+    )
+    tasks = [
+        Task(
+            kind=Task.Kind.DEMONSTRATION,
+            prompt=prompt,
+            required_annotations=required_annotations or settings.LABELING_ANNOTATIONS_PER_ITEM,
+        )
+        for prompt in dict.fromkeys(prompts)
+        if prompt.pk not in have
+    ]
+    Task.objects.bulk_create(tasks, batch_size=CHUNK)
+    return len(tasks)
+
+
+def candidate_generations_request(
+    *,
+    prompts: list[Prompt],
+    model_versions: list,
+    k: int,
+    required_annotations: int,
+    max_new_tokens: int,
+    created_by=None,
+) -> list[CandidateGeneration]:
+    """Queues the generation of `k` candidates for each prompt from
+    `model_versions` (policy versions), each then made a ranking task; the
+    generation queue's workers do it (labeling.generation) once this
+    transaction commits."""
+    if not MIN_CANDIDATES <= k <= MAX_CANDIDATES:
+        raise LabelingError("invalid_k", f"K must be from {MIN_CANDIDATES} to {MAX_CANDIDATES}.")
+    if not model_versions:
+        raise LabelingError("no_versions", "Choose at least one model version.")
+    from .tasks import candidates_generate_task
+
+    with transaction.atomic():
+        generations = CandidateGeneration.objects.bulk_create(
+            [
+                CandidateGeneration(
+                    prompt=prompt,
+                    k=k,
+                    required_annotations=required_annotations,
+                    max_new_tokens=max_new_tokens,
+                    created_by=created_by,
+                )
+                for prompt in dict.fromkeys(prompts)
+            ]
+        )
+        CandidateGeneration.model_versions.through.objects.bulk_create(
+            [
+                CandidateGeneration.model_versions.through(candidategeneration_id=g.pk, modelversion_id=v.pk)
+                for g in generations
+                for v in model_versions
+            ]
+        )
+        ids = [g.pk for g in generations]
+        transaction.on_commit(lambda: [candidates_generate_task.delay(pk) for pk in ids])
+    return generations
+
+
+def guidelines_update(*, kind: str, text: str, updated_by) -> Guidelines:
+    guidelines, _ = Guidelines.objects.update_or_create(
+        kind=kind, defaults={"text": clean_text(text).strip(), "updated_by": updated_by}
+    )
+    return guidelines
+
+
 # --- Assignment -------------------------------------------------------------
 
-_TAKEN = (Assignment.State.LEASED, Assignment.State.SUBMITTED)
+_TAKEN = selectors.TAKEN_STATES
 
 
 def assignments_expire() -> int:
@@ -334,17 +406,7 @@ def task_assign_next(*, annotator, kind: str | None = None) -> Assignment | None
             live = live.filter(task__kind=kind)
         if current := live.order_by("id").first():
             return current
-        seen_prompts = Assignment.objects.filter(annotator=annotator).values("task__prompt_id")
-        open_tasks = (
-            Task.objects.filter(required_annotations__gt=0)
-            .exclude(prompt__author=annotator)
-            .exclude(prompt_id__in=seen_prompts)
-            .annotate(taken=Count("assignments", filter=Q(assignments__state__in=_TAKEN)))
-            .filter(taken__lt=F("required_annotations"))
-            .order_by("-taken", "id")
-        )
-        if kind:
-            open_tasks = open_tasks.filter(kind=kind)
+        open_tasks = selectors.tasks_open_to(annotator=annotator, kind=kind).order_by("-taken", "id")
         for task_id in list(open_tasks.values_list("id", flat=True)[:ASSIGN_ATTEMPTS]):
             task = Task.objects.select_for_update(skip_locked=True).filter(pk=task_id).first()
             if task is None or task.assignments.filter(state__in=_TAKEN).count() >= task.required_annotations:

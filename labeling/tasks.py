@@ -1,0 +1,9 @@
+"""Celery interfaces: each takes an id and calls its service."""
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def candidates_generate_task(generation_id: int) -> None:
+    from .generation import candidates_generate
+
+    candidates_generate(generation_id=generation_id)
