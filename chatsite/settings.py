@@ -153,6 +153,7 @@ CELERY_TASK_ROUTES = {
     "chat.tasks.moderate_user_message_task": {"queue": "moderation"},
     "chat.tasks.generate_answer_task": {"queue": "generation"},
     "moderation.tasks.classifier_train_task": {"queue": "training"},
+    "labeling.tasks.candidates_generate_task": {"queue": "generation"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -243,3 +244,9 @@ LOGGING = {
 LABELING_LEASE_MINUTES = env.int("LABELING_LEASE_MINUTES", default=30)
 # How many different annotators each item goes to (N).
 LABELING_ANNOTATIONS_PER_ITEM = env.int("LABELING_ANNOTATIONS_PER_ITEM", default=3)
+# The largest prompt file the admin upload page takes (after gunzip).
+LABELING_IMPORT_MAX_MB = env.int("LABELING_IMPORT_MAX_MB", default=100)
+# Annotators under this smoothed agreement with consensus (0..1, chance is
+# 0.5) are listed for admins once this many of their rankings are compared.
+LABELING_LOW_AGREEMENT = env.float("LABELING_LOW_AGREEMENT", default=0.6)
+LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKINGS", default=5)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("moderation/", include("moderation.urls")),
     path("arena/", include("arena.urls")),
+    path("labeling/", include("labeling.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
     path("", include("openai_api.urls")),
