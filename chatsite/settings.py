@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "openai_api",
     "labeling",
     "arena",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,7 @@ CELERY_TASK_ROUTES = {
     "chat.tasks.generate_answer_task": {"queue": "generation"},
     "moderation.tasks.classifier_train_task": {"queue": "training"},
     "labeling.tasks.candidates_generate_task": {"queue": "generation"},
+    "jobs.tasks.training_job_run_task": {"queue": "training"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -250,3 +252,14 @@ LABELING_IMPORT_MAX_MB = env.int("LABELING_IMPORT_MAX_MB", default=100)
 # 0.5) are listed for admins once this many of their rankings are compared.
 LABELING_LOW_AGREEMENT = env.float("LABELING_LOW_AGREEMENT", default=0.6)
 LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKINGS", default=5)
+
+# --- Training jobs ---------------------------------------------------------
+# The package whose modules <package>.<kind> are the recipes a job runs
+# (python -m <package>.<kind> --config FILE); fixed on each job when created.
+TRAINING_RECIPE_PACKAGE = env("TRAINING_RECIPE_PACKAGE", default="training")
+# A running job whose worker has not beaten its heart for this long is failed.
+TRAINING_HEARTBEAT_TIMEOUT = env.float("TRAINING_HEARTBEAT_TIMEOUT", default=60.0)
+# After SIGTERM, a cancelled recipe gets this long to save before SIGKILL.
+TRAINING_CANCEL_GRACE_SECONDS = env.float("TRAINING_CANCEL_GRACE_SECONDS", default=30.0)
+# Processes per node for the multi-GPU preset (torchrun); 0: one per visible GPU.
+TRAINING_NPROC_PER_NODE = env.int("TRAINING_NPROC_PER_NODE", default=0)

@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("moderation/", include("moderation.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("models/", include("registry.urls")),
     path("arena/", include("arena.urls")),
     path("labeling/", include("labeling.urls")),
     path("admin/", admin.site.urls),

@@ -26,6 +26,15 @@ class ModelVersion(models.Model):
     # A local directory, or a hub id for users with a network.
     path = models.CharField(max_length=500)
     base = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived")
+    # Lineage of a trained version: the job that wrote it and the data it
+    # learnt from (metadata["lineage"] keeps the same facts as text, with the
+    # snapshot's hash and the config, should these rows ever go).
+    job = models.OneToOneField(
+        "jobs.TrainingJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="output_version"
+    )
+    snapshot = models.ForeignKey(
+        "labeling.DatasetSnapshot", null=True, blank=True, on_delete=models.SET_NULL, related_name="model_versions"
+    )
     description = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     is_serving = models.BooleanField(default=False)

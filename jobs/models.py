@@ -1,0 +1,90 @@
+from django.conf import settings
+from django.db import models
+
+
+class TrainingJob(models.Model):
+    """One run of a training recipe (training.<kind>) started from the web.
+
+    The web creates it `queued`; the training worker claims it (`running`),
+    runs the recipe as a subprocess in `directory`, and ends it `succeeded`
+    (its output registered as a model version), `failed` or `cancelled`.
+    `heartbeat_at` is renewed while the worker lives, so a job whose worker
+    died is found and failed (selectors/services: jobs_reap_stale).
+    """
+
+    class Kind(models.TextChoices):
+        PRETRAIN = "pretrain", "Pre-training"
+        SFT = "sft", "Supervised fine-tuning"
+        REWARD = "reward", "Reward model"
+        PPO = "ppo", "PPO"
+        DPO = "dpo", "DPO"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs"
+    )
+    # The model trained from (PPO: the policy); none for pre-training from scratch.
+    base_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="training_jobs"
+    )
+    # PPO only: the reward model scoring the rollouts.
+    reward_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="ppo_jobs"
+    )
+    snapshot = models.ForeignKey(
+        "labeling.DatasetSnapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="training_jobs"
+    )
+    # Pre-training only: a text file, relative to DATA_DIR (under corpora/).
+    corpus_path = models.CharField(max_length=500, blank=True, default="")
+    preset = models.CharField(max_length=32)
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    # The recipe module, fixed when the job is created (TRAINING_RECIPE_PACKAGE + kind).
+    recipe = models.CharField(max_length=200)
+
+    # Filled in by the worker.
+    directory = models.CharField(max_length=500, blank=True, default="")
+    config = models.JSONField(default=dict, blank=True)
+    input_hash = models.CharField(max_length=64, blank=True, default="")
+    step = models.PositiveIntegerField(default=0)
+    total_steps = models.PositiveIntegerField(null=True, blank=True)
+    elapsed_seconds = models.FloatField(null=True, blank=True)
+    log_tail = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    exit_code = models.IntegerField(null=True, blank=True)
+    compute_seconds = models.FloatField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.kind}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class TrainingMetric(models.Model):
+    """One line of the recipe's metrics.jsonl: a step and its metrics."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="metrics")
+    step = models.PositiveIntegerField()
+    elapsed_seconds = models.FloatField(null=True, blank=True)
+    values = models.JSONField()
+
+    class Meta:
+        ordering = ["job", "id"]

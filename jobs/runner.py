@@ -1,0 +1,367 @@
+"""The training worker's run of one job.
+
+Claims the job (queued -> running, conditionally, so a task delivered twice
+runs once), writes the recipe's data and config.json into DATA_DIR/jobs/<id>/,
+runs the recipe as a subprocess, and while it runs: copies its output into
+log.txt, reads new lines of metrics.jsonl into the database, renews the
+heartbeat, sends progress, log lines and metric points to the job's group,
+and stops the recipe when a cancel is asked for (SIGTERM; SIGKILL after
+TRAINING_CANCEL_GRACE_SECONDS). A recipe that ends well is registered as a
+model version; anything else ends the job failed or cancelled with the
+files kept. The serving model is never touched.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.errors import LabelingError
+from labeling.exporters import snapshot_export
+from labeling.selectors import snapshot_rows
+
+from . import events, recipes, runtime
+from .lineage import file_sha256
+from .models import TrainingJob, TrainingMetric
+from .serializers import metric_point
+from .services import training_job_register_output
+
+logger = logging.getLogger(__name__)
+
+_TICK_SECONDS = 0.5
+_FLUSH_SECONDS = 1.0
+_LOG_TAIL_LINES = 200
+_LOG_TAIL_CHARS = 20_000
+_LOG_LINES_PER_EVENT = 500
+_PROGRESS_KEYS = ("step", "total_steps", "elapsed_s")
+_EXPORT_FORMATS = {"sft": "sft-messages", "reward": "preference", "dpo": "preference"}
+
+# Linux: the recipe gets SIGKILL when the worker thread that started it dies,
+# so a killed worker leaves no training running on behind the failed job.
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent() -> None:
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class JobInputError(Exception):
+    """Data or models the job cannot start from; the message is shown."""
+
+
+def training_job_run(*, job_id: int) -> None:
+    now = timezone.now()
+    claimed = TrainingJob.objects.filter(pk=job_id, state=TrainingJob.State.QUEUED).update(
+        state=TrainingJob.State.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        logger.info("Training job %s is not queued any more; skipped", job_id)
+        return
+    job = TrainingJob.objects.select_related("base_version", "reward_version", "snapshot").get(pk=job_id)
+    directory = Path(settings.DATA_DIR) / "jobs" / str(job.pk)
+    directory.mkdir(parents=True, exist_ok=True)
+    job.directory = str(directory)
+    job.save(update_fields=["directory"])
+    events.send_now(job.pk, events.progress_event(job))
+    try:
+        config_path = _prepare(job, directory)
+        RecipeRun(job, directory, config_path).run()
+    except JobInputError as error:
+        _end(job, TrainingJob.State.FAILED, error=str(error), log_tail=f"[job] Failed: {error}")
+    except Exception as error:  # the job must end in a final state, whatever broke
+        logger.exception("Training job %s failed", job_id)
+        _end(job, TrainingJob.State.FAILED, error=f"The job failed: {type(error).__name__}: {error}")
+    finally:
+        runtime.clear_cancel(job.pk)
+
+
+# --- Inputs -----------------------------------------------------------------
+
+
+def _write_prompts(snapshot, path: Path) -> int:
+    """PPO's prompts: each snapshot row's prompt once, as {"prompt": messages}."""
+    seen = set()
+    with open(path, "w", encoding="utf-8") as out:
+        for row in snapshot_rows(snapshot=snapshot):
+            key = json.dumps(row["messages"], sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                out.write(json.dumps({"prompt": row["messages"]}, ensure_ascii=False) + "\n")
+    return len(seen)
+
+
+def _data_file(job: TrainingJob, directory: Path) -> tuple[str, Path]:
+    """(the config key, the file) of the job's training data, written or
+    checked, with job.input_hash set to the hash trained on."""
+    if job.kind == TrainingJob.Kind.PRETRAIN:
+        corpus = Path(settings.DATA_DIR) / job.corpus_path
+        if not job.corpus_path or not corpus.is_file():
+            raise JobInputError(f"The corpus {job.corpus_path or '(none)'} is not a file under the data directory.")
+        job.input_hash = file_sha256(corpus)
+        return "corpus", corpus
+    snapshot = job.snapshot
+    try:
+        if job.kind == TrainingJob.Kind.PPO:
+            path = directory / "prompts.jsonl"
+            count = _write_prompts(snapshot, path)
+            key = "prompts_file"
+        else:
+            path = directory / "train.jsonl"
+            count = snapshot_export(snapshot=snapshot, fmt=_EXPORT_FORMATS[job.kind], output=path)
+            key = "train_file"
+    except (LabelingError, ValueError) as error:
+        raise JobInputError(f"The dataset {snapshot} cannot be used: {error}") from None
+    if count == 0:
+        raise JobInputError(f"The dataset {snapshot} gives no training examples for {job.kind}.")
+    job.input_hash = snapshot.content_hash
+    return key, path
+
+
+def _prepare(job: TrainingJob, directory: Path) -> Path:
+    """Writes the data and config.json; returns the config's path."""
+    key, data = _data_file(job, directory)
+    inputs = {key: str(data)}
+    if job.kind == TrainingJob.Kind.PPO:
+        inputs.update(policy_model=job.base_version.path, reward_model=job.reward_version.path)
+    elif job.kind == TrainingJob.Kind.PRETRAIN:
+        if job.base_version is not None:
+            inputs["tokenizer"] = job.base_version.path
+    else:
+        inputs["model"] = job.base_version.path
+    config = {**job.hyperparameters, **inputs, "output_dir": str(directory / "output")}
+    path = directory / "config.json"
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    job.config = config
+    job.save(update_fields=["config", "input_hash"])
+    return path
+
+
+def _processes(job: TrainingJob) -> int:
+    if job.preset != "multi-gpu":
+        return 1
+    if settings.TRAINING_NPROC_PER_NODE:
+        return settings.TRAINING_NPROC_PER_NODE
+    import torch
+
+    return max(1, torch.cuda.device_count())
+
+
+# --- The run ------------------------------------------------------------------
+
+
+class _MetricsTail:
+    """New complete lines of a growing metrics.jsonl (the recipe appends and
+    flushes; a line cut mid-write waits for the next read)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.rest = b""
+
+    def read(self) -> list[dict]:
+        try:
+            with open(self.path, "rb") as stream:
+                stream.seek(self.offset)
+                data = stream.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        *lines, self.rest = (self.rest + data).split(b"\n")
+        points = []
+        for line in lines:
+            try:
+                point = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(point, dict) and isinstance(point.get("step"), int):
+                points.append(point)
+        return points
+
+
+class RecipeRun:
+    def __init__(self, job: TrainingJob, directory: Path, config_path: Path):
+        self.job = job
+        self.directory = directory
+        self.output_dir = directory / "output"
+        self.config_path = config_path
+        self.nproc = _processes(job)
+        self.metrics = _MetricsTail(self.output_dir / "metrics.jsonl")
+        self.tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
+        self.new_lines: list[str] = []
+        self.lock = threading.Lock()
+        self.log_file = open(directory / "log.txt", "a", encoding="utf-8")
+        self.stop_sent_at: float | None = None
+
+    # Log lines come from the reader thread and from the run's own notes.
+    def note(self, line: str) -> None:
+        with self.lock:
+            self.log_file.write(line + "\n")
+            self.log_file.flush()
+            self.tail.append(line)
+            self.new_lines.append(line)
+
+    def _read_output(self, stream) -> None:
+        for raw in stream:
+            # Progress bars redraw with \r: keep what the line last showed.
+            self.note(raw.decode("utf-8", "replace").rstrip("\r\n").split("\r")[-1])
+
+    def _cancel_requested(self, check_database: bool) -> bool:
+        if runtime.is_cancel_requested(self.job.pk):
+            return True
+        return check_database and TrainingJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+
+    def _flush(self) -> None:
+        """Stores new metric points and progress, renews the heartbeat and
+        tells the job's page."""
+        points = self.metrics.read()
+        rows = [
+            TrainingMetric(
+                job=self.job,
+                step=p["step"],
+                elapsed_seconds=p.get("elapsed_s"),
+                values={k: v for k, v in p.items() if k not in _PROGRESS_KEYS},
+            )
+            for p in points
+        ]
+        if rows:
+            TrainingMetric.objects.bulk_create(rows)
+            last = points[-1]
+            self.job.step = last["step"]
+            self.job.total_steps = last.get("total_steps") or self.job.total_steps
+            self.job.elapsed_seconds = last.get("elapsed_s", self.job.elapsed_seconds)
+        with self.lock:
+            lines, self.new_lines = self.new_lines, []
+            self.job.log_tail = "\n".join(self.tail)[-_LOG_TAIL_CHARS:]
+        self.job.heartbeat_at = timezone.now()
+        self.job.save(update_fields=["step", "total_steps", "elapsed_seconds", "log_tail", "heartbeat_at"])
+        if lines:
+            events.send_now(self.job.pk, {"type": "job.log", "lines": lines[-_LOG_LINES_PER_EVENT:]})
+        if rows:
+            events.send_now(self.job.pk, {"type": "job.metrics", "points": [metric_point(row) for row in rows]})
+        events.send_now(self.job.pk, events.progress_event(self.job))
+
+    def _stop(self, proc: subprocess.Popen, now: float) -> None:
+        """SIGTERM to the recipe (torchrun passes it to its workers), once;
+        SIGKILL to its whole process group when the grace period is over."""
+        if self.stop_sent_at is None:
+            self.note(f"[job] Cancel requested: asking the recipe to stop (SIGTERM, {settings.TRAINING_CANCEL_GRACE_SECONDS:g} s grace).")
+            proc.send_signal(signal.SIGTERM)
+            self.stop_sent_at = now
+        elif now - self.stop_sent_at > settings.TRAINING_CANCEL_GRACE_SECONDS:
+            self.note("[job] The recipe did not stop in time: killed (SIGKILL).")
+            _kill_group(proc)
+
+    def run(self) -> None:
+        args = recipes.recipe_command(module=self.job.recipe, config_path=str(self.config_path), nproc=self.nproc)
+        self.note("[job] $ " + " ".join(args))
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            args,
+            cwd=settings.BASE_DIR,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        reader = threading.Thread(target=self._read_output, args=(proc.stdout,), name=f"job-{self.job.pk}-log", daemon=True)
+        reader.start()
+        try:
+            last_flush = 0.0
+            ticks = 0
+            while True:
+                exited = proc.poll() is not None
+                now = time.monotonic()
+                if not exited and (self.stop_sent_at is not None or self._cancel_requested(check_database=ticks % 4 == 0)):
+                    self._stop(proc, now)
+                if exited:
+                    break
+                if now - last_flush >= _FLUSH_SECONDS:
+                    self._flush()
+                    last_flush = now
+                ticks += 1
+                time.sleep(_TICK_SECONDS)
+        finally:
+            if proc.poll() is None:  # our own code broke: never leave a recipe running
+                _kill_group(proc)
+                proc.wait()
+            reader.join(timeout=30)
+            proc.stdout.close()
+        self._flush()
+        self._finish(proc.returncode, (time.monotonic() - started) * self.nproc)
+        self.log_file.close()
+
+    def _summary(self) -> dict | None:
+        try:
+            return json.loads((self.output_dir / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _last_line(self) -> str:
+        with self.lock:
+            lines = [line for line in self.tail if line.strip() and not line.startswith("[job]")]
+        return lines[-1].strip() if lines else "(no output)"
+
+    def _finish(self, returncode: int, compute_seconds: float) -> None:
+        job, summary = self.job, self._summary()
+        job.exit_code = returncode
+        job.compute_seconds = compute_seconds
+        if self.stop_sent_at is not None:
+            self.note(f"[job] Cancelled; what the recipe wrote is kept in {self.output_dir}.")
+            _end(job, TrainingJob.State.CANCELLED, log_tail=self._tail())
+        elif returncode == 0 and summary and summary.get("status") == "completed":
+            with transaction.atomic():
+                version = training_job_register_output(job=job, output_dir=self.output_dir, summary=summary)
+                self.note(f"[job] Registered model version {version.name}.")
+                _end(job, TrainingJob.State.SUCCEEDED, log_tail=self._tail())
+        else:
+            if returncode == 0 and summary:
+                error = f"The recipe stopped early (status {summary.get('status')!r}) though nobody cancelled the job."
+            elif returncode == 0:
+                error = "The recipe exited without writing summary.json, so its output is incomplete."
+            elif returncode < 0:
+                name = signal.Signals(-returncode).name
+                error = f"The recipe was killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "") + "."
+            else:
+                error = f"The recipe exited with code {returncode}: {self._last_line()}"
+            self.note(f"[job] Failed: {error}")
+            _end(job, TrainingJob.State.FAILED, error=error, log_tail=self._tail())
+
+    def _tail(self) -> str:
+        with self.lock:
+            return "\n".join(self.tail)[-_LOG_TAIL_CHARS:]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _end(job: TrainingJob, state: str, *, error: str = "", log_tail: str | None = None) -> None:
+    job.state = state
+    job.error = error[:10_000]
+    job.finished_at = timezone.now()
+    fields = ["state", "error", "finished_at", "exit_code", "compute_seconds"]
+    if log_tail is not None:
+        job.log_tail = log_tail
+        fields.append("log_tail")
+    job.save(update_fields=fields)
+    logger.info("Training job %s %s%s", job.pk, state, f": {error}" if error else "")
+    events.send_on_commit(job.pk, events.progress_event(job))

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "jobs"
+
+urlpatterns = [
+    path("", views.job_list_view, name="list"),
+    path("new/", views.job_create_view, name="create"),
+    path("<int:job_id>/", views.job_detail_view, name="detail"),
+    path("<int:job_id>/log/", views.job_log_view, name="log"),
+    path("<int:job_id>/cancel/", views.job_cancel_view, name="cancel"),
+]

@@ -1,0 +1,7 @@
+"""Stand-in recipes for the jobs tests, keeping the recipe contract (see
+training/): `python -m tests.jobs.fake_training.<kind> --config FILE`
+writes metrics.jsonl line by line, a model directory (a copy of its input
+model) and summary.json; stops at the next step on SIGTERM and exits 0;
+exits 1 with a one-line message on a line containing BAD_EXAMPLE; exits 2
+on an unknown config key. Fast and deterministic where the real recipes
+are neither."""

@@ -1,0 +1,12 @@
+"""Presets of the stand-in recipes (training.config.preset's interface)."""
+
+PRESETS = {
+    "cpu-quick": {"max_steps": 6, "step_seconds": 0.2, "learning_rate": 0.001},
+    "single-gpu": {"max_steps": 100, "step_seconds": 0.05, "learning_rate": 0.0003},
+}
+
+
+def preset(kind: str, name: str) -> dict:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}")
+    return dict(PRESETS[name])

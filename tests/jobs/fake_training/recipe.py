@@ -1,0 +1,57 @@
+"""The stand-in recipe's loop, shared by every kind."""
+import argparse
+import json
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+INPUTS = {
+    "sft": ("model", "train_file"),
+    "reward": ("model", "train_file"),
+    "dpo": ("model", "train_file"),
+    "ppo": ("policy_model", "reward_model", "prompts_file"),
+}
+KNOWN = {"output_dir", "max_steps", "step_seconds", "learning_rate", "seed", "device"}
+BAD_MARK = "BAD_EXAMPLE"
+
+
+def main(kind: str) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", required=True)
+    config = json.loads(Path(parser.parse_args().config).read_text())
+    unknown = sorted(set(config) - KNOWN - set(INPUTS[kind]))
+    if unknown:
+        sys.exit(f"error: unknown config key {unknown[0]!r}")
+    data_key = INPUTS[kind][-1]
+    lines = Path(config[data_key]).read_text().splitlines()
+    for number, line in enumerate(lines, 1):
+        if BAD_MARK in line:
+            print(f"error: {data_key} line {number} is not a valid example", file=sys.stderr)
+            sys.exit(1)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    out = Path(config["output_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    total = int(config.get("max_steps", 6))
+    started = time.monotonic()
+    print(f"{kind}: {len(lines)} examples, {total} steps", flush=True)
+    step = 0
+    with open(out / "metrics.jsonl", "a") as metrics:
+        while step < total and not stop:
+            time.sleep(float(config.get("step_seconds", 0.2)))
+            step += 1
+            point = {"step": step, "total_steps": total, "elapsed_s": round(time.monotonic() - started, 3),
+                     "loss": round(2.0 / step, 4)}
+            point.update({"reward": step * 0.1, "kl": step * 0.01} if kind == "ppo" else {"accuracy": step / total})
+            metrics.write(json.dumps(point) + "\n")
+            metrics.flush()
+            print(f"step {step}/{total} loss {point['loss']}", flush=True)
+    model = Path(config[INPUTS[kind][0]])
+    shutil.copytree(model, out, dirs_exist_ok=True)
+    status = "stopped" if stop else "completed"
+    summary = {"kind": kind, "status": status, "steps": step, "wall_time_s": time.monotonic() - started,
+               "final": {"loss": round(2.0 / max(step, 1), 4)}, "config": config}
+    (out / "summary.json").write_text(json.dumps(summary))
+    print(f"{kind}: {status} after {step} steps", flush=True)

@@ -1,0 +1,4 @@
+from .recipe import main
+
+if __name__ == "__main__":
+    main("sft")

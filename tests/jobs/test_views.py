@@ -1,0 +1,117 @@
+"""Job pages over HTTP: who gets in, what the form refuses, what it queues.
+No worker here: jobs created stay queued (on-commit never fires inside a
+test's transaction)."""
+import json
+
+import pytest
+from django.test import Client
+
+from jobs.models import TrainingJob
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def job_of(user, **extra) -> TrainingJob:
+    return TrainingJob.objects.create(kind="sft", preset="cpu-quick", recipe="training.sft", created_by=user, **extra)
+
+
+@pytest.mark.parametrize("role", ["user", "annotator", "moderator"])
+def test_people_without_the_right_get_403_everywhere(make_user, role, admin_user):
+    person = make_user(username=f"p-{role}", role=role)
+    job = job_of(admin_user)
+    client = client_for(person)
+    for url in ["/jobs/", "/jobs/new/", f"/jobs/{job.pk}/", f"/jobs/{job.pk}/log/", "/models/", "/models/1/lineage/"]:
+        assert client.get(url).status_code == 403, url
+    assert client.post(f"/jobs/{job.pk}/cancel/").status_code == 403
+    assert client.post("/jobs/new/", {"kind": "sft", "preset": "cpu-quick"}).status_code == 403
+    assert TrainingJob.objects.count() == 1
+
+
+def test_anonymous_visitors_are_sent_to_log_in():
+    response = Client().get("/jobs/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_user_given_the_right_starts_a_job(fake_recipes, trainer, sft_snapshot, base_version):
+    snapshot = sft_snapshot(["Hello."])
+    client = client_for(trainer)
+    page = client.get("/jobs/new/")
+    assert page.status_code == 200
+    presets = json.loads(page.content.decode().split('id="job-presets" type="application/json">')[1].split("</script>")[0])
+    assert presets["sft"]["cpu-quick"]["max_steps"] == 6, "the preset from the recipe package prefills the form"
+    response = client.post("/jobs/new/", {
+        "kind": "sft", "preset": "cpu-quick", "base_version": base_version.pk, "snapshot": snapshot.pk,
+        "hyperparameters": json.dumps({"max_steps": 3}),
+    })
+    job = TrainingJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    assert job.state == "queued" and job.created_by == trainer
+    assert job.recipe == "tests.jobs.fake_training.sft"
+    assert job.hyperparameters == {"max_steps": 3, "step_seconds": 0.2, "learning_rate": 0.001}, "overrides on the preset"
+    assert client.get(f"/jobs/{job.pk}/").status_code == 200
+    assert [row.pk for row in client.get("/jobs/").context["jobs"]] == [job.pk]
+
+
+def test_trainers_see_only_their_own_jobs_and_admins_all(trainer, make_user, admin_user):
+    other = make_user(username="other-trainer")
+    other.user_permissions.set(trainer.user_permissions.all())
+    mine, theirs = job_of(trainer), job_of(other)
+    client = client_for(trainer)
+    assert client.get(f"/jobs/{theirs.pk}/").status_code == 404
+    assert client.post(f"/jobs/{theirs.pk}/cancel/").status_code == 404
+    assert [j.pk for j in client.get("/jobs/").context["jobs"]] == [mine.pk]
+    admin = client_for(admin_user)
+    assert admin.get(f"/jobs/{theirs.pk}/").status_code == 200
+    assert {j.pk for j in admin.get("/jobs/").context["jobs"]} == {mine.pk, theirs.pk}
+
+
+def post_form(client, **fields):
+    data = {"kind": "sft", "preset": "cpu-quick", "hyperparameters": ""}
+    data.update(fields)
+    return client.post("/jobs/new/", data)
+
+
+def errors(response) -> dict:
+    assert response.status_code == 400
+    return {name: list(errs) for name, errs in response.context["form"].errors.items()}
+
+
+def test_the_form_says_what_is_missing_or_wrong(fake_recipes, admin_user, base_version, sft_snapshot, preference_snapshot):
+    client = client_for(admin_user)
+    demos, prefs = sft_snapshot(["Hi."]), preference_snapshot()
+    assert "base_version" in errors(post_form(client, snapshot=demos.pk))
+    assert "snapshot" in errors(post_form(client, base_version=base_version.pk))
+    wrong_kind = errors(post_form(client, base_version=base_version.pk, snapshot=prefs.pk))
+    assert "sft needs Demonstrations" in wrong_kind["snapshot"][0]
+    ppo = errors(post_form(client, kind="ppo", base_version=base_version.pk, snapshot=demos.pk))
+    assert ppo["reward_version"] == ["PPO needs a reward model version."]
+    assert "corpus" in errors(post_form(client, kind="pretrain"))
+    ok = {"base_version": base_version.pk, "snapshot": demos.pk}
+    assert "not valid JSON" in errors(post_form(client, hyperparameters="{max_steps: 3", **ok))["hyperparameters"][0]
+    assert "JSON object" in errors(post_form(client, hyperparameters="[1, 2]", **ok))["hyperparameters"][0]
+    reserved = errors(post_form(client, hyperparameters='{"output_dir": "/etc"}', **ok))["hyperparameters"][0]
+    assert "'output_dir' is set by the job" in reserved
+    nested = errors(post_form(client, hyperparameters='{"lr": {"a": 1}}', **ok))["hyperparameters"][0]
+    assert "'lr' must be a number" in nested
+    missing_preset = errors(post_form(client, preset="multi-gpu", **ok))["preset"][0]
+    assert "No Multi-GPU preset for sft" in missing_preset
+    assert TrainingJob.objects.count() == 0
+
+
+def test_pretraining_takes_an_uploaded_corpus(fake_recipes, admin_user, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.TRAINING_RECIPE_PACKAGE = "training"
+    corpus = SimpleUploadedFile("shakespeare.txt", b"To be, or not to be.\n" * 50, content_type="text/plain")
+    response = client_for(admin_user).post("/jobs/new/", {"kind": "pretrain", "preset": "cpu-quick", "corpus_upload": corpus})
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    job = TrainingJob.objects.get()
+    assert job.corpus_path.startswith("corpora/shakespeare-") and job.base_version is None and job.snapshot is None
+    assert (settings.DATA_DIR / job.corpus_path).read_bytes() == b"To be, or not to be.\n" * 50
+    assert job.recipe == "training.pretrain" and job.hyperparameters["time_budget_s"] == 300.0
