@@ -1,0 +1,436 @@
+"""RLHF with PPO: the policy (from SFT) learns to raise a reward model's
+score while a per-token KL penalty keeps it near a frozen reference.
+
+Example prompt row (PPO reads the prompt; a trailing assistant turn, as in
+an SFT file, is dropped):
+    {"prompt": [{"role": "user", "content": "Write a haiku about rain."}]}
+
+One step: sample answers to `rollout_batch_size` prompts; score each with
+the reward model (minus `missing_eos_penalty` when it never ends); per-token
+rewards = -kl_coef * (log pi - log pi_ref), plus the score at the last
+token; advantages by GAE from a value model (the reward model's weights
+with its score head applied at every token); then `ppo_epochs` passes over
+minibatches with the clipped policy and value losses. With LoRA the
+reference is the policy with its adapter disabled (one copy of the
+weights). `synthetic_reward` ("contains:TOKEN" or "fraction:TOKEN") replaces
+the reward model, for tests. The arithmetic lives in training.ppo_math.
+
+Sources: Ziegler et al. 2019; Ouyang et al. 2022 (InstructGPT); Huang et
+al. 2024, "The N+ implementation details of RLHF with PPO".
+"""
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from . import device as hw
+from . import ppo_math as pm
+from .config import ConfigError, config_dict, positive
+from .data import DataError, load_prompts
+from .metrics import MetricsWriter, StopSignal, write_summary
+from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+
+
+@dataclass
+class PpoRecipeConfig:
+    kind: ClassVar[str] = "ppo"
+    # --- models
+    output_dir: str
+    policy_model: str
+    prompts_file: str
+    reward_model: str | None = None
+    synthetic_reward: str | None = None  # "contains:TOKEN" | "fraction:TOKEN" (TOKEN: a token, or #id)
+    lora: bool = False  # on policy and value model; the reference is the adapter-free policy
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    # --- rollouts
+    max_prompt_length: int = 256  # the last tokens of each prompt
+    max_new_tokens: int = 48
+    temperature: float = 1.0
+    reward_max_length: int = 512
+    eval_prompts: int = 4  # the first N prompts, answered greedily to samples.jsonl
+    eval_every: int = 10
+    # --- PPO
+    max_steps: int = 30  # rollout batches
+    rollout_batch_size: int = 8
+    minibatch_size: int = 4
+    ppo_epochs: int = 2
+    lr: float = 1e-5
+    value_lr: float | None = None  # None: lr
+    grad_clip: float = 1.0
+    kl_coef: float = 0.05
+    adaptive_kl: bool = False
+    kl_target: float = 6.0
+    kl_horizon: int = 10000
+    gamma: float = 1.0
+    lam: float = 0.95
+    cliprange: float = 0.2
+    cliprange_value: float = 0.2
+    vf_coef: float = 0.1
+    whiten_rewards: bool = False
+    missing_eos_penalty: float | None = 1.0
+    log_every: int = 1
+    device: str = "auto"
+    seed: int = 0
+
+    def check(self):
+        positive(self, "max_prompt_length", "max_new_tokens", "temperature", "max_steps", "rollout_batch_size",
+                 "minibatch_size", "ppo_epochs", "lr", "log_every", "eval_every", "lora_r", "reward_max_length")
+        if (self.reward_model is None) == (self.synthetic_reward is None):
+            raise ConfigError("reward_model: give exactly one of reward_model and synthetic_reward")
+        if self.synthetic_reward is not None and self.synthetic_reward.partition(":")[0] not in ("contains", "fraction"):
+            raise ConfigError("synthetic_reward: expected contains:TOKEN or fraction:TOKEN")
+        if self.rollout_batch_size % self.minibatch_size:
+            raise ConfigError("minibatch_size: must divide rollout_batch_size")
+        if self.kl_coef < 0:
+            raise ConfigError("kl_coef: must be >= 0")
+
+
+class SyntheticReward:
+    """contains:X -> 1.0 when the answer holds token X, else 0.0;
+    fraction:X -> the share of the answer's tokens that are X."""
+
+    def __init__(self, spec: str, tokenizer):
+        self.mode, _, token = spec.partition(":")
+        if token.startswith("#") and token[1:].isdigit():
+            self.token_id = int(token[1:])
+        else:
+            ids = tokenizer.convert_tokens_to_ids([token])
+            if not ids or ids[0] is None or ids[0] == tokenizer.unk_token_id:
+                raise ConfigError(f"synthetic_reward: {token!r} is not a token of the policy's tokenizer")
+            self.token_id = ids[0]
+
+    def __call__(self, responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        hits = ((responses == self.token_id).float() * mask).sum(dim=1)
+        if self.mode == "contains":
+            return (hits > 0).float()
+        return hits / mask.sum(dim=1).clamp(min=1)
+
+
+class ValueModel(torch.nn.Module):
+    """A per-token value head: a sequence-classification model's score
+    layer applied to every position's hidden state instead of the last."""
+
+    def __init__(self, classifier):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, input_ids, attention_mask, position_ids):
+        inner = self.classifier.get_base_model() if hasattr(self.classifier, "get_base_model") else self.classifier
+        base = getattr(inner, inner.base_model_prefix)
+        hidden = base(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
+        return inner.score(hidden).squeeze(-1).float()
+
+
+def _same_vocab(policy_tokenizer, reward_tokenizer) -> bool:
+    reward_vocab = reward_tokenizer.get_vocab()
+    return all(reward_vocab.get(token) == index for token, index in policy_tokenizer.get_vocab().items())
+
+
+def load_models(config: PpoRecipeConfig, device: str):
+    """(tokenizer, policy, reference or None, value model, reward scorer)."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    check_model_dir(config.policy_model)
+    dtype = load_dtype(device)
+    tokenizer = AutoTokenizer.from_pretrained(config.policy_model)
+    if tokenizer.eos_token_id is None:
+        raise DataError(f"policy {config.policy_model}: the tokenizer has no EOS token")
+    policy = AutoModelForCausalLM.from_pretrained(config.policy_model, dtype=dtype)
+    reward_tokenizer = reward = None
+    if config.reward_model:
+        check_model_dir(config.reward_model)
+        reward_tokenizer = AutoTokenizer.from_pretrained(config.reward_model)
+        reward = AutoModelForSequenceClassification.from_pretrained(config.reward_model, dtype=dtype).to(device).eval()
+        reward.requires_grad_(False)
+        if reward.config.pad_token_id is None:
+            raise DataError(f"reward model {config.reward_model}: no pad token (train it with training.reward)")
+    if reward is not None and _same_vocab(tokenizer, reward_tokenizer):
+        value_source = AutoModelForSequenceClassification.from_pretrained(config.reward_model, dtype=dtype)
+    else:
+        if reward is not None:
+            print("ppo: the reward model's vocabulary differs from the policy's; the value model starts from "
+                  "the policy", flush=True)
+        value_source = AutoModelForSequenceClassification.from_pretrained(config.policy_model, num_labels=1,
+                                                                          dtype=dtype)
+        torch.nn.init.zeros_(value_source.score.weight)
+    reference = None
+    if config.lora:
+        from peft import get_peft_model
+
+        policy = get_peft_model(policy, lora_config(r=config.lora_r, alpha=config.lora_alpha,
+                                                    dropout=config.lora_dropout, task_type="CAUSAL_LM"))
+        value_source = get_peft_model(value_source, lora_config(r=config.lora_r, alpha=config.lora_alpha,
+                                                                dropout=config.lora_dropout, task_type="SEQ_CLS"))
+    else:
+        reference = copy.deepcopy(policy).to(device).eval()
+        reference.requires_grad_(False)
+    if config.synthetic_reward:
+        scorer = SyntheticReward(config.synthetic_reward, tokenizer)
+    else:
+        scorer = ModelReward(reward, reward_tokenizer, tokenizer, config.reward_max_length, device)
+    # No dropout anywhere: the log-probabilities of rollout and update must
+    # come from the same function.
+    return tokenizer, policy.to(device).eval(), reference, ValueModel(value_source).to(device).eval(), scorer
+
+
+class ModelReward:
+    """Scores with the reward model on the decoded conversation, so the
+    reward model may use its own tokenizer and chat template."""
+
+    def __init__(self, model, tokenizer, policy_tokenizer, max_length: int, device: str):
+        self.model, self.tokenizer, self.policy_tokenizer = model, tokenizer, policy_tokenizer
+        self.max_length, self.device = max_length, device
+        self.prompts: list[list[dict]] = []
+
+    @torch.no_grad()
+    def __call__(self, responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        from .reward import conversation_text, score_texts
+
+        texts = []
+        for prompt, ids, row_mask in zip(self.prompts, responses, mask):
+            answer = self.policy_tokenizer.decode(ids[row_mask.bool()], skip_special_tokens=True)
+            texts.append(conversation_text(self.tokenizer, prompt, answer))
+        return score_texts(self.model, self.tokenizer, texts, self.max_length, self.device)
+
+
+def encode_prompts(tokenizer, prompts: list[list[dict]], max_length: int) -> list[list[int]]:
+    encoded = []
+    for messages in prompts:
+        if tokenizer.chat_template:
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:
+            text = "\n\n".join(m["content"] for m in messages) + "\n\n"
+        encoded.append(tokenizer(text, add_special_tokens=False)["input_ids"][-max_length:])
+    return encoded
+
+
+def left_pad(sequences: list[list[int]], pad_id: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, width - len(seq):] = torch.tensor(seq)
+        mask[row, width - len(seq):] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    return (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
+
+
+def response_logprobs(model, input_ids, attention_mask, prompt_width: int, temperature: float, device: str,
+                      with_entropy: bool = False):
+    """Log-probabilities (at the sampling temperature) of the response
+    tokens, which follow a left-padded prompt of `prompt_width`."""
+    with hw.autocast(device):
+        logits = model(input_ids=input_ids, attention_mask=attention_mask,
+                       position_ids=_positions(attention_mask)).logits
+    logits = logits[:, prompt_width - 1:-1].float() / temperature
+    responses = input_ids[:, prompt_width:]
+    logprobs = torch.log_softmax(logits, dim=-1).gather(-1, responses.unsqueeze(-1)).squeeze(-1)
+    if with_entropy:
+        return logprobs, pm.entropy_from_logits(logits)
+    return logprobs
+
+
+def token_values(value_model, input_ids, attention_mask, prompt_width: int, device: str) -> torch.Tensor:
+    """V(s_t) for each response token t: the value of the state before the
+    token is chosen, read at the position that predicts it."""
+    with hw.autocast(device):
+        values = value_model(input_ids, attention_mask, _positions(attention_mask))
+    return values[:, prompt_width - 1:-1]
+
+
+def _reference(policy, reference):
+    """The reference forward: the frozen copy, or the policy with its LoRA
+    adapter disabled."""
+    import contextlib
+
+    if reference is not None:
+        return reference, contextlib.nullcontext()
+    return policy, policy.disable_adapter()
+
+
+@torch.no_grad()
+def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, encoded, kl_coef, device):
+    """Samples answers and computes everything PPO's update needs."""
+    prompt_ids, prompt_mask = left_pad(encoded, tokenizer.pad_token_id or tokenizer.eos_token_id, device)
+    sequences = policy.generate(
+        input_ids=prompt_ids, attention_mask=prompt_mask, do_sample=True, temperature=config.temperature,
+        top_k=0, top_p=1.0, max_new_tokens=config.max_new_tokens, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+    )
+    width = prompt_ids.shape[1]
+    responses = sequences[:, width:]
+    mask, ended = pm.response_mask(responses, tokenizer.eos_token_id)
+    responses = torch.where(mask.bool(), responses, torch.full_like(responses, tokenizer.pad_token_id or 0))
+    full_ids = torch.cat([prompt_ids, responses], dim=1)
+    full_mask = torch.cat([prompt_mask, mask.long()], dim=1)
+    logprobs = response_logprobs(policy, full_ids, full_mask, width, config.temperature, device)
+    ref_model, context = _reference(policy, reference)
+    with context:
+        ref_logprobs = response_logprobs(ref_model, full_ids, full_mask, width, config.temperature, device)
+    values = token_values(value_model, full_ids, full_mask, width, device)
+    if isinstance(scorer, ModelReward):
+        scorer.prompts = prompts
+    scores = scorer(responses, mask).float()
+    raw_scores = scores.clone()
+    if config.missing_eos_penalty is not None:
+        scores = scores - config.missing_eos_penalty * (~ended).float()
+    rewards, kl = pm.kl_penalty_rewards(logprobs, ref_logprobs, scores, mask, kl_coef)
+    if config.whiten_rewards:
+        rewards = pm.whiten(rewards, mask, shift_mean=False)
+    advantages, returns = pm.gae(rewards, values, mask, gamma=config.gamma, lam=config.lam)
+    advantages = pm.whiten(advantages, mask)
+    return {
+        "input_ids": full_ids, "attention_mask": full_mask, "mask": mask, "width": width,
+        "logprobs": logprobs, "values": values * mask, "advantages": advantages, "returns": returns,
+        "scores": scores, "raw_scores": raw_scores, "kl": kl.sum(dim=1), "ended": ended,
+    }
+
+
+def ppo_update(config, batch, policy, value_model, optimizer, device, rng) -> dict:
+    """`ppo_epochs` passes over shuffled minibatches of one rollout batch."""
+    n = batch["input_ids"].shape[0]
+    stats = {"policy_loss": [], "value_loss": [], "entropy": [], "clipfrac": [], "value_clipfrac": [],
+             "approx_kl": []}
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for _ in range(config.ppo_epochs):
+        order = list(range(n))
+        rng.shuffle(order)
+        for start in range(0, n, config.minibatch_size):
+            index = torch.tensor(order[start:start + config.minibatch_size], device=device)
+            ids, attention = batch["input_ids"][index], batch["attention_mask"][index]
+            mask = batch["mask"][index]
+            logprobs, entropy = response_logprobs(policy, ids, attention, batch["width"], config.temperature, device,
+                                                  with_entropy=True)
+            values = token_values(value_model, ids, attention, batch["width"], device)
+            pg_loss, clipfrac = pm.policy_loss(logprobs, batch["logprobs"][index], batch["advantages"][index], mask,
+                                               config.cliprange)
+            vf_loss, vf_clipfrac = pm.value_loss(values, batch["values"][index], batch["returns"][index], mask,
+                                                 config.cliprange_value)
+            loss = pg_loss + config.vf_coef * vf_loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            hw.all_reduce_grads(params)
+            torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            optimizer.step()
+            with torch.no_grad():
+                stats["policy_loss"].append(pg_loss.item())
+                stats["value_loss"].append(vf_loss.item())
+                stats["entropy"].append(pm.masked_mean(entropy, mask).item())
+                stats["clipfrac"].append(clipfrac.item())
+                stats["value_clipfrac"].append(vf_clipfrac.item())
+                stats["approx_kl"].append(pm.masked_mean(0.5 * (logprobs - batch["logprobs"][index]) ** 2, mask).item())
+    return {key: sum(values) / len(values) for key, values in stats.items()}
+
+
+@torch.no_grad()
+def write_samples(path: Path, step: int, tokenizer, policy, scorer, prompts, encoded, config, device) -> None:
+    """Greedy answers to the fixed evaluation prompts, appended to
+    samples.jsonl: how the policy's answers change over training."""
+    ids, mask = left_pad(encoded, tokenizer.pad_token_id or tokenizer.eos_token_id, device)
+    sequences = policy.generate(input_ids=ids, attention_mask=mask, do_sample=False,
+                                max_new_tokens=config.max_new_tokens, eos_token_id=tokenizer.eos_token_id,
+                                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+    responses = sequences[:, ids.shape[1]:]
+    response_mask, _ = pm.response_mask(responses, tokenizer.eos_token_id)
+    if isinstance(scorer, ModelReward):
+        scorer.prompts = prompts
+    scores = scorer(responses, response_mask)
+    with open(path, "a", encoding="utf-8") as stream:
+        for prompt, row, row_mask, score in zip(prompts, responses, response_mask, scores.tolist()):
+            text = tokenizer.decode(row[row_mask.bool()], skip_special_tokens=True)
+            stream.write(json.dumps({"step": step, "prompt": prompt[-1]["content"], "response": text,
+                                     "reward": score}) + "\n")
+    print(f"samples at step {step}: {json.dumps(tokenizer.decode(responses[0][response_mask[0].bool()], skip_special_tokens=True))}", flush=True)
+
+
+def train(config: PpoRecipeConfig, *, progress=None) -> dict:
+    started = time.monotonic()
+    device = hw.resolve_device(config.device)
+    hw.init_distributed(device)
+    rank, world_size = hw.world()
+    main = rank == 0
+    hw.seed_everything(config.seed + rank)
+    prompts = load_prompts(config.prompts_file)
+    tokenizer, policy, reference, value_model, scorer = load_models(config, device)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    encoded = encode_prompts(tokenizer, prompts, config.max_prompt_length)
+    eval_prompts, eval_encoded = prompts[:config.eval_prompts], encoded[:config.eval_prompts]
+    value_lr = config.value_lr if config.value_lr is not None else config.lr
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for p in policy.parameters() if p.requires_grad], "lr": config.lr},
+         {"params": [p for p in value_model.parameters() if p.requires_grad], "lr": value_lr}],
+        weight_decay=0.0, eps=1e-5, fused=hw.is_cuda(device))
+    controller = (pm.AdaptiveKLController(config.kl_coef, config.kl_target, config.kl_horizon) if config.adaptive_kl
+                  else pm.FixedKLController(config.kl_coef))
+    out = Path(config.output_dir)
+    writer = MetricsWriter(out, config.max_steps, enabled=main, progress=progress)
+    samples_path = out / "samples.jsonl"
+    if main:
+        samples_path.write_text("")
+    print(f"ppo: {len(prompts)} prompts, device {device}, world {world_size}, "
+          f"reward {'synthetic ' + config.synthetic_reward if config.synthetic_reward else config.reward_model}",
+          flush=True)
+    stop = StopSignal().install()
+    rng = random.Random(config.seed + rank)
+    order: list[int] = []
+    step, stopped = 0, False
+    try:
+        while step < config.max_steps:
+            if hw.any_process(stop.requested, device):
+                stopped = True
+                break
+            if main and eval_prompts and step % config.eval_every == 0:
+                write_samples(samples_path, step, tokenizer, policy, scorer, eval_prompts, eval_encoded, config, device)
+            if len(order) < config.rollout_batch_size:
+                epoch = list(range(len(prompts)))
+                rng.shuffle(epoch)
+                order.extend(epoch)
+            chosen, order = order[:config.rollout_batch_size], order[config.rollout_batch_size:]
+            batch = rollout(config, tokenizer, policy, reference, value_model, scorer,
+                            [prompts[i] for i in chosen], [encoded[i] for i in chosen], controller.value, device)
+            stats = ppo_update(config, batch, policy, value_model, optimizer, device, rng)
+            step += 1
+            kl = hw.all_reduce_mean(batch["kl"].mean().item(), device)
+            kl_coef = controller.value
+            controller.update(kl, config.rollout_batch_size * world_size)
+            if step % config.log_every == 0 or step == config.max_steps:
+                writer.write(step, reward=hw.all_reduce_mean(batch["raw_scores"].mean().item(), device),
+                             reward_with_penalty=hw.all_reduce_mean(batch["scores"].mean().item(), device),
+                             kl=kl, kl_coef=kl_coef,
+                             **{k: hw.all_reduce_mean(v, device) for k, v in stats.items()},
+                             response_length=batch["mask"].sum(dim=1).float().mean().item(),
+                             no_eos_fraction=(~batch["ended"]).float().mean().item(),
+                             learning_rate=config.lr)
+        if main and eval_prompts:
+            write_samples(samples_path, step, tokenizer, policy, scorer, eval_prompts, eval_encoded, config, device)
+        if main:
+            save_pretrained(policy, tokenizer, out)
+            summary = write_summary(out, kind="ppo", stopped=stopped, steps=step,
+                                    wall_time_s=time.monotonic() - started, final=dict(writer.last),
+                                    config=config_dict(config))
+        else:
+            summary = {"kind": "ppo", "status": "stopped" if stopped else "completed", "final": dict(writer.last)}
+        hw.barrier()
+        return summary
+    finally:
+        stop.uninstall()
+        hw.shutdown_distributed()
+
+
+if __name__ == "__main__":
+    from .cli import run
+
+    run("ppo", PpoRecipeConfig, train)

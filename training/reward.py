@@ -1,0 +1,313 @@
+"""Reward model: a one-output sequence-classification head on the SFT (or
+base) model, trained on rankings as InstructGPT does.
+
+Example row (labeling exporter "preference"):
+    {"prompt": [{"role": "user", "content": "How do I pick a lock?"}],
+     "chosen": [{"role": "assistant", "content": "I can't help with that..."}],
+     "rejected": [{"role": "assistant", "content": "Sure, first..."}],
+     "margin": 1.0, "group_id": "task-12"}
+
+Pairs sharing a group_id come from one ranking of K answers. Each group is
+one batch element: its distinct answers are scored once, in one forward, and
+its loss is the mean over its (up to C(K,2)) pairs of
+-log sigmoid(r_chosen - r_rejected [- margin]); the step's loss is the mean
+over its groups. Groups are never split between training and held-out data,
+and the held-out pairwise accuracy is on groups the model never saw.
+
+The pad token is a real one, distinct from EOS (added, with the embeddings
+resized, when the tokenizer has none or pads with EOS), because the score is
+read at the last non-pad token. The score head starts at zero, so every
+answer starts at reward 0. For speed on a CPU: keep the last `max_length`
+tokens (the answer's end), LoRA, and frozen lower layers (no backward
+through them).
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from . import device as hw
+from .config import ConfigError, config_dict, fraction, positive
+from .data import PreferenceGroup, load_preference_groups, split_groups
+from .metrics import MetricsWriter, StopSignal, write_summary
+from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+
+PAD_TOKEN = "<|pad|>"
+
+
+@dataclass
+class RewardRecipeConfig:
+    kind: ClassVar[str] = "reward"
+    # --- model
+    output_dir: str
+    model: str
+    train_file: str
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    freeze_layers: int = 0  # the embeddings and this many bottom layers stay frozen
+    # --- data
+    eval_fraction: float = 0.1  # whole groups held out
+    max_length: int = 512  # the last max_length tokens of prompt + answer
+    # --- training
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs
+    groups_per_step: int = 8
+    groups_per_forward: int = 1  # groups scored together in one padded forward
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.05
+    grad_clip: float = 1.0
+    use_margin: bool = False  # loss -log sigmoid(r_c - r_r - margin)
+    eval_every: int = 0  # steps; 0: only at the end
+    log_every: int = 1
+    device: str = "auto"
+    seed: int = 0
+
+    def check(self):
+        positive(self, "max_length", "groups_per_step", "groups_per_forward", "lr", "epochs", "log_every",
+                 "lora_r")
+        fraction(self, "eval_fraction")
+        if self.freeze_layers < 0:
+            raise ConfigError("freeze_layers: must be >= 0")
+
+
+def group_loss(rewards: torch.Tensor, pairs: list[tuple[int, int, float]], *, use_margin: bool) -> torch.Tensor:
+    """Mean over a group's pairs of -log sigmoid(r_chosen - r_rejected - m),
+    `rewards` holding one score per distinct response of the group."""
+    chosen = rewards[[c for c, _, _ in pairs]]
+    rejected = rewards[[r for _, r, _ in pairs]]
+    margin = torch.tensor([m if use_margin else 0.0 for _, _, m in pairs], dtype=rewards.dtype,
+                          device=rewards.device)
+    return -F.logsigmoid(chosen - rejected - margin).mean()
+
+
+def pair_wins(rewards: torch.Tensor, pairs) -> float:
+    """How many pairs the rewards order right; a tie counts half."""
+    wins = 0.0
+    for c, r, _ in pairs:
+        diff = (rewards[c] - rewards[r]).item()
+        wins += 1.0 if diff > 0 else 0.5 if diff == 0 else 0.0
+    return wins
+
+
+def conversation_text(tokenizer, prompt: list[dict], answer: str) -> str:
+    messages = prompt + [{"role": "assistant", "content": answer}]
+    if tokenizer.chat_template:
+        return tokenizer.apply_chat_template(messages, tokenize=False)
+    return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages) + (tokenizer.eos_token or "")
+
+
+def encode_last(tokenizer, texts: list[str], max_length: int, device: str) -> dict:
+    """Right-padded ids of each text's last `max_length` tokens (the end of
+    the answer is what the score reads)."""
+    ids = [tokenizer(t, add_special_tokens=False)["input_ids"][-max_length:] for t in texts]
+    width = max(len(i) for i in ids)
+    input_ids = torch.full((len(ids), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, seq in enumerate(ids):
+        input_ids[row, :len(seq)] = torch.tensor(seq)
+        mask[row, :len(seq)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
+
+
+def score_texts(model, tokenizer, texts: list[str], max_length: int, device: str) -> torch.Tensor:
+    batch = encode_last(tokenizer, texts, max_length, device)
+    with hw.autocast(device):
+        logits = model(**batch).logits
+    return logits.float().squeeze(-1)
+
+
+def ensure_pad_token(tokenizer, model) -> bool:
+    """Adds a pad token distinct from EOS when missing; returns whether the
+    embeddings were resized."""
+    if tokenizer.pad_token is not None and tokenizer.pad_token_id != tokenizer.eos_token_id:
+        model.config.pad_token_id = tokenizer.pad_token_id
+        return False
+    tokenizer.add_special_tokens({"pad_token": PAD_TOKEN})
+    model.resize_token_embeddings(len(tokenizer))
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return True
+
+
+def _layers(model):
+    base = getattr(model, model.base_model_prefix, model)
+    return base, getattr(base, "layers", None) or getattr(base, "h", None) or []
+
+
+def load_reward_model(config: RewardRecipeConfig, device: str):
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    check_model_dir(config.model)
+    is_reward_model = any("ForSequenceClassification" in a for a in AutoConfig.from_pretrained(config.model).architectures or [])
+    tokenizer = AutoTokenizer.from_pretrained(config.model)
+    model = AutoModelForSequenceClassification.from_pretrained(config.model, num_labels=1, dtype=load_dtype(device))
+    ensure_pad_token(tokenizer, model)
+    if not is_reward_model:
+        torch.nn.init.zeros_(model.score.weight)
+        if model.score.bias is not None:
+            torch.nn.init.zeros_(model.score.bias)
+    base, layers = _layers(model)
+    if config.freeze_layers > len(layers):
+        raise ConfigError(f"freeze_layers: the model has {len(layers)} layers, fewer than {config.freeze_layers}")
+    if config.lora:
+        from peft import get_peft_model
+
+        lora = lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
+                           task_type="SEQ_CLS")
+        if config.freeze_layers:
+            lora.layers_to_transform = list(range(config.freeze_layers, len(layers)))
+        model = get_peft_model(model, lora)
+    else:
+        base.get_input_embeddings().requires_grad_(False)
+        for layer in layers[:config.freeze_layers]:
+            layer.requires_grad_(False)
+    return model.to(device), tokenizer
+
+
+def _batches(groups: list, size: int):
+    for start in range(0, len(groups), size):
+        yield groups[start:start + size]
+
+
+def _forward_groups(model, tokenizer, groups: list[PreferenceGroup], max_length: int, device: str):
+    """The rewards of each group's responses, from one padded forward."""
+    texts = [conversation_text(tokenizer, g.prompt, r) for g in groups for r in g.responses]
+    rewards = score_texts(model, tokenizer, texts, max_length, device)
+    out, start = [], 0
+    for g in groups:
+        out.append(rewards[start:start + len(g.responses)])
+        start += len(g.responses)
+    return out
+
+
+@torch.no_grad()
+def evaluate(model, tokenizer, groups: list[PreferenceGroup], config: RewardRecipeConfig, device: str) -> dict:
+    """Pairwise accuracy and mean loss over held-out groups (sharded over the
+    processes of a distributed run)."""
+    model.eval()
+    rank, size = hw.world()
+    mine = groups[rank::size]
+    wins = pairs = loss = 0.0
+    for chunk in _batches(mine, config.groups_per_forward):
+        for group, rewards in zip(chunk, _forward_groups(model, tokenizer, chunk, config.max_length, device)):
+            wins += pair_wins(rewards, group.pairs)
+            pairs += len(group.pairs)
+            loss += group_loss(rewards, group.pairs, use_margin=config.use_margin).item() * len(group.pairs)
+    model.train()
+    totals = torch.tensor([wins, pairs, loss], dtype=torch.float64, device=device)
+    if size > 1:
+        import torch.distributed as dist
+
+        dist.all_reduce(totals)
+    wins, pairs, loss = totals.tolist()
+    return {"eval_accuracy": wins / max(pairs, 1), "eval_loss": loss / max(pairs, 1), "eval_pairs": int(pairs)}
+
+
+def train(config: RewardRecipeConfig, *, progress=None) -> dict:
+    started = time.monotonic()
+    device = hw.resolve_device(config.device)
+    distributed = hw.init_distributed(device)
+    rank, world_size = hw.world()
+    main = rank == 0
+    hw.seed_everything(config.seed)
+    groups = load_preference_groups(config.train_file)
+    train_groups, eval_groups = split_groups(groups, config.eval_fraction, config.seed)
+    model, tokenizer = load_reward_model(config, device)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    print(f"reward: {len(train_groups)} training groups ({sum(len(g.pairs) for g in train_groups)} pairs), "
+          f"{len(eval_groups)} held-out groups, {trainable / 1e6:.2f}M trainable parameters, device {device}",
+          flush=True)
+    steps_per_epoch = math.ceil(len(train_groups) / (config.groups_per_step * world_size))
+    total_steps = config.max_steps if config.max_steps > 0 else max(1, math.ceil(steps_per_epoch * config.epochs))
+    optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
+                         betas=(0.9, 0.999))
+    warmup = max(1, int(total_steps * config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total_steps))))
+    trained = model
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        trained = DistributedDataParallel(model, device_ids=[torch.device(device).index] if hw.is_cuda(device) else None)
+
+    writer = MetricsWriter(config.output_dir, total_steps, enabled=main, progress=progress)
+    stop = StopSignal().install()
+    rng = random.Random(config.seed)
+    order: list = []
+    step, stopped = 0, False
+    try:
+        while step < total_steps:
+            if hw.any_process(stop.requested, device):
+                stopped = True
+                break
+            if len(order) < config.groups_per_step * world_size:
+                epoch = list(train_groups)
+                rng.shuffle(epoch)
+                order.extend(epoch)
+            step_groups = order[:config.groups_per_step * world_size][rank::world_size]
+            del order[:config.groups_per_step * world_size]
+            chunks = list(_batches(step_groups, config.groups_per_forward))
+            loss_sum = wins = pairs = 0.0
+            for index, chunk in enumerate(chunks):
+                sync = index == len(chunks) - 1 or not distributed
+                context = trained.no_sync() if not sync else _null()
+                with context:
+                    rewards = _forward_groups(trained, tokenizer, chunk, config.max_length, device)
+                    losses = [group_loss(r, g.pairs, use_margin=config.use_margin) for g, r in zip(chunk, rewards)]
+                    loss = torch.stack(losses).sum() / len(step_groups)
+                    loss.backward()
+                loss_sum += loss.item()
+                for g, r in zip(chunk, rewards):
+                    wins += pair_wins(r.detach(), g.pairs)
+                    pairs += len(g.pairs)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            metrics = {}
+            if step % config.log_every == 0 or step == total_steps:
+                metrics.update(loss=hw.all_reduce_mean(loss_sum, device),
+                               accuracy=hw.all_reduce_mean(wins / max(pairs, 1), device),
+                               learning_rate=scheduler.get_last_lr()[0])
+            if eval_groups and config.eval_every and step % config.eval_every == 0 and step < total_steps:
+                metrics.update(evaluate(model, tokenizer, eval_groups, config, device))
+            if metrics:
+                writer.write(step, **metrics)
+        final = dict(writer.last)
+        if eval_groups:
+            held_out = evaluate(model, tokenizer, eval_groups, config, device)
+            writer.write(step, **held_out)
+            final.update(held_out)
+        if main:
+            save_pretrained(model, tokenizer, config.output_dir)
+            summary = write_summary(config.output_dir, kind="reward", stopped=stopped, steps=step,
+                                    wall_time_s=time.monotonic() - started, final=final,
+                                    config=config_dict(config))
+        else:
+            summary = {"kind": "reward", "status": "stopped" if stopped else "completed", "final": final}
+        hw.barrier()
+        return summary
+    finally:
+        stop.uninstall()
+        hw.shutdown_distributed()
+
+
+def _null():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+if __name__ == "__main__":
+    from .cli import run
+
+    run("reward", RewardRecipeConfig, train)

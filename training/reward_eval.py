@@ -1,0 +1,63 @@
+"""Pairwise accuracy of a reward model on a file of preference pairs:
+`python -m training.reward_eval --model DIR --pairs FILE` prints
+{"accuracy": ..., "pairs": ...}. FILE is JSONL (optionally .gz) of either
+HH-RLHF transcripts ({"chosen": "\\n\\nHuman: ...", "rejected": ...}) or
+the preference format ({"prompt": [...], "chosen": [...], "rejected": [...]})."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from . import device as hw
+from .config import ConfigError
+from .data import DataError, load_eval_pairs
+from .models import check_model_dir, load_dtype
+from .reward import conversation_text, score_texts
+
+
+@torch.no_grad()
+def pairwise_accuracy(model_dir: str, pairs_file: str, *, max_length: int = 512, batch_size: int = 8,
+                      limit: int | None = None, device: str = "auto") -> dict:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    device = hw.resolve_device(device)
+    check_model_dir(model_dir)
+    triples = load_eval_pairs(pairs_file)[:limit]
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=load_dtype(device)).to(device).eval()
+    if tokenizer.pad_token is None or model.config.pad_token_id is None:
+        raise DataError(f"model {model_dir}: no pad token; not a reward model written by training.reward")
+    wins = 0.0
+    for start in range(0, len(triples), batch_size):
+        chunk = triples[start:start + batch_size]
+        texts = [conversation_text(tokenizer, p, a) for p, c, r in chunk for a in (c, r)]
+        rewards = score_texts(model, tokenizer, texts, max_length, device).view(-1, 2)
+        diff = rewards[:, 0] - rewards[:, 1]
+        wins += (diff > 0).sum().item() + 0.5 * (diff == 0).sum().item()
+    return {"accuracy": wins / len(triples), "pairs": len(triples)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.reward_eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--pairs", required=True)
+    parser.add_argument("--max-length", type=int, default=512, help="score the last N tokens of each text")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    try:
+        result = pairwise_accuracy(args.model, args.pairs, max_length=args.max_length, batch_size=args.batch_size,
+                                   limit=args.limit, device=args.device)
+    except (ConfigError, DataError) as error:
+        print(f"reward_eval: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
