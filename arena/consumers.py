@@ -149,7 +149,14 @@ class ArenaConsumer(AsyncJsonWebsocketConsumer):
         match_id = _optional_id(content.get("match"), "match")
         match = await database_sync_to_async(access_match_by_id)(self.user, match_id)
         await self._watch(match.conversation_id)
-        data = await database_sync_to_async(selectors.match_to_dict)(match)
+
+        @database_sync_to_async
+        def current():
+            # An answer whose worker died is marked interrupted, so the round can end.
+            chat_services.messages_reap_interrupted(conversation_id=match.conversation_id)
+            return selectors.match_to_dict(access_match_by_id(self.user, match.pk))
+
+        data = await current()
         await self.send_json({"type": "watching", "request_id": request_id, "match": data})
 
     async def on_stop(self, content, request_id):

@@ -22,6 +22,8 @@
   const JUDGEABLE = new Set(['complete', 'stopped']);
 
   let socket = null;
+  let ready = false;         // the server said "ready" on this socket
+  let pendingStart = null;   // a start frame sent before the socket was ready
   let match = null;          // the match as the server last described it
   const texts = {};          // answer id -> array of code points shown so far
   const sideOf = {};         // answer id -> 'a' | 'b'
@@ -43,6 +45,7 @@
     socket = new WebSocket(`${scheme}://${location.host}/ws/arena/`);
     socket.addEventListener('message', (event) => onFrame(JSON.parse(event.data)));
     socket.addEventListener('close', (event) => {
+      ready = false;
       if (event.code === 4401 || event.code === 4403) {
         showError('You are not allowed into the arena; sign in again or ask an admin.');
         return;
@@ -55,7 +58,10 @@
   }
 
   function onFrame(frame) {
-    if (frame.type === 'started' || frame.type === 'watching') {
+    if (frame.type === 'ready') {
+      ready = true;
+      if (pendingStart) { socket.send(JSON.stringify(pendingStart)); pendingStart = null; }
+    } else if (frame.type === 'started' || frame.type === 'watching') {
       setMatch(frame.match);
     } else if (frame.type === 'message') {
       updateAnswer(frame.message);
@@ -196,10 +202,12 @@
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const content = prompt.value.trim();
-    if (!content || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (!content || sendBtn.disabled) return;
     showError('');
     sendBtn.disabled = true;
-    socket.send(JSON.stringify({ type: 'start', request_id: String(Date.now()), content, trial_version: trialVersion }));
+    const frame = { type: 'start', request_id: String(Date.now()), content, trial_version: trialVersion };
+    if (ready) socket.send(JSON.stringify(frame));
+    else pendingStart = frame;
   });
   prompt.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
