@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 SAMPLING_PLAN = ((0.7, 0.9), (1.0, 0.95), (0.3, 0.8), (1.2, 1.0), (0.9, 0.7))
 # Samples tried per missing candidate before giving up on duplicates.
 ATTEMPTS_PER_CANDIDATE = 3
+# Rounds of one generation are seeded generation.pk * this + round.
+SEEDS_PER_GENERATION = 1000
 
 
 def _sample(version, messages: list[dict], params: SamplingParams) -> str:
@@ -45,7 +47,11 @@ def _fail(generation: CandidateGeneration, error: str) -> None:
 def _candidates(generation: CandidateGeneration) -> list[Candidate]:
     """Up to K distinct candidates: the prompt's newest demonstrations
     (leaving room for at least one model answer), then samples that cycle
-    through the versions and, round by round, the sampling plan."""
+    through the versions and, round by round, the sampling plan.
+
+    The versions of one round share a seed, so their answers differ by the
+    model rather than by the luck of the draw; the seed is stored with each
+    candidate, so any of them can be sampled again."""
     prompt, k = generation.prompt, generation.k
     chosen: dict[str, Candidate] = {
         c.text_hash: c
@@ -57,8 +63,15 @@ def _candidates(generation: CandidateGeneration) -> list[Candidate]:
         if len(chosen) >= k:
             break
         version = versions[attempt % len(versions)]
-        temperature, top_p = SAMPLING_PLAN[(attempt // len(versions)) % len(SAMPLING_PLAN)]
-        params = SamplingParams(temperature=temperature, top_p=top_p, max_new_tokens=generation.max_new_tokens)
+        round_number = attempt // len(versions)
+        temperature, top_p = SAMPLING_PLAN[round_number % len(SAMPLING_PLAN)]
+        sampling = {
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_new_tokens": generation.max_new_tokens,
+            "seed": generation.pk * SEEDS_PER_GENERATION + round_number,
+        }
+        params = SamplingParams(**sampling)
         text = clean_text(_sample(version, prompt.messages, params)).strip()
         if not text or text_hash(text) in chosen:
             continue
@@ -67,7 +80,7 @@ def _candidates(generation: CandidateGeneration) -> list[Candidate]:
             text=text,
             origin=Candidate.Origin.MODEL,
             model_version=version,
-            sampling={"temperature": temperature, "top_p": top_p, "max_new_tokens": generation.max_new_tokens},
+            sampling=sampling,
         )
         chosen[candidate.text_hash] = candidate
     if len(chosen) < MIN_CANDIDATES:

@@ -1,0 +1,129 @@
+"""Candidate generation: a real Celery worker on the generation queue
+samples the tiny model, and an in-process run shows duplicates dropped."""
+import time
+
+import pytest
+
+from engine.tiny import build_tiny_chat_model
+from labeling import generation
+from labeling.generation import candidates_generate
+from labeling.models import Candidate, CandidateGeneration, Prompt, Task
+from labeling.services import (
+    candidate_generations_request,
+    demonstration_submit,
+    task_assign_next,
+    task_create_demonstration,
+)
+from labeling.text import messages_hash
+from registry.models import ModelVersion
+
+CONVERSATION = [
+    {"role": "user", "content": "Give me a word for happy."},
+    {"role": "assistant", "content": "Joyful."},
+    {"role": "user", "content": "And one for sad?"},
+]
+
+
+def _prompt_with_demonstration(writer) -> tuple[Prompt, Candidate]:
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    task_create_demonstration(prompt=prompt, required_annotations=1)
+    demonstration = demonstration_submit(
+        assignment=task_assign_next(annotator=writer, kind=Task.Kind.DEMONSTRATION), content="Gloomy."
+    )
+    return prompt, Candidate.objects.get(demonstration=demonstration)
+
+
+def _wait_until_finished(generation_id: int, timeout: float = 180.0) -> CandidateGeneration:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = CandidateGeneration.objects.get(pk=generation_id)
+        if row.state in (CandidateGeneration.State.DONE, CandidateGeneration.State.FAILED):
+            return row
+        time.sleep(0.5)
+    raise TimeoutError(f"generation {generation_id} is still {row.state}")
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_generates_k_distinct_candidates_with_the_demonstration_and_makes_the_task(
+    celery_worker, tiny_model_dir, tmp_path, client, make_user, annotators
+):
+    writer, ranker = annotators(2)
+    prompt, demonstration = _prompt_with_demonstration(writer)
+    other_weights = build_tiny_chat_model(tmp_path / "tiny-b", never_ends=True, seed=1)
+    versions = [
+        ModelVersion.objects.create(name=name, kind="policy", source="imported", path=str(path))
+        for name, path in (("tiny-a", tiny_model_dir), ("tiny-b", other_weights))
+    ]
+    client.force_login(make_user(username="root", role="admin"))
+    response = client.post(
+        "/labeling/admin/generations/",
+        {"prompts": [prompt.pk], "model_versions": [v.pk for v in versions], "k": 4, "max_new_tokens": 12,
+         "required_annotations": 2},
+    )
+    assert response.status_code == 302
+    requested = CandidateGeneration.objects.get()
+
+    finished = _wait_until_finished(requested.pk)
+
+    assert (finished.state, finished.error) == (CandidateGeneration.State.DONE, ""), celery_worker.output()[-3000:]
+    task = finished.task
+    assert (task.kind, task.prompt, task.required_annotations) == (Task.Kind.RANKING, prompt, 2)
+    candidates = [link.candidate for link in task.task_candidates.select_related("candidate")]
+    assert len(candidates) == 4 and len({c.text_hash for c in candidates}) == 4
+    assert demonstration in candidates
+    generated = [c for c in candidates if c.origin == Candidate.Origin.MODEL]
+    assert len(generated) == 3 and all(c.text.strip() for c in generated)
+    assert {c.model_version for c in generated} == set(versions)
+    assert len({(c.sampling["temperature"], c.sampling["top_p"]) for c in generated}) >= 2
+    assert all(c.sampling["max_new_tokens"] == 12 for c in generated)
+    # The page lists it done; the writer never ranks their own answer.
+    assert 'data-state="done"' in client.get("/labeling/admin/prompts/").content.decode()
+    assert task_assign_next(annotator=writer, kind=Task.Kind.RANKING) is None
+    assert task_assign_next(annotator=ranker, kind=Task.Kind.RANKING).task == task
+
+
+@pytest.mark.django_db
+def test_duplicate_samples_are_dropped(tiny_model_dir, annotators, settings):
+    """Two versions of the same weights share each round's seed, so every
+    second sample repeats the first and is dropped: the K candidates all
+    come from the first version, in K rounds. A prompt whose samples are
+    all empty (greedy on this model: newlines only) makes no task."""
+    settings.GENERATION_ENGINE = "generate"
+    same = [
+        ModelVersion.objects.create(name=name, kind="policy", source="imported", path=str(tiny_model_dir))
+        for name in ("tiny-first", "tiny-again")
+    ]
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    (requested,) = candidate_generations_request(
+        prompts=[prompt], model_versions=same, k=3, required_annotations=1, max_new_tokens=8
+    )
+    candidates_generate(generation_id=requested.pk)
+    candidates_generate(generation_id=requested.pk)  # delivered twice: done once
+
+    requested.refresh_from_db()
+    assert (requested.state, requested.error) == ("done", "")
+    candidates = [link.candidate for link in requested.task.task_candidates.select_related("candidate")]
+    assert len(candidates) == 3 and {c.model_version for c in candidates} == {same[0]}
+    assert sorted(c.sampling["seed"] for c in candidates) == [requested.pk * 1000 + r for r in range(3)]
+    assert Candidate.objects.filter(prompt=prompt).count() == 3
+    assert Task.objects.filter(kind=Task.Kind.RANKING).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_prompt_with_only_empty_samples_makes_no_task(tiny_model_dir, annotators, monkeypatch, settings):
+    settings.GENERATION_ENGINE = "generate"
+    monkeypatch.setattr(generation, "SAMPLING_PLAN", ((0.0, 1.0),))  # greedy: newlines only, on this model
+    version = ModelVersion.objects.create(name="tiny", kind="policy", source="imported", path=str(tiny_model_dir))
+    prompt, demonstration = _prompt_with_demonstration(annotators(1)[0])
+    (requested,) = candidate_generations_request(
+        prompts=[prompt], model_versions=[version], k=3, required_annotations=1, max_new_tokens=4
+    )
+    candidates_generate(generation_id=requested.pk)
+    requested.refresh_from_db()
+    assert requested.state == "failed" and "Only 1 distinct answer(s) came out of 6 samples" in requested.error
+    assert requested.task is None and not Task.objects.filter(kind=Task.Kind.RANKING).exists()
