@@ -1,0 +1,48 @@
+"""One job end to end with the real SFT recipe (training.sft, TRL) on the
+tiny model for a few steps: the contract between jobs/ and training/ holds."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from jobs.models import TrainingJob
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("training.sft") is None, reason="training.sft is not written yet")
+def test_a_job_runs_the_real_sft_recipe_and_registers_a_loadable_model(
+    celery_worker, app_env, settings, admin_user, base_version, sft_snapshot
+):
+    settings.DATA_DIR = Path(app_env["DATA_DIR"])
+    settings.TRAINING_RECIPE_PACKAGE = "training"
+    snapshot = sft_snapshot(["Paris is the capital of France.", "Water boils at 100 degrees.", "Hello to you too."])
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post("/jobs/new/", {
+        "kind": "sft", "preset": "cpu-quick", "base_version": base_version.pk, "snapshot": snapshot.pk,
+        "hyperparameters": json.dumps({"max_steps": 3, "batch_size": 1, "max_length": 64}),
+    })
+    assert response.status_code == 302, response.context["form"].errors
+    job = TrainingJob.objects.get()
+    assert job.recipe == "training.sft"
+
+    def done():
+        job.refresh_from_db()
+        return job.state in ("succeeded", "failed", "cancelled")
+
+    wait_for(done, timeout=240, interval=0.5, what="the SFT job")
+    assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
+    assert job.step == 3 and job.total_steps == 3 and job.metrics.filter(values__has_key="loss").exists()
+    version = job.output_version
+    assert version.kind == "policy" and not version.is_serving
+    assert version.metadata["lineage"]["snapshot"]["content_hash"] == snapshot.content_hash
+
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(version.path)
+    assert model.config.vocab_size > 0
