@@ -139,7 +139,7 @@
     for (const btn of voteBox.querySelectorAll('button')) btn.disabled = !judgeable || Boolean(decided);
     newBtn.hidden = !(finished || decided);
     if (finished && !judgeable && !decided) {
-      resultBox.textContent = 'One of the answers did not finish, so this round cannot be judged. Start a new round.';
+      resultBox.textContent = 'An answer was moderated, failed or was interrupted, so this round cannot be judged. Start a new round.';
       resultBox.hidden = false;
     }
   }

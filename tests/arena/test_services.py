@@ -63,6 +63,14 @@ class TestMatchStart:
         assert error.value.code == "not_enough_versions" and "at least two" in error.value.message
         assert not Message.objects.exists() and not ArenaMatch.objects.exists()
 
+    def test_a_round_needs_room_for_two_answers(self, arena_user, versions, no_tasks, settings):
+        settings.CHAT_MAX_CONCURRENT_GENERATIONS = 2
+        services.match_start(user=arena_user, conversation=Conversation.objects.create(owner=arena_user), content="one")
+        with pytest.raises(ArenaError) as error:
+            services.match_start(user=arena_user, conversation=Conversation.objects.create(owner=arena_user), content="two")
+        assert error.value.code == "too_many_generations"
+        assert ArenaMatch.objects.count() == 1
+
     def test_arena_conversations_stay_out_of_the_chat_pages(self, arena_user, versions, no_tasks):
         Conversation.objects.create(owner=arena_user, title="a normal chat")
         match = played_match(arena_user)
