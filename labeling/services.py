@@ -43,7 +43,7 @@ from .models import (
     Task,
     TaskCandidate,
 )
-from .text import clean_messages, messages_hash, text_hash
+from .text import clean_answer, clean_messages, messages_hash, text_hash
 
 CHUNK = 500
 # How many open tasks task_assign_next tries before it gives up on a busy
@@ -370,7 +370,7 @@ def candidate_generations_request(
 
 def guidelines_update(*, kind: str, text: str, updated_by) -> Guidelines:
     guidelines, _ = Guidelines.objects.update_or_create(
-        kind=kind, defaults={"text": clean_text(text).strip(), "updated_by": updated_by}
+        kind=kind, defaults={"text": clean_answer(text).strip(), "updated_by": updated_by}
     )
     return guidelines
 
@@ -466,7 +466,7 @@ def _clean_ranking(task_candidates: set[int], groups, flags) -> tuple[list[list[
 def _demonstration_add(*, assignment: Assignment, content: str) -> Demonstration:
     """Stores a person's answer and offers it as a candidate for future
     rankings of the prompt."""
-    content = clean_text(content)
+    content = clean_answer(content)
     demonstration = Demonstration.objects.create(
         prompt=assignment.task.prompt, author=assignment.annotator, assignment=assignment, content=content
     )
@@ -500,7 +500,7 @@ def ranking_submit(
         assignment=assignment,
         groups=groups,
         none_acceptable=bool(none_acceptable),
-        better_answer=clean_text(better_answer),
+        better_answer=clean_answer(better_answer),
         flags=flags,
     )
     if better_answer.strip():

@@ -16,6 +16,13 @@ ROLES = ("system", "user", "assistant")
 _SPACE = re.compile(r"\s+")
 
 
+def clean_answer(text: str) -> str:
+    """An answer a person wrote, as datasets hold it: clean text with Unix
+    line ends (browsers send form text with CRLF, which would otherwise
+    reach the SFT data)."""
+    return clean_text(text).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def normalize(text: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
 

@@ -238,6 +238,12 @@ class TestDemonstrationPages:
         assert demonstration.content == "11 is prime." and demonstration.author == annotator
         assert Candidate.objects.filter(prompt=prompt, origin=Candidate.Origin.DEMONSTRATION).count() == 1
 
+    def test_form_line_ends_are_stored_as_unix_ones(self, annotator_client, make_prompt):
+        task_create_demonstration(prompt=make_prompt(), required_annotations=1)
+        assignment = task_assign_next(annotator=annotator_client.user, kind="demonstration")
+        annotator_client.post(f"/labeling/assignments/{assignment.pk}/demonstration/", {"content": "a\r\n\r\nb\rc"})
+        assert Demonstration.objects.get().content == "a\n\nb\nc"
+
     def test_an_empty_answer_is_refused(self, annotator_client, make_prompt):
         task_create_demonstration(prompt=make_prompt(), required_annotations=1)
         assignment = task_assign_next(annotator=annotator_client.user, kind="demonstration")

@@ -1,0 +1,165 @@
+"""Annotators rank by keyboard alone and by drag and drop, and write a
+demonstration with its live preview, in a real browser against the live
+stack; the rows stored are checked."""
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from labeling.models import Assignment, Candidate, Demonstration, Prompt, Ranking, Task
+from labeling.services import candidate_add, task_create_demonstration, task_create_ranking
+from labeling.text import messages_hash
+
+from .conftest import log_in
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
+
+PASSWORD = "a-Strong-pass-123"
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "labeling_keyboard_ranking.json"
+CONVERSATION = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "Name a planet."},
+    {"role": "assistant", "content": "Mars."},
+    {"role": "user", "content": "Which one is the largest?"},
+]
+ANSWERS = ["Jupiter.", "Saturn is.", "It is **Jupiter**, by far.", "Earth."]
+
+
+def _ranking_task(k: int) -> tuple[Task, dict[str, Candidate]]:
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    candidates = [candidate_add(prompt=prompt, text=text, origin=Candidate.Origin.MODEL) for text in ANSWERS[:k]]
+    task = task_create_ranking(prompt=prompt, candidates=candidates, required_annotations=1)
+    return task, {c.text: c for c in candidates}
+
+
+def _shown_ids(page) -> list[int]:
+    return [int(el.get_attribute("data-id")) for el in page.get_by_test_id("lab-candidate").all()]
+
+
+def _shown_groups(page) -> list[list[int]]:
+    return [
+        [int(el.get_attribute("data-id")) for el in group.get_by_test_id("lab-candidate").all()]
+        for group in page.get_by_test_id("lab-group").all()
+    ]
+
+
+def test_an_annotator_ranks_four_answers_by_keyboard_alone(page, make_user):
+    task, by_text = _ranking_task(4)
+    make_user(username="ann", password=PASSWORD, role="annotator")
+    log_in(page, "ann", PASSWORD)
+    page.goto("/labeling/ranking/next/")
+    expect(page.get_by_test_id("lab-candidate")).to_have_count(4)
+    expect(page.get_by_test_id("lab-keys")).to_be_visible()
+    expect(page.get_by_test_id("lab-context").get_by_test_id("lab-turn")).to_have_count(4)
+    expect(page.get_by_test_id("lab-lease")).to_contain_text("left")
+    a, b, c, d = _shown_ids(page)
+    expect(page.get_by_test_id("lab-candidate").first).to_be_focused()
+
+    # Wanted: d first; b and c tied second; a last, flagged harmful (key 2).
+    started = time.perf_counter()
+    for key in ["d", "d", "d", "2", "k", "u", "Shift+ArrowUp", "j", "j", "t"]:
+        page.keyboard.press(key)
+    arranged = time.perf_counter() - started
+    assert _shown_groups(page) == [[d], [b, c], [a]]
+    expect(page.get_by_test_id("lab-group").nth(1)).to_have_class(re.compile(r"\blab-tied\b"))
+    started = time.perf_counter()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/labeling/")
+    submitted = time.perf_counter() - started
+    seconds = arranged + submitted
+
+    ranking = Ranking.objects.get(assignment__task=task)
+    assert ranking.groups == [[d], sorted([b, c]), [a]]
+    assert ranking.flags == {str(a): ["harmful"]}
+    assert not ranking.none_acceptable and ranking.better_answer == ""
+    assert ranking.assignment.state == Assignment.State.SUBMITTED
+    assert not page.errors
+    print(f"\nkeyboard ranking of 4 candidates: {seconds:.2f} s (11 keys; {arranged:.2f} s arranging, {submitted:.2f} s submitting)")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "test": "tests/browser/test_labeling_ui.py::test_an_annotator_ranks_four_answers_by_keyboard_alone",
+                "candidates": 4,
+                "keys": 11,
+                "seconds_total": round(seconds, 3),
+                "seconds_arranging": round(arranged, 3),
+                "seconds_submitting": round(submitted, 3),
+                "note": "Playwright key presses in headless Debian chromium on a shared 2-core machine; machine time, not a person's.",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def test_an_annotator_ranks_by_drag_and_drop_with_a_better_answer(page, make_user):
+    task, by_text = _ranking_task(3)
+    make_user(username="dragger", password=PASSWORD, role="annotator")
+    log_in(page, "dragger", PASSWORD)
+    page.goto("/labeling/ranking/next/")
+    cards = page.get_by_test_id("lab-candidate")
+    expect(cards).to_have_count(3)
+    a, b, c = _shown_ids(page)
+
+    def card(pk):
+        return page.locator(f"[data-testid=lab-candidate][data-id='{pk}']")
+
+    # Drop the last answer on the top edge of the first: it goes first.
+    card(c).locator(".lab-grip").drag_to(card(a), target_position={"x": 40, "y": 4})
+    assert _shown_ids(page) == [c, a, b]
+    # Drop the first on the bottom edge of the last: it goes last.
+    card(c).locator(".lab-grip").drag_to(card(b), target_position={"x": 40, "y": card(b).bounding_box()["height"] - 4})
+    assert _shown_groups(page) == [[a], [b], [c]]
+    # A tie by mouse, a flag, none acceptable, and a better answer.
+    card(b).get_by_test_id("lab-tie").click()
+    assert _shown_groups(page) == [[a, b], [c]]
+    card(c).get_by_test_id("lab-flag-factually_wrong").check()
+    page.get_by_test_id("lab-none").check()
+    page.locator("#lab-better-details summary").click()
+    page.get_by_test_id("lab-better").fill("Jupiter, the largest planet of the Solar System.")
+    page.get_by_test_id("lab-submit").click()
+    page.wait_for_url("**/labeling/")
+
+    ranking = Ranking.objects.get(assignment__task=task)
+    assert ranking.groups == [sorted([a, b]), [c]]
+    assert ranking.flags == {str(c): ["factually_wrong"]} and ranking.none_acceptable
+    assert ranking.better_answer == "Jupiter, the largest planet of the Solar System."
+    written = Demonstration.objects.get(assignment=ranking.assignment)
+    assert Candidate.objects.filter(demonstration=written, origin=Candidate.Origin.DEMONSTRATION).exists()
+    assert not page.errors
+
+
+def test_an_annotator_writes_a_demonstration_with_the_preview(page, make_user):
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    task = task_create_demonstration(prompt=prompt, required_annotations=1)
+    make_user(username="writer", password=PASSWORD, role="annotator")
+    log_in(page, "writer", PASSWORD)
+    page.get_by_test_id("nav-labeling").click()
+    page.get_by_test_id("lab-start-demonstration").click()
+    expect(page.get_by_test_id("lab-turn")).to_have_count(4)
+    expect(page.get_by_test_id("lab-context")).to_contain_text("Which one is the largest?")
+    expect(page.get_by_test_id("lab-guidelines")).to_contain_text("Write the answer you would want")
+
+    answer = "# Jupiter\n\nIt is **11 times** wider than Earth.\n\n- gas giant\n- 95 moons <script>window.hacked=1</script>"
+    page.get_by_test_id("lab-answer").fill(answer)
+    preview = page.get_by_test_id("lab-preview")
+    expect(preview.locator("h1")).to_have_text("Jupiter")
+    expect(preview.locator("strong")).to_have_text("11 times")
+    expect(preview.locator("li")).to_have_count(2)
+    expect(preview).to_contain_text("<script>window.hacked=1</script>")  # shown as text
+    assert preview.locator("script").count() == 0 and page.evaluate("window.hacked") is None
+
+    page.get_by_test_id("lab-answer").press("Control+Enter")
+    page.wait_for_url("**/labeling/")
+    expect(page.locator(".flash")).to_contain_text("Answer saved")
+    demonstration = Demonstration.objects.get(assignment__task=task)
+    assert demonstration.content == answer and demonstration.author.username == "writer"
+    assert not page.errors
