@@ -1,13 +1,18 @@
 """Backends stream an answer's text for a list of chat messages."""
 from .base import ContextTooLong, GenerationBackend, GenerationStream, SamplingParams
 
-ENGINES = ("generate", "continuous")
+ENGINES = ("dynamic", "generate", "continuous")
 
 
-def load_local_backend(path: str, *, engine: str = "generate", device: str = "auto"):
+def load_local_backend(path: str, *, engine: str = "dynamic", device: str = "auto"):
     """The model at `path` (a directory or hub id) behind one of the local
-    engines: `generate` runs each request on its own; `continuous` shares
-    forward passes between concurrent requests (continuous batching)."""
+    engines: `dynamic` shares each decoding step between concurrent requests
+    (our scheduler, fastest on a CPU); `generate` runs each request on its
+    own; `continuous` is transformers' continuous batching (paged, for GPUs)."""
+    if engine == "dynamic":
+        from .dynamic import DynamicBatchingBackend
+
+        return DynamicBatchingBackend(path, device=device)
     if engine == "continuous":
         from .batched import BatchedLocalBackend
 
