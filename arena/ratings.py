@@ -14,6 +14,9 @@ Arena: they say the two are alike, which both models should hear.
   version also plays `prior_games` virtual games, half won, against a fixed
   anchor of strength 1: a small prior that keeps every strength finite and
   fixes the scale (the anchor sits at 1000 on the Elo-like scale).
+- Its intervals come from the observed information at the fit (the normal
+  approximation), measured from the mean of all players; on simulated votes
+  they cover the true strengths 95% of the time (tests/arena/test_ratings.py).
 """
 import math
 from collections.abc import Hashable, Iterable
@@ -80,6 +83,62 @@ def bradley_terry(
         if change < tolerance:
             break
     return strength
+
+
+def _invert(matrix: list[list[float]]) -> list[list[float]]:
+    """Gauss-Jordan with partial pivoting; the matrices here are one row
+    per model version, so a few dozen at most."""
+    size = len(matrix)
+    rows = [list(row) + [1.0 if i == j else 0.0 for j in range(size)] for i, row in enumerate(matrix)]
+    for column in range(size):
+        pivot = max(range(column, size), key=lambda r: abs(rows[r][column]))
+        rows[column], rows[pivot] = rows[pivot], rows[column]
+        scale = rows[column][column]
+        rows[column] = [value / scale for value in rows[column]]
+        for r in range(size):
+            if r != column and rows[r][column]:
+                factor = rows[r][column]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[column])]
+    return [row[size:] for row in rows]
+
+
+def bradley_terry_standard_errors(games: Iterable[Game], strength: dict, *, prior_games: float = 1.0) -> dict:
+    """Each player's standard error in log-strength relative to the mean
+    of all players, from the observed information (the negative Hessian of
+    the log-likelihood in log-strengths, prior games included) at the fit
+    `strength`: a pair's n games add n q (1 - q), q = p_i / (p_i + p_j), to
+    both diagonals and take it off the pair's cell. The anchor makes the
+    matrix invertible, but it pins the common level only through the weak
+    prior; measured from the mean, that level's large variance cancels and
+    what is left is how well the games place each player among the others."""
+    players = list(strength)
+    index = {player: i for i, player in enumerate(players)}
+    information = [[0.0] * len(players) for _ in players]
+    for game in games:
+        if game.left == game.right:
+            continue
+        i, j = index[game.left], index[game.right]
+        q = strength[game.left] / (strength[game.left] + strength[game.right])
+        weight = q * (1.0 - q)
+        information[i][i] += weight
+        information[j][j] += weight
+        information[i][j] -= weight
+        information[j][i] -= weight
+    for player, i in index.items():
+        q = strength[player] / (strength[player] + 1.0)
+        information[i][i] += prior_games * q * (1.0 - q)
+    covariance = _invert(information)
+    size = len(players)
+    row_means = [sum(row) / size for row in covariance]
+    grand_mean = sum(row_means) / size
+    return {
+        player: math.sqrt(max(covariance[i][i] - 2 * row_means[i] + grand_mean, 0.0)) for player, i in index.items()
+    }
+
+
+def log_strength_to_elo_points(value: float) -> float:
+    """A difference in log-strength as Elo points."""
+    return ELO_SCALE * value / math.log(10)
 
 
 def bt_to_elo_scale(strength: float) -> float:

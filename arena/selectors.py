@@ -72,12 +72,13 @@ def arena_games() -> list[ratings.Game]:
 def leaderboard() -> list[dict]:
     """One row per version that has played, best Bradley-Terry score first:
     its games, wins, losses, draws (ties and "both bad"), win rate, Elo and
-    Bradley-Terry score on Elo's scale."""
+    Bradley-Terry score on Elo's scale with its 95% interval."""
     games = arena_games()
     if not games:
         return []
     elo = ratings.elo_ratings(games)
     strength = ratings.bradley_terry(games)
+    errors = ratings.bradley_terry_standard_errors(games, strength)
     table = ratings.records(games)
     names = dict(ModelVersion.objects.filter(pk__in=list(table)).values_list("pk", "name"))
     rows = [
@@ -91,6 +92,8 @@ def leaderboard() -> list[dict]:
             "win_rate": record.win_rate,
             "elo": elo[pk],
             "bradley_terry": ratings.bt_to_elo_scale(strength[pk]),
+            # Half the width of a normal 95% interval, in Elo points.
+            "bradley_terry_ci95": 1.96 * ratings.log_strength_to_elo_points(errors[pk]),
         }
         for pk, record in table.items()
     ]

@@ -67,6 +67,45 @@ class TestBradleyTerry:
         elo = ratings.elo_ratings(games, k=16)
         assert elo["a"] > elo["d"]
 
+    def test_standard_errors_match_a_hand_computed_case(self):
+        # Two equals, one game each way, one prior game each against the
+        # anchor: information [[0.75, -0.5], [-0.5, 0.75]], covariance
+        # [[2.4, 1.6], [1.6, 2.4]]; from the mean, var((x - y) / 2) = 0.4.
+        games = [Game("x", "y", 1.0), Game("x", "y", 0.0)]
+        strength = ratings.bradley_terry(games)
+        assert strength["x"] == pytest.approx(1.0) and strength["y"] == pytest.approx(1.0)
+        errors = ratings.bradley_terry_standard_errors(games, strength)
+        assert errors["x"] == pytest.approx(math.sqrt(0.4)) and errors["y"] == pytest.approx(math.sqrt(0.4))
+
+    def test_standard_errors_shrink_as_one_over_root_n(self):
+        def error(n):
+            games = [Game("x", "y", 1.0)] * (3 * n) + [Game("x", "y", 0.0)] * n + [Game("y", "z", 0.5)] * (2 * n)
+            strength = ratings.bradley_terry(games, prior_games=0.01)
+            return ratings.bradley_terry_standard_errors(games, strength, prior_games=0.01)
+
+        few, many = error(25), error(400)
+        for player in "xyz":
+            assert many[player] / few[player] == pytest.approx(0.25, rel=0.1)
+
+    def test_intervals_cover_the_true_strengths_about_95_percent_of_the_time(self):
+        true = {"v1": 2.0, "v2": 1.4, "v3": 1.0, "v4": 0.7, "v5": 0.5}
+        true_mean = sum(math.log(v) for v in true.values()) / len(true)
+        rng = random.Random(11)
+        covered = total = 0
+        for _ in range(60):
+            games = []
+            for _ in range(200):
+                left, right = rng.sample(list(true), 2)
+                games.append(Game(left, right, 1.0 if rng.random() < true[left] / (true[left] + true[right]) else 0.0))
+            strength = ratings.bradley_terry(games)
+            errors = ratings.bradley_terry_standard_errors(games, strength)
+            fit_mean = sum(math.log(v) for v in strength.values()) / len(strength)
+            for player in true:
+                total += 1
+                gap = (math.log(strength[player]) - fit_mean) - (math.log(true[player]) - true_mean)
+                covered += abs(gap) <= 1.96 * errors[player]
+        assert 0.88 <= covered / total <= 0.995
+
     def test_scale_puts_equal_strength_at_1000(self):
         assert ratings.bt_to_elo_scale(1.0) == 1000
         assert ratings.bt_to_elo_scale(10.0) == pytest.approx(1400)

@@ -178,3 +178,4 @@ def test_leaderboard_ranks_by_bradley_terry_with_counts(arena_user, versions, no
     assert rows[0]["win_rate"] == pytest.approx(5.5 / 6)
     assert rows[0]["elo"] > rows[1]["elo"] > rows[2]["elo"]
     assert rows[0]["bradley_terry"] > rows[1]["bradley_terry"] > rows[2]["bradley_terry"]
+    assert all(0 < row["bradley_terry_ci95"] < 2000 for row in rows)
