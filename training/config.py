@@ -47,6 +47,12 @@ def _coerce(key: str, value, annotation):
         raise ConfigError(f"{key}: expected {_type_names(allowed)}, got a boolean")
     if float in allowed and isinstance(value, int) and not isinstance(value, bool):
         return float(value) if int not in allowed else value
+    if float in allowed and str not in allowed and isinstance(value, str):
+        # YAML 1.1 reads 1e-4 (no dot) as a string.
+        try:
+            return float(value)
+        except ValueError:
+            pass
     for kind in allowed:
         if kind is not type(None) and isinstance(value, kind):
             return value

@@ -23,12 +23,14 @@ def check_model_dir(name: str) -> None:
         raise DataError(f"model {name!r}: not a model directory (no config.json)")
 
 
-def lora_config(*, r: int, alpha: int, dropout: float, task_type: str, target: str = "all-linear",
-                modules_to_save: list[str] | None = None):
+def lora_config(*, r: int, alpha: int, dropout: float, task_type: str, layers: list[int] | None = None):
+    """LoRA on every linear layer (of `layers` only, when given)."""
     from peft import LoraConfig
 
-    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target,
-                      task_type=task_type, modules_to_save=modules_to_save)
+    target = "all-linear"
+    if layers is not None:
+        target = r".*\.layers\.(" + "|".join(map(str, layers)) + r")\.(self_attn|mlp)\.\w+_proj"
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target, task_type=task_type)
 
 
 def merged(model):

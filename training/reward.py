@@ -160,11 +160,9 @@ def load_reward_model(config: RewardRecipeConfig, device: str):
     if config.lora:
         from peft import get_peft_model
 
-        lora = lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
-                           task_type="SEQ_CLS")
-        if config.freeze_layers:
-            lora.layers_to_transform = list(range(config.freeze_layers, len(layers)))
-        model = get_peft_model(model, lora)
+        top = list(range(config.freeze_layers, len(layers))) if config.freeze_layers else None
+        model = get_peft_model(model, lora_config(r=config.lora_r, alpha=config.lora_alpha,
+                                                  dropout=config.lora_dropout, task_type="SEQ_CLS", layers=top))
     else:
         base.get_input_embeddings().requires_grad_(False)
         for layer in layers[:config.freeze_layers]:

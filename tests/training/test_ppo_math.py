@@ -1,0 +1,87 @@
+"""PPO arithmetic on cases small enough to compute by hand."""
+import math
+
+import pytest
+import torch
+
+from training import ppo_math as pm
+
+
+def t(rows):
+    return torch.tensor(rows, dtype=torch.float)
+
+
+class TestWhiten:
+    def test_masked_entries_are_ignored(self):
+        # mean 2, unbiased variance 1 over [1, 2, 3]
+        out = pm.whiten(t([[1, 2, 3, 100]]), t([[1, 1, 1, 0]]))
+        assert out.tolist()[0] == pytest.approx([-1, 0, 1, 0], abs=1e-6)
+
+    def test_shift_mean_false_keeps_the_mean(self):
+        out = pm.whiten(t([[1, 2, 3]]), t([[1, 1, 1]]), shift_mean=False)
+        assert out.tolist()[0] == pytest.approx([1, 2, 3], abs=1e-6)
+
+
+class TestKlReward:
+    def test_penalty_per_token_and_score_on_last_token(self):
+        rewards, kl = pm.kl_penalty_rewards(t([[-1, -2, -3]]), t([[-1.5, -2, -2]]), t([2.0]), t([[1, 1, 0]]), 0.1)
+        assert kl.tolist()[0] == pytest.approx([0.5, 0, 0])
+        assert rewards.tolist()[0] == pytest.approx([-0.05, 2.0, 0])
+
+
+class TestGae:
+    def test_gamma_lambda_one(self):
+        adv, ret = pm.gae(t([[0, 0, 1]]), t([[0.5, 0.6, 0.7]]), t([[1, 1, 1]]), gamma=1.0, lam=1.0)
+        assert adv.tolist()[0] == pytest.approx([0.5, 0.4, 0.3])
+        assert ret.tolist()[0] == pytest.approx([1.0, 1.0, 1.0])
+
+    def test_discounted(self):
+        # d2 = 1 - .7 = .3; d1 = .9*.7 - .6 = .03; d0 = .9*.6 - .5 = .04; gamma*lam = .45
+        adv, _ = pm.gae(t([[0, 0, 1]]), t([[0.5, 0.6, 0.7]]), t([[1, 1, 1]]), gamma=0.9, lam=0.5)
+        assert adv.tolist()[0] == pytest.approx([0.04 + 0.45 * 0.165, 0.03 + 0.45 * 0.3, 0.3])
+
+    def test_padding_has_no_value_and_no_advantage(self):
+        adv, ret = pm.gae(t([[0, 1, 5]]), t([[0.5, 0.6, 9]]), t([[1, 1, 0]]), gamma=1.0, lam=1.0)
+        assert adv.tolist()[0] == pytest.approx([0.5, 0.4, 0])
+        assert ret.tolist()[0] == pytest.approx([1.0, 1.0, 0])
+
+
+class TestPolicyLoss:
+    def test_clipped_surrogate(self):
+        # ratio 1.5 on both tokens. A=+1: max(-1.5, -1.2) = -1.2 (clipped);
+        # A=-1: max(1.5, 1.2) = 1.5 (not clipped). Mean 0.15.
+        logprobs = t([[math.log(1.5), math.log(1.5)]])
+        loss, clipfrac = pm.policy_loss(logprobs, t([[0, 0]]), t([[1, -1]]), t([[1, 1]]), 0.2)
+        assert loss.item() == pytest.approx(0.15)
+        assert clipfrac.item() == pytest.approx(0.5)
+
+    def test_ratio_one_is_minus_advantage(self):
+        loss, clipfrac = pm.policy_loss(t([[-1, -2]]), t([[-1, -2]]), t([[2, 4]]), t([[1, 0]]), 0.2)
+        assert loss.item() == pytest.approx(-2) and clipfrac.item() == 0
+
+
+class TestValueLoss:
+    def test_clipping_takes_the_larger_error(self):
+        # V moved 0 -> 1 with clip 0.2 (clipped V = 0.2). Return 0: errors 1
+        # and .04 -> 1. Return 2: errors 1 and 3.24 -> 3.24 (clipped).
+        loss, clipfrac = pm.value_loss(t([[1, 1]]), t([[0, 0]]), t([[0, 2]]), t([[1, 1]]), 0.2)
+        assert loss.item() == pytest.approx(0.5 * (1 + 3.24) / 2)
+        assert clipfrac.item() == pytest.approx(0.5)
+
+
+class TestResponseMask:
+    def test_up_to_and_including_first_eos(self):
+        mask, ended = pm.response_mask(torch.tensor([[5, 2, 7, 2], [1, 3, 3, 4]]), eos_token_id=2)
+        assert mask.tolist() == [[1, 1, 0, 0], [1, 1, 1, 1]]
+        assert ended.tolist() == [True, False]
+
+
+class TestKlController:
+    def test_adaptive_moves_towards_target_and_clips_error(self):
+        controller = pm.AdaptiveKLController(0.1, target=6.0, horizon=100)
+        assert controller.update(12.0, 10) == pytest.approx(0.1 * (1 + 0.2 * 0.1))  # error 1 clipped to .2
+        controller = pm.AdaptiveKLController(0.1, target=6.0, horizon=100)
+        assert controller.update(5.4, 10) == pytest.approx(0.1 * (1 - 0.1 * 0.1))
+
+    def test_entropy_of_uniform(self):
+        assert pm.entropy_from_logits(torch.zeros(1, 4)).item() == pytest.approx(math.log(4))
