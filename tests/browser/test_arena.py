@@ -68,3 +68,28 @@ def test_arena_is_closed_to_users_not_enabled(page, make_user):
     expect(page.get_by_test_id("nav-arena")).to_have_count(0)
     response = page.goto("/arena/")
     assert response.status == 403
+
+
+def test_admin_trial_names_both_versions_and_stays_off_the_leaderboard(page, make_user, tiny_model_dir, second_model_dir):
+    serving = ModelVersion.objects.create(name="tiny-a", source="imported", path=str(tiny_model_dir), is_serving=True)
+    candidate = ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_model_dir))
+    make_user(username="boss", password=PASSWORD, role="admin")
+    log_in(page, "boss", PASSWORD)
+
+    page.goto("/arena/trial/")
+    page.get_by_test_id("trial-version").select_option(str(candidate.pk))
+    page.get_by_role("button", name="Choose").click()
+    page.get_by_test_id("arena-prompt").fill("Hello there")
+    page.get_by_test_id("arena-send").click()
+    expect(page.get_by_test_id("arena-version-a")).to_have_text(serving.name)
+    expect(page.get_by_test_id("arena-version-b")).to_have_text(candidate.name)
+    for side in "ab":
+        expect(page.get_by_test_id(f"arena-answer-{side}")).to_have_attribute("data-status", "complete", timeout=60_000)
+    page.get_by_test_id("vote-b").click()
+    expect(page.get_by_test_id("arena-result")).to_contain_text(f"B was {candidate.name}")
+    match = ArenaMatch.objects.get()
+    assert (match.kind, match.outcome, match.preference_task) == (ArenaMatch.Kind.TRIAL, "b", None)
+
+    page.goto("/arena/leaderboard/")
+    expect(page.get_by_test_id("leaderboard-empty")).to_be_visible()
+    assert page.errors == []
