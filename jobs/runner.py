@@ -243,16 +243,19 @@ class RecipeRun:
             self.job.step = last["step"]
             self.job.total_steps = last.get("total_steps") or self.job.total_steps
             self.job.elapsed_seconds = last.get("elapsed_s", self.job.elapsed_seconds)
-        with self.lock:
-            lines, self.new_lines = self.new_lines, []
-            self.job.log_tail = "\n".join(self.tail)[-_LOG_TAIL_CHARS:]
+        self.job.log_tail = self._tail()
         self.job.heartbeat_at = timezone.now()
         self.job.save(update_fields=["step", "total_steps", "elapsed_seconds", "log_tail", "heartbeat_at"])
-        if lines:
-            events.send_now(self.job.pk, {"type": "job.log", "lines": lines[-_LOG_LINES_PER_EVENT:]})
+        self._send_new_lines()
         if rows:
             events.send_now(self.job.pk, {"type": "job.metrics", "points": [metric_point(row) for row in rows]})
         events.send_now(self.job.pk, events.progress_event(self.job))
+
+    def _send_new_lines(self) -> None:
+        with self.lock:
+            lines, self.new_lines = self.new_lines, []
+        if lines:
+            events.send_now(self.job.pk, {"type": "job.log", "lines": lines[-_LOG_LINES_PER_EVENT:]})
 
     def _stop(self, proc: subprocess.Popen, now: float) -> None:
         """SIGTERM to the recipe (torchrun passes it to its workers), once;
@@ -323,11 +326,13 @@ class RecipeRun:
         job.compute_seconds = compute_seconds
         if self.stop_sent_at is not None:
             self.note(f"[job] Cancelled; what the recipe wrote is kept in {self.output_dir}.")
+            self._send_new_lines()
             _end(job, TrainingJob.State.CANCELLED, log_tail=self._tail())
         elif returncode == 0 and summary and summary.get("status") == "completed":
             with transaction.atomic():
                 version = training_job_register_output(job=job, output_dir=self.output_dir, summary=summary)
                 self.note(f"[job] Registered model version {version.name}.")
+                self._send_new_lines()
                 _end(job, TrainingJob.State.SUCCEEDED, log_tail=self._tail())
         else:
             if returncode == 0 and summary:
@@ -340,6 +345,7 @@ class RecipeRun:
             else:
                 error = f"The recipe exited with code {returncode}: {self._last_line()}"
             self.note(f"[job] Failed: {error}")
+            self._send_new_lines()
             _end(job, TrainingJob.State.FAILED, error=error, log_tail=self._tail())
 
     def _tail(self) -> str:

@@ -64,7 +64,9 @@ async def test_a_job_runs_reports_progress_live_and_registers_its_model(
     assert any(f["job"]["eta_seconds"] for f in frames if f["type"] == "progress" and f["job"]["state"] == "running")
     streamed = [p["step"] for f in frames if f["type"] == "metrics" for p in f["points"]]
     assert sorted(set(streamed + [p["step"] for p in first["points"]])) == list(range(1, 9))
-    assert any("step 8/8" in line for f in frames if f["type"] == "log" for line in f["lines"]) or "step 8/8" in first["log"]
+    streamed_log = [line for f in frames if f["type"] == "log" for line in f["lines"]]
+    assert any("step 8/8" in line for line in streamed_log) or "step 8/8" in first["log"]
+    assert "[job] Registered model version" in streamed_log[-1], "the last note arrives before the final state"
 
     await database_sync_to_async(check_registered)(job.pk, base_version, snapshot)
 
