@@ -25,6 +25,24 @@ from .text import clean_messages, messages_hash
 
 # Answers whose text is the model's own (a moderation template is not).
 _SHAREABLE_ANSWER_STATUSES = (MessageStatus.COMPLETE, MessageStatus.STOPPED)
+# A branch with one of these is not shared at all: moderation refused or
+# replaced a turn, and annotators should not read it as ordinary context.
+_UNSHAREABLE_TURN_STATUSES = (MessageStatus.FLAGGED, MessageStatus.MODERATED, MessageStatus.FAILED)
+
+
+def _branch_is_clean(message: Message) -> bool:
+    """No turn from the root to `message` was flagged, moderated or failed."""
+    statuses = {
+        pk: (parent_id, status)
+        for pk, parent_id, status in message.conversation.messages.values_list("pk", "parent_id", "status")
+    }
+    node = message.pk
+    while node is not None:
+        parent_id, status = statuses[node]
+        if status in _UNSHAREABLE_TURN_STATUSES:
+            return False
+        node = parent_id
+    return True
 
 
 def _is_arena(message: Message) -> bool:
@@ -35,14 +53,16 @@ def _is_arena(message: Message) -> bool:
 
 def chat_prompt_share(*, message: Message) -> Prompt | None:
     """The conversation up to an accepted user message, into the pool as a
-    "chat" prompt, when its owner opted in; None otherwise. Called by the
-    worker once input moderation accepted the message."""
+    "chat" prompt, when its owner opted in and no turn on its branch was
+    flagged or moderated; None otherwise. Called by the worker once input
+    moderation accepted the message."""
     owner = message.conversation.owner
     if (
         message.role != Message.Role.USER
         or message.status != MessageStatus.ACCEPTED
         or not owner.shares_chat_data
         or _is_arena(message)
+        or not _branch_is_clean(message)
     ):
         return None
     try:
@@ -74,7 +94,7 @@ def disliked_answer_share(*, feedback: Feedback) -> Candidate | None:
     ):
         return None
     question = Message.objects.select_related("conversation__owner").get(pk=answer.parent_id)
-    if question.status != MessageStatus.ACCEPTED:
+    if question.status != MessageStatus.ACCEPTED or not _branch_is_clean(question):
         return None
     try:
         prompt = prompt_create_from_chat(message=question)

@@ -69,6 +69,16 @@ class TestPromptSharing:
         assert not Prompt.objects.exists()
         assert chat_prompt_share(message=Message.objects.get(pk=question.pk)) is None
 
+    def test_a_branch_with_a_flagged_turn_is_not_shared(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        first_q, first_a = exchange(user, "Start a brawl", "[template]")
+        Message.objects.filter(pk=first_q.pk).update(status=MessageStatus.FLAGGED)
+        Message.objects.filter(pk=first_a.pk).update(status=MessageStatus.MODERATED)
+        second_q, second_a = exchange(user, "Fine, what is a tide?", "Water.", conversation=first_q.conversation, parent=first_a)
+        assert chat_prompt_share(message=second_q) is None
+        services.feedback_submit(user=user, message=second_a, rating=-1, reasons=["Not helpful"], comment="")
+        assert not Prompt.objects.exists() and not Candidate.objects.exists()
+
     def test_multi_turn_context_and_system_prompt_are_kept_once(self, make_user):
         user = make_user(username="sharer", shares_chat_data=True)
         first_q, first_a = exchange(user, system="Be brief.")
