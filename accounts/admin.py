@@ -6,6 +6,9 @@ from .models import User
 
 @admin.register(User)
 class ChatUserAdmin(UserAdmin):
-    list_display = ("username", "email", "role", "is_approved", "is_active", "date_joined")
-    list_filter = ("role", "is_approved", "is_active")
-    fieldsets = UserAdmin.fieldsets + (("Access", {"fields": ("role", "is_approved")}),)
+    list_display = ("username", "email", "role", "is_approved", "arena_enabled", "is_active", "date_joined")
+    list_filter = ("role", "is_approved", "arena_enabled", "shares_chat_data", "is_active")
+    fieldsets = UserAdmin.fieldsets + (
+        ("Access", {"fields": ("role", "is_approved", "arena_enabled")}),
+        ("Consent", {"fields": ("shares_chat_data",)}),
+    )
