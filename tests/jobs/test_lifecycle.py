@@ -120,6 +120,14 @@ def test_bad_data_fails_the_job_with_its_log_and_leaves_serving_alone(celery_wor
     assert ModelVersion.objects.count() == 1
 
 
+def test_a_recipe_killed_by_the_system_fails_the_job(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot):
+    snapshot = sft_snapshot(["KILL_ME please."])
+    job = finished(start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk))
+    assert job.state == "failed" and job.exit_code == -9
+    assert job.error == "The recipe was killed by SIGKILL (out of memory?)."
+    assert "step 1/6" in job.log_tail and job.metrics.count() == 1 and not ModelVersion.objects.filter(job=job).exists()
+
+
 def test_a_key_the_recipe_does_not_know_fails_with_its_message(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot):
     snapshot = sft_snapshot(["Fine."])
     job = finished(start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk, hyperparameters={"bogus": 1}))
