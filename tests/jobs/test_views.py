@@ -115,3 +115,15 @@ def test_pretraining_takes_an_uploaded_corpus(fake_recipes, admin_user, settings
     assert job.corpus_path.startswith("corpora/shakespeare-") and job.base_version is None and job.snapshot is None
     assert (settings.DATA_DIR / job.corpus_path).read_bytes() == b"To be, or not to be.\n" * 50
     assert job.recipe == "training.pretrain" and job.hyperparameters["time_budget_s"] == 300.0
+
+
+def test_the_command_queues_a_job_with_the_forms_checks(fake_recipes, admin_user, base_version, sft_snapshot):
+    from django.core.management import CommandError, call_command
+
+    sft_snapshot(["Hi."], name="cmd-demos")
+    with pytest.raises(CommandError, match="snapshot: Supervised fine-tuning needs a dataset snapshot"):
+        call_command("start_training_job", "--kind", "sft", "--base", "tiny-base", "--user", "boss")
+    call_command("start_training_job", "--kind", "sft", "--base", "tiny-base", "--snapshot", "cmd-demos",
+                 "--set", "max_steps=4", "--set", "learning_rate=0.5", "--user", "boss")
+    job = TrainingJob.objects.get()
+    assert job.snapshot.name == "cmd-demos" and job.hyperparameters == {"max_steps": 4, "step_seconds": 0.2, "learning_rate": 0.5}

@@ -1,0 +1,106 @@
+"""`python manage.py start_training_job`: the new-job form from a shell, for
+scripts and measurements. The same checks as the page; --wait follows the
+job until it ends (a training worker must be running)."""
+import json
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from jobs.forms import TrainingJobForm
+from jobs.models import TrainingJob
+from jobs.services import corpus_store, training_job_create
+from labeling.models import DatasetSnapshot
+from labeling.selectors import snapshot_get
+from registry.models import ModelVersion
+
+_FINAL = (TrainingJob.State.SUCCEEDED, TrainingJob.State.FAILED, TrainingJob.State.CANCELLED)
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class Command(BaseCommand):
+    help = "Queues a training job (as the new-job page does) and optionally waits for it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--kind", required=True, choices=TrainingJob.Kind.values)
+        parser.add_argument("--preset", default="cpu-quick")
+        parser.add_argument("--base", help="base model version's name (PPO: the policy)")
+        parser.add_argument("--reward", help="PPO: the reward model version's name")
+        parser.add_argument("--snapshot", help="dataset snapshot, NAME or NAME@VERSION")
+        parser.add_argument("--corpus", help="pre-training: a UTF-8 text file (copied under DATA_DIR/corpora/)")
+        parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                            help="a hyper-parameter over the preset's (repeatable; JSON values)")
+        parser.add_argument("--user", default="admin", help="the account the job belongs to")
+        parser.add_argument("--wait", action="store_true", help="print progress until the job ends")
+
+    def _version(self, name):
+        if not name:
+            return ""
+        try:
+            return ModelVersion.objects.get(name=name).pk
+        except ModelVersion.DoesNotExist:
+            raise CommandError(f"No model version is named {name!r}.") from None
+
+    def handle(self, *args, **options):
+        try:
+            user = get_user_model().objects.get(username=options["user"])
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user is named {options['user']!r}.") from None
+        overrides = {}
+        for item in options["overrides"]:
+            key, sep, text = item.partition("=")
+            if not sep:
+                raise CommandError(f"--set {item!r}: expected KEY=VALUE.")
+            overrides[key.strip()] = _value(text)
+        snapshot = ""
+        if options["snapshot"]:
+            try:
+                snapshot = snapshot_get(spec=options["snapshot"]).pk
+            except DatasetSnapshot.DoesNotExist as error:
+                raise CommandError(str(error)) from None
+        corpus = ""
+        if options["corpus"]:
+            path = Path(options["corpus"])
+            if not path.is_file():
+                raise CommandError(f"{path} is not a file.")
+            with open(path, "rb") as stream:
+                corpus = corpus_store(name=path.name, chunks=iter(lambda: stream.read(1 << 20), b""))
+        form = TrainingJobForm({
+            "kind": options["kind"], "preset": options["preset"], "base_version": self._version(options["base"]),
+            "reward_version": self._version(options["reward"]), "snapshot": snapshot, "corpus": corpus,
+            "hyperparameters": json.dumps(overrides),
+        })
+        if not form.is_valid():
+            raise CommandError("; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
+        data = form.cleaned_data
+        job = training_job_create(
+            created_by=user, kind=data["kind"], preset=data["preset"], hyperparameters=data["hyperparameters"],
+            base_version=data["base_version"], reward_version=data["reward_version"], snapshot=data["snapshot"],
+            corpus_path=data["corpus"],
+        )
+        self.stdout.write(f"Job #{job.pk} queued ({job.recipe}).")
+        if options["wait"]:
+            self._follow(job)
+
+    def _follow(self, job: TrainingJob) -> None:
+        shown = 0
+        while True:
+            job.refresh_from_db()
+            for metric in job.metrics.order_by("id")[shown:]:
+                values = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metric.values.items())
+                self.stdout.write(f"step {metric.step}/{job.total_steps or '?'} {values}")
+                shown += 1
+            if job.state in _FINAL:
+                break
+            time.sleep(2)
+        wall = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0.0
+        if job.state != TrainingJob.State.SUCCEEDED:
+            raise CommandError(f"Job #{job.pk} {job.state} after {wall:.0f} s: {job.error}")
+        self.stdout.write(f"Job #{job.pk} succeeded in {wall:.0f} s: model version {job.output_version.name}.")
