@@ -46,3 +46,47 @@ def test_a_job_runs_the_real_sft_recipe_and_registers_a_loadable_model(
 
     model = AutoModelForCausalLM.from_pretrained(version.path)
     assert model.config.vocab_size > 0
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("training.reward") is None or importlib.util.find_spec("training.ppo") is None,
+    reason="training.reward or training.ppo is not written yet",
+)
+def test_real_reward_then_ppo_jobs_hand_their_models_on(
+    celery_worker, app_env, settings, admin_user, base_version, sft_snapshot, preference_snapshot
+):
+    """The reward job's registered version is the PPO job's reward model:
+    the preference export and PPO's prompts are what the recipes read."""
+    settings.DATA_DIR = Path(app_env["DATA_DIR"])
+    settings.TRAINING_RECIPE_PACKAGE = "training"
+    client = Client()
+    client.force_login(admin_user)
+
+    def run(**fields) -> TrainingJob:
+        fields["hyperparameters"] = json.dumps(fields["hyperparameters"])
+        response = client.post("/jobs/new/", {"preset": "cpu-quick", "base_version": base_version.pk, **fields})
+        assert response.status_code == 302, response.context["form"].errors
+        job = TrainingJob.objects.order_by("-pk").first()
+
+        def done():
+            job.refresh_from_db()
+            return job.state in ("succeeded", "failed", "cancelled")
+
+        wait_for(done, timeout=240, interval=0.5, what=f"the {job.kind} job")
+        assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
+        return job
+
+    prefs = preference_snapshot(name="real-prefs", pairs=6)
+    reward = run(kind="reward", snapshot=prefs.pk, hyperparameters={
+        "lora": False, "freeze_layers": 0, "max_length": 64, "groups_per_step": 2, "eval_fraction": 0.34,
+    })
+    assert reward.output_version.kind == "reward"
+    assert any("eval_accuracy" in m.values for m in reward.metrics.all()), "held-out accuracy is reported"
+    demos = sft_snapshot(["One.", "Two."], name="real-ppo-prompts")
+    ppo = run(kind="ppo", snapshot=demos.pk, reward_version=reward.output_version.pk, hyperparameters={
+        "lora": False, "max_steps": 2, "rollout_batch_size": 2, "minibatch_size": 2, "ppo_epochs": 1,
+        "max_new_tokens": 8, "eval_prompts": 1,
+    })
+    points = [m.values for m in ppo.metrics.all()]
+    assert ppo.total_steps == 2 and any("reward" in p and "kl" in p for p in points)
+    assert ppo.output_version.metadata["lineage"]["reward_version"]["id"] == reward.output_version.pk
