@@ -13,6 +13,7 @@ from .models import MAX_CANDIDATES, MIN_CANDIDATES, DatasetSnapshot, Prompt, Pro
 SKIP_REASON_MAX_CHARS = 500
 ANSWER_MAX_CHARS = 20000
 PREVIEW_MAX_CHARS = ANSWER_MAX_CHARS
+PROMPT_MAX_CHARS = 16000
 GENERATION_MAX_PROMPTS = 500
 GUIDELINES_MAX_CHARS = 20000
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -30,6 +31,10 @@ class DemonstrationForm(forms.Form):
         if not content.strip():
             raise forms.ValidationError("The answer is empty.")
         return content
+
+
+class PromptWriteForm(forms.Form):
+    text = forms.CharField(max_length=PROMPT_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class PreviewForm(forms.Form):

@@ -66,8 +66,9 @@ def assignment_get_for_annotator(*, annotator, assignment_id: int) -> Assignment
 def annotator_home(*, annotator) -> list[dict]:
     """Per task kind: the live lease the annotator holds (or None) and how
     many tasks are open to them."""
+    open_ids = tasks_open_to(annotator=annotator).values("pk")
     open_counts = dict(
-        tasks_open_to(annotator=annotator).order_by().values_list("kind").annotate(count=Count("id", distinct=True))
+        Task.objects.filter(pk__in=open_ids).order_by().values_list("kind").annotate(count=Count("id"))
     )
     leases = {
         a.task.kind: a

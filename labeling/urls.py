@@ -6,6 +6,7 @@ app_name = "labeling"
 
 urlpatterns = [
     path("", views.labeling_home_view, name="home"),
+    path("prompts/", views.prompt_write_view, name="prompt-write"),
     path("<str:kind>/next/", views.task_next_view, name="next"),
     path("assignments/<int:assignment_id>/", views.assignment_view, name="assignment"),
     path("assignments/<int:assignment_id>/demonstration/", views.demonstration_submit_view, name="demonstration-submit"),

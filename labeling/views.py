@@ -34,6 +34,7 @@ from .forms import (
     PreviewForm,
     PromptImportForm,
     PromptSelectionForm,
+    PromptWriteForm,
     RankingForm,
     SkipForm,
     SnapshotCreateForm,
@@ -62,8 +63,29 @@ def labeling_home_view(request):
             "kinds": selectors.annotator_home(annotator=request.user),
             "progress": selectors.annotator_progress(annotator=request.user),
             "leaderboard": selectors.leaderboard(),
+            "prompt_form": PromptWriteForm(),
         },
     )
+
+
+@role_required(*LABELING_ROLES)
+@require_POST
+def prompt_write_view(request):
+    """A question an annotator adds to the pool; admins make tasks of it,
+    which its author is never given."""
+    form = PromptWriteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("labeling:home")
+    try:
+        prompt = services.prompt_create(
+            author=request.user, messages=[{"role": "user", "content": form.cleaned_data["text"]}]
+        )
+    except LabelingError as error:
+        messages.error(request, error.message)
+        return redirect("labeling:home")
+    messages.success(request, f"Prompt #{prompt.pk} added to the pool.")
+    return redirect("labeling:home")
 
 
 @role_required(*LABELING_ROLES)

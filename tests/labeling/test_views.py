@@ -293,12 +293,24 @@ class TestHomePage:
         # 5 x 0.9, 3 x the prior weight 0.5, 20 x 0.05
         assert [entry["points"] for entry in board] == [4.5, 1.5, 1.0]
 
-    def test_the_home_page_shows_open_tasks_and_progress(self, annotator_client, make_ranking_task, make_prompt):
+    def test_the_home_page_shows_open_tasks_and_progress(self, annotator_client, annotators, make_ranking_task, make_prompt):
         make_ranking_task(k=2)
         make_ranking_task(k=3)
+        make_ranking_task(k=3)
+        task_assign_next(annotator=annotators(1)[0])  # one task has a place taken, the others none
         html = annotator_client.get("/labeling/").content.decode()
-        assert 'data-testid="lab-open-ranking">2<' in html
+        assert 'data-testid="lab-open-ranking">3<' in html
         assert 'data-testid="lab-done-today">0<' in html and 'data-testid="lab-leaderboard"' in html
+
+
+def test_annotators_add_prompts_to_the_pool(annotator_client):
+    annotator_client.post("/labeling/prompts/", {"text": "How do vaccines work?"})
+    prompt = Prompt.objects.get()
+    assert (prompt.source, prompt.author, prompt.messages) == (
+        Prompt.Source.ANNOTATOR, annotator_client.user, [{"role": "user", "content": "How do vaccines work?"}]
+    )
+    response = annotator_client.post("/labeling/prompts/", {"text": "how do VACCINES work? "}, follow=True)
+    assert "already in the pool" in response.content.decode() and Prompt.objects.count() == 1
 
 
 class TestPromptImportUpload:
