@@ -1,5 +1,6 @@
 """One job end to end with the real SFT recipe (training.sft, TRL) on the
 tiny model for a few steps: the contract between jobs/ and training/ holds."""
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -90,3 +91,52 @@ def test_real_reward_then_ppo_jobs_hand_their_models_on(
     points = [m.values for m in ppo.metrics.all()]
     assert ppo.total_steps == 2 and any("reward" in p and "kl" in p for p in points)
     assert ppo.output_version.metadata["lineage"]["reward_version"]["id"] == reward.output_version.pk
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("training.pretrain") is None or importlib.util.find_spec("training.dpo") is None,
+    reason="training.pretrain or training.dpo is not written yet",
+)
+def test_real_pretrain_from_an_uploaded_corpus_and_dpo_jobs(
+    celery_worker, app_env, settings, admin_user, base_version, preference_snapshot
+):
+    """Pre-training from scratch on an upload (no base version: the chain
+    starts at the job) and DPO on a preference export."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_DIR = Path(app_env["DATA_DIR"])
+    settings.TRAINING_RECIPE_PACKAGE = "training"
+    client = Client()
+    client.force_login(admin_user)
+
+    def run(fields: dict) -> TrainingJob:
+        response = client.post("/jobs/new/", {"preset": "cpu-quick", **fields})
+        assert response.status_code == 302, response.context["form"].errors
+        job = TrainingJob.objects.order_by("-pk").first()
+
+        def done():
+            job.refresh_from_db()
+            return job.state in ("succeeded", "failed", "cancelled")
+
+        wait_for(done, timeout=240, interval=0.5, what=f"the {job.kind} job")
+        assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
+        return job
+
+    text = "".join(f"Line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(400)).encode()
+    pretrain = run({
+        "kind": "pretrain", "corpus_upload": SimpleUploadedFile("fox.txt", text),
+        "hyperparameters": json.dumps({"max_steps": 3, "time_budget_s": None, "vocab_size": 300, "n_layer": 1,
+                                       "d_model": 32, "d_ff": 64, "seq_len": 32, "batch_size": 4, "eval_every": 3,
+                                       "eval_tokens": 256, "log_every": 1}),
+    })
+    version = pretrain.output_version
+    assert version.base is None and version.name == f"scratch-pretrain-j{pretrain.pk}"
+    assert version.metadata["lineage"]["corpus"]["sha256"] == hashlib.sha256(text).hexdigest()
+    assert any("eval_bits_per_byte" in m.values for m in pretrain.metrics.all())
+
+    prefs = preference_snapshot(name="dpo-prefs", pairs=4)
+    dpo = run({
+        "kind": "dpo", "base_version": base_version.pk, "snapshot": prefs.pk,
+        "hyperparameters": json.dumps({"lora": False, "max_steps": 2, "batch_size": 2, "max_length": 64}),
+    })
+    assert dpo.output_version.kind == "policy" and dpo.step == 2
