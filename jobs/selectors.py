@@ -1,5 +1,7 @@
-"""Reads of the jobs app: the jobs a person sees, a job's metric series and
-log, and the corpora pre-training can start from."""
+"""Reads of the jobs app: the jobs a person sees, a job's metric series, log
+and samples, and the corpora pre-training can start from."""
+import json
+from collections import deque
 from pathlib import Path
 
 from django.conf import settings
@@ -26,6 +28,29 @@ def job_log_path(*, job: TrainingJob) -> Path | None:
         return None
     path = Path(job.directory) / "log.txt"
     return path if path.is_file() else None
+
+
+def job_samples(*, job: TrainingJob, limit: int = 12) -> list[dict]:
+    """The last answers a recipe wrote to fixed evaluation prompts
+    (output/samples.jsonl, PPO's: step, prompt, response, reward), newest
+    first."""
+    if not job.directory:
+        return []
+    path = Path(job.directory) / "output" / "samples.jsonl"
+    try:
+        with open(path, encoding="utf-8") as stream:
+            lines = deque(stream, maxlen=limit)
+    except OSError:
+        return []
+    rows = []
+    for line in reversed(lines):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
 
 
 def corpus_choices() -> list[str]:

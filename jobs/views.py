@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import recipes
 from .access import access_job_by_id, trainer_required
 from .forms import TrainingJobForm
-from .selectors import job_list, job_log_path, job_metric_points
+from .selectors import job_list, job_log_path, job_metric_points, job_samples
 from .serializers import job_to_dict
 from .services import corpus_store, training_job_cancel, training_job_create, training_jobs_reap_stale
 
@@ -56,7 +56,7 @@ def job_detail_view(request, job_id: int):
     return render(
         request,
         "jobs/detail.html",
-        {"job": job, "job_data": job_to_dict(job), "points": job_metric_points(job=job)},
+        {"job": job, "job_data": job_to_dict(job), "points": job_metric_points(job=job), "samples": job_samples(job=job)},
     )
 
 

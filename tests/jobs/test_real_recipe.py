@@ -91,6 +91,9 @@ def test_real_reward_then_ppo_jobs_hand_their_models_on(
     points = [m.values for m in ppo.metrics.all()]
     assert ppo.total_steps == 2 and any("reward" in p and "kl" in p for p in points)
     assert ppo.output_version.metadata["lineage"]["reward_version"]["id"] == reward.output_version.pk
+    page = client.get(f"/jobs/{ppo.pk}/")
+    assert page.context["samples"] and {"step", "prompt", "response", "reward"} <= set(page.context["samples"][0])
+    assert 'data-testid="samples"' in page.content.decode()
 
 
 @pytest.mark.skipif(
