@@ -1,0 +1,86 @@
+"""The jobs app's pieces without a worker: claiming, cancelling a queued
+job, the reaper, the metrics tail, ETA, the recipe command line."""
+import sys
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from jobs.models import TrainingJob
+from jobs.recipes import recipe_command
+from jobs.runner import _MetricsTail, training_job_run
+from jobs.serializers import eta_seconds
+from jobs.services import training_job_cancel, training_jobs_reap_stale
+
+pytestmark = pytest.mark.django_db
+
+
+def job(**fields) -> TrainingJob:
+    return TrainingJob.objects.create(kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", **fields)
+
+
+def test_a_queued_job_cancelled_never_runs():
+    queued = job()
+    training_job_cancel(job=queued)
+    assert queued.state == "cancelled" and queued.finished_at is not None
+    training_job_run(job_id=queued.pk)  # the task arriving late
+    queued.refresh_from_db()
+    assert queued.state == "cancelled" and queued.started_at is None and queued.directory == ""
+
+
+def test_a_job_delivered_twice_runs_once():
+    running = job(state="running", directory="/elsewhere")
+    training_job_run(job_id=running.pk)
+    running.refresh_from_db()
+    assert running.state == "running" and running.directory == "/elsewhere"
+
+
+def test_cancelling_a_running_job_flags_it_for_its_worker():
+    from jobs import runtime
+
+    running = job(state="running")
+    training_job_cancel(job=running)
+    assert running.state == "running" and running.cancel_requested
+    assert runtime.is_cancel_requested(running.pk)
+    runtime.clear_cancel(running.pk)
+
+
+def test_the_reaper_fails_only_jobs_whose_heartbeat_is_stale(settings):
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 30
+    now = timezone.now()
+    stale = job(state="running", heartbeat_at=now - timedelta(seconds=31))
+    alive = job(state="running", heartbeat_at=now - timedelta(seconds=5))
+    done = job(state="succeeded", heartbeat_at=now - timedelta(hours=1))
+    assert training_jobs_reap_stale() == [stale.pk]
+    states = dict(TrainingJob.objects.values_list("pk", "state"))
+    assert states == {stale.pk: "failed", alive.pk: "running", done.pk: "succeeded"}
+    assert "no heartbeat for 30 s" in TrainingJob.objects.get(pk=stale.pk).error
+
+
+def test_the_metrics_tail_waits_for_whole_lines(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    tail = _MetricsTail(path)
+    assert tail.read() == [], "no file yet"
+    path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "lo')
+    assert tail.read() == [{"step": 1, "loss": 2.0}]
+    with open(path, "a") as stream:
+        stream.write('ss": 1.5}\nnot json\n{"no_step": 1}\n{"step": 3}\n')
+    assert tail.read() == [{"step": 2, "loss": 1.5}, {"step": 3}]
+    assert tail.read() == []
+
+
+def test_eta_is_the_pace_so_far_times_the_steps_left():
+    assert eta_seconds(TrainingJob(state="running", step=10, total_steps=40, elapsed_seconds=20.0)) == 60.0
+    assert eta_seconds(TrainingJob(state="running", step=0, total_steps=40, elapsed_seconds=1.0)) is None
+    assert eta_seconds(TrainingJob(state="succeeded", step=40, total_steps=40, elapsed_seconds=80.0)) is None
+
+
+def test_the_recipe_command_line():
+    assert recipe_command(module="training.sft", config_path="/j/1/config.json") == [
+        sys.executable, "-m", "training.sft", "--config", "/j/1/config.json"
+    ]
+    assert recipe_command(module="training.pretrain", config_path="c.json", nproc=4)[:6] == [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4", "-m"
+    ]
+    with pytest.raises(ValueError):
+        recipe_command(module="training.sft; rm -rf /", config_path="c.json")
