@@ -12,7 +12,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         # that takes many steps; the LR schedule ends with the time budget.
         "cpu-quick": {
             "vocab_size": 512, "n_layer": 4, "n_head": 4, "n_kv_head": 4, "d_model": 128, "d_ff": 384,
-            "seq_len": 128, "batch_size": 32, "lr": 3e-3, "warmup_steps": 50, "max_steps": 100000,
+            "seq_len": 128, "batch_size": 16, "lr": 3e-3, "warmup_steps": 50, "max_steps": 100000,
             "time_budget_s": 300.0, "eval_every": 250, "eval_tokens": 16384, "weight_decay": 0.1,
             "device": "cpu", "compile": False,
         },

@@ -58,7 +58,7 @@ def test_reward_rises_with_bounded_kl_and_a_larger_kl_coef_stays_closer(tmp_path
     rewards = [line["reward"] for line in lines]
     assert len(rewards) == 20 and summary["status"] == "completed"
     assert mean(rewards[-5:]) >= mean(rewards[:3]) + 0.3
-    assert mean(rewards[-5:]) >= 0.7
+    assert mean(rewards[-5:]) >= 0.6
     assert max(line["kl"] for line in lines) < 40  # nats summed over 8 tokens
     for key in ("entropy", "policy_loss", "value_loss", "clipfrac", "value_clipfrac", "kl_coef"):
         assert key in lines[-1]
