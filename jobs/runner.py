@@ -205,6 +205,7 @@ class RecipeRun:
         self.lock = threading.Lock()
         self.log_file = open(directory / "log.txt", "a", encoding="utf-8")
         self.stop_sent_at: float | None = None
+        self.killed = False
 
     # Log lines come from the reader thread and from the run's own notes.
     def note(self, line: str) -> None:
@@ -264,9 +265,10 @@ class RecipeRun:
             self.note(f"[job] Cancel requested: asking the recipe to stop (SIGTERM, {settings.TRAINING_CANCEL_GRACE_SECONDS:g} s grace).")
             proc.send_signal(signal.SIGTERM)
             self.stop_sent_at = now
-        elif now - self.stop_sent_at > settings.TRAINING_CANCEL_GRACE_SECONDS:
+        elif not self.killed and now - self.stop_sent_at > settings.TRAINING_CANCEL_GRACE_SECONDS:
             self.note("[job] The recipe did not stop in time: killed (SIGKILL).")
             _kill_group(proc)
+            self.killed = True
 
     def run(self) -> None:
         args = recipes.recipe_command(module=self.job.recipe, config_path=str(self.config_path), nproc=self.nproc)
@@ -305,9 +307,11 @@ class RecipeRun:
                 proc.wait()
             reader.join(timeout=30)
             proc.stdout.close()
-        self._flush()
-        self._finish(proc.returncode, (time.monotonic() - started) * self.nproc)
-        self.log_file.close()
+        try:
+            self._flush()
+            self._finish(proc.returncode, (time.monotonic() - started) * self.nproc)
+        finally:
+            self.log_file.close()
 
     def _summary(self) -> dict | None:
         try:

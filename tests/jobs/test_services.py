@@ -84,3 +84,29 @@ def test_the_recipe_command_line():
     ]
     with pytest.raises(ValueError):
         recipe_command(module="training.sft; rm -rf /", config_path="c.json")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recipe_that_ignores_sigterm_is_killed_after_the_grace_period(fake_recipes, base_version, sft_snapshot):
+    """The run in this process (no worker), so the grace period is this
+    test's setting."""
+    import threading
+    import time
+
+    from jobs import runtime
+
+    fake_recipes.TRAINING_CANCEL_GRACE_SECONDS = 1.0
+    snapshot = sft_snapshot(["IGNORE_TERM"])
+    stubborn = job(base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1})
+    run = threading.Thread(target=training_job_run, kwargs={"job_id": stubborn.pk})
+    run.start()
+    deadline = time.monotonic() + 60
+    while TrainingJob.objects.get(pk=stubborn.pk).step < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    asked = time.monotonic()
+    runtime.request_cancel(stubborn.pk)
+    run.join(timeout=30)
+    stubborn.refresh_from_db()
+    assert stubborn.state == "cancelled" and stubborn.exit_code == -9
+    assert "did not stop in time: killed (SIGKILL)" in stubborn.log_tail
+    assert time.monotonic() - asked < 10

@@ -18,6 +18,8 @@ KNOWN = {"output_dir", "max_steps", "step_seconds", "learning_rate", "seed", "de
 BAD_MARK = "BAD_EXAMPLE"
 # Dies the way the kernel's OOM killer ends a process, after one step.
 KILL_MARK = "KILL_ME"
+# Ignores SIGTERM, so only SIGKILL stops it.
+STUBBORN_MARK = "IGNORE_TERM"
 
 
 def main(kind: str) -> None:
@@ -34,7 +36,8 @@ def main(kind: str) -> None:
             print(f"error: {data_key} line {number} is not a valid example", file=sys.stderr)
             sys.exit(1)
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    stubborn = any(STUBBORN_MARK in line for line in lines)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if stubborn else lambda *_: stop.append(True))
     out = Path(config["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
     total = int(config.get("max_steps", 6))
