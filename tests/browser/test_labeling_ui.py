@@ -37,6 +37,13 @@ def _ranking_task(k: int) -> tuple[Task, dict[str, Candidate]]:
     return task, {c.text: c for c in candidates}
 
 
+def _ranking_task_on_its_own_prompt() -> tuple[Task, list[Candidate]]:
+    messages = [{"role": "user", "content": "How far away is Neptune?"}]
+    prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
+    candidates = [candidate_add(prompt=prompt, text=t, origin=Candidate.Origin.MODEL) for t in ("Far.", "About 4.5 billion km.")]
+    return task_create_ranking(prompt=prompt, candidates=candidates, required_annotations=1), candidates
+
+
 def _shown_ids(page) -> list[int]:
     return [int(el.get_attribute("data-id")) for el in page.get_by_test_id("lab-candidate").all()]
 
@@ -96,6 +103,42 @@ def test_an_annotator_ranks_four_answers_by_keyboard_alone(page, make_user):
         )
         + "\n"
     )
+
+
+def test_the_other_keys_flag_write_a_better_answer_and_skip(page, make_user):
+    task, by_text = _ranking_task(2)
+    skipped, _ = _ranking_task_on_its_own_prompt()
+    make_user(username="keys", password=PASSWORD, role="annotator")
+    log_in(page, "keys", PASSWORD)
+    page.goto("/labeling/ranking/next/")
+    expect(page.get_by_test_id("lab-candidate")).to_have_count(2)
+    first, second = _shown_ids(page)
+    page.keyboard.press("n")
+    expect(page.get_by_test_id("lab-none")).to_be_checked()
+    page.keyboard.press("j")
+    page.keyboard.press("5")
+    page.keyboard.press("1")
+    page.keyboard.press("b")
+    expect(page.get_by_test_id("lab-better")).to_be_focused()
+    page.keyboard.type("Jupiter. j k t")  # shortcuts do nothing while typing
+    page.keyboard.press("Escape")
+    expect(page.locator(f"[data-testid=lab-candidate][data-id='{second}']")).to_be_focused()
+    assert _shown_groups(page) == [[first], [second]]
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".flash")).to_contain_text("Ranking saved")  # and the next task, on its own prompt
+    expect(page.get_by_test_id("lab-context")).to_contain_text("Neptune")
+    ranking = Ranking.objects.get(assignment__task=task)
+    assert ranking.none_acceptable and ranking.better_answer == "Jupiter. j k t"
+    assert ranking.groups == [[first], [second]] and ranking.flags == {str(second): ["factually_wrong", "spam"]}
+
+    page.keyboard.press("s")
+    expect(page.get_by_test_id("lab-skip-reason")).to_be_focused()
+    page.keyboard.type("Needs an astronomer")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/labeling/")
+    assignment = Assignment.objects.get(task=skipped)
+    assert (assignment.state, assignment.skip_reason) == (Assignment.State.SKIPPED, "Needs an astronomer")
+    assert not page.errors
 
 
 def test_an_annotator_ranks_by_drag_and_drop_with_a_better_answer(page, make_user):

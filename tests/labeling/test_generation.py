@@ -127,3 +127,9 @@ def test_a_prompt_with_only_empty_samples_makes_no_task(tiny_model_dir, annotato
     requested.refresh_from_db()
     assert requested.state == "failed" and "Only 1 distinct answer(s) came out of 6 samples" in requested.error
     assert requested.task is None and not Task.objects.filter(kind=Task.Kind.RANKING).exists()
+
+
+def test_generation_goes_to_the_generation_queue():
+    from chatsite.celery import app
+
+    assert app.amqp.router.route({}, "labeling.tasks.candidates_generate_task")["queue"].name == "generation"

@@ -23,11 +23,13 @@ from labeling.models import (
 )
 from labeling.selectors import annotator_progress, leaderboard, snapshot_rows
 from labeling.services import (
+    candidate_add,
     prompts_import,
     ranking_submit,
     snapshot_create,
     task_assign_next,
     task_create_demonstration,
+    task_create_ranking,
 )
 from registry.models import ModelVersion
 
@@ -138,6 +140,17 @@ class TestRankingPages:
         # Asking again gives the same lease, not a second one.
         assert annotator_client.get("/labeling/ranking/next/")["Location"] == response["Location"]
         assert Assignment.objects.filter(annotator=annotator_client.user).count() == 1
+
+    def test_long_answers_start_folded_and_markdown_is_rendered(self, annotator_client, make_prompt):
+        prompt = make_prompt()
+        long, short = (
+            candidate_add(prompt=prompt, text="word " * 200, origin=Candidate.Origin.MODEL),
+            candidate_add(prompt=prompt, text="**short** <b>x</b>", origin=Candidate.Origin.MODEL),
+        )
+        task_create_ranking(prompt=prompt, candidates=[long, short], required_annotations=1)
+        html = annotator_client.get(annotator_client.get("/labeling/ranking/next/")["Location"]).content.decode()
+        assert html.count("lab-long lab-collapsed") == 1 and "Show all (e)" in html
+        assert "<strong>short</strong> &lt;b&gt;x&lt;/b&gt;" in html
 
     def test_a_ranking_with_ties_flags_and_a_better_answer_is_stored(self, annotator_client, make_ranking_task):
         task, (a, b, c) = make_ranking_task(k=3)
