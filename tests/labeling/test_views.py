@@ -1,7 +1,9 @@
 import gzip
 import hashlib
 import json
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -476,3 +478,51 @@ def test_admins_see_annotators_with_low_agreement(admin_client, annotators, make
     page = admin_client.get("/labeling/admin/annotators/")
     assert [entry["annotator"] for entry in page.context["low"]] == [bad]
     assert f'data-username="{bad.username}"' in page.content.decode()
+
+
+HH_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "preferences_hh_harmless_train.jsonl.gz"
+UPLOAD_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "labeling_upload_hh.json"
+
+
+@pytest.mark.skipif(not HH_FILE.exists(), reason="the shared HH-RLHF sample is not here")
+def test_the_hh_sample_uploads_and_downloads_through_the_admin_pages(admin_client):
+    """The shared HH-RLHF file through the pages: its prompts, a preference
+    snapshot of exactly its pairs, and the download; the throughput of each
+    step is written to bench/results (no assertion on time)."""
+    started = time.perf_counter()
+    response = admin_client.post(
+        "/labeling/admin/prompts/import/",
+        {"file": SimpleUploadedFile(HH_FILE.name, HH_FILE.read_bytes()), "format": "hh"},
+    )
+    uploaded = time.perf_counter() - started
+    assert response.status_code == 302
+    record = PromptImport.objects.get()
+    assert record.counts["lines"] == 1389 and record.counts["tasks_created"] > 1300
+    started = time.perf_counter()
+    admin_client.post(
+        "/labeling/admin/snapshots/create/", {"name": "hh-harmless", "kind": "preference", "import_id": record.pk}
+    )
+    frozen = time.perf_counter() - started
+    snapshot = DatasetSnapshot.objects.get()
+    assert snapshot.item_count == record.counts["tasks_created"]
+    started = time.perf_counter()
+    download = admin_client.get(f"/labeling/admin/snapshots/{snapshot.pk}/preference.jsonl")
+    pairs = b"".join(download.streaming_content).decode().splitlines()
+    downloaded = time.perf_counter() - started
+    assert len(pairs) == snapshot.item_count  # one pair per HH line
+    assert {"prompt", "chosen", "rejected", "margin", "group_id"} <= set(json.loads(pairs[0]))
+    figures = {
+        "file": HH_FILE.name,
+        "lines": record.counts["lines"],
+        "items": record.counts["items"],
+        "upload_import_seconds": round(uploaded, 3),
+        "upload_items_per_second": round(record.counts["items"] / uploaded, 1),
+        "snapshot_seconds": round(frozen, 3),
+        "snapshot_items_per_second": round(snapshot.item_count / frozen, 1),
+        "download_seconds": round(downloaded, 3),
+        "download_pairs_per_second": round(len(pairs) / downloaded, 1),
+        "note": "Django test client on a shared 2-core machine, PostgreSQL; noisy.",
+    }
+    print("\n" + json.dumps(figures))
+    UPLOAD_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    UPLOAD_RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
