@@ -72,6 +72,11 @@ def _tree(row: dict) -> dict:
     return tree
 
 
+def formats_for(*, kind: str) -> list[str]:
+    """The formats a `kind` snapshot can be written in."""
+    return [fmt for fmt, fits in FORMATS.items() if fits in (None, kind)]
+
+
 def format_check(*, kind: str, fmt: str) -> None:
     """Raises ValueError unless a `kind` snapshot can be written as `fmt`."""
     if fmt not in FORMATS:

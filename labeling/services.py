@@ -364,7 +364,12 @@ def candidate_generations_request(
             ]
         )
         ids = [g.pk for g in generations]
-        transaction.on_commit(lambda: [candidates_generate_task.delay(pk) for pk in ids])
+
+        def enqueue():
+            for pk in ids:
+                candidates_generate_task.delay(pk)
+
+        transaction.on_commit(enqueue)
     return generations
 
 

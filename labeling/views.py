@@ -5,9 +5,11 @@ prompts, start candidate generation, create demonstration tasks, freeze
 and download dataset snapshots, edit the guidelines and watch annotators'
 agreement.
 
-Every page is a plain form post that redirects; the scripts only make the
-ranking and the preview quicker. Each view checks the role, parses its
-input, calls one service and redirects."""
+Every form is a plain post that redirects, so the pages work without
+JavaScript (the ranking then keeps the order shown); the scripts add the
+keyboard, drag and drop and the Markdown preview, which is the one JSON
+view. Each view checks the role, parses its input, calls one service and
+redirects."""
 import json
 
 from django.conf import settings
@@ -25,7 +27,7 @@ from chat.markdown import render_markdown
 
 from . import selectors, services
 from .errors import LabelingError
-from .exporters import FORMATS, export_lines, format_check
+from .exporters import export_lines, format_check
 from .forms import (
     CandidateGenerationForm,
     DemonstrationForm,
@@ -322,13 +324,10 @@ def prompt_import_view(request):
 
 
 def _snapshot_page(request, form, status=200):
-    snapshots = list(selectors.snapshot_list())
-    for snapshot in snapshots:
-        snapshot.formats = [fmt for fmt, kind in FORMATS.items() if kind in (None, snapshot.kind)]
     return render(
         request,
         "labeling/admin_snapshots.html",
-        {"section": "snapshots", "form": form, "snapshots": snapshots},
+        {"section": "snapshots", "form": form, "snapshots": selectors.snapshot_list()},
         status=status,
     )
 
