@@ -7,9 +7,11 @@ from .models import (
     AnnotatorStats,
     Assignment,
     Candidate,
+    CandidateGeneration,
     Consensus,
     DatasetSnapshot,
     Demonstration,
+    Guidelines,
     Prompt,
     PromptImport,
     Ranking,
@@ -100,3 +102,17 @@ class DatasetSnapshotAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CandidateGeneration)
+class CandidateGenerationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "prompt", "k", "state", "task", "created_by", "created_at", "finished_at")
+    list_filter = ("state",)
+    raw_id_fields = ("prompt", "task")
+
+
+@admin.register(Guidelines)
+class GuidelinesAdmin(ReadOnlyAdmin):
+    """Admins edit the text at /labeling/admin/guidelines/, through the service."""
+
+    list_display = ("kind", "updated_by", "updated_at")

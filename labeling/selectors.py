@@ -237,6 +237,33 @@ def candidate_generations_recent(*, limit: int = 30) -> list[CandidateGeneration
     )
 
 
+def flagged_items(*, limit: int = 100) -> list[dict]:
+    """Ranked items whose consensus found no answer acceptable or flagged
+    some answer, newest first, with each candidate's text and flags: what
+    annotators say should not be trained on (the exports leave these out
+    or never choose them) and what admins should look at."""
+    tasks = list(
+        Task.objects.filter(kind=Task.Kind.RANKING, consensus__isnull=False)
+        .filter(Q(consensus__none_acceptable=True) | ~Q(consensus__flags={}))
+        .select_related("prompt", "consensus")
+        .order_by("-consensus__updated_at", "-id")[:limit]
+    )
+    links = TaskCandidate.objects.filter(task__in=tasks).select_related("candidate").order_by("task_id", "position")
+    candidates: dict[int, list] = {}
+    for link in links:
+        candidates.setdefault(link.task_id, []).append(link.candidate)
+    return [
+        {
+            "task": task,
+            "none_acceptable": task.consensus.none_acceptable,
+            "candidates": [
+                {"candidate": c, "flags": task.consensus.flags.get(str(c.pk), [])} for c in candidates.get(task.pk, [])
+            ],
+        }
+        for task in tasks
+    ]
+
+
 def prompt_imports_recent(*, limit: int = 10) -> list[PromptImport]:
     return list(PromptImport.objects.select_related("created_by").order_by("-id")[:limit])
 

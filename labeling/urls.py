@@ -21,5 +21,6 @@ urlpatterns = [
     path("admin/snapshots/create/", views.snapshot_create_view, name="admin-snapshot-create"),
     path("admin/snapshots/<int:snapshot_id>/<str:fmt>.jsonl", views.snapshot_download_view, name="admin-snapshot-download"),
     path("admin/annotators/", views.annotator_quality_view, name="admin-annotators"),
+    path("admin/flagged/", views.flagged_items_view, name="admin-flagged"),
     path("admin/guidelines/", views.guidelines_edit_view, name="admin-guidelines"),
 ]

@@ -396,6 +396,16 @@ def annotator_quality_view(request):
 
 
 @role_required(Role.ADMIN)
+@require_GET
+def flagged_items_view(request):
+    return render(
+        request,
+        "labeling/admin_flagged.html",
+        {"section": "flagged", "items": selectors.flagged_items(), "flag_labels": CANDIDATE_FLAGS},
+    )
+
+
+@role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def guidelines_edit_view(request):
     kind = request.POST.get("kind") or request.GET.get("kind") or Task.Kind.DEMONSTRATION

@@ -16,7 +16,7 @@ def test_the_admin_pages_render_and_change_nothing(client, make_user, annotators
     ranking_submit(assignment=task_assign_next(annotator=annotators(1)[0]), groups=[[c.pk] for c in candidates])
     snapshot = snapshot_create(name="prefs", kind="preference")
     models = ("promptimport", "prompt", "candidate", "task", "assignment", "ranking", "demonstration",
-              "consensus", "annotatorstats", "datasetsnapshot")
+              "consensus", "annotatorstats", "datasetsnapshot", "candidategeneration", "guidelines")
     for model in models:
         assert client.get(f"/admin/labeling/{model}/").status_code == 200, model
     assert client.get(f"/admin/labeling/task/{task.pk}/change/").status_code == 200

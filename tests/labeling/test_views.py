@@ -46,6 +46,7 @@ ADMIN_URLS = [
     "/labeling/admin/snapshots/",
     "/labeling/admin/annotators/",
     "/labeling/admin/guidelines/",
+    "/labeling/admin/flagged/",
 ]
 
 
@@ -468,6 +469,25 @@ class TestSnapshotPages:
         path.write_text("{}\n")
         response = admin_client.get(f"/labeling/admin/snapshots/{snapshot.pk}/oasst.jsonl", follow=True)
         assert "no longer has its recorded hash" in response.content.decode()
+
+
+def test_admins_see_what_annotators_flagged(admin_client, annotators, make_ranking_task):
+    first, second = annotators(2)
+    flagged, (a, b) = make_ranking_task(k=2, required=2)
+    for person in (first, second):
+        ranking_submit(
+            assignment=task_assign_next(annotator=person),
+            groups=[[a.pk], [b.pk]],
+            flags={str(b.pk): ["harmful"]},
+            none_acceptable=True,
+        )
+    clean, (c, d) = make_ranking_task(k=2, required=1)
+    ranking_submit(assignment=task_assign_next(annotator=first), groups=[[c.pk], [d.pk]])
+    page = admin_client.get("/labeling/admin/flagged/")
+    assert [item["task"] for item in page.context["items"]] == [flagged]
+    html = page.content.decode()
+    assert f'data-task="{flagged.pk}"' in html and '<span class="tag">harmful</span>' in html
+    assert 'data-testid="lab-none-acceptable"' in html
 
 
 def test_admins_see_annotators_with_low_agreement(admin_client, annotators, make_ranking_task, settings):
