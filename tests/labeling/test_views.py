@@ -101,8 +101,8 @@ class TestPermissions:
 
     def test_the_nav_links_follow_the_role(self, client, make_user, annotators):
         client.force_login(make_user(username="plain"))
-        page = client.get("/accounts/settings/").content.decode()
-        assert 'data-testid="nav-labeling"' not in page
+        page = client.get("/").content.decode()
+        assert 'class="topnav"' in page and 'data-testid="nav-labeling"' not in page
         client.force_login(annotators(1)[0])
         page = client.get("/labeling/").content.decode()
         assert 'data-testid="nav-labeling"' in page and 'data-testid="nav-datasets"' not in page
