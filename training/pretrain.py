@@ -49,6 +49,7 @@ class PretrainConfig:
     d_model: int = 128
     d_ff: int = 512
     attention_dropout: float = 0.0
+    dropout: float = 0.0  # on each attention and MLP branch's output while training (GPT-2's resid_pdrop)
     seq_len: int = 128
     # --- training
     batch_size: int = 32
@@ -65,6 +66,7 @@ class PretrainConfig:
     eval_tokens: int | None = 32768  # held-out tokens per intermediate eval; the final eval reads them all
     log_every: int = 10
     compile: bool = False  # torch.compile (CUDA: worth it for runs over a minute)
+    peak_tflops: float = 989.0  # per GPU, for MFU (H100 SXM dense bf16); reported on CUDA only
     device: str = "auto"
     seed: int = 0
 
@@ -138,7 +140,30 @@ def build_model(config: PretrainConfig, vocab_size: int, tokenizer):
         pad_token_id=tokenizer.pad_token_id, use_cache=False,
     )
     model_config._attn_implementation = "sdpa"
-    return LlamaForCausalLM(model_config)
+    model = LlamaForCausalLM(model_config)
+    if config.dropout:
+        add_residual_dropout(model, config.dropout)
+    return model
+
+
+def add_residual_dropout(model, p: float) -> None:
+    """Dropout on what each attention and MLP block adds to the residual
+    stream, which Llama's config has no field for. Hooks, so the saved model
+    is a plain Llama (inference has no dropout anyway); they act only in
+    train mode. Small corpora such as tinyshakespeare overfit without it."""
+    def drop(module, inputs, output):
+        return F.dropout(output, p, module.training)
+
+    for layer in model.model.layers:
+        layer.self_attn.o_proj.register_forward_hook(drop)
+        layer.mlp.down_proj.register_forward_hook(drop)
+
+
+def flops_per_token(config: PretrainConfig, n_params: int) -> float:
+    """Training FLOPs per token (PaLM, appendix B): 6 N for the weights'
+    matmuls (tied embeddings: counted once, as the output layer's matmul)
+    + 12 L d T for attention."""
+    return 6 * n_params + 12 * config.n_layer * config.d_model * config.seq_len
 
 
 def get_lr(config: PretrainConfig, step: int, progress: float) -> float:
@@ -231,6 +256,7 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
     writer = MetricsWriter(out, config.max_steps, enabled=main, progress=progress)
     stop = StopSignal().install()
     tokens_per_step = config.batch_size * config.seq_len * config.grad_accum * world_size
+    token_flops = flops_per_token(config, n_params)
     step, stopped, window_start, window_tokens = 0, False, time.monotonic(), 0
     train_loss = float("nan")
     try:
@@ -263,9 +289,12 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
             train_loss = hw.all_reduce_mean(total, device)
             if step % config.log_every == 0 or step == 1:
                 now = time.monotonic()
+                tokens_per_second = window_tokens / max(now - window_start, 1e-9)
                 metrics = {"loss": train_loss,
                            "bits_per_byte": train_loss / math.log(2) / train_bytes_per_token,
-                           "learning_rate": lr, "tokens_per_second": window_tokens / max(now - window_start, 1e-9)}
+                           "learning_rate": lr, "tokens_per_second": tokens_per_second}
+                if hw.is_cuda(device):
+                    metrics["mfu"] = tokens_per_second * token_flops / (config.peak_tflops * 1e12 * world_size)
                 if step % config.eval_every == 0:
                     nats, count = estimate_loss(model, eval_tokens, config, device, config.eval_tokens)
                     metrics["eval_loss"] = nats / count

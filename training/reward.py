@@ -23,6 +23,7 @@ through them).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -256,7 +257,7 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
             loss_sum = wins = pairs = 0.0
             for index, chunk in enumerate(chunks):
                 sync = index == len(chunks) - 1 or not distributed
-                context = trained.no_sync() if not sync else _null()
+                context = trained.no_sync() if not sync else contextlib.nullcontext()
                 with context:
                     rewards = _forward_groups(trained, tokenizer, chunk, config.max_length, device)
                     losses = [group_loss(r, g.pairs, use_margin=config.use_margin) for g, r in zip(chunk, rewards)]
@@ -297,12 +298,6 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
     finally:
         stop.uninstall()
         hw.shutdown_distributed()
-
-
-def _null():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 if __name__ == "__main__":

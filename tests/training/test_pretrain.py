@@ -58,3 +58,18 @@ def test_bits_per_byte_with_a_byte_tokenizer_is_loss_over_ln2(tmp_path, corpus):
 def test_time_budget_ends_the_run(tmp_path, corpus):
     summary = train(small(tmp_path, corpus, max_steps=100000, time_budget_s=2.0))
     assert summary["status"] == "completed" and 0 < summary["steps"] < 100000
+
+
+def test_residual_dropout_acts_only_in_training(tmp_path, corpus):
+    import torch
+
+    from training.pretrain import build_model, train_bpe
+
+    config = small(tmp_path, corpus, dropout=0.5)
+    tokenizer = train_bpe(TEXT, 300)
+    model = build_model(config, len(tokenizer), tokenizer)
+    ids = torch.tensor([[1, 2, 3, 4]])
+    model.train()
+    assert not torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    model.eval()
+    assert torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
