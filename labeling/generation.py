@@ -10,6 +10,7 @@ differ in style and in mistakes.
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chat.text import clean_text
@@ -45,18 +46,21 @@ def _fail(generation: CandidateGeneration, error: str) -> None:
 
 
 def _candidates(generation: CandidateGeneration) -> list[Candidate]:
-    """Up to K distinct candidates: the prompt's newest demonstrations
-    (leaving room for at least one model answer), then samples that cycle
-    through the versions and, round by round, the sampling plan.
+    """Up to K distinct candidates: the prompt's newest demonstrations and
+    the chat answers users gave a thumbs down (leaving room for at least
+    one fresh model answer), then samples that cycle through the versions
+    and, round by round, the sampling plan. A disliked chat answer is worth
+    ranking against fresh ones: it is what the reward model must learn to
+    score low.
 
     The versions of one round share a seed, so their answers differ by the
     model rather than by the luck of the draw; the seed is stored with each
     candidate, so any of them can be sampled again."""
     prompt, k = generation.prompt, generation.k
-    chosen: dict[str, Candidate] = {
-        c.text_hash: c
-        for c in Candidate.objects.filter(prompt=prompt, origin=Candidate.Origin.DEMONSTRATION).order_by("-id")[: k - 1]
-    }
+    preselected = Candidate.objects.filter(prompt=prompt).filter(
+        Q(origin=Candidate.Origin.DEMONSTRATION) | Q(chat_feedback__isnull=False)
+    )
+    chosen: dict[str, Candidate] = {c.text_hash: c for c in preselected.distinct().order_by("-id")[: k - 1]}
     versions = list(generation.model_versions.order_by("id"))
     attempts = (k - len(chosen)) * ATTEMPTS_PER_CANDIDATE
     for attempt in range(attempts):

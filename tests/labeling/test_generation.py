@@ -133,3 +133,37 @@ def test_generation_goes_to_the_generation_queue():
     from chatsite.celery import app
 
     assert app.amqp.router.route({}, "labeling.tasks.candidates_generate_task")["queue"].name == "generation"
+
+
+@pytest.mark.django_db
+def test_a_thumbs_down_chat_answer_is_ranked_against_fresh_samples(tiny_model_dir, make_user, settings):
+    """What users disliked in chat is what a reward model must score low:
+    the disliked answer joins its prompt's ranking task beside samples."""
+    from chat import services as chat_services
+    from chat.models import Conversation, Message, MessageStatus
+
+    settings.GENERATION_ENGINE = "generate"
+    user = make_user(username="sharer", shares_chat_data=True)
+    conversation = Conversation.objects.create(owner=user)
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="How do tides work?", status=MessageStatus.ACCEPTED
+    )
+    answer = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", content="Nobody knows.",
+        status=MessageStatus.COMPLETE,
+    )
+    feedback = chat_services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Not factually correct"], comment="")
+    feedback.refresh_from_db()
+    disliked = feedback.labeling_candidate
+    version = ModelVersion.objects.create(name="tiny", kind="policy", source="imported", path=str(tiny_model_dir))
+    (requested,) = candidate_generations_request(
+        prompts=[disliked.prompt], model_versions=[version], k=3, required_annotations=1, max_new_tokens=8
+    )
+
+    candidates_generate(generation_id=requested.pk)
+
+    requested.refresh_from_db()
+    assert requested.state == "done", requested.error
+    candidates = [link.candidate for link in requested.task.task_candidates.select_related("candidate")]
+    assert disliked in candidates
+    assert sum(c.model_version == version for c in candidates) == 2
