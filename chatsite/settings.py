@@ -250,6 +250,8 @@ LABELING_ANNOTATIONS_PER_ITEM = env.int("LABELING_ANNOTATIONS_PER_ITEM", default
 LABELING_IMPORT_MAX_MB = env.int("LABELING_IMPORT_MAX_MB", default=100)
 # Annotators under this smoothed agreement with consensus (0..1, chance is
 # 0.5) are listed for admins once this many of their rankings are compared.
+# A candidate generation running longer than this lost its worker.
+LABELING_GENERATION_TIMEOUT_MINUTES = env.int("LABELING_GENERATION_TIMEOUT_MINUTES", default=30)
 LABELING_LOW_AGREEMENT = env.float("LABELING_LOW_AGREEMENT", default=0.6)
 LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKINGS", default=5)
 

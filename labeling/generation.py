@@ -101,7 +101,7 @@ def candidates_generate(*, generation_id: int) -> None:
     at least two; the row then says so."""
     claimed = CandidateGeneration.objects.filter(
         pk=generation_id, state=CandidateGeneration.State.QUEUED
-    ).update(state=CandidateGeneration.State.RUNNING)
+    ).update(state=CandidateGeneration.State.RUNNING, started_at=timezone.now())
     if not claimed:
         return
     generation = CandidateGeneration.objects.select_related("prompt").get(pk=generation_id)

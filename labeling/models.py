@@ -347,6 +347,10 @@ class CandidateGeneration(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when a worker claims the row; a row running for longer than
+    # LABELING_GENERATION_TIMEOUT_MINUTES lost its worker (services.
+    # candidate_generations_expire).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

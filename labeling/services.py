@@ -324,6 +324,18 @@ def demonstration_tasks_create(*, prompts: list[Prompt], required_annotations: i
     return len(tasks)
 
 
+def candidate_generations_expire() -> int:
+    """Fails the generations whose worker died mid-way (they stay `running`
+    with nobody working on them), so the admin sees it and the prompt can
+    be requested again; returns how many."""
+    cutoff = timezone.now() - timedelta(minutes=settings.LABELING_GENERATION_TIMEOUT_MINUTES)
+    return CandidateGeneration.objects.filter(state=CandidateGeneration.State.RUNNING, started_at__lt=cutoff).update(
+        state=CandidateGeneration.State.FAILED,
+        error="The worker stopped before finishing; request this prompt again.",
+        finished_at=timezone.now(),
+    )
+
+
 def candidate_generations_request(
     *,
     prompts: list[Prompt],

@@ -219,6 +219,7 @@ def markdown_preview_view(request):
 @role_required(Role.ADMIN)
 @require_GET
 def prompt_pool_view(request):
+    services.candidate_generations_expire()
     filter_form = PoolFilterForm(request.GET)
     source = filter_form.cleaned_data["source"] if filter_form.is_valid() else ""
     page = Paginator(selectors.prompt_pool(source=source or None), POOL_PAGE_SIZE).get_page(request.GET.get("page"))

@@ -167,3 +167,30 @@ def test_a_thumbs_down_chat_answer_is_ranked_against_fresh_samples(tiny_model_di
     candidates = [link.candidate for link in requested.task.task_candidates.select_related("candidate")]
     assert disliked in candidates
     assert sum(c.model_version == version for c in candidates) == 2
+
+
+@pytest.mark.django_db
+def test_a_generation_whose_worker_died_fails_when_the_pool_page_is_seen(tiny_model_dir, client, make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    version = ModelVersion.objects.create(name="tiny", kind="policy", source="imported", path=str(tiny_model_dir))
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    stuck, fresh = candidate_generations_request(
+        prompts=[prompt, Prompt.objects.create(messages=CONVERSATION[:1], source=Prompt.Source.IMPORT,
+                                                content_hash=messages_hash(CONVERSATION[:1]))],
+        model_versions=[version], k=3, required_annotations=1, max_new_tokens=8,
+    )
+    CandidateGeneration.objects.filter(pk=stuck.pk).update(state="running", started_at=timezone.now() - timedelta(hours=1))
+    CandidateGeneration.objects.filter(pk=fresh.pk).update(state="running", started_at=timezone.now())
+    client.force_login(make_user(username="root", role="admin"))
+
+    assert client.get("/labeling/admin/prompts/").status_code == 200
+
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.state == "failed" and "worker stopped" in stuck.error and stuck.finished_at
+    assert fresh.state == "running"
