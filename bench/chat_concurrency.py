@@ -1,5 +1,6 @@
 """Many conversations at once through the whole stack (WebSocket client ->
-Daphne -> Redis -> Celery worker -> model), for each local engine:
+Daphne -> Redis -> Celery worker -> model), for each local engine (by
+default `generate` and `dynamic`; transformers' `continuous` on request):
 aggregate tokens per second and p50/p99 time to first token at 1, 4, 8 and
 16 simultaneous conversations, with ratios against one conversation on the
 `generate` engine measured in the same run.
@@ -13,10 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,23 +59,33 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "var/models/smollm2-135m-instruct"))
     parser.add_argument("--levels", default="1,4,8,16")
-    parser.add_argument("--engines", default="generate,continuous")
+    parser.add_argument("--engines", default="generate,dynamic")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench/results/chat_concurrency.json"))
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
-    report = {"model": args.model, "max_new_tokens": args.max_new_tokens, "engines": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        for engine in args.engines.split(","):
-            with running_stack(args.model, Path(tmp) / engine, {"GENERATION_ENGINE": engine},
-                               concurrency=max(levels)) as (url, cookie):
-                asyncio.run(wave(url, cookie, 2, 8))  # model load and warm-up
-                report["engines"][engine] = [asyncio.run(wave(url, cookie, n, args.max_new_tokens)) for n in levels]
-    single = report["engines"][args.engines.split(",")[0]][0]["aggregate_tokens_per_second"]
+    engines = args.engines.split(",")
+    report = {"model": args.model, "max_new_tokens": args.max_new_tokens, "cpu_count": os.cpu_count(),
+              "load_average_before": os.getloadavg(), "engines": {engine: [] for engine in engines}}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stacks:
+        # Every engine's stack is up at once and the levels alternate between
+        # them, so a change in the machine's load falls on all engines alike.
+        urls = {}
+        for engine in engines:
+            urls[engine] = stacks.enter_context(running_stack(
+                args.model, Path(tmp) / engine, {"GENERATION_ENGINE": engine}, concurrency=max(levels)))
+            asyncio.run(wave(*urls[engine], 2, 8))  # model load and warm-up
+        for n in levels:
+            for engine in engines:
+                row = asyncio.run(wave(*urls[engine], n, args.max_new_tokens))
+                report["engines"][engine].append(row)
+                print(engine, json.dumps(row), flush=True)
+    single = report["engines"][engines[0]][0]["aggregate_tokens_per_second"]
     report["ratios_vs_one_conversation_on_first_engine"] = {
         engine: {str(r["conversations"]): r["aggregate_tokens_per_second"] / single for r in rows}
         for engine, rows in report["engines"].items()
     }
+    report["load_average_after"] = os.getloadavg()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

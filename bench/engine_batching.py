@@ -61,24 +61,21 @@ def main():
     engines = args.engines.split(",")
     report = {"model": args.model, "max_new_tokens": args.max_new_tokens, "cpu_count": os.cpu_count(),
               "load_average_before": os.getloadavg(), "engines": {}, "greedy_answers_equal_generate": {}}
-    reference: dict[int, list[str]] = {}
-    for engine in engines:
-        backend = load_local_backend(args.model, engine=engine, device="cpu")
+    backends = {engine: load_local_backend(args.model, engine=engine, device="cpu") for engine in engines}
+    for backend in backends.values():
         wave(backend, 2, 8)  # warm-up
-        rows = []
-        for n in levels:
-            row, texts = wave(backend, n, args.max_new_tokens)
-            rows.append(row)
-            if engine == "generate":
-                reference[n] = texts
-            elif n in reference:
-                report["greedy_answers_equal_generate"].setdefault(engine, {})[str(n)] = sum(
-                    a == b for a, b in zip(texts, reference[n])) / n
+    # The levels alternate between engines, so a change in the machine's
+    # load falls on all of them alike.
+    for n in levels:
+        texts = {}
+        for engine, backend in backends.items():
+            row, texts[engine] = wave(backend, n, args.max_new_tokens)
+            report["engines"].setdefault(engine, []).append(row)
             print(engine, json.dumps(row), flush=True)
-        report["engines"][engine] = rows
-        if hasattr(backend, "close"):
-            backend.close()
-        del backend
+        if "generate" in texts:
+            for engine in set(texts) - {"generate"}:
+                report["greedy_answers_equal_generate"].setdefault(engine, {})[str(n)] = sum(
+                    a == b for a, b in zip(texts[engine], texts["generate"])) / n
     single = report["engines"][engines[0]][0]["aggregate_tokens_per_second"]
     report["ratios_vs_one_request_on_first_engine"] = {
         engine: {str(r["requests"]): r["aggregate_tokens_per_second"] / single for r in rows}

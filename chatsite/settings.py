@@ -168,9 +168,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CHAT_MODEL = env("CHAT_MODEL", default="")
 MODELS_DIR = DATA_DIR / "models"
 GENERATION_DEVICE = env("GENERATION_DEVICE", default="auto")
-# `generate`: one request at a time per thread; `continuous`: concurrent
-# conversations share forward passes (transformers' continuous batching).
-GENERATION_ENGINE = env("GENERATION_ENGINE", default="generate")
+# `dynamic`: concurrent conversations share each decoding step (our
+# scheduler, engine/backends/dynamic.py); `generate`: one request at a time
+# per thread; `continuous`: transformers' continuous batching. `auto`:
+# dynamic on a CPU, continuous on a GPU (each measured fastest there).
+GENERATION_ENGINE = env("GENERATION_ENGINE", default="auto")
 # `local`: the model above, in the generation worker; `openai`: any
 # OpenAI-compatible server (vLLM, TGI, llama.cpp, `transformers serve`).
 GENERATION_BACKEND = env("GENERATION_BACKEND", default="local")
@@ -248,10 +250,10 @@ LABELING_LEASE_MINUTES = env.int("LABELING_LEASE_MINUTES", default=30)
 LABELING_ANNOTATIONS_PER_ITEM = env.int("LABELING_ANNOTATIONS_PER_ITEM", default=3)
 # The largest prompt file the admin upload page takes (after gunzip).
 LABELING_IMPORT_MAX_MB = env.int("LABELING_IMPORT_MAX_MB", default=100)
-# Annotators under this smoothed agreement with consensus (0..1, chance is
-# 0.5) are listed for admins once this many of their rankings are compared.
 # A candidate generation running longer than this lost its worker.
 LABELING_GENERATION_TIMEOUT_MINUTES = env.int("LABELING_GENERATION_TIMEOUT_MINUTES", default=30)
+# Annotators under this smoothed agreement with consensus (0..1, chance is
+# 0.5) are listed for admins once this many of their rankings are compared.
 LABELING_LOW_AGREEMENT = env.float("LABELING_LOW_AGREEMENT", default=0.6)
 LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKINGS", default=5)
 

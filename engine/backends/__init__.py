@@ -1,14 +1,19 @@
 """Backends stream an answer's text for a list of chat messages."""
 from .base import ContextTooLong, GenerationBackend, GenerationStream, SamplingParams
 
-ENGINES = ("dynamic", "generate", "continuous")
+ENGINES = ("auto", "dynamic", "generate", "continuous")
 
 
-def load_local_backend(path: str, *, engine: str = "dynamic", device: str = "auto"):
+def load_local_backend(path: str, *, engine: str = "auto", device: str = "auto"):
     """The model at `path` (a directory or hub id) behind one of the local
     engines: `dynamic` shares each decoding step between concurrent requests
-    (our scheduler, fastest on a CPU); `generate` runs each request on its
-    own; `continuous` is transformers' continuous batching (paged, for GPUs)."""
+    (our scheduler, the fastest on a CPU); `generate` runs each request on
+    its own; `continuous` is transformers' continuous batching (paged, the
+    fastest on a GPU). `auto` picks by device."""
+    if engine == "auto":
+        from .local import pick_device
+
+        engine = "continuous" if pick_device(device).startswith("cuda") else "dynamic"
     if engine == "dynamic":
         from .dynamic import DynamicBatchingBackend
 
