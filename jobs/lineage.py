@@ -2,16 +2,15 @@
 hash of a file it learnt from."""
 import hashlib
 import subprocess
-from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
 
 
-@lru_cache(maxsize=1)
 def code_version() -> str:
-    """The git commit of this checkout (with "-dirty" when files differ), or
-    the recipe package's version where there is no git."""
+    """The git commit of this checkout (with "-dirty" when tracked files
+    differ), or the recipe package's version where there is no git. Read
+    for each job, as the checkout may change while a worker lives."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=10, check=True

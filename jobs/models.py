@@ -53,6 +53,8 @@ class TrainingJob(models.Model):
     directory = models.CharField(max_length=500, blank=True, default="")
     config = models.JSONField(default=dict, blank=True)
     input_hash = models.CharField(max_length=64, blank=True, default="")
+    # The checkout the recipe ran from (git commit), read when it started.
+    code_version = models.CharField(max_length=100, blank=True, default="")
     step = models.PositiveIntegerField(default=0)
     total_steps = models.PositiveIntegerField(null=True, blank=True)
     elapsed_seconds = models.FloatField(null=True, blank=True)

@@ -33,7 +33,7 @@ from labeling.exporters import snapshot_export
 from labeling.selectors import snapshot_rows
 
 from . import events, recipes, runtime
-from .lineage import file_sha256
+from .lineage import code_version, file_sha256
 from .models import TrainingJob, TrainingMetric
 from .serializers import metric_point
 from .services import training_job_register_output
@@ -146,7 +146,8 @@ def _prepare(job: TrainingJob, directory: Path) -> Path:
     path = directory / "config.json"
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     job.config = config
-    job.save(update_fields=["config", "input_hash"])
+    job.code_version = code_version()
+    job.save(update_fields=["config", "input_hash", "code_version"])
     return path
 
 

@@ -15,7 +15,6 @@ from registry.models import ModelVersion
 from registry.services import model_version_register
 
 from . import events, recipes, runtime
-from .lineage import code_version
 from .models import TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ def _lineage(job: TrainingJob, summary: dict) -> dict:
         ),
         "corpus": {"path": job.corpus_path, "sha256": job.input_hash} if job.corpus_path else None,
         "config": job.config,
-        "code_version": code_version(),
+        "code_version": job.code_version,
         "metrics": summary.get("final", {}),
         "steps": summary.get("steps"),
         "wall_time_s": summary.get("wall_time_s"),
