@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def job(**fields) -> TrainingJob:
-    return TrainingJob.objects.create(kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", **fields)
+    fields = {"kind": "sft", "preset": "cpu-quick", "recipe": "tests.jobs.fake_training.sft", **fields}
+    return TrainingJob.objects.create(**fields)
 
 
 def test_a_queued_job_cancelled_never_runs():
@@ -110,3 +111,18 @@ def test_a_recipe_that_ignores_sigterm_is_killed_after_the_grace_period(fake_rec
     assert stubborn.state == "cancelled" and stubborn.exit_code == -9
     assert "did not stop in time: killed (SIGKILL)" in stubborn.log_tail
     assert time.monotonic() - asked < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_multi_gpu_preset_runs_the_recipe_under_torchrun(fake_recipes, base_version, sft_snapshot):
+    """Two processes on this CPU stand in for two GPUs; rank 0 alone writes."""
+    fake_recipes.TRAINING_NPROC_PER_NODE = 2
+    snapshot = sft_snapshot(["Fine."])
+    multi = job(preset="multi-gpu", base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 4})
+    training_job_run(job_id=multi.pk)
+    multi.refresh_from_db()
+    assert multi.state == "succeeded", (multi.error, multi.log_tail[-2000:])
+    assert "-m torch.distributed.run --standalone --nproc_per_node=2 -m tests.jobs.fake_training.sft" in multi.log_tail
+    assert "rank 0 of 2" in multi.log_tail and "rank 1 of 2" in multi.log_tail
+    assert multi.metrics.count() == 4, "one series, from rank 0"
+    assert multi.compute_seconds >= 2 * 0.8, "two processes' time"

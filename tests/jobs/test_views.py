@@ -99,8 +99,8 @@ def test_the_form_says_what_is_missing_or_wrong(fake_recipes, admin_user, base_v
     assert "'output_dir' is set by the job" in reserved
     nested = errors(post_form(client, hyperparameters='{"lr": {"a": 1}}', **ok))["hyperparameters"][0]
     assert "'lr' must be a number" in nested
-    missing_preset = errors(post_form(client, preset="multi-gpu", **ok))["preset"][0]
-    assert "No Multi-GPU preset for sft" in missing_preset
+    missing_preset = errors(post_form(client, kind="reward", preset="multi-gpu", base_version=base_version.pk, snapshot=prefs.pk))
+    assert "No Multi-GPU preset for reward" in missing_preset["preset"][0]
     assert TrainingJob.objects.count() == 0
 
 

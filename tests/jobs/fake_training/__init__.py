@@ -5,5 +5,5 @@ model) and summary.json; stops at the next step on SIGTERM and exits 0;
 exits 1 with a one-line message on a line containing BAD_EXAMPLE; kills
 itself (SIGKILL, as the OOM killer would) after a step on KILL_ME; ignores
 SIGTERM on IGNORE_TERM; exits
-with a message on an unknown config key. Fast and deterministic where the
-real recipes are neither."""
+with a message on an unknown config key. Under torchrun only rank 0
+writes. Fast and deterministic where the real recipes are neither."""

@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,9 +41,13 @@ def main(kind: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN if stubborn else lambda *_: stop.append(True))
     out = Path(config["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
+    # Under torchrun every rank trains; only rank 0 writes (as the contract says).
+    rank = int(os.environ.get("RANK", "0"))
+    if rank != 0:
+        out = Path(tempfile.mkdtemp(prefix=f"fake-{kind}-rank{rank}-"))
     total = int(config.get("max_steps", 6))
     started = time.monotonic()
-    print(f"{kind}: {len(lines)} examples, {total} steps", flush=True)
+    print(f"{kind}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')}, {len(lines)} examples, {total} steps", flush=True)
     step = 0
     with open(out / "metrics.jsonl", "a") as metrics:
         while step < total and not stop:
