@@ -39,10 +39,21 @@ PROMPTS = [
 ]
 
 
+def fresh_postgres_database(server_url: str, name: str) -> str:
+    """Many conversations write at once: PostgreSQL rather than one SQLite file."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url.rsplit('/', 1)[0]}/{name}"
+
+
 async def wave(url: str, cookie: str, n: int, max_new_tokens: int) -> dict:
     started = time.perf_counter()
     results = await asyncio.gather(
-        *(one_answer(url, cookie, PROMPTS[i % len(PROMPTS)], max_new_tokens) for i in range(n))
+        *(asyncio.wait_for(one_answer(url, cookie, PROMPTS[i % len(PROMPTS)], max_new_tokens), timeout=900)
+          for i in range(n))
     )
     elapsed = time.perf_counter() - started
     ttfts = sorted(r["ttft_ms"] for r in results)
@@ -62,6 +73,8 @@ def main():
     parser.add_argument("--engines", default="generate,dynamic")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench/results/chat_concurrency.json"))
+    parser.add_argument("--postgres", default="", help="a PostgreSQL URL whose role may create databases; "
+                        "each stack then gets a fresh database there instead of SQLite")
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     engines = args.engines.split(",")
@@ -71,9 +84,14 @@ def main():
         # Every engine's stack is up at once and the levels alternate between
         # them, so a change in the machine's load falls on all engines alike.
         urls = {}
-        for engine in engines:
+        for index, engine in enumerate(engines):
+            # Each stack its own Redis database: its own broker queues.
+            redis_url = f"{os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0').rsplit('/', 1)[0]}/{10 + index}"
+            extra_env = {"GENERATION_ENGINE": engine, "REDIS_URL": redis_url}
+            if args.postgres:
+                extra_env["DATABASE_URL"] = fresh_postgres_database(args.postgres, f"bench_concurrency_{engine}")
             urls[engine] = stacks.enter_context(running_stack(
-                args.model, Path(tmp) / engine, {"GENERATION_ENGINE": engine}, concurrency=max(levels)))
+                args.model, Path(tmp) / engine, extra_env, concurrency=max(levels)))
             asyncio.run(wave(*urls[engine], 2, 8))  # model load and warm-up
         for n in levels:
             for engine in engines:

@@ -1,0 +1,108 @@
+"""The peer a CPU user would pick instead: llama.cpp (llama-cpp-python) on
+the bundled GGUF, against our engines on the model converted from that same
+file, with the same prompts, in the same run: one request, then 8 at once.
+
+llama-cpp-python's server answers one request at a time (one model context
+behind a lock), so 8 conversations there queue behind each other; this runs
+its `Llama` the same way, in threads behind a lock, without the HTTP layer
+(ours runs without the stack too: bench/engine_batching.py's harness).
+
+    .venv/bin/pip install -r requirements-bench.txt   # compiles llama.cpp, minutes
+    .venv/bin/python bench/llamacpp_peer.py [--levels 1,8] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.chat_concurrency import PROMPTS  # noqa: E402
+from bench.engine_batching import wave  # noqa: E402
+from engine.backends import load_local_backend  # noqa: E402
+from engine.bundled import find_bundled_gguf  # noqa: E402
+
+
+def llamacpp_wave(llm, lock: threading.Lock, n: int, max_new_tokens: int) -> dict:
+    ttfts, tokens = [None] * n, [0] * n
+
+    def one(i: int) -> None:
+        started = time.perf_counter()
+        with lock:
+            chunks = llm.create_chat_completion(
+                [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
+                temperature=0.0, max_tokens=max_new_tokens, stream=True,
+            )
+            for chunk in chunks:
+                if chunk["choices"][0]["delta"].get("content"):
+                    # One chunk per generated token (llama-cpp-python streams token by token).
+                    tokens[i] += 1
+                    if ttfts[i] is None:
+                        ttfts[i] = (time.perf_counter() - started) * 1000
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    ordered = sorted(ttfts)
+    return {
+        "requests": n,
+        "aggregate_tokens_per_second": sum(tokens) / elapsed,
+        "ttft_ms_p50": statistics.median(ordered),
+        "ttft_ms_p99": ordered[min(n - 1, int(n * 0.99))],
+        "seconds": elapsed,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=str(ROOT / "var/models/smollm2-135m-instruct"))
+    parser.add_argument("--levels", default="1,8")
+    parser.add_argument("--engines", default="dynamic,generate")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--out", default=str(ROOT / "bench/results/engine_llamacpp_peer.json"))
+    args = parser.parse_args()
+    from llama_cpp import Llama, __version__
+
+    gguf = find_bundled_gguf()
+    levels = [int(n) for n in args.levels.split(",")]
+    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
+    lock = threading.Lock()
+    ours = {engine: load_local_backend(args.model, engine=engine, device="cpu") for engine in args.engines.split(",")}
+    report = {"gguf": gguf.name, "llama_cpp_python": __version__, "model": args.model,
+              "max_new_tokens": args.max_new_tokens, "cpu_count": os.cpu_count(),
+              "load_average_before": os.getloadavg(), "engines": {"llama.cpp": []}}
+    llamacpp_wave(llm, lock, 2, 8)  # warm-up
+    for backend in ours.values():
+        wave(backend, 2, 8)
+    for n in levels:
+        row = llamacpp_wave(llm, lock, n, args.max_new_tokens)
+        report["engines"]["llama.cpp"].append(row)
+        print("llama.cpp", json.dumps(row), flush=True)
+        for engine, backend in ours.items():
+            row, _ = wave(backend, n, args.max_new_tokens)
+            report["engines"].setdefault(engine, []).append(row)
+            print(engine, json.dumps(row), flush=True)
+    report["ratios_vs_llamacpp_at_same_level"] = {
+        engine: {str(r["requests"]): r["aggregate_tokens_per_second"] / peer["aggregate_tokens_per_second"]
+                 for r, peer in zip(rows, report["engines"]["llama.cpp"])}
+        for engine, rows in report["engines"].items() if engine != "llama.cpp"
+    }
+    report["load_average_after"] = os.getloadavg()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
