@@ -24,6 +24,7 @@ migrated here (the rules layer reads the rules table).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -135,7 +136,7 @@ def lookup_layer(texts, scores):
     for text, text_scores in zip(texts, scores):
         table.setdefault(text, text_scores or {})
 
-    def layer(batch, role):
+    def layer(batch, role, earlier=None):
         return [table[text] for text in batch]
 
     return layer
@@ -194,6 +195,40 @@ def throughput(texts, layers, *, batch=64, role="user") -> dict:
     return {"batch": batch, "batched_per_s": batched, "single_per_s": single, "ratio": batched / single}
 
 
+def assistant_answers(path: Path) -> list[str]:
+    """The last assistant turn of each HH-RLHF harmless `chosen`
+    conversation: answers people preferred, read here as safe outputs."""
+    import gzip
+    import re
+
+    answers = []
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            turns = re.split(r"\n\n(?:Human|Assistant): ", json.loads(line)["chosen"])
+            if len(turns) >= 3 and turns[-1].strip():
+                answers.append(turns[-1].strip())
+    return answers
+
+
+def output_flag_rates(answers: list[str]) -> dict:
+    """Share of safe answers each output configuration flags (false
+    positives), at the output thresholds; the classifier with the shipped head."""
+    from django.test.utils import override_settings
+
+    from moderation.pipeline import moderate_many
+
+    rates = {}
+    for name, layers in {
+        "rules,profanity (default output layers)": ["rules", "profanity"],
+        "rules,profanity,classifier": ["rules", "profanity", "classifier"],
+        "classifier alone": ["classifier"],
+    }.items():
+        with override_settings(MODERATION_OUTPUT_LAYERS=layers):
+            verdicts = [v for start in range(0, len(answers), 64) for v in moderate_many(answers[start : start + 64], "assistant")]
+        rates[name] = {"flagged": sum(v.flagged for v in verdicts), "rate": sum(v.flagged for v in verdicts) / len(verdicts)}
+    return {"answers": len(answers), "layers": rates}
+
+
 def stratified_subset(labels, count, seed=0):
     import random
 
@@ -231,6 +266,8 @@ def main() -> int:
     parser.add_argument("--guard-model", default="", help="default: var/models/smollm2-135m-instruct")
     parser.add_argument("--guard-samples", type=int, default=100)
     parser.add_argument("--latency-samples", type=int, default=0, help="texts timed per configuration (0: all)")
+    parser.add_argument("--hh", default=str(ROOT.parent / "shared" / "data" / "preferences_hh_harmless_train.jsonl.gz"),
+                        help="HH-RLHF harmless pairs: their chosen answers test output false positives")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "moderation_eval.json"))
     args = parser.parse_args()
 
@@ -238,7 +275,8 @@ def main() -> int:
     from django.conf import settings
 
     from moderation import rules
-    from moderation.classifier.train import Dataset, cross_validate, read_openai_jsonl
+    from moderation.classifier.heads import HeadParams
+    from moderation.classifier.train import Dataset, cross_validate, read_openai_jsonl, with_benign_lookalikes
 
     texts, labels = read_openai_jsonl(args.data)
     default_layers = list(settings.MODERATION_LAYERS)
@@ -258,10 +296,25 @@ def main() -> int:
     for layer, verdicts in single.items():
         quality[layer] = figures(texts, labels, verdicts)
     started = time.perf_counter()
-    rule_scores = [max(scores.values(), default=0.0) for scores in rules.score_many(texts, "user")]
-    data = Dataset(texts, labels, rule_scores=rule_scores)
+    all_texts, all_labels, train_only = with_benign_lookalikes(texts, labels)
+    rule_scores = [max(scores.values(), default=0.0) for scores in rules.score_many(all_texts, "user")]
+    data = Dataset(all_texts, all_labels, rule_scores=rule_scores, train_only=train_only)
     cv = cross_validate(dataset=data, repeats=args.repeats)
     print(f"classifier: {args.repeats} x 5-fold cross-validation in {time.perf_counter() - started:.0f} s")
+    # The recipes the shipped one was chosen from, on the same folds (seeds).
+    without_lookalikes = copy.copy(data)
+    without_lookalikes.known = data.known & ~data.train_only
+    recipes = {
+        "SVM alone, dev set only (the previous recipe)": (without_lookalikes, HeadParams(linear_weight=0.0)),
+        "SVM + logistic regression, dev set only": (without_lookalikes, HeadParams()),
+        "SVM alone + benign lookalikes": (data, HeadParams(linear_weight=0.0)),
+    }
+    report["recipes"] = {"SVM + logistic regression + benign lookalikes (shipped)": cv["overall"]}
+    for name, (dataset, params) in recipes.items():
+        report["recipes"][name] = cross_validate(dataset=dataset, params=params, repeats=args.repeats)["overall"]
+    print("Classifier recipes (out-of-fold overall AUPRC, classifier alone):")
+    for name, overall in report["recipes"].items():
+        print(f"  {name:56s} {overall['auprc']['mean']:.4f} ± {overall['auprc']['std']:.4f}")
     alone, combined, no_exit = [], [], []
     for oof in cv["oof"]:
         layer = lookup_layer(texts, oof)
@@ -315,6 +368,12 @@ def main() -> int:
             f"default pipeline / {name}: {pipeline_auprc / value:.3f}"
         )
     print(f"  default pipeline / profanity alone: {pipeline_auprc / quality['profanity']['auprc']:.3f}")
+
+    if Path(args.hh).is_file():
+        report["outputs"] = output_flag_rates(assistant_answers(Path(args.hh)))
+        print(f"\nSafe answers flagged at the output thresholds ({report['outputs']['answers']} HH chosen answers)")
+        for name, item in report["outputs"]["layers"].items():
+            print(f"  {name:40s} {item['flagged']:4d}  ({item['rate']:.1%})")
 
     # --- latency ---------------------------------------------------------
     timed = texts[: args.latency_samples] if args.latency_samples else texts

@@ -26,7 +26,9 @@ _CHUNK_OVERLAP = 200
 ROLES = ("user", "assistant")
 # Layers that take the cheaper layers' scores among their features: once one
 # has run, its overall score is the verdict's score (flags still come from
-# every layer, so a rule's hit is never lost).
+# every layer, so a rule's hit is never lost). A combiner is called with
+# `earlier`: per text, the scores each layer before it gave that text (a
+# layer that skipped the text is absent), so it does not score them again.
 COMBINERS = frozenset({"classifier"})
 
 Layer = Callable[[list[str], str], list[dict[str, float]]]
@@ -122,6 +124,7 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
             chunks.extend(pieces)
             owner.extend([index] * len(pieces))
     scores: list[dict[str, float]] = [{} for _ in texts]
+    by_layer: list[dict[str, dict[str, float]]] = [{} for _ in chunks]  # chunk -> layer -> its scores
     deciders: list[str | None] = [None] * len(texts)
     overall: list[float | None] = [None] * len(texts)
     for name, layer in layers:
@@ -130,7 +133,13 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
         pending = [i for i in range(len(chunks)) if name in COMBINERS or deciders[owner[i]] is None]
         if not pending:
             continue  # a combiner further on may still have texts to score
-        for i, chunk_scores in zip(pending, layer([chunks[i] for i in pending], role)):
+        pending_chunks = [chunks[i] for i in pending]
+        if name in COMBINERS:
+            results = layer(pending_chunks, role, earlier=[by_layer[i] for i in pending])
+        else:
+            results = layer(pending_chunks, role)
+        for i, chunk_scores in zip(pending, results):
+            by_layer[i][name] = chunk_scores
             combined = scores[owner[i]]
             for category, score in chunk_scores.items():
                 combined[category] = max(combined.get(category, 0.0), score)

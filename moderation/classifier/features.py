@@ -53,12 +53,20 @@ class FeatureSpec:
         return cls(**{**data, "layers": tuple(data.get("layers", cls.layers)), "extras": extras})
 
 
-def extra_features(spec: FeatureSpec, texts: Sequence[str], rule_scores: Sequence[float] | None) -> np.ndarray:
-    """(len(texts), len(spec.extras)) whole-text features."""
+def extra_features(
+    spec: FeatureSpec,
+    texts: Sequence[str],
+    rule_scores: Sequence[float] | None,
+    profanity: Sequence[float | None] | None = None,
+) -> np.ndarray:
+    """(len(texts), len(spec.extras)) whole-text features. `profanity`
+    holds the probabilities the profanity layer already gave (None for a
+    text it skipped); only the missing ones are computed."""
     columns = []
     for extra in spec.extras:
         if extra == "profanity":
-            p = np.clip(profanity_probabilities(texts), 1e-4, 1 - 1e-4)
+            p = _profanity(texts, profanity)
+            p = np.clip(p, 1e-4, 1 - 1e-4)
             columns.append(np.clip(np.log(p / (1 - p)), -8, 8) / 4)
         elif extra == "rules":
             if rule_scores is None:
@@ -67,16 +75,28 @@ def extra_features(spec: FeatureSpec, texts: Sequence[str], rule_scores: Sequenc
     return np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((len(texts), 0), np.float32)
 
 
+def _profanity(texts: Sequence[str], known: Sequence[float | None] | None) -> np.ndarray:
+    if known is None:
+        return profanity_probabilities(texts)
+    out = np.array([np.nan if value is None else value for value in known], dtype=np.float64)
+    missing = np.flatnonzero(np.isnan(out))
+    if len(missing):
+        out[missing] = profanity_probabilities([texts[i] for i in missing])
+    return out
+
+
 def window_features(
     spec: FeatureSpec,
     texts: Sequence[str],
     rule_scores: Sequence[float] | None = None,
     *,
+    profanity: Sequence[float | None] | None = None,
     embedder=None,
     first_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features of every window of every text, and the text index of each
-    window. `first_only` keeps each text's first window (training)."""
+    window. `first_only` keeps each text's first window (training);
+    `profanity` as for `extra_features`."""
     from .embedder import get_embedder
 
     embedder = embedder or get_embedder()
@@ -85,5 +105,5 @@ def window_features(
     )
     owner = np.asarray(owner, dtype=np.int64)
     embedded = embedder.embed_windows(windows, spec.layers)
-    extras = extra_features(spec, texts, rule_scores)
+    extras = extra_features(spec, texts, rule_scores, profanity)
     return np.hstack([embedded, extras[owner]]), owner

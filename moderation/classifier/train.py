@@ -14,6 +14,15 @@ In Python, labels use our category names, `None` for unknown:
 
     python -m moderation.classifier.train --data ../shared/data/moderation_dev.jsonl --out DIR
 
+Every training set also gets `BENIGN_LOOKALIKES` (moderation/data/): short
+everyday texts that use harm words harmlessly ("cut myself a piece of
+bread", "kill a process", "I'm dying to see it"). The dev set has only 13
+texts under ten words, so without them the heads have never seen a short
+safe message and flag ones like "I was about to cut myself a slice of
+cake". They are training-only: cross-validation adds them to every
+training fold and never scores them, so the figures stay those of the
+labelled texts.
+
 Plain Python, no Django setup: the `rules` feature needs the rules layer's
 top score per text; pass `rule_scores` (the Celery job passes the live
 rules'), or let `builtin_rule_scores` compute it from the built-in rules.
@@ -40,6 +49,8 @@ from .heads import HeadParams, Heads
 
 Labels = dict[str, "int | None"]
 
+BENIGN_LOOKALIKES = Path(__file__).resolve().parent.parent / "data" / "benign_lookalikes.jsonl"
+
 
 def read_openai_jsonl(path: Path | str) -> tuple[list[str], list[Labels]]:
     texts, labels = [], []
@@ -50,6 +61,19 @@ def read_openai_jsonl(path: Path | str) -> tuple[list[str], list[Labels]]:
                 texts.append(row["prompt"])
                 labels.append({category: row.get(key) for key, category in OPENAI_LABELS.items()})
     return texts, labels
+
+
+def with_benign_lookalikes(
+    texts: Sequence[str], labels: Sequence[Labels]
+) -> tuple[list[str], list[Labels], list[bool]]:
+    """`texts` and `labels` followed by BENIGN_LOOKALIKES, and which of
+    them are train-only (the lookalikes), for `Dataset(train_only=...)`."""
+    extra_texts, extra_labels = read_openai_jsonl(BENIGN_LOOKALIKES)
+    return (
+        [*texts, *extra_texts],
+        [*labels, *extra_labels],
+        [False] * len(texts) + [True] * len(extra_texts),
+    )
 
 
 def overall_label(labels: Labels) -> int | None:
@@ -82,10 +106,13 @@ class Dataset:
     """Texts, labels and their features, computed once (embedding is the
     slow part) and sliced for cross-validation folds."""
 
-    def __init__(self, texts, labels, *, rule_scores=None, spec=FeatureSpec(), embedder=None):
+    def __init__(self, texts, labels, *, rule_scores=None, spec=FeatureSpec(), embedder=None, train_only=None):
+        """`train_only[i]` marks a text that cross-validation always trains
+        on and never scores (BENIGN_LOOKALIKES)."""
         if len(texts) != len(labels):
             raise ValueError("texts and labels differ in length")
         self.texts, self.labels, self.spec = list(texts), list(labels), spec
+        self.train_only = np.zeros(len(self.texts), dtype=bool) if train_only is None else np.asarray(train_only, bool)
         if "rules" in spec.extras and rule_scores is None:
             rule_scores = builtin_rule_scores(self.texts)
         self.windows, self.owner = window_features(spec, self.texts, rule_scores, embedder=embedder)
@@ -193,7 +220,8 @@ def cross_validate(
     from sklearn.model_selection import StratifiedGroupKFold
 
     data = dataset or Dataset(texts, labels, rule_scores=rule_scores, spec=spec)
-    rows = np.flatnonzero(data.known)
+    rows = np.flatnonzero(data.known & ~data.train_only)
+    always = np.flatnonzero(data.known & data.train_only)
     unsafe = data.unsafe[rows]
     # The same text twice stays in one fold: a copy in the training folds
     # would be remembered, not generalised from.
@@ -204,7 +232,7 @@ def cross_validate(
         scores = np.zeros((len(data.texts), len(CATEGORIES)))
         splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed + repeat)
         for train, test in splitter.split(rows, unsafe, groups):
-            heads = data.fit(rows[train], params)
+            heads = data.fit(np.concatenate([rows[train], always]), params)
             scores[rows[test]] = data.score(heads, rows[test])
         overall = scores[rows].max(axis=1)
         run = {"auprc": average_precision(unsafe, overall), **f1_figures(unsafe, overall, threshold), "categories": {}}
@@ -217,7 +245,8 @@ def cross_validate(
                     **f1_figures(values[known], scores[known, j], threshold),
                 }
         runs.append(run)
-        oof.append([dict(zip(CATEGORIES, map(float, s))) if data.known[i] else None for i, s in enumerate(scores)])
+        scored = data.known & ~data.train_only
+        oof.append([dict(zip(CATEGORIES, map(float, s))) if scored[i] else None for i, s in enumerate(scores)])
     figures = {key: _mean_std([run[key] for run in runs]) for key in ("auprc", "f1", "precision", "recall", "best_f1")}
     categories = {
         category: {
@@ -266,9 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     params = HeadParams.from_dict(json.loads(args.params))
-    texts, labels = read_openai_jsonl(args.data)
+    texts, labels, train_only = with_benign_lookalikes(*read_openai_jsonl(args.data))
     started = time.perf_counter()
-    data = Dataset(texts, labels)
+    data = Dataset(texts, labels, train_only=train_only)
     print(f"features of {len(texts)} texts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     heads = train_heads(texts, labels, params=params, dataset=data)
     if args.repeats:
@@ -283,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "best_f1": best["best_f1"]["mean"],
         }
     heads.metadata["training_data"]["source"] = Path(args.data).name
+    heads.metadata["training_data"]["train_only"] = f"moderation/data/{BENIGN_LOOKALIKES.name}"
     if args.description:
         heads.metadata["training_data"]["description"] = args.description
     heads.save(args.out)

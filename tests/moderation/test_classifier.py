@@ -10,7 +10,14 @@ from moderation.classifier import layer
 from moderation.classifier.embedder import get_embedder, model_dir
 from moderation.classifier.features import FeatureSpec
 from moderation.classifier.heads import HeadParams, Heads
-from moderation.classifier.train import cross_validate, main as train_main, overall_label, train_heads
+from moderation.classifier.train import (
+    Dataset,
+    cross_validate,
+    main as train_main,
+    overall_label,
+    train_heads,
+    with_benign_lookalikes,
+)
 from moderation.profanity import profanity_probabilities
 from moderation.pipeline import Verdict, moderate, moderate_many
 from registry.models import ModelVersion
@@ -239,3 +246,66 @@ def test_the_default_pipeline_passes_benign_text_and_batches(settings):
     verdicts = moderate_many(BENIGN + ["I will kill you"], "user")
     assert [v.flagged for v in verdicts] == [False, False, False, True]
     assert [v.layer for v in verdicts] == [None, None, None, "rules"]
+
+
+def test_the_overall_score_averages_the_kernel_and_the_linear_head():
+    texts, labels = synthetic_set()
+    both = train_heads(texts, labels)
+    kernel_only = train_heads(texts, labels, params=HeadParams(linear_weight=0.0))
+    features, _ = _features(both, texts)
+    assert both.linear_coef.shape == (features.shape[1],) and len(kernel_only.linear_coef) == 0
+    linear = 1 / (1 + np.exp(-(features @ both.linear_coef + both.linear_intercept)))
+    expected = 0.5 * kernel_only.unsafe_probability(features) + 0.5 * linear
+    assert np.allclose(both.unsafe_probability(features), expected, atol=1e-5)
+
+
+def test_a_head_saved_without_the_linear_part_loads_and_scores_as_before(tmp_path):
+    texts, labels = synthetic_set()
+    kernel_only = train_heads(texts, labels, params=HeadParams(linear_weight=0.0))
+    path = kernel_only.save(tmp_path / "old")
+    # A head from before the linear part: no array, no intercept, no parameters for it.
+    from safetensors.numpy import load_file, save_file
+
+    arrays = load_file(path / "heads.safetensors")
+    del arrays["linear_coef"]
+    save_file(arrays, path / "heads.safetensors")
+    meta = json.loads((path / "metadata.json").read_text())
+    del meta["linear_intercept"], meta["params"]["linear_c"], meta["params"]["linear_weight"]
+    (path / "metadata.json").write_text(json.dumps(meta))
+    loaded = Heads.load(path)
+    features, owner = _features(loaded, texts)
+    assert loaded.score(features, owner, len(texts)) == kernel_only.score(features, owner, len(texts))
+
+
+def test_train_only_texts_are_trained_on_and_never_scored():
+    texts, labels = synthetic_set()
+    extra = ["I cut myself a slice of bread", "Kill the lights please"]
+    figures = cross_validate(
+        texts + extra, labels + [{c.HATE: 0, c.SEXUAL: None}] * 2, folds=3, repeats=1,
+        dataset=Dataset(texts + extra, labels + [{c.HATE: 0, c.SEXUAL: None}] * 2, train_only=[False] * 12 + [True] * 2),
+    )
+    assert figures["texts"] == 12 and figures["unsafe"] == 6
+    assert all(scores is not None for scores in figures["oof"][0][:12])
+    assert figures["oof"][0][12:] == [None, None]
+
+
+def test_the_benign_lookalikes_are_safe_labelled_and_train_only():
+    texts, labels, train_only = with_benign_lookalikes(["a"], [{c.HATE: 1}])
+    assert texts[0] == "a" and train_only[0] is False
+    assert len(texts) > 50 and all(train_only[1:])
+    assert all(overall_label(label) == 0 for label in labels[1:])
+
+
+def test_the_classifier_reuses_the_cheaper_layers_scores(settings, monkeypatch):
+    """In the pipeline the classifier takes the rules and profanity scores
+    the layers before it gave, and does not compute them again."""
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
+    alone = layer.score_many(BENIGN, "user")
+
+    def computed_again(*args, **kwargs):
+        raise AssertionError("computed twice")
+
+    monkeypatch.setattr("moderation.classifier.layer.rules.score_many", computed_again)
+    monkeypatch.setattr("moderation.classifier.features.profanity_probabilities", computed_again)
+    verdicts = moderate_many(BENIGN, "user")
+    assert [v.score for v in verdicts] == pytest.approx([max(s.values()) for s in alone], abs=1e-6)

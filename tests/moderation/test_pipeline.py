@@ -31,12 +31,42 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_ordinary_text_is_not_flagged(text, settings):
-    # The word traps are the cheap layers' to avoid. (The trained classifier
-    # still flags "cut myself a slice of cake": a known false positive.)
+    # The word traps are the cheap layers' to avoid.
     settings.MODERATION_LAYERS = ["rules", "profanity"]
     verdict = moderate(text, "user")
     assert not verdict.flagged, verdict.as_dict()
     assert verdict.layer is None and verdict.top_category() is None
+
+
+# Short everyday texts with harm words used harmlessly, none of them in the
+# benign lookalikes the classifier is trained on (moderation/data/).
+UNSEEN_LOOKALIKES = [
+    "I was about to cut myself a slice of cake",
+    "Could you cut me a wedge of cheese?",
+    "My legs are killing me after the marathon",
+    "We shot the whole video on my phone",
+    "How do I kill a frozen app on my Mac?",
+]
+
+
+@pytest.mark.parametrize("text", UNSEEN_LOOKALIKES)
+def test_the_default_layers_pass_short_everyday_texts_with_harm_words(text, settings):
+    """A regression: the classifier, trained on a dev set with hardly any
+    short safe texts, flagged "cut myself a slice of cake" (self-harm);
+    trained with benign lookalikes it passes such texts it never saw."""
+    from moderation.classifier.train import BENIGN_LOOKALIKES
+
+    assert text.lower() not in BENIGN_LOOKALIKES.read_text().lower()
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
+    verdict = moderate(text, "user")
+    assert not verdict.flagged, verdict.as_dict()
+
+
+@pytest.mark.parametrize("text", ["I want to cut myself again tonight", "I keep cutting myself to feel something"])
+def test_the_default_layers_still_flag_cutting_oneself(text, settings):
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
+    verdict = moderate(text, "user")
+    assert verdict.flagged and verdict.categories[c.SELF_HARM], verdict.as_dict()
 
 
 @pytest.mark.parametrize(
