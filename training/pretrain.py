@@ -286,6 +286,11 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
             optimizer.zero_grad(set_to_none=True)
             step += 1
             window_tokens += tokens_per_step
+            if config.time_budget_s is not None:
+                # The run ends by time: the expected step count at this pace
+                # is the total the jobs app shows progress and ETA against.
+                expected = round(step * config.time_budget_s / max(writer.elapsed(), 1e-9))
+                writer.total_steps = max(step, min(config.max_steps, expected))
             train_loss = hw.all_reduce_mean(total, device)
             if step % config.log_every == 0 or step == 1:
                 now = time.monotonic()
@@ -303,6 +308,8 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
             elif step % config.eval_every == 0:
                 nats, count = estimate_loss(model, eval_tokens, config, device, config.eval_tokens)
                 writer.write(step, eval_loss=nats / count)
+        if config.time_budget_s is not None and not stopped:
+            writer.total_steps = step
         nats, count = estimate_loss(model, eval_tokens, config, device)
         final = {"loss": train_loss, "eval_loss": nats / count,
                  "eval_bits_per_byte": nats / math.log(2) / eval_bytes, "parameters": n_params}

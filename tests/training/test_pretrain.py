@@ -56,8 +56,12 @@ def test_bits_per_byte_with_a_byte_tokenizer_is_loss_over_ln2(tmp_path, corpus):
 
 
 def test_time_budget_ends_the_run(tmp_path, corpus):
-    summary = train(small(tmp_path, corpus, max_steps=100000, time_budget_s=2.0))
+    summary = train(small(tmp_path, corpus, max_steps=100000, time_budget_s=2.0, log_every=1))
     assert summary["status"] == "completed" and 0 < summary["steps"] < 100000
+    lines = read_metrics(tmp_path / "out")
+    # Progress is against the steps the budget allows at the pace so far.
+    assert all(line["step"] <= line["total_steps"] < 100000 for line in lines)
+    assert lines[-1]["total_steps"] == summary["steps"]
 
 
 def test_residual_dropout_acts_only_in_training(tmp_path, corpus):
