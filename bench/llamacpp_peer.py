@@ -6,6 +6,7 @@ llama-cpp-python's server answers one request at a time (one model context
 behind a lock), so 8 conversations there queue behind each other; this runs
 its `Llama` the same way, in threads behind a lock, without the HTTP layer
 (ours runs without the stack too: bench/engine_batching.py's harness).
+llama.cpp runs first, then each of our engines.
 
     .venv/bin/pip install -r requirements-bench.txt   # compiles llama.cpp, minutes
     .venv/bin/python bench/llamacpp_peer.py [--levels 1,8] [--out FILE]
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -30,14 +32,14 @@ from engine.backends import load_local_backend  # noqa: E402
 from engine.bundled import find_bundled_gguf  # noqa: E402
 
 
-def llamacpp_wave(llm, lock: threading.Lock, n: int, max_new_tokens: int) -> dict:
+def llamacpp_wave(llm, lock: threading.Lock, n: int, max_new_tokens: int, prompts: list[str] = PROMPTS) -> dict:
     ttfts, tokens = [None] * n, [0] * n
 
     def one(i: int) -> None:
         started = time.perf_counter()
         with lock:
             chunks = llm.create_chat_completion(
-                [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
+                [{"role": "user", "content": prompts[i % len(prompts)]}],
                 temperature=0.0, max_tokens=max_new_tokens, stream=True,
             )
             for chunk in chunks:
@@ -64,6 +66,27 @@ def llamacpp_wave(llm, lock: threading.Lock, n: int, max_new_tokens: int) -> dic
     }
 
 
+def llamacpp_rows(levels: list[int], max_new_tokens: int) -> tuple[str, list[dict]]:
+    """All of llama.cpp's waves, in a process of its own: its OpenMP runtime
+    and torch's never share one. n_batch=1: this build (llama.cpp's native
+    AVX-512/AMX kernels) crashes evaluating several prompt tokens at once on
+    this CPU, so prompts are read a token at a time, which slows its first
+    token, not its decoding."""
+    from llama_cpp import Llama, __version__
+
+    llm = Llama(model_path=str(find_bundled_gguf()), n_ctx=2048, n_threads=os.cpu_count(), n_batch=1, n_ubatch=1,
+                verbose=False)
+    lock = threading.Lock()
+    # Warm-up on another prompt: llama-cpp-python reuses the cache of a
+    # repeated prompt, which would flatter the first measured request.
+    llamacpp_wave(llm, lock, 1, 8, ["Say hello."])
+    rows = []
+    for n in levels:
+        rows.append(llamacpp_wave(llm, lock, n, max_new_tokens))
+        print("llama.cpp", json.dumps(rows[-1]), flush=True)
+    return __version__, rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "var/models/smollm2-135m-instruct"))
@@ -72,27 +95,21 @@ def main():
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench/results/engine_llamacpp_peer.json"))
     args = parser.parse_args()
-    from llama_cpp import Llama, __version__
-
-    gguf = find_bundled_gguf()
     levels = [int(n) for n in args.levels.split(",")]
-    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=os.cpu_count(), verbose=False)
-    lock = threading.Lock()
-    ours = {engine: load_local_backend(args.model, engine=engine, device="cpu") for engine in args.engines.split(",")}
-    report = {"gguf": gguf.name, "llama_cpp_python": __version__, "model": args.model,
-              "max_new_tokens": args.max_new_tokens, "cpu_count": os.cpu_count(),
-              "load_average_before": os.getloadavg(), "engines": {"llama.cpp": []}}
-    llamacpp_wave(llm, lock, 2, 8)  # warm-up
-    for backend in ours.values():
-        wave(backend, 2, 8)
-    for n in levels:
-        row = llamacpp_wave(llm, lock, n, args.max_new_tokens)
-        report["engines"]["llama.cpp"].append(row)
-        print("llama.cpp", json.dumps(row), flush=True)
-        for engine, backend in ours.items():
+    report = {"gguf": find_bundled_gguf().name, "model": args.model, "max_new_tokens": args.max_new_tokens,
+              "cpu_count": os.cpu_count(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+              "load_average_before": os.getloadavg(), "engines": {}}
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        report["llama_cpp_python"], report["engines"]["llama.cpp"] = pool.apply(
+            llamacpp_rows, (levels, args.max_new_tokens))
+    for engine in args.engines.split(","):
+        backend = load_local_backend(args.model, engine=engine, device="cpu")
+        wave(backend, 2, 8)  # warm-up
+        for n in levels:
             row, _ = wave(backend, n, args.max_new_tokens)
             report["engines"].setdefault(engine, []).append(row)
             print(engine, json.dumps(row), flush=True)
+        del backend
     report["ratios_vs_llamacpp_at_same_level"] = {
         engine: {str(r["requests"]): r["aggregate_tokens_per_second"] / peer["aggregate_tokens_per_second"]
                  for r, peer in zip(rows, report["engines"]["llama.cpp"])}
