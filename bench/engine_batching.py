@@ -60,7 +60,7 @@ def main():
     levels = [int(n) for n in args.levels.split(",")]
     engines = args.engines.split(",")
     report = {"model": args.model, "max_new_tokens": args.max_new_tokens, "cpu_count": os.cpu_count(),
-              "load_average_before": os.getloadavg(), "engines": {}, "greedy_answers_equal_generate": {}}
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "load_average_before": os.getloadavg(), "engines": {}, "greedy_answers_equal_generate": {}}
     backends = {engine: load_local_backend(args.model, engine=engine, device="cpu") for engine in engines}
     for backend in backends.values():
         wave(backend, 2, 8)  # warm-up
