@@ -1,13 +1,17 @@
 """Progress and stopping for the recipes that run a transformers/TRL
-Trainer (sft, dpo): the Trainer's logs become metrics.jsonl lines, and a
-SIGTERM ends training at the next step boundary."""
+Trainer (sft, dpo): the Trainer's logs become metrics.jsonl lines, a
+SIGTERM ends training at the next step boundary, and `run_trainer` is the
+train-evaluate-save sequence both recipes share."""
 from __future__ import annotations
 
 import time
 
 from transformers import TrainerCallback
 
-from .metrics import MetricsWriter, StopSignal
+from . import device as hw
+from .config import config_dict
+from .metrics import MetricsWriter, StopSignal, write_summary
+from .models import save_pretrained
 
 # Trainer log keys -> the contract's metric names. A later key wins: DPO
 # logs both token accuracy and preference accuracy, and the latter is its
@@ -56,3 +60,36 @@ class ProgressCallback(TrainerCallback):
             self.writer.write(state.global_step, **metrics)
         elif metrics:
             self.writer.last.update(metrics)
+
+
+def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None) -> dict:
+    """Trains the Trainer that `build_trainer(config, callbacks=...)` makes,
+    evaluates it unless it was stopped, saves the model (rank 0 only), and
+    writes summary.json last, so its presence means the output is whole."""
+    kind = config.kind
+    started = time.monotonic()
+    writer = MetricsWriter(config.output_dir, max(config.max_steps, 0), enabled=hw.is_main_process(),
+                           progress=progress)
+    stop = StopSignal().install()
+    callback = ProgressCallback(writer, stop)
+    try:
+        hw.seed_everything(config.seed)
+        trainer = build_trainer(config, callbacks=[callback])
+        trainer.train()
+        stopped = callback.stopped or stop.requested
+        if trainer.eval_dataset is not None and not stopped:
+            metrics = trainer.evaluate()
+            writer.write(trainer.state.global_step, eval_loss=metrics.get("eval_loss"),
+                         eval_accuracy=metrics.get(eval_accuracy_key))
+        if trainer.accelerator.is_main_process:
+            save_pretrained(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
+                            config.output_dir)
+            summary = write_summary(config.output_dir, kind=kind, stopped=stopped, steps=trainer.state.global_step,
+                                    wall_time_s=time.monotonic() - started, final=dict(writer.last),
+                                    config=config_dict(config))
+        else:
+            summary = {"kind": kind, "status": "stopped" if stopped else "completed"}
+        trainer.accelerator.wait_for_everyone()
+        return summary
+    finally:
+        stop.uninstall()

@@ -14,15 +14,13 @@ or full fine-tuning; bf16 and gradient checkpointing only on CUDA.
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass
 from typing import ClassVar
 
 from . import device as hw
-from .config import config_dict, fraction, positive
+from .config import fraction, positive
 from .data import load_sft_messages
-from .metrics import MetricsWriter, StopSignal, write_summary
-from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+from .models import check_model_dir, load_dtype, lora_config
 
 
 @dataclass
@@ -114,34 +112,9 @@ def build_trainer(config: SftRecipeConfig, callbacks=()):
 
 
 def train(config: SftRecipeConfig, *, progress=None) -> dict:
-    from .hf_callback import ProgressCallback
+    from .hf_callback import run_trainer
 
-    started = time.monotonic()
-    main = hw.is_main_process()
-    writer = MetricsWriter(config.output_dir, max(config.max_steps, 0), enabled=main, progress=progress)
-    stop = StopSignal().install()
-    callback = ProgressCallback(writer, stop)
-    try:
-        hw.seed_everything(config.seed)
-        trainer = build_trainer(config, callbacks=[callback])
-        trainer.train()
-        stopped = callback.stopped or stop.requested
-        if trainer.eval_dataset is not None and not stopped:
-            metrics = trainer.evaluate()
-            writer.write(trainer.state.global_step, eval_loss=metrics.get("eval_loss"),
-                         eval_accuracy=metrics.get("eval_mean_token_accuracy"))
-        if trainer.accelerator.is_main_process:
-            save_pretrained(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
-                            config.output_dir)
-            summary = write_summary(config.output_dir, kind="sft", stopped=stopped, steps=trainer.state.global_step,
-                                    wall_time_s=time.monotonic() - started, final=dict(writer.last),
-                                    config=config_dict(config))
-        else:
-            summary = {"kind": "sft", "status": "stopped" if stopped else "completed"}
-        trainer.accelerator.wait_for_everyone()
-        return summary
-    finally:
-        stop.uninstall()
+    return run_trainer(config, build_trainer, eval_accuracy_key="eval_mean_token_accuracy", progress=progress)
 
 
 if __name__ == "__main__":
