@@ -1,5 +1,5 @@
-"""A chat WebSocket client for tests: the real ASGI application, signed in
-with a real session cookie."""
+"""A WebSocket client for tests of the chat and arena sockets: the real ASGI
+application, signed in with a real session cookie."""
 import asyncio
 import json
 
@@ -11,15 +11,16 @@ from chatsite.asgi import application
 from ..conftest import session_cookie
 
 
-async def connect(user=None) -> tuple[WebsocketCommunicator, bool, int | None]:
+async def connect(user=None, path: str = "/ws/chat/") -> tuple[WebsocketCommunicator, bool, int | None]:
+    """(communicator, allowed, close code when refused)."""
     headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
     if user is not None:
         cookie = await database_sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await communicator.connect(timeout=10)
     if connected:
-        # An allowed socket hears `ready` first; a refused one is closed with 4401.
+        # An allowed socket hears `ready` first; a refused one is closed with 44xx.
         output = await communicator.receive_output(timeout=10)
         if output["type"] == "websocket.close":
             return communicator, False, output["code"]
