@@ -1,5 +1,3 @@
-import json
-
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
@@ -7,6 +5,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import role_required
 from accounts.models import Role
 from chat.errors import ChatError
+from chat.http import json_body
 
 from . import selectors, services
 from .access import access_match_by_id, arena_required
@@ -35,15 +34,7 @@ def _api(view):
 
 
 def _json_body(request) -> dict:
-    if len(request.body) > _MAX_JSON_BODY:
-        raise ChatError("too_long", "The request body is too large.")
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ChatError("invalid_json", "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise ChatError("invalid_request", "The request body must be a JSON object.")
-    return data
+    return json_body(request, max_bytes=_MAX_JSON_BODY)
 
 
 @require_GET

@@ -1,5 +1,3 @@
-import json
-
 from django.conf import settings
 
 from django.contrib.auth.decorators import login_required
@@ -11,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import services
 from .access import access_conversation_by_id, access_message_by_id
 from .errors import ChatError
+from .http import json_body
 from .exports import conversation_export_json, conversation_export_markdown
 from .models import FEEDBACK_REASONS
 from .params import clean_conversation_settings
@@ -21,15 +20,7 @@ _MAX_JSON_BODY = 64 * 1024
 
 
 def _json_body(request) -> dict:
-    if len(request.body) > _MAX_JSON_BODY:
-        raise ChatError("too_long", "The request body is too large.")
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ChatError("invalid_json", "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise ChatError("invalid_request", "The request body must be a JSON object.")
-    return data
+    return json_body(request, max_bytes=_MAX_JSON_BODY)
 
 
 def _api(view):
