@@ -1,5 +1,4 @@
 from django.conf import settings
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
