@@ -27,6 +27,8 @@ from .errors import LabelingError
 from .importers import ParsedItem, parse_hh, parse_jsonl, parse_oasst
 from .models import (
     CANDIDATE_FLAGS,
+    FLAG_HARMFUL,
+    FLAG_SPAM,
     MAX_CANDIDATES,
     MIN_CANDIDATES,
     AnnotatorStats,
@@ -603,6 +605,34 @@ def _store_consensus(votes, items: dict[int, quality.ItemConsensus], weights: di
         update_fields=["method", "groups", "scores", "agreement", "num_rankings", "none_acceptable", "flags", "updated_at"],
     )
     Ranking.objects.bulk_update(rankings, ["agreement"], batch_size=CHUNK)
+    _send_to_moderation(rows)
+
+
+# The flags that are a safety matter for moderators; the others (wrong,
+# refusing, not following) are about quality and stay on the labeling
+# admin's flagged page.
+_MODERATION_FLAGS = (FLAG_HARMFUL, FLAG_SPAM)
+
+
+def _send_to_moderation(rows: list[Consensus]) -> None:
+    """Queues for moderators the candidates that consensus flagged harmful
+    or spam, and every candidate of an item found to have no acceptable
+    answer (whatever annotators rejected may be what a moderator must see)."""
+    from moderation.services import review_item_from_annotators
+
+    reasons: dict[int, list[str]] = {}
+    for row in rows:
+        for pk, names in row.flags.items():
+            for name in names:
+                if name in _MODERATION_FLAGS:
+                    reasons.setdefault(int(pk), []).append(f"flagged {CANDIDATE_FLAGS[name].lower()}")
+        if row.none_acceptable:
+            for pk in TaskCandidate.objects.filter(task_id=row.task_id).values_list("candidate_id", flat=True):
+                reasons.setdefault(pk, []).append("no answer to this prompt was acceptable")
+    for candidate in Candidate.objects.filter(pk__in=list(reasons)):
+        review_item_from_annotators(
+            candidate=candidate, reason="Annotators' consensus: " + "; ".join(reasons[candidate.pk]) + "."
+        )
 
 
 def _store_stats(stats: dict[int, tuple[float, int, float]]) -> None:

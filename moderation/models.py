@@ -95,8 +95,15 @@ class ReviewItem(models.Model):
     class Origin(models.TextChoices):
         AUTOMATIC = "automatic", "Flagged automatically"
         REPORT = "report", "Reported by a user"
+        ANNOTATION = "annotation", "Flagged by annotators"
 
-    message = models.ForeignKey("chat.Message", on_delete=models.CASCADE, related_name="review_items")
+    # A chat message, or (annotators' flags) a labeling candidate answer.
+    message = models.ForeignKey(
+        "chat.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="review_items"
+    )
+    candidate = models.ForeignKey(
+        "labeling.Candidate", null=True, blank=True, on_delete=models.CASCADE, related_name="review_items"
+    )
     direction = models.CharField(max_length=8, choices=Direction.choices)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.AUTOMATIC)
     # A report: who sent it and why. Automatic items have neither.
@@ -124,7 +131,16 @@ class ReviewItem(models.Model):
                 fields=["message", "reported_by"],
                 condition=Q(origin="report", status="open"),
                 name="one_open_report_per_message_and_user",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["candidate"],
+                condition=Q(origin="annotation", status="open"),
+                name="one_open_annotation_item_per_candidate",
+            ),
+            models.CheckConstraint(
+                condition=Q(message__isnull=False) | Q(candidate__isnull=False),
+                name="review_item_has_a_subject",
+            ),
         ]
 
     def __str__(self):

@@ -59,7 +59,7 @@ def review_item_list(
     reported it). None leaves a filter out. `category` matches any category
     the verdict flagged, not only the top one."""
     items = ReviewItem.objects.select_related(
-        "message__conversation__owner", "message__parent", "reviewer", "reported_by"
+        "message__conversation__owner", "message__parent", "candidate__prompt", "reviewer", "reported_by"
     )
     if status is not None:
         items = items.filter(status=status)
@@ -105,13 +105,32 @@ def review_item_flagged_message_id(*, item: ReviewItem) -> int | None:
     the answer that the template replaced, so the flagged text is the user
     message above it."""
     message = item.message
+    if message is None:
+        return None
     wanted_role = Message.Role.USER if item.direction == ReviewItem.Direction.INPUT else Message.Role.ASSISTANT
     return message.pk if message.role == wanted_role else message.parent_id
 
 
-def review_item_context(*, item: ReviewItem) -> list[Message]:
+@dataclass(frozen=True)
+class ContextTurn:
+    """A turn of a labeling prompt, shown like a chat message."""
+
+    role: str
+    content: str
+    pk = None
+    status = ""
+
+    def get_role_display(self) -> str:
+        return self.role.capitalize()
+
+
+def review_item_context(*, item: ReviewItem) -> list[Message | ContextTurn]:
     """The conversation's branch from its root down to the item's message,
-    in order (the path the owner saw, as chat.selectors.branch_path walks it)."""
+    in order (the path the owner saw, as chat.selectors.branch_path walks it).
+    An annotators' item shows its prompt, the candidate answering it last."""
+    if item.candidate_id:
+        turns = [*item.candidate.prompt.messages, {"role": "assistant", "content": item.candidate.text}]
+        return [ContextTurn(role=t["role"], content=t["content"]) for t in turns]
     by_id = {message.pk: message for message in item.message.conversation.messages.all()}
     path = []
     node = by_id.get(item.message_id)

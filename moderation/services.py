@@ -59,6 +59,27 @@ def review_item_report(*, message, reported_by, reason: str) -> ReviewItem:
     )
 
 
+def review_item_from_annotators(*, candidate, reason: str) -> ReviewItem:
+    """Queues a candidate answer that annotators' consensus found harmful or
+    unacceptable, once while open: consensus is recomputed with every
+    ranking, and a moderator's queue must not fill with repeats. The
+    decision teaches the classifier like any other (an overturn says the
+    text is safe)."""
+    item, _ = ReviewItem.objects.get_or_create(
+        candidate=candidate,
+        origin=ReviewItem.Origin.ANNOTATION,
+        status=ReviewItem.Status.OPEN,
+        defaults={
+            "direction": ReviewItem.Direction.OUTPUT,
+            "report_reason": reason,
+            "text": candidate.text,
+            "verdict": _UNJUDGED_VERDICT,
+            "layer": "annotators",
+        },
+    )
+    return item
+
+
 def _decide(items: list[ReviewItem], *, reviewer, decision: str, note: str) -> list[ReviewDecision]:
     """Sets the items' status and audits each change. Precondition: inside a
     transaction, the items' rows locked and their status fresh."""
