@@ -120,6 +120,19 @@ def user(make_user):
     return make_user()
 
 
+def record_figures(name: str, figures: dict) -> None:
+    """Prints figures a test measured and, when RECORD_FIGURES_DIR is set,
+    writes them there as NAME.json (`bench/results` for a measured run), so
+    an ordinary test run leaves the checkout as it was."""
+    import json
+
+    print(f"\n{name}: {json.dumps(figures)}")
+    target = os.environ.get("RECORD_FIGURES_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        (Path(target) / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
 def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)

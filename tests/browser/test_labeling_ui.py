@@ -1,10 +1,8 @@
 """Annotators rank by keyboard alone and by drag and drop, and write a
 demonstration with its live preview, in a real browser against the live
 stack; the rows stored are checked."""
-import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,12 +11,12 @@ from labeling.models import Assignment, Candidate, Demonstration, Prompt, Rankin
 from labeling.services import candidate_add, task_create_demonstration, task_create_ranking
 from labeling.text import messages_hash
 
+from ..conftest import record_figures
 from .conftest import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
 
 PASSWORD = "a-Strong-pass-123"
-RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "labeling_keyboard_ranking.json"
 CONVERSATION = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Name a planet."},
@@ -86,22 +84,17 @@ def test_an_annotator_ranks_four_answers_by_keyboard_alone(page, make_user):
     assert not ranking.none_acceptable and ranking.better_answer == ""
     assert ranking.assignment.state == Assignment.State.SUBMITTED
     assert not page.errors
-    print(f"\nkeyboard ranking of 4 candidates: {seconds:.2f} s (11 keys; {arranged:.2f} s arranging, {submitted:.2f} s submitting)")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "test": "tests/browser/test_labeling_ui.py::test_an_annotator_ranks_four_answers_by_keyboard_alone",
-                "candidates": 4,
-                "keys": 11,
-                "seconds_total": round(seconds, 3),
-                "seconds_arranging": round(arranged, 3),
-                "seconds_submitting": round(submitted, 3),
-                "note": "Playwright key presses in headless Debian chromium on a shared 2-core machine; machine time, not a person's.",
-            },
-            indent=2,
-        )
-        + "\n"
+    record_figures(
+        "labeling_keyboard_ranking",
+        {
+            "test": "tests/browser/test_labeling_ui.py::test_an_annotator_ranks_four_answers_by_keyboard_alone",
+            "candidates": 4,
+            "keys": 11,
+            "seconds_total": round(seconds, 3),
+            "seconds_arranging": round(arranged, 3),
+            "seconds_submitting": round(submitted, 3),
+            "note": "Playwright key presses in headless Debian chromium; machine time, not a person's.",
+        },
     )
 
 

@@ -35,6 +35,7 @@ from labeling.services import (
 )
 from registry.models import ModelVersion
 
+from ..conftest import record_figures
 from .conftest import hh_line
 
 pytestmark = pytest.mark.django_db
@@ -501,7 +502,6 @@ def test_admins_see_annotators_with_low_agreement(admin_client, annotators, make
 
 
 HH_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "preferences_hh_harmless_train.jsonl.gz"
-UPLOAD_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "labeling_upload_hh.json"
 
 
 @pytest.mark.skipif(not HH_FILE.exists(), reason="the shared HH-RLHF sample is not here")
@@ -543,6 +543,4 @@ def test_the_hh_sample_uploads_and_downloads_through_the_admin_pages(admin_clien
         "download_pairs_per_second": round(len(pairs) / downloaded, 1),
         "note": "Django test client on a shared 2-core machine, PostgreSQL; noisy.",
     }
-    print("\n" + json.dumps(figures))
-    UPLOAD_RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    UPLOAD_RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    record_figures("labeling_upload_hh", figures)
