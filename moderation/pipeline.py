@@ -135,7 +135,7 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
             continue  # a combiner further on may still have texts to score
         pending_chunks = [chunks[i] for i in pending]
         if name in COMBINERS:
-            results = layer(pending_chunks, role, earlier=[by_layer[i] for i in pending])
+            results = layer(pending_chunks, role, earlier=[dict(by_layer[i]) for i in pending])
         else:
             results = layer(pending_chunks, role)
         for i, chunk_scores in zip(pending, results):

@@ -6,9 +6,10 @@
 2. The "any unsafe" head, an average of two probabilities: an RBF-kernel
    SVM on the projection, Platt-calibrated on decision values from an inner
    cross-validation, and an L2 logistic regression on the full features
-   (`linear_weight` of the average). The two err on different texts: the
-   average reached 0.852 AUPRC where the SVM alone reached 0.845 (3 x 5-fold
-   CV on the dev set, bench/results/moderation_recipes.json).
+   (`linear_weight` of the average). The two err on different texts: on
+   the same 3 x 5-fold CV splits of the dev set the average reached 0.852
+   AUPRC (0.850 with the benign lookalikes) where the SVM alone reached
+   0.845, with half the spread across splits (bench/moderation_eval.py).
 3. One logistic regression per category with enough labels gives q_c, the
    probability of that category.
 
