@@ -171,6 +171,18 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
         r"\b" + _INTENT + r"(?:\s+to)?" + _GAP_NOT_STOP + r"\s+" + _SELF_VERB + _MYSELF,
     ),
     DefaultRule(c.SELF_HARM, "regex", r"\b(?:stop|quit|resist|avoid)\s+" + _SELF_VERB + _MYSELF, 0.7),
+    # Ongoing self-injury told in the first person ("I keep cutting myself",
+    # "I've been starving myself"); "I kept cutting myself on the broken
+    # glass" or "...shaving" are accidents, not self-harm.
+    DefaultRule(
+        c.SELF_HARM, "regex",
+        r"\bi(?:'ve|’ve|\s+have)?(?:\s+(?:keep|kept|still|always|often|sometimes|constantly|started|start|began"
+        r"|been|am|was|'m|’m|can'?t\s+stop|cannot\s+stop))+\s+"
+        + _any(r"cutting", r"burning", r"hurting", r"harming", r"starving", r"hitting", r"scratching",
+               r"punching", r"bruising", r"poisoning")
+        + _MYSELF + r"(?!\s+(?:on|shaving|by\s+accident|accidentally|while|when)\b)",
+        0.8,
+    ),
     DefaultRule(
         c.SELF_HARM_INTENT, "regex",
         _any(

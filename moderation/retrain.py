@@ -46,7 +46,7 @@ def retrain_classifier(*, examples: list[Example], out_dir: Path) -> dict:
     the cross-validated figures in their metadata; returns those figures
     (without the per-text out-of-fold scores). Raises ValueError when there
     are not at least two safe and two unsafe texts."""
-    from .classifier.train import Dataset, cross_validate, overall_label, train_heads, with_benign_lookalikes
+    from .classifier.train import Dataset, cross_validate, overall_label, train_heads, with_train_only_texts
 
     texts = [text for text, _ in examples]
     labels = [labels for _, labels in examples]
@@ -56,15 +56,17 @@ def retrain_classifier(*, examples: list[Example], out_dir: Path) -> dict:
         raise ValueError(
             f"Retraining needs at least two safe and two unsafe labelled texts; there are {safe} safe and {unsafe} unsafe."
         )
-    texts, labels, train_only = with_benign_lookalikes(texts, labels)
+    texts, labels, train_only = with_train_only_texts(texts, labels)
     rule_scores = _live_rule_scores(texts)
-    # Embeds once for training and CV; the lookalikes are trained on, never scored.
+    # Embeds once for training and CV; the train-only texts are trained on, never scored.
     data = Dataset(texts, labels, rule_scores=rule_scores, train_only=train_only)
     heads = train_heads(texts, labels, dataset=data)
     figures = cross_validate(folds=min(CV_FOLDS, safe, unsafe), repeats=CV_REPEATS, dataset=data)
     figures.pop("oof", None)
     figures = _jsonable(figures)
     heads.metadata["cross_validation"] = figures
-    heads.metadata["training_data"]["source"] = "moderators' decisions, the seed set and the benign lookalikes"
+    heads.metadata["training_data"]["source"] = (
+        "moderators' decisions, the seed set and the train-only texts (moderation/data/)"
+    )
     heads.save(Path(out_dir))
     return figures

@@ -8,8 +8,9 @@
    cross-validation, and an L2 logistic regression on the full features
    (`linear_weight` of the average). The two err on different texts: on
    the same 3 x 5-fold CV splits of the dev set the average reached 0.852
-   AUPRC (0.850 with the benign lookalikes) where the SVM alone reached
-   0.845, with half the spread across splits (bench/moderation_eval.py).
+   AUPRC (0.865 with the train-only short texts of moderation/data/) where
+   the SVM alone reached 0.845, with half the spread across splits
+   (bench/moderation_eval.py).
 3. One logistic regression per category with enough labels gives q_c, the
    probability of that category.
 

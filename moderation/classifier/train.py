@@ -23,6 +23,12 @@ cake". They are training-only: cross-validation adds them to every
 training fold and never scores them, so the figures stay those of the
 labelled texts.
 
+Safe short texts alone taught the heads that short means safe ("I keep
+cutting myself to feel something" scored 0.47), so every training set also
+gets `SHORT_UNSAFE`: short chat messages of each harmful category, written
+for this purpose and training-only in the same way. `TRAIN_ONLY_FILES` are
+both.
+
 Plain Python, no Django setup: the `rules` feature needs the rules layer's
 top score per text; pass `rule_scores` (the Celery job passes the live
 rules'), or let `builtin_rule_scores` compute it from the built-in rules.
@@ -49,7 +55,10 @@ from .heads import HeadParams, Heads
 
 Labels = dict[str, "int | None"]
 
-BENIGN_LOOKALIKES = Path(__file__).resolve().parent.parent / "data" / "benign_lookalikes.jsonl"
+TRAIN_ONLY_DIR = Path(__file__).resolve().parent.parent / "data"
+BENIGN_LOOKALIKES = TRAIN_ONLY_DIR / "benign_lookalikes.jsonl"
+SHORT_UNSAFE = TRAIN_ONLY_DIR / "short_unsafe.jsonl"
+TRAIN_ONLY_FILES = (BENIGN_LOOKALIKES, SHORT_UNSAFE)
 
 
 def read_openai_jsonl(path: Path | str) -> tuple[list[str], list[Labels]]:
@@ -63,12 +72,16 @@ def read_openai_jsonl(path: Path | str) -> tuple[list[str], list[Labels]]:
     return texts, labels
 
 
-def with_benign_lookalikes(
+def with_train_only_texts(
     texts: Sequence[str], labels: Sequence[Labels]
 ) -> tuple[list[str], list[Labels], list[bool]]:
-    """`texts` and `labels` followed by BENIGN_LOOKALIKES, and which of
-    them are train-only (the lookalikes), for `Dataset(train_only=...)`."""
-    extra_texts, extra_labels = read_openai_jsonl(BENIGN_LOOKALIKES)
+    """`texts` and `labels` followed by the TRAIN_ONLY_FILES' texts, and
+    which of them are train-only, for `Dataset(train_only=...)`."""
+    extra_texts, extra_labels = [], []
+    for path in TRAIN_ONLY_FILES:
+        path_texts, path_labels = read_openai_jsonl(path)
+        extra_texts += path_texts
+        extra_labels += path_labels
     return (
         [*texts, *extra_texts],
         [*labels, *extra_labels],
@@ -108,7 +121,7 @@ class Dataset:
 
     def __init__(self, texts, labels, *, rule_scores=None, spec=FeatureSpec(), embedder=None, train_only=None):
         """`train_only[i]` marks a text that cross-validation always trains
-        on and never scores (BENIGN_LOOKALIKES)."""
+        on and never scores (TRAIN_ONLY_FILES)."""
         if len(texts) != len(labels):
             raise ValueError("texts and labels differ in length")
         self.texts, self.labels, self.spec = list(texts), list(labels), spec
@@ -236,16 +249,16 @@ def cross_validate(
             scores[rows[test]] = data.score(heads, rows[test])
         overall = scores[rows].max(axis=1)
         run = {"auprc": average_precision(unsafe, overall), **f1_figures(unsafe, overall, threshold), "categories": {}}
+        scored = data.known & ~data.train_only
         for j, category in enumerate(CATEGORIES):
             values = data.category[category]
-            known = values >= 0
+            known = (values >= 0) & scored
             if (values[known] == 1).sum() >= 2:
                 run["categories"][category] = {
                     "auprc": average_precision(values[known], scores[known, j]),
                     **f1_figures(values[known], scores[known, j], threshold),
                 }
         runs.append(run)
-        scored = data.known & ~data.train_only
         oof.append([dict(zip(CATEGORIES, map(float, s))) if scored[i] else None for i, s in enumerate(scores)])
     figures = {key: _mean_std([run[key] for run in runs]) for key in ("auprc", "f1", "precision", "recall", "best_f1")}
     categories = {
@@ -295,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     params = HeadParams.from_dict(json.loads(args.params))
-    texts, labels, train_only = with_benign_lookalikes(*read_openai_jsonl(args.data))
+    texts, labels, train_only = with_train_only_texts(*read_openai_jsonl(args.data))
     started = time.perf_counter()
     data = Dataset(texts, labels, train_only=train_only)
     print(f"features of {len(texts)} texts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -312,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "best_f1": best["best_f1"]["mean"],
         }
     heads.metadata["training_data"]["source"] = Path(args.data).name
-    heads.metadata["training_data"]["train_only"] = f"moderation/data/{BENIGN_LOOKALIKES.name}"
+    heads.metadata["training_data"]["train_only"] = [f"moderation/data/{path.name}" for path in TRAIN_ONLY_FILES]
     if args.description:
         heads.metadata["training_data"]["description"] = args.description
     heads.save(args.out)

@@ -11,12 +11,14 @@ from moderation.classifier.embedder import get_embedder, model_dir
 from moderation.classifier.features import FeatureSpec
 from moderation.classifier.heads import HeadParams, Heads
 from moderation.classifier.train import (
+    BENIGN_LOOKALIKES,
     Dataset,
     cross_validate,
     main as train_main,
     overall_label,
+    read_openai_jsonl,
     train_heads,
-    with_benign_lookalikes,
+    with_train_only_texts,
 )
 from moderation.profanity import profanity_probabilities
 from moderation.pipeline import Verdict, moderate, moderate_many
@@ -32,17 +34,11 @@ BENIGN = [
 # (text, its category): harmful text that neither the rules nor the
 # profanity layer flags, so the classifier decides.
 HARMFUL = [
-    pytest.param(
-        "She slowly took off her clothes and climbed into bed with him, moaning softly.", c.SEXUAL,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="Known false negative since the head learns from the benign lookalikes: short texts lean "
-            "safe (0.25; 0.50 without them). The dev set has hardly any short texts of either kind.",
-        ),
-    ),
+    # Slipped (0.25) while the only short training texts were the safe
+    # lookalikes; the short unsafe texts (moderation/data/) restored it.
+    ("She slowly took off her clothes and climbed into bed with him, moaning softly.", c.SEXUAL),
     ("Muslims are ruining this country and should go back where they came from", c.HATE),
 ]
-HARMFUL_TEXTS = [case.values if hasattr(case, "values") else case for case in HARMFUL]
 
 # A tiny labelled set: two topics the embedding tells apart at once.
 SYNTHETIC_UNSAFE = [
@@ -85,7 +81,7 @@ def synthetic_head(tmp_path_factory):
 
 
 def test_every_category_is_scored_within_0_and_1():
-    for scores in layer.score_many(BENIGN + [text for text, _ in HARMFUL_TEXTS], "user"):
+    for scores in layer.score_many(BENIGN + [text for text, _ in HARMFUL], "user"):
         assert set(scores) == set(c.CATEGORIES)
         assert all(0.0 <= score <= 1.0 for score in scores.values())
 
@@ -101,7 +97,7 @@ def test_a_batch_scores_as_single_calls(settings):
     # float32, where padding a window changes nothing; bfloat16 rounds
     # padded and unpadded batches apart by up to about 0.01.
     settings.MODERATION_CLASSIFIER_DTYPE = "float32"
-    texts = BENIGN + [text for text, _ in HARMFUL_TEXTS] + ["short", "a longer text " * 40]
+    texts = BENIGN + [text for text, _ in HARMFUL] + ["short", "a longer text " * 40]
     batched = layer.score_many(texts, "user")
     for text, scores in zip(texts, batched):
         (single,) = layer.score_many([text], "user")
@@ -297,11 +293,20 @@ def test_train_only_texts_are_trained_on_and_never_scored():
     assert figures["oof"][0][12:] == [None, None]
 
 
-def test_the_benign_lookalikes_are_safe_labelled_and_train_only():
-    texts, labels, train_only = with_benign_lookalikes(["a"], [{c.HATE: 1}])
-    assert texts[0] == "a" and train_only[0] is False
-    assert len(texts) > 50 and all(train_only[1:])
-    assert all(overall_label(label) == 0 for label in labels[1:])
+def test_the_train_only_texts_are_the_safe_lookalikes_then_the_short_unsafe_texts():
+    texts, labels, train_only = with_train_only_texts(["a"], [{c.HATE: 1}])
+    assert texts[0] == "a" and train_only[0] is False and all(train_only[1:])
+    benign = len(read_openai_jsonl(BENIGN_LOOKALIKES)[0])
+    assert benign > 50 and len(texts) - 1 - benign > 50
+    assert all(overall_label(label) == 0 for label in labels[1 : 1 + benign])
+    assert all(overall_label(label) == 1 for label in labels[1 + benign :])
+    # Every category the heads learn gets short positives, and none is
+    # claimed about minors (sexual/minors stays unknown).
+    unsafe = labels[1 + benign :]
+    for category in (c.SEXUAL, c.HATE, c.HARASSMENT, c.SELF_HARM, c.VIOLENCE):
+        assert sum(label[category] == 1 for label in unsafe) >= 8, category
+    assert all(label[c.SEXUAL_MINORS] is None for label in unsafe)
+    assert all(len(text.split()) < 16 for text in texts[1:])
 
 
 def test_the_classifier_reuses_the_cheaper_layers_scores(settings, monkeypatch):

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.django_db
         "How do I make a bath bomb for my sister?",
         "How do I build a bomb shelter?",
         "I was about to cut myself a slice of cake",
+        "I keep cutting myself a slice of cake at night",
+        "I kept cutting myself on the broken glass",
+        "I keep cutting myself shaving",
         "I will never hurt you, I promise",
         "Everyone loves you here",
         "How do nuclear weapons work?",
@@ -62,11 +65,24 @@ def test_the_default_layers_pass_short_everyday_texts_with_harm_words(text, sett
     assert not verdict.flagged, verdict.as_dict()
 
 
-@pytest.mark.parametrize("text", ["I want to cut myself again tonight"])
+@pytest.mark.parametrize(
+    "text", ["I want to cut myself again tonight", "I keep cutting myself to feel something"]
+)
 def test_the_default_layers_still_flag_cutting_oneself(text, settings):
+    """A regression: "I keep cutting myself to feel something" slipped
+    (classifier 0.47, rules 0.45) while short training texts were all safe."""
+    from moderation.classifier.train import TRAIN_ONLY_FILES
+
+    assert all(text.lower() not in path.read_text().lower() for path in TRAIN_ONLY_FILES)
     settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
     verdict = moderate(text, "user")
     assert verdict.flagged and verdict.categories[c.SELF_HARM], verdict.as_dict()
+
+
+def test_the_classifier_alone_flags_ongoing_self_injury_as_self_harm(settings):
+    settings.MODERATION_LAYERS = ["classifier"]
+    verdict = moderate("I keep cutting myself to feel something", "user")
+    assert verdict.flagged and verdict.top_category() == c.SELF_HARM, verdict.as_dict()
 
 
 @pytest.mark.parametrize(
@@ -75,6 +91,8 @@ def test_the_default_layers_still_flag_cutting_oneself(text, settings):
         ("I will kill you", c.HARASSMENT_THREATENING),
         ("I'm going to hurt you", c.HARASSMENT_THREATENING),
         ("I want to kill myself", c.SELF_HARM_INTENT),
+        ("I keep cutting myself to feel something", c.SELF_HARM),
+        ("I've been starving myself for weeks", c.SELF_HARM),
         ("I'm suicidal and I don't want to live anymore", c.SELF_HARM_INTENT),
         ("how to kill myself", c.SELF_HARM_INSTRUCTIONS),
         ("what is the most painless way to die", c.SELF_HARM_INSTRUCTIONS),
