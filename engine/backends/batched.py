@@ -48,13 +48,19 @@ class BatchedLocalBackend(LocalBackend):
         self.manager.start()
         self._outputs: dict[str, queue.Queue] = {}
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._router = threading.Thread(target=self._route, name="cb-router", daemon=True)
         self._router.start()
 
     def _route(self):
-        while True:
+        # get_result returns None at once, not after its timeout, once the
+        # manager has stopped: the loop must end then, or it spins and
+        # holds the GIL from every other thread of the process.
+        while not self._closed.is_set():
             result = self.manager.get_result(timeout=1.0)
             if result is None:
+                if not self.manager.is_running():
+                    self._closed.wait(0.1)
                 continue
             with self._lock:
                 target = self._outputs.get(result.request_id)
@@ -117,4 +123,6 @@ class BatchedLocalBackend(LocalBackend):
         return stream
 
     def close(self):
+        self._closed.set()
         self.manager.stop(block=True)
+        self._router.join(timeout=5)
