@@ -20,11 +20,11 @@ that came with it, and, when the data says which is better, their ranking.
   labeling.exporters writes) starts every conversation of the tree.
 """
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from chat.text import clean_text
+from training.data import parse_hh_transcript
 
 from .errors import PromptImportError
 from .text import clean_messages, normalize
@@ -68,28 +68,6 @@ def parse_jsonl(lines: Iterable[str], file_name: str) -> Iterator[ParsedItem]:
         except ValueError as error:
             raise PromptImportError(file_name, number, str(error)) from None
         yield ParsedItem(line=number, messages=messages)
-
-
-_HH_TURN = re.compile(r"\n\n(Human|Assistant): ?")
-_HH_ROLES = {"Human": "user", "Assistant": "assistant"}
-
-
-def parse_hh_transcript(text: str) -> list[dict]:
-    """The turns of an HH-RLHF transcript. Consecutive turns of one speaker
-    (a few transcripts have them) are joined, as chat templates want turns
-    to alternate. Raises ValueError when there is text before the first
-    turn."""
-    parts = _HH_TURN.split(text)
-    if parts[0].strip():
-        raise ValueError('text before the first "Human:" turn')
-    turns: list[dict] = []
-    for speaker, content in zip(parts[1::2], parts[2::2]):
-        role = _HH_ROLES[speaker]
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += "\n\n" + content
-        else:
-            turns.append({"role": role, "content": content})
-    return turns
 
 
 def _hh_item(number: int, record: dict) -> ParsedItem | None:

@@ -172,6 +172,10 @@ _HH_ROLES = {"Human": "user", "Assistant": "assistant"}
 
 
 def parse_hh_transcript(text: str) -> list[dict]:
+    """The turns of an HH-RLHF transcript. Consecutive turns of one speaker
+    (a few transcripts have them) are joined, as chat templates want turns
+    to alternate. Raises ValueError when there is text before the first
+    turn. The labeling importer reads HH files with this too."""
     parts = _HH_TURN.split(text)
     if parts[0].strip():
         raise ValueError('text before the first "Human:" turn')
