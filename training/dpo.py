@@ -12,7 +12,6 @@ With LoRA the reference model is the base with the adapter disabled.
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -69,37 +68,18 @@ def build_trainer(config: DpoRecipeConfig, callbacks=()):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
+    from .hf_callback import trainer_arguments
+
     device = hw.resolve_device(config.device)
     check_model_dir(config.model)
     train_groups, eval_groups = split_groups(load_preference_groups(config.train_file), config.eval_fraction,
                                              config.seed)
     tokenizer = AutoTokenizer.from_pretrained(config.model)
     model = AutoModelForCausalLM.from_pretrained(config.model, dtype=load_dtype(device))
-    checkpointing = hw.is_cuda(device) if config.gradient_checkpointing is None else config.gradient_checkpointing
     args = DPOConfig(
-        output_dir=tempfile.mkdtemp(prefix="dpo-trainer-"),
-        use_cpu=not hw.is_cuda(device),
-        bf16=hw.use_bf16(device),
-        fp16=False,
-        activation_checkpointing=checkpointing,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.lr,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type="cosine",
-        logging_steps=config.logging_steps,
-        eval_strategy="epoch" if eval_groups else "no",
-        save_strategy="no",
-        report_to="none",
-        seed=config.seed,
+        **trainer_arguments(config, device, has_eval=bool(eval_groups)),
         beta=config.beta,
         loss_type=config.loss_type,
-        max_length=config.max_length,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
     )
     peft_config = None
     if config.lora:

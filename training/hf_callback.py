@@ -4,6 +4,7 @@ SIGTERM ends training at the next step boundary, and `run_trainer` is the
 train-evaluate-save sequence both recipes share."""
 from __future__ import annotations
 
+import tempfile
 import time
 
 from transformers import TrainerCallback
@@ -60,6 +61,36 @@ class ProgressCallback(TrainerCallback):
             self.writer.write(state.global_step, **metrics)
         elif metrics:
             self.writer.last.update(metrics)
+
+
+def trainer_arguments(config, device, *, has_eval: bool) -> dict:
+    """The TrainingArguments the SFT and DPO recipes share, set from the
+    hardware: TRL's configs default to bf16 and gradient checkpointing,
+    which fail on a CPU."""
+    checkpointing = hw.is_cuda(device) if config.gradient_checkpointing is None else config.gradient_checkpointing
+    return dict(
+        output_dir=tempfile.mkdtemp(prefix=f"{config.kind}-trainer-"),
+        use_cpu=not hw.is_cuda(device),
+        bf16=hw.use_bf16(device),
+        fp16=False,
+        activation_checkpointing=checkpointing,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.lr,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type="cosine",
+        logging_steps=config.logging_steps,
+        eval_strategy="epoch" if has_eval else "no",
+        save_strategy="no",
+        report_to="none",
+        seed=config.seed,
+        max_length=config.max_length,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
 
 
 def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None) -> dict:

@@ -13,7 +13,6 @@ or full fine-tuning; bf16 and gradient checkpointing only on CUDA.
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -71,37 +70,18 @@ def build_trainer(config: SftRecipeConfig, callbacks=()):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
+    from .hf_callback import trainer_arguments
+
     device = hw.resolve_device(config.device)
     check_model_dir(config.model)
     train_set, eval_set = build_dataset(config)
     tokenizer = AutoTokenizer.from_pretrained(config.model)
     model = AutoModelForCausalLM.from_pretrained(config.model, dtype=load_dtype(device))
-    checkpointing = hw.is_cuda(device) if config.gradient_checkpointing is None else config.gradient_checkpointing
     args = SFTConfig(
-        output_dir=tempfile.mkdtemp(prefix="sft-trainer-"),
-        use_cpu=not hw.is_cuda(device),
-        bf16=hw.use_bf16(device),
-        fp16=False,
-        activation_checkpointing=checkpointing,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.lr,
-        warmup_steps=config.warmup_ratio,
+        **trainer_arguments(config, device, has_eval=eval_set is not None),
         weight_decay=config.weight_decay,
-        lr_scheduler_type="cosine",
-        logging_steps=config.logging_steps,
-        eval_strategy="epoch" if eval_set is not None else "no",
-        save_strategy="no",
-        report_to="none",
-        seed=config.seed,
-        max_length=config.max_length,
         packing=config.packing,
         completion_only_loss=True,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
     )
     peft_config = None
     if config.lora:
