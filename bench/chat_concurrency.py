@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import report_write  # noqa: E402
 from bench.stack import one_answer, running_stack  # noqa: E402
 
 PROMPTS = [
@@ -103,10 +104,7 @@ def main():
         engine: {str(r["conversations"]): r["aggregate_tokens_per_second"] / single for r in rows}
         for engine, rows in report["engines"].items()
     }
-    report["load_average_after"] = os.getloadavg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    report_write(report, args.out)
 
 
 if __name__ == "__main__":

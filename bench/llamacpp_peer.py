@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.chat_concurrency import PROMPTS  # noqa: E402
 from bench.engine_batching import wave  # noqa: E402
+from bench.report import report_write  # noqa: E402
 from engine.backends import load_local_backend  # noqa: E402
 from engine.bundled import find_bundled_gguf  # noqa: E402
 
@@ -115,10 +116,7 @@ def main():
                  for r, peer in zip(rows, report["engines"]["llama.cpp"])}
         for engine, rows in report["engines"].items() if engine != "llama.cpp"
     }
-    report["load_average_after"] = os.getloadavg()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    report_write(report, args.out)
 
 
 if __name__ == "__main__":
