@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,27 @@ def _end_stray_database_sessions(django_db_setup, django_db_blocker):
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             connection.close()
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Ends the test process without interpreter finalization, once every
+    result is reported and every fixture torn down. A native library's
+    thread still running when the interpreter finalizes aborts the process
+    ("terminate called without an active exception"), which turned a run of
+    all-passing tests into a failed CI run. The engine's own threads stop at
+    exit (engine/backends/shutdown.py, tested in tests/engine/test_shutdown.py);
+    this guards against the libraries the suite only loads (torch's and
+    Arrow's pools, through transformers and `datasets`)."""
+    if _EXIT_STATUS not in config.stash:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(config.stash[_EXIT_STATUS])

@@ -20,6 +20,7 @@ from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
 from .base import ChatMessages, GenerationStream, SamplingParams, releasable_end
 from .local import LocalBackend
+from .shutdown import close_at_exit
 
 _POLL_SECONDS = 0.05
 
@@ -51,6 +52,7 @@ class BatchedLocalBackend(LocalBackend):
         self._closed = threading.Event()
         self._router = threading.Thread(target=self._route, name="cb-router", daemon=True)
         self._router.start()
+        close_at_exit(self.close)
 
     def _route(self):
         # get_result returns None at once, not after its timeout, once the
@@ -123,6 +125,9 @@ class BatchedLocalBackend(LocalBackend):
         return stream
 
     def close(self):
+        """Stops the manager's thread (also at exit: shutdown.py says why)."""
+        if self._closed.is_set():
+            return
         self._closed.set()
         self.manager.stop(block=True)
         self._router.join(timeout=5)

@@ -31,6 +31,7 @@ from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 
 from .base import ChatMessages, GenerationStream, SamplingParams, releasable_end
 from .local import LocalBackend
+from .shutdown import close_at_exit, exiting, start_model_thread
 
 _POLL_SECONDS = 0.05
 # Spare cache columns allocated with the batch, so most steps write in place.
@@ -40,6 +41,7 @@ _SPARE_COLUMNS = 128
 _PREFILL_TOKENS_PER_STEP = 2048
 # An idle scheduler thread ends after this long; the next request starts it again.
 _IDLE_SECONDS = 30.0
+_ENGINE_SHUT_DOWN = RuntimeError("The generation engine shut down (the process is exiting).")
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ class DynamicBatchingBackend(LocalBackend):
         self._waiting: deque[_Request] = deque()
         self._condition = threading.Condition()
         self._scheduler: threading.Thread | None = None
+        close_at_exit(self.close)
 
     def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:
         input_ids = self.encode_chat(messages, params.max_new_tokens)[0].tolist()
@@ -226,8 +229,7 @@ class DynamicBatchingBackend(LocalBackend):
         with self._condition:
             self._waiting.append(request)
             if self._scheduler is None:
-                self._scheduler = threading.Thread(target=self._schedule, name="dynamic-batching", daemon=True)
-                self._scheduler.start()
+                self._scheduler = start_model_thread(self._schedule, name="dynamic-batching")
             self._condition.notify()
         stream.deltas = self._deltas(request, should_stop)
         return stream
@@ -271,8 +273,13 @@ class DynamicBatchingBackend(LocalBackend):
         for long enough, the thread ends (it holds no reference to the
         backend past that, so an evicted backend can be freed)."""
         with self._condition:
+            if exiting.is_set():  # ends the thread before the interpreter goes (shutdown.py)
+                while self._waiting:
+                    self._waiting.popleft().end("error", _ENGINE_SHUT_DOWN)
+                self._scheduler = None
+                return None
             if not running:
-                self._condition.wait_for(lambda: self._waiting, timeout=_IDLE_SECONDS)
+                self._condition.wait_for(lambda: self._waiting or exiting.is_set(), timeout=_IDLE_SECONDS)
                 if not self._waiting:
                     self._scheduler = None
                     return None
@@ -286,6 +293,11 @@ class DynamicBatchingBackend(LocalBackend):
                 admitted.append(request)
                 tokens += len(request.input_ids)
             return admitted
+
+    def close(self) -> None:
+        """Wakes an idle scheduler at exit, so it ends at once."""
+        with self._condition:
+            self._condition.notify_all()
 
     def _prefill(self, request: _Request) -> tuple[int, list[tuple[torch.Tensor, torch.Tensor]]]:
         cache = DynamicCache(config=self.model.config)
@@ -315,6 +327,9 @@ class DynamicBatchingBackend(LocalBackend):
             while True:
                 admitted = self._next_requests(sum(row.running for row in batch.rows))
                 if admitted is None:
+                    for row in batch.rows:
+                        if row.running:
+                            row.end("error", _ENGINE_SHUT_DOWN)
                     return
                 joining = []
                 for request in admitted:

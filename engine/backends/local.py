@@ -6,7 +6,6 @@ criterion that polls `should_stop` between decoding steps.
 """
 from __future__ import annotations
 
-import threading
 import time
 from typing import Callable
 
@@ -15,6 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, 
 from transformers.generation.streamers import TextIteratorStreamer
 
 from .base import ChatMessages, ContextTooLong, GenerationStream, SamplingParams, releasable_end
+from .shutdown import exiting, start_model_thread
 
 
 def pick_device(requested: str = "auto") -> str:
@@ -29,7 +29,7 @@ class _StopWhen(StoppingCriteria):
         self.fired = False
 
     def __call__(self, input_ids, scores, **kwargs):
-        if self.should_stop():
+        if self.should_stop() or exiting.is_set():
             self.fired = True
         return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
 
@@ -113,8 +113,7 @@ class LocalBackend:
                 streamer.end()
 
         def deltas():
-            worker = threading.Thread(target=run, name="generate", daemon=True)
-            worker.start()
+            worker = start_model_thread(run, name="generate")
             text, shown = "", 0
             for piece in streamer:
                 text += piece
