@@ -1,8 +1,8 @@
 """Broadcasts to the browsers watching a conversation. Only services call
 these; consumers relay what arrives."""
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
+
+from chatsite.broadcast import group_send
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -10,7 +10,7 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def send_now(conversation_id: int, event: dict) -> None:
-    async_to_sync(get_channel_layer().group_send)(conversation_group(conversation_id), event)
+    group_send(conversation_group(conversation_id), event)
 
 
 def send_on_commit(conversation_id: int, event: dict) -> None:

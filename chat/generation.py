@@ -268,9 +268,8 @@ def _stream_answer(message: Message) -> None:
     )
     gate = OutputGate(settings.MODERATION_HOLDBACK_CHARS)
     sender = _DeltaSender(message)
-    stream = backend.stream(
-        chat_history(message), params, should_stop=lambda: gate.verdict is not None or runtime.is_cancel_requested(message.pk)
-    )
+    cancelled = runtime.CancelWatch(message.pk)
+    stream = backend.stream(chat_history(message), params, should_stop=lambda: gate.verdict is not None or cancelled())
     for delta in stream:
         sender.add(gate.feed(clean_text(delta)), gate.released)
         if gate.verdict is not None:

@@ -1,6 +1,7 @@
 """Transient per-answer state in Redis: cancel flags and worker heartbeats.
 Nothing here must survive a restart; the database holds the answer."""
 import threading
+import time
 from functools import lru_cache
 
 import redis
@@ -32,6 +33,26 @@ def clear_cancel(message_id: int) -> None:
 
 def is_cancel_requested(message_id: int) -> bool:
     return bool(redis_client().exists(_cancel_key(message_id)))
+
+
+class CancelWatch:
+    """`should_stop` for a generation: asks Redis whether the answer was
+    stopped at most every `interval` seconds, not once per token (a round
+    trip inside every decoding step slowed the stream), so a stop takes
+    effect within that interval."""
+
+    def __init__(self, message_id: int, interval: float = 0.1):
+        self.message_id = message_id
+        self.interval = interval
+        self.cancelled = False
+        self._checked_at = float("-inf")
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.cancelled and now - self._checked_at >= self.interval:
+            self._checked_at = now
+            self.cancelled = is_cancel_requested(self.message_id)
+        return self.cancelled
 
 
 def heartbeats_alive(message_ids: list[int]) -> dict[int, bool]:

@@ -1,8 +1,8 @@
 """Broadcasts to the pages watching a job. The worker's run sends progress,
 log lines and metric points; services send state changes on commit."""
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
+
+from chatsite.broadcast import group_send
 
 
 def job_group(job_id: int) -> str:
@@ -10,7 +10,7 @@ def job_group(job_id: int) -> str:
 
 
 def send_now(job_id: int, event: dict) -> None:
-    async_to_sync(get_channel_layer().group_send)(job_group(job_id), event)
+    group_send(job_group(job_id), event)
 
 
 def send_on_commit(job_id: int, event: dict) -> None:

@@ -1,0 +1,62 @@
+"""Sends from synchronous code share one event loop (and so one Redis
+connection pool) per process, and a stop flag is read from Redis at most
+once per interval."""
+import asyncio
+import threading
+import time
+
+import pytest
+from channels.layers import get_channel_layer
+
+from chat import runtime
+from chatsite import broadcast
+
+
+def test_sends_from_several_threads_arrive_over_one_loop():
+    layer = get_channel_layer()
+
+    async def join():
+        channel = await layer.new_channel()
+        await layer.group_add("broadcast-test", channel)
+        return channel
+
+    channel = asyncio.run(join())
+    loops = []
+
+    def send(n):
+        broadcast.group_send("broadcast-test", {"type": "test.event", "n": n})
+        loops.append(broadcast._send_loop())
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    async def receive_all():
+        return sorted([(await layer.receive(channel))["n"] for _ in range(3)])
+
+    assert asyncio.run(receive_all()) == [0, 1, 2]
+    assert len({id(loop) for loop in loops}) == 1
+
+
+def test_sending_from_async_code_is_refused():
+    async def inside_a_loop():
+        broadcast.group_send("broadcast-test", {"type": "test.event"})
+
+    with pytest.raises(RuntimeError, match="await the channel layer"):
+        asyncio.run(inside_a_loop())
+
+
+def test_cancel_watch_reads_redis_once_per_interval():
+    watch = runtime.CancelWatch(987654, interval=0.2)
+    try:
+        assert watch() is False
+        runtime.request_cancel(987654)
+        assert watch() is False, "within the interval the last answer stands"
+        time.sleep(0.25)
+        assert watch() is True
+        runtime.clear_cancel(987654)
+        assert watch() is True, "a stop is final"
+    finally:
+        runtime.clear_cancel(987654)
