@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from engine.passing_thread import in_passing_thread
+
 from . import categories as c
 
 # What the prompt tells the model each category means.
@@ -196,5 +198,9 @@ def score_many(
     category = settings.MODERATION_GUARD_CATEGORY
     if category not in c.CATEGORIES:
         raise ImproperlyConfigured(f"MODERATION_GUARD_CATEGORY {category!r} is not a moderation category.")
-    scores = get_guard().score(texts, role, contexts, batch_size=settings.MODERATION_GUARD_BATCH_SIZE)
+    # Loading and scoring run torch kernels: in a passing thread (engine/passing_thread.py).
+    scores = in_passing_thread(
+        lambda: get_guard().score(texts, role, contexts, batch_size=settings.MODERATION_GUARD_BATCH_SIZE),
+        "moderation-guard",
+    )
     return [{category: score} for score in scores]

