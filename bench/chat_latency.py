@@ -95,7 +95,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         baseline = summary(measure_generate(args.model, args.max_new_tokens, args.runs))
         bare = summary(measure_stack(args.model, args.max_new_tokens, args.runs,
-                                     {"MODERATION_LAYERS": "", "MODERATION_HOLDBACK_CHARS": "1"}, Path(tmp) / "bare"))
+                                     {"MODERATION_LAYERS": "", "MODERATION_OUTPUT_LAYERS": ""}, Path(tmp) / "bare"))
         moderated = summary(measure_stack(args.model, args.max_new_tokens, args.runs, {}, Path(tmp) / "default"))
     report = {
         "model": args.model, "prompt": PROMPT, "runs": args.runs, "max_new_tokens": args.max_new_tokens,

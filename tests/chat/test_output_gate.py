@@ -44,3 +44,12 @@ def test_words_split_across_deltas_are_seen_whole():
     assert gate.feed("zorb") == ""
     assert gate.feed("lax. ") == ""
     assert gate.verdict is not None
+
+
+def test_without_output_layers_text_passes_at_once(settings):
+    settings.MODERATION_OUTPUT_LAYERS = []
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("Then zorblax") == "Then zorblax"
+    assert gate.feed(" appears") == " appears"
+    assert gate.finish() == ""
+    assert gate.released == "Then zorblax appears" and gate.verdict is None and gate.final_verdict is None
