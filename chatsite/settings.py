@@ -158,6 +158,15 @@ CELERY_TASK_ROUTES = {
     "jobs.tasks.training_job_run_task": {"queue": "training"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
+# Celery beat's schedule: chatsite/tasks.py ends work whose worker died.
+HOUSEKEEPING_SECONDS = env.float("HOUSEKEEPING_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-work": {
+        "task": "chatsite.tasks.reap_stale_work_task",
+        "schedule": HOUSEKEEPING_SECONDS,
+        "options": {"queue": env("HOUSEKEEPING_QUEUE", default="moderation"), "expires": HOUSEKEEPING_SECONDS},
+    },
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,0 +1,24 @@
+"""Housekeeping that Celery beat runs every HOUSEKEEPING_SECONDS (the `beat`
+process of the Procfile): work whose worker died is ended even when nobody
+opens the page that would notice it."""
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def reap_stale_work_task() -> None:
+    from chat.services import messages_reap_interrupted
+    from jobs.services import training_jobs_reap_stale
+    from labeling.services import assignments_expire, candidate_generations_expire
+
+    reaped = {
+        "answers interrupted": len(messages_reap_interrupted()),
+        "training jobs failed": len(training_jobs_reap_stale()),
+        "candidate generations failed": candidate_generations_expire(),
+        "annotation leases expired": assignments_expire(),
+    }
+    if any(reaped.values()):
+        logger.info("Housekeeping: %s", ", ".join(f"{count} {what}" for what, count in reaped.items() if count))

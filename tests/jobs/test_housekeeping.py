@@ -1,0 +1,53 @@
+"""Celery beat ends work whose worker died, with nobody opening a page: a
+training job without heartbeat fails, an answer without heartbeat is
+interrupted (real beat and worker processes)."""
+import sys
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chat.models import Conversation, Message, MessageStatus
+from jobs.models import TrainingJob
+
+from ..processes import Process, start_celery_worker
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+@pytest.fixture
+def housekeeping(app_env, process_log_dir):
+    """Beat and a worker on a queue of their own, on a one-second schedule."""
+    env = dict(app_env, HOUSEKEEPING_SECONDS="1", HOUSEKEEPING_QUEUE="housekeeping-test",
+               TRAINING_HEARTBEAT_TIMEOUT="2", GENERATION_HEARTBEAT_TIMEOUT="2")
+    worker = start_celery_worker(env, process_log_dir, queues="housekeeping-test", name="housekeeping-worker", concurrency=1)
+    beat = Process(
+        "housekeeping-beat",
+        [sys.executable, "-m", "celery", "-A", "chatsite", "beat", "-l", "info",
+         "-s", str(process_log_dir / "celerybeat-schedule")],
+        env, process_log_dir,
+    )
+    yield
+    beat.stop()
+    worker.stop()
+
+
+def test_beat_fails_a_dead_job_and_interrupts_a_dead_answer(housekeeping, admin_user, base_version, sft_snapshot, user):
+    long_ago = timezone.now() - timedelta(minutes=5)
+    job = TrainingJob.objects.create(
+        kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", created_by=admin_user,
+        base_version=base_version, snapshot=sft_snapshot(["Fine."]), state="running",
+        started_at=long_ago, heartbeat_at=long_ago,
+    )
+    conversation = Conversation.objects.create(owner=user)
+    question = Message.objects.create(conversation=conversation, role="user", content="hi", status=MessageStatus.ACCEPTED)
+    answer = Message.objects.create(
+        conversation=conversation, role="assistant", parent=question, content="Half an ans",
+        status=MessageStatus.STREAMING, started_at=long_ago,
+    )
+    wait_for(lambda: TrainingJob.objects.get(pk=job.pk).state == "failed", timeout=30, what="the job failed by beat")
+    wait_for(lambda: Message.objects.get(pk=answer.pk).status == MessageStatus.INTERRUPTED, timeout=30,
+             what="the answer interrupted by beat")
+    assert "stopped answering" in TrainingJob.objects.get(pk=job.pk).error
+    assert Message.objects.get(pk=answer.pk).content == "Half an ans", "what was shown is kept"
