@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from chatsite.db import retry_if_locked
 from engine.backends import ContextTooLong, SamplingParams
 from engine.backends.remote import RemoteGenerationError
 from moderation.pipeline import Verdict, moderate
@@ -79,6 +80,7 @@ def _replace_with_template(message: Message, *, verdict: Verdict, direction: str
     review_item_create(message=message, direction=direction, text=flagged_text, verdict=verdict)
 
 
+@retry_if_locked
 def user_message_moderate(*, message_id: int) -> None:
     """Input moderation. A flagged message is answered by its category's
     template and never reaches the model."""

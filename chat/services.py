@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chatsite.db import retry_if_locked
+
 from . import events, runtime
 from .errors import ChatError
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
@@ -94,6 +96,7 @@ def _set_leaf(conversation: Conversation, leaf: Message) -> None:
     conversation.save(update_fields=["current_leaf", "updated_at"])
 
 
+@retry_if_locked
 @transaction.atomic
 def message_send(
     *,
