@@ -18,6 +18,11 @@ def preload_chat_model(sender, **kwargs):
     queues = getattr(sender.app.amqp.queues, "consume_from", None) or {}
     if "generation" not in queues:
         return
+    from engine.passing_thread import mark_serving_chat_model
+
+    # Before any task runs: an input moderation that comes first must not
+    # leave an OpenMP team in a pool thread (engine/passing_thread.py).
+    mark_serving_chat_model()
 
     def load():
         from .generation import chat_backend

