@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,13 +39,24 @@ def running_stack(model_dir: str, workdir: Path, extra_env: dict | None = None, 
         "from accounts.models import User; from django.test import Client\n"
         "u, _ = User.objects.get_or_create(username='bench')\n"
         "c = Client(); c.force_login(u); print(c.cookies['sessionid'].value)")).strip().splitlines()[-1]
+    # The worker and server run in sessions of their own: a bench stopped by
+    # SIGTERM (`timeout`, say) must still stop them, or they live on, share
+    # the Redis queues and take the next run's tasks.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     worker = start_celery_worker(env, workdir, name="bench-worker", concurrency=concurrency)
-    server, url = start_asgi_server(env, workdir)
     try:
-        yield url, cookie
+        server, url = start_asgi_server(env, workdir)
+        try:
+            yield url, cookie
+        finally:
+            server.stop()
     finally:
-        server.stop()
         worker.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 async def one_answer(url: str, cookie: str, prompt: str, max_new_tokens: int) -> dict:
