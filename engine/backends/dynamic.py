@@ -41,7 +41,7 @@ _SPARE_COLUMNS = 128
 _PREFILL_TOKENS_PER_STEP = 2048
 # An idle scheduler thread ends after this long; the next request starts it again.
 _IDLE_SECONDS = 30.0
-_ENGINE_SHUT_DOWN = RuntimeError("The generation engine shut down (the process is exiting).")
+_ENGINE_SHUT_DOWN = "The generation engine shut down (the process is exiting)."
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ class DynamicBatchingBackend(LocalBackend):
         with self._condition:
             if exiting.is_set():  # ends the thread before the interpreter goes (shutdown.py)
                 while self._waiting:
-                    self._waiting.popleft().end("error", _ENGINE_SHUT_DOWN)
+                    self._waiting.popleft().end("error", RuntimeError(_ENGINE_SHUT_DOWN))
                 self._scheduler = None
                 return None
             if not running:
@@ -329,7 +329,7 @@ class DynamicBatchingBackend(LocalBackend):
                 if admitted is None:
                     for row in batch.rows:
                         if row.running:
-                            row.end("error", _ENGINE_SHUT_DOWN)
+                            row.end("error", RuntimeError(_ENGINE_SHUT_DOWN))
                     return
                 joining = []
                 for request in admitted:
