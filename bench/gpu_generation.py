@@ -1,7 +1,8 @@
 """Generation throughput on a GPU: a from-scratch Llama of about 100M
 parameters (random weights, so every answer runs to max_new_tokens), single
-stream and 32 concurrent requests, through our engine against
-`model.generate` on the same model, in the same run.
+stream and 32 concurrent requests, through our engines (transformers'
+continuous batching, our dynamic batching, one `generate` per request)
+against `model.generate` on the same model, in the same run.
 
     python bench/gpu_generation.py [--out bench/results/gpu_generation.json] [--tiny]
 
@@ -25,6 +26,7 @@ import torch  # noqa: E402
 
 from engine.backends import SamplingParams  # noqa: E402
 from engine.backends.batched import BatchedLocalBackend  # noqa: E402
+from engine.backends.dynamic import DynamicBatchingBackend  # noqa: E402
 from engine.backends.local import LocalBackend  # noqa: E402
 from engine.tiny import build_tiny_chat_model  # noqa: E402
 
@@ -124,14 +126,21 @@ def main():
         report["engine_batched_single"] = engine_concurrent(batched, 1, new_tokens)
         report[f"engine_batched_{concurrency}"] = engine_concurrent(batched, concurrency, new_tokens)
         batched.close()
+        del batched
+        dynamic = DynamicBatchingBackend(str(model_dir))
+        report["engine_dynamic_single"] = engine_concurrent(dynamic, 1, new_tokens)
+        report[f"engine_dynamic_{concurrency}"] = engine_concurrent(dynamic, concurrency, new_tokens)
+        dynamic.close()
     base = report["generate_single_tokens_per_second"]
-    report["ratios"] = {
-        "engine_batched_single_vs_generate": report["engine_batched_single"]["aggregate_tokens_per_second"] / base,
-        f"engine_batched_{concurrency}_vs_generate_single": report[f"engine_batched_{concurrency}"]["aggregate_tokens_per_second"] / base,
-        f"engine_batched_{concurrency}_vs_static_batch": report[f"engine_batched_{concurrency}"]["aggregate_tokens_per_second"]
-        / report[f"generate_static_batch{concurrency}_tokens_per_second"],
-        "engine_generate_single_vs_generate": report["engine_generate_single"]["aggregate_tokens_per_second"] / base,
-    }
+    static = report[f"generate_static_batch{concurrency}_tokens_per_second"]
+    report["ratios"] = {"engine_generate_single_vs_generate": report["engine_generate_single"]["aggregate_tokens_per_second"] / base}
+    for engine in ("batched", "dynamic"):
+        single, many = report[f"engine_{engine}_single"], report[f"engine_{engine}_{concurrency}"]
+        report["ratios"].update({
+            f"engine_{engine}_single_vs_generate": single["aggregate_tokens_per_second"] / base,
+            f"engine_{engine}_{concurrency}_vs_generate_single": many["aggregate_tokens_per_second"] / base,
+            f"engine_{engine}_{concurrency}_vs_static_batch": many["aggregate_tokens_per_second"] / static,
+        })
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -40,6 +40,12 @@ def autocast(device: str):
     return contextlib.nullcontext()
 
 
+def synchronize(device: str) -> None:
+    """Waits for queued GPU work, so that a host clock read after it is true."""
+    if is_cuda(device):
+        torch.cuda.synchronize(torch.device(device))
+
+
 def adamw(params, *, lr: float, weight_decay: float, device: str, betas=(0.9, 0.95)):
     """Fused AdamW on CUDA (one kernel for all parameters), the plain one
     elsewhere."""

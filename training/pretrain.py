@@ -175,17 +175,27 @@ def get_lr(config: PretrainConfig, step: int, progress: float) -> float:
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
 
 
-def get_batch(tokens: torch.Tensor, config: PretrainConfig, generator: torch.Generator, device: str):
-    starts = torch.randint(len(tokens) - config.seq_len - 1, (config.batch_size,), generator=generator)
-    x = torch.stack([tokens[s:s + config.seq_len] for s in starts.tolist()])
-    y = torch.stack([tokens[s + 1:s + 1 + config.seq_len] for s in starts.tolist()])
-    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+def get_batch(tokens: torch.Tensor, config: PretrainConfig, generator: torch.Generator):
+    """Random windows gathered where `tokens` lives (the whole corpus sits on
+    the GPU: one gather per step instead of a host stack and a copy)."""
+    starts = torch.randint(len(tokens) - config.seq_len - 1, (config.batch_size, 1), generator=generator)
+    index = starts.to(tokens.device) + torch.arange(config.seq_len + 1, device=tokens.device)
+    windows = tokens[index]
+    return windows[:, :-1], windows[:, 1:]
 
 
-def _loss(model, x, y, device: str) -> torch.Tensor:
-    with hw.autocast(device):
+def _loss(model, x, y, device_type: str, bf16: bool) -> torch.Tensor:
+    # The autocast decision comes in as arguments: deciding it in here would
+    # break torch.compile's graph (and recompile the rest at every step).
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
         logits = model(input_ids=x).logits
     return F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1))
+
+
+def bits_per_byte(nats: float, count: int, eval_tokens: torch.Tensor, eval_bytes: int) -> float:
+    """Held-out bits per byte from the nats of `count` targets: exact when
+    they are all of them, else scaled by the share of targets read."""
+    return nats / math.log(2) / (eval_bytes * count / (len(eval_tokens) - 1))
 
 
 @torch.no_grad()
@@ -245,12 +255,15 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
     optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
                          betas=(0.9, config.beta2))
     trained = model
-    if config.compile:
-        trained = torch.compile(model)
     if distributed:
         from torch.nn.parallel import DistributedDataParallel
 
-        trained = DistributedDataParallel(trained, device_ids=[torch.device(device).index] if hw.is_cuda(device) else None)
+        trained = DistributedDataParallel(model, device_ids=[torch.device(device).index] if hw.is_cuda(device) else None)
+    # Compiling the loss, not only the model, fuses the logits' upcast and
+    # the cross-entropy into the graph: with a large vocabulary they are a
+    # tenth of a step when left eager.
+    step_loss = torch.compile(_loss) if config.compile else _loss
+    train_tokens = train_tokens.to(device)
 
     generator = torch.Generator().manual_seed(config.seed + rank)
     writer = MetricsWriter(out, config.max_steps, enabled=main, progress=progress)
@@ -258,13 +271,22 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
     tokens_per_step = config.batch_size * config.seq_len * config.grad_accum * world_size
     token_flops = flops_per_token(config, n_params)
     step, stopped, window_start, window_tokens = 0, False, time.monotonic(), 0
+    warmup_s = 0.0  # the first step: compilation and first allocations, kept out of the time budget
     train_loss = float("nan")
+
+    def train_seconds() -> float:
+        return writer.elapsed() - warmup_s
+
+    def evaluate(max_tokens) -> dict:
+        nats, count = estimate_loss(model, eval_tokens, config, device, max_tokens)
+        return {"eval_loss": nats / count, "eval_bits_per_byte": bits_per_byte(nats, count, eval_tokens, eval_bytes)}
+
     try:
         while step < config.max_steps:
             if hw.any_process(stop.requested, device):
                 stopped = True
                 break
-            elapsed = writer.elapsed()
+            elapsed = train_seconds()
             if config.time_budget_s is not None and elapsed >= config.time_budget_s:
                 break
             run_progress = step / config.max_steps
@@ -273,47 +295,55 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
             lr = get_lr(config, step, run_progress)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            total = 0.0
+            total = torch.zeros((), device=device)
             for micro in range(config.grad_accum):
-                x, y = get_batch(train_tokens, config, generator, device)
+                x, y = get_batch(train_tokens, config, generator)
                 if distributed:
                     trained.require_backward_grad_sync = micro == config.grad_accum - 1
-                loss = _loss(trained, x, y, device) / config.grad_accum
+                loss = step_loss(trained, x, y, torch.device(device).type, hw.use_bf16(device)) / config.grad_accum
                 loss.backward()
-                total += loss.item()
+                total += loss.detach()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            window_tokens += tokens_per_step
+            if step == 1:
+                hw.synchronize(device)
+                warmup_s = writer.elapsed()
+                window_start = time.monotonic()
+            else:
+                window_tokens += tokens_per_step
             if config.time_budget_s is not None:
                 # The run ends by time: the expected step count at this pace
                 # is the total the jobs app shows progress and ETA against.
-                expected = round(step * config.time_budget_s / max(writer.elapsed(), 1e-9))
+                # (After the first step, its warm-up is the only pace known.)
+                timed_steps, seconds = (step - 1, train_seconds()) if step > 1 else (1, warmup_s)
+                expected = round(timed_steps * config.time_budget_s / max(seconds, 1e-9))
                 writer.total_steps = max(step, min(config.max_steps, expected))
-            train_loss = hw.all_reduce_mean(total, device)
-            if step % config.log_every == 0 or step == 1:
-                now = time.monotonic()
-                tokens_per_second = window_tokens / max(now - window_start, 1e-9)
-                metrics = {"loss": train_loss,
-                           "bits_per_byte": train_loss / math.log(2) / train_bytes_per_token,
-                           "learning_rate": lr, "tokens_per_second": tokens_per_second}
-                if hw.is_cuda(device):
-                    metrics["mfu"] = tokens_per_second * token_flops / (config.peak_tflops * 1e12 * world_size)
-                if step % config.eval_every == 0:
-                    nats, count = estimate_loss(model, eval_tokens, config, device, config.eval_tokens)
-                    metrics["eval_loss"] = nats / count
-                window_start, window_tokens = time.monotonic(), 0
+            logging, evaluating = step % config.log_every == 0 or step == 1, step % config.eval_every == 0
+            if logging or evaluating:
+                metrics = {"train_s": train_seconds()}
+                if logging:
+                    # The loss is read (a device sync) only on logged steps.
+                    train_loss = hw.all_reduce_mean(total.item(), device)
+                    metrics.update(loss=train_loss, bits_per_byte=train_loss / math.log(2) / train_bytes_per_token,
+                                   learning_rate=lr)
+                    if window_tokens:
+                        hw.synchronize(device)
+                        tokens_per_second = window_tokens / max(time.monotonic() - window_start, 1e-9)
+                        metrics["tokens_per_second"] = tokens_per_second
+                        if hw.is_cuda(device):
+                            metrics["mfu"] = tokens_per_second * token_flops / (config.peak_tflops * 1e12 * world_size)
+                if evaluating:
+                    metrics.update(evaluate(config.eval_tokens))
                 writer.write(step, **metrics)
-            elif step % config.eval_every == 0:
-                nats, count = estimate_loss(model, eval_tokens, config, device, config.eval_tokens)
-                writer.write(step, eval_loss=nats / count)
+                window_start, window_tokens = time.monotonic(), 0
         if config.time_budget_s is not None and not stopped:
             writer.total_steps = step
-        nats, count = estimate_loss(model, eval_tokens, config, device)
-        final = {"loss": train_loss, "eval_loss": nats / count,
-                 "eval_bits_per_byte": nats / math.log(2) / eval_bytes, "parameters": n_params}
-        writer.write(step, eval_loss=final["eval_loss"], eval_bits_per_byte=final["eval_bits_per_byte"])
+        final = {"loss": train_loss, **evaluate(None), "parameters": n_params,
+                 "train_s": train_seconds(), "warmup_s": warmup_s}
+        writer.write(step, train_s=final["train_s"], eval_loss=final["eval_loss"],
+                     eval_bits_per_byte=final["eval_bits_per_byte"])
         if main:
             save_model(model, tokenizer, out)
             summary = write_summary(out, kind="pretrain", stopped=stopped, steps=step,

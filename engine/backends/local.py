@@ -49,6 +49,21 @@ class _CountingStreamer(TextIteratorStreamer):
         super().put(value)
 
 
+def avoid_cudnn_attention() -> None:
+    """Decoding on a GPU uses SDPA's flash and memory-efficient kernels, not
+    cuDNN's. cuDNN builds an execution plan for every new shape, and while
+    decoding the key length grows by one each step. On an H100 (torch 2.11)
+    the plan building cost 1.7-2.1 ms of CPU per attention call, 60% of a
+    decoding step, and held a 75M model to 18 tokens/s against 83 for a
+    rerun whose shapes had all been seen, in the same thread
+    (bench/results/gpu_thread_probe.txt). The plans are kept per thread
+    too, which is why generate in a new thread ran at 14-18 tokens/s even
+    on shapes seen before (bench/results/gpu_streamer_probe.txt).
+    Process-wide, which suits a generation worker: its attention is all
+    decoding and prefill."""
+    torch.backends.cuda.enable_cudnn_sdp(False)
+
+
 class LocalBackend:
     name = "local"
 
@@ -57,6 +72,8 @@ class LocalBackend:
         self.device = pick_device(device)
         if dtype is None:
             dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        if self.device.startswith("cuda"):
+            avoid_cudnn_attention()
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
         self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype).to(self.device).eval()
         self.max_context = int(getattr(self.model.config, "max_position_embeddings", 2048))

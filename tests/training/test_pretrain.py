@@ -77,3 +77,19 @@ def test_residual_dropout_acts_only_in_training(tmp_path, corpus):
     assert not torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
     model.eval()
     assert torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+
+
+def test_the_compiled_loss_is_one_graph(tmp_path, corpus):
+    """torch.compile takes the loss as one graph: a graph break in it cost
+    the GPU run a recompilation at every step (until dynamo's limit) and
+    left the cross-entropy eager."""
+    import torch
+
+    from training.pretrain import _loss, build_model, train_bpe
+
+    config = small(tmp_path, corpus, dropout=0.1)
+    tokenizer = train_bpe(TEXT, 300)
+    model = build_model(config, len(tokenizer), tokenizer)
+    x = torch.randint(0, len(tokenizer), (2, 8))
+    explanation = torch._dynamo.explain(_loss)(model, x, x, "cpu", True)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
