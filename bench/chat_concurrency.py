@@ -71,7 +71,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "var/models/smollm2-135m-instruct"))
     parser.add_argument("--levels", default="1,4,8,16")
-    parser.add_argument("--engines", default="generate,dynamic")
+    parser.add_argument("--engines", default="generate,dynamic",
+                        help="ENGINE[:DTYPE],... (DTYPE float32 or bfloat16; by default the engine's)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench/results/chat_concurrency.json"))
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL whose role may create databases; "
@@ -88,11 +89,12 @@ def main():
         for index, engine in enumerate(engines):
             # Each stack its own Redis database: its own broker queues.
             redis_url = f"{os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0').rsplit('/', 1)[0]}/{10 + index}"
-            extra_env = {"GENERATION_ENGINE": engine, "REDIS_URL": redis_url}
+            name, _, dtype = engine.partition(":")
+            extra_env = {"GENERATION_ENGINE": name, "GENERATION_DTYPE": dtype or "auto", "REDIS_URL": redis_url}
             if args.postgres:
-                extra_env["DATABASE_URL"] = fresh_postgres_database(args.postgres, f"bench_concurrency_{engine}")
+                extra_env["DATABASE_URL"] = fresh_postgres_database(args.postgres, f"bench_concurrency_{index}")
             urls[engine] = stacks.enter_context(running_stack(
-                args.model, Path(tmp) / engine, extra_env, concurrency=max(levels)))
+                args.model, Path(tmp) / engine.replace(':', '-'), extra_env, concurrency=max(levels)))
             asyncio.run(wave(*urls[engine], 2, 8))  # model load and warm-up
         for n in levels:
             for engine in engines:

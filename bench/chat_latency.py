@@ -31,6 +31,18 @@ from bench.stack import one_answer, running_stack  # noqa: E402
 PROMPT = "Explain in a few sentences why the sky is blue."
 
 
+def stack_dtype():
+    """The dtype the stack's engine (dynamic, on this CPU) loads the model in,
+    so that the baseline runs the same arithmetic."""
+    import os
+
+    import torch
+
+    from engine.backends import resolve_dtype
+
+    return resolve_dtype(os.environ.get("GENERATION_DTYPE", "auto"), "dynamic", "cpu") or torch.float32
+
+
 def measure_generate(model_dir: str, max_new_tokens: int, runs: int) -> list[dict]:
     """The baseline: plain `model.generate` with a streamer that only notes
     when the first new token arrives."""
@@ -39,7 +51,7 @@ def measure_generate(model_dir: str, max_new_tokens: int, runs: int) -> list[dic
     from transformers.generation.streamers import BaseStreamer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=stack_dtype()).eval()
     ids = tokenizer.apply_chat_template(
         [{"role": "user", "content": PROMPT}], add_generation_prompt=True, return_tensors="pt", return_dict=True
     )["input_ids"]
@@ -98,7 +110,7 @@ def main():
                                      {"MODERATION_LAYERS": "", "MODERATION_OUTPUT_LAYERS": ""}, Path(tmp) / "bare"))
         moderated = summary(measure_stack(args.model, args.max_new_tokens, args.runs, {}, Path(tmp) / "default"))
     report = {
-        "model": args.model, "prompt": PROMPT, "runs": args.runs, "max_new_tokens": args.max_new_tokens,
+        "model": args.model, "dtype": str(stack_dtype()), "prompt": PROMPT, "runs": args.runs, "max_new_tokens": args.max_new_tokens,
         "generate": baseline,
         "stack_moderation_off": bare,
         "stack_default": moderated,

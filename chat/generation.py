@@ -40,7 +40,8 @@ def _local_backend(path: str):
     from engine.backends import load_local_backend
 
     logger.info("Loading chat model from %s (%s engine)", path, settings.GENERATION_ENGINE)
-    return load_local_backend(path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE)
+    return load_local_backend(path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE,
+                              dtype=settings.GENERATION_DTYPE)
 
 
 @lru_cache(maxsize=4)

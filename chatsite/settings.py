@@ -182,6 +182,9 @@ GENERATION_DEVICE = env("GENERATION_DEVICE", default="auto")
 # per thread; `continuous`: transformers' continuous batching. `auto`:
 # dynamic on a CPU, continuous on a GPU (each measured fastest there).
 GENERATION_ENGINE = env("GENERATION_ENGINE", default="auto")
+# `auto`: bfloat16 on a GPU and for the dynamic engine on a CPU with AMX,
+# float32 otherwise (engine.backends.resolve_dtype); `float32` or `bfloat16`.
+GENERATION_DTYPE = env("GENERATION_DTYPE", default="auto")
 # `local`: the model above, in the generation worker; `openai`: any
 # OpenAI-compatible server (vLLM, TGI, llama.cpp, `transformers serve`).
 GENERATION_BACKEND = env("GENERATION_BACKEND", default="local")

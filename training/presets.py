@@ -16,7 +16,7 @@ PRESETS: dict[str, dict[str, dict]] = {
             "time_budget_s": 300.0, "eval_every": 250, "eval_tokens": 16384, "weight_decay": 0.1,
             "device": "cpu", "compile": False,
         },
-        # ~11M parameters on bytes (vocabulary 257), bf16 + torch.compile,
+        # ~14M parameters on bytes (vocabulary 257), bf16 + torch.compile,
         # dropout 0.2 as nanoGPT's shakespeare_char, 60 s of training. On an
         # H100 (bench/results/gpu_pretrain.json): a 1,024-token BPE at
         # dropout 0.2 or 0.25 memorised the corpus, best held-out 2.17-2.18
