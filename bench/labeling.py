@@ -27,9 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 NOISE = [0.10, 0.15, 0.20, 0.25, 0.30]
+RANDOM = None  # an annotator who ranks at random
 
 
-def noisy(order: list[int], p: float, rng: random.Random) -> list[int]:
+def noisy(order: list[int], p: float | None, rng: random.Random) -> list[int]:
+    """One pass down the list, swapping each adjacent pair with probability
+    p; p RANDOM: any order."""
+    if p is RANDOM:
+        return rng.sample(order, len(order))
     order = list(order)
     for i in range(len(order) - 1):
         if rng.random() < p:
@@ -37,7 +42,9 @@ def noisy(order: list[int], p: float, rng: random.Random) -> list[int]:
     return order
 
 
-def simulate(seed: int, items: int = 200, k: int = 5) -> dict:
+def simulate(seed: int, noise: list[float | None] = NOISE, items: int = 200, k: int = 5) -> dict:
+    """Every annotator ranks every item (tests/labeling/test_consensus.py
+    runs this too). Accuracy is agreement with the hidden true order."""
     from labeling.consensus import consensus, fit, pairwise_agreement
 
     rng = random.Random(seed)
@@ -45,7 +52,7 @@ def simulate(seed: int, items: int = 200, k: int = 5) -> dict:
     for item in range(items):
         order = rng.sample(range(item * 100, item * 100 + k), k)
         truth[item] = [[c] for c in order]
-        rankings[item] = {a: [[c] for c in noisy(order, p, rng)] for a, p in enumerate(NOISE)}
+        rankings[item] = {a: [[c] for c in noisy(order, p, rng)] for a, p in enumerate(noise)}
     fitted = fit(rankings)
 
     def accuracy(groups_of) -> float:
@@ -54,8 +61,8 @@ def simulate(seed: int, items: int = 200, k: int = 5) -> dict:
     return {
         "weighted_consensus": accuracy(lambda item: fitted.items[item].groups),
         "unweighted_consensus": accuracy(lambda item: consensus((g, 1.0) for g in rankings[item].values())[0]),
-        "annotators": [accuracy(lambda item, a=a: rankings[item][a]) for a in range(len(NOISE))],
-        "fitted_agreement": [fitted.annotators[a][0] for a in range(len(NOISE))],
+        "annotators": [accuracy(lambda item, a=a: rankings[item][a]) for a in range(len(noise))],
+        "fitted_agreement": [fitted.annotators[a][0] for a in range(len(noise))],
     }
 
 

@@ -1,15 +1,14 @@
 """Consensus, agreement and pair expansion, and a simulation of annotators
 with known noise ranking items whose true order is hidden from them."""
-import random
 from math import comb
 
 import pytest
 
+from bench.labeling import RANDOM, simulate
 from labeling.consensus import (
     PRIOR_WEIGHT,
     borda_points,
     consensus,
-    fit,
     item_consensus,
     pairwise_agreement,
     preference_pairs,
@@ -108,51 +107,15 @@ class TestPairExpansion:
         assert [(c, r) for c, r, _ in pairs] == [(2, 3)]
 
 
-RANDOM = None
-
-
-def _noisy(order: list[int], p: float | None, rng: random.Random) -> list[int]:
-    """One pass down the list, swapping each adjacent pair with probability
-    p; p RANDOM: any order."""
-    if p is RANDOM:
-        return rng.sample(order, len(order))
-    order = list(order)
-    for i in range(len(order) - 1):
-        if rng.random() < p:
-            order[i], order[i + 1] = order[i + 1], order[i]
-    return order
-
-
-def simulate(seed: int, noise: list[float], items: int = 200, k: int = 5):
-    """Every annotator ranks every item. Returns (accuracy of the weighted
-    consensus, of the unweighted one, of each annotator, and the fitted
-    agreement of each annotator), accuracy being agreement with the truth."""
-    rng = random.Random(seed)
-    truth, rankings = {}, {}
-    for item in range(items):
-        order = rng.sample(range(item * 100, item * 100 + k), k)
-        truth[item] = [[c] for c in order]
-        rankings[item] = {a: [[c] for c in _noisy(order, p, rng)] for a, p in enumerate(noise)}
-    fitted = fit(rankings)
-
-    def accuracy(groups_of) -> float:
-        return sum(pairwise_agreement(groups_of(item), truth[item]) for item in truth) / items
-
-    weighted = accuracy(lambda item: fitted.items[item].groups)
-    unweighted = accuracy(lambda item: consensus((groups, 1.0) for groups in rankings[item].values())[0])
-    single = [accuracy(lambda item, a=a: rankings[item][a]) for a in range(len(noise))]
-    agreement = [fitted.annotators[a][0] for a in range(len(noise))]
-    return weighted, unweighted, single, agreement
-
-
 NOISE = [0.1, 0.15, 0.2, 0.25, 0.3]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_simulation_consensus_beats_every_annotator_and_agreement_ranks_them_by_noise(seed):
-    weighted, unweighted, single, agreement = simulate(seed, NOISE)
-    assert weighted > max(single)
-    assert weighted >= unweighted
+    result = simulate(seed, NOISE)
+    assert result["weighted_consensus"] > max(result["annotators"])
+    assert result["weighted_consensus"] >= result["unweighted_consensus"]
+    agreement = result["fitted_agreement"]
     assert agreement == sorted(agreement, reverse=True), "less noise, more agreement"
     assert len(set(agreement)) == len(agreement)
 
@@ -160,6 +123,7 @@ def test_simulation_consensus_beats_every_annotator_and_agreement_ranks_them_by_
 def test_simulation_weighting_discounts_a_random_annotator():
     """Two careful annotators and three who rank at random: unweighted,
     the random ones drown the careful; weighted, they barely count."""
-    weighted, unweighted, single, agreement = simulate(7, [0.1, 0.1, RANDOM, RANDOM, RANDOM])
-    assert weighted > unweighted + 0.05
+    result = simulate(7, [0.1, 0.1, RANDOM, RANDOM, RANDOM])
+    assert result["weighted_consensus"] > result["unweighted_consensus"] + 0.05
+    agreement = result["fitted_agreement"]
     assert min(agreement[:2]) > max(agreement[2:])
