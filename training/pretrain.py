@@ -259,9 +259,9 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
         from torch.nn.parallel import DistributedDataParallel
 
         trained = DistributedDataParallel(model, device_ids=[torch.device(device).index] if hw.is_cuda(device) else None)
-    # Compiling the loss, not only the model, fuses the logits' upcast and
-    # the cross-entropy into the graph: with a large vocabulary they are a
-    # tenth of a step when left eager.
+    # Compiling the loss, not only the model, takes the logits' upcast and
+    # the cross-entropy into the graph too, where a large vocabulary makes
+    # them costly to leave eager.
     step_loss = torch.compile(_loss) if config.compile else _loss
     train_tokens = train_tokens.to(device)
 
