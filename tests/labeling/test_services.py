@@ -310,11 +310,11 @@ class TestConsensusAndAgreement:
 
 
 def test_simulated_annotators_through_the_services(annotators, make_ranking_task):
-    """The simulation of test_consensus run through assignment, submission
-    and refresh: the stored consensus and agreement are the pure fit's, the
-    consensus is closer to the hidden truth than any one annotator, and
-    agreement orders the annotators by their noise."""
-    from .test_consensus import _noisy
+    """The simulated annotators of bench/labeling.py run through
+    assignment, submission and refresh: the stored consensus and agreement
+    are the pure fit's, the consensus is closer to the hidden truth than any
+    one annotator, and agreement orders the annotators by their noise."""
+    from bench.labeling import noisy
 
     rng = random.Random(2)
     noise = [0.1, 0.15, 0.2, 0.25, 0.3]
@@ -325,7 +325,7 @@ def test_simulated_annotators_through_the_services(annotators, make_ranking_task
         order = [c.pk for c in rng.sample(candidates, len(candidates))]
         truth[task.pk] = [[pk] for pk in order]
         for person, p in zip(people, noise):
-            groups = [[pk] for pk in _noisy(order, p, rng)]
+            groups = [[pk] for pk in noisy(order, p, rng)]
             assignment = task_assign_next(annotator=person)
             assert assignment.task == task
             ranking_submit(assignment=assignment, groups=groups)
