@@ -1,5 +1,7 @@
 """Why is our single-stream generate path slow on a GPU? Times model.generate in the main thread against the
-same call in a helper thread with several streamers (results: bench/results/gpu_streamer_probe.txt)."""
+same call in a helper thread with several streamers (results: bench/results/gpu_streamer_probe.txt).
+Answered later by bench/gpu_thread_probe.py: not the thread as such, but cuDNN attention building a
+plan for every new shape, with plans kept per thread (a new thread rebuilds them all)."""
 import sys, time, tempfile, threading
 from pathlib import Path
 sys.path.insert(0, ".")
