@@ -55,11 +55,14 @@ PRESETS: dict[str, dict[str, dict]] = {
         },
     },
     "reward": {
-        # LoRA on the top layers only, the last 192 tokens of each text, a
-        # zero-init score head, one pass over the groups.
+        # LoRA on every layer, the last 320 tokens of each text, a zero-init
+        # score head, a quarter pass over the groups. On the HH harmless
+        # pairs with SmolLM2-135M on 2 CPU cores: 0.633 held-out accuracy in
+        # 7 minutes; the whole pass gives 0.669 in 34 (epochs 1.0). LoRA on
+        # the top 12 layers over the last 192 tokens gave 0.576 in 9.
         "cpu-quick": {
-            "lora": True, "lora_r": 16, "lora_alpha": 32, "freeze_layers": 18, "max_length": 192,
-            "groups_per_step": 8, "lr": 3e-4, "epochs": 1.0, "eval_fraction": 0.1, "device": "cpu",
+            "lora": True, "lora_r": 16, "lora_alpha": 32, "freeze_layers": 0, "max_length": 320,
+            "groups_per_step": 8, "lr": 2e-4, "epochs": 0.25, "eval_fraction": 0.1, "device": "cpu",
         },
         "single-gpu": {
             "lora": False, "freeze_layers": 0, "max_length": 1024, "groups_per_step": 32, "lr": 1e-5,
