@@ -27,8 +27,8 @@ def resolve_dtype(name: str, engine: str, device: str):
     float32 on a CPU). "auto" also takes bfloat16 for the dynamic engine on
     a CPU with AMX, whose bfloat16 matrix units pay once several answers
     share a step: through the whole stack on a 2-core AMX CPU, 8 at once
-    gave 87-98 tokens/s against 59-64 in float32, 16 gave 118-122 against
-    80-85, and one alone the same 19-21 (bench/results/chat_concurrency.json)."""
+    gave 78.0 tokens/s against 57.1 in float32, 16 gave 133.1 against 78.6,
+    and one alone 19.1 against 19.5 (bench/results/chat_concurrency.json)."""
     import torch
 
     if name not in DTYPES:
