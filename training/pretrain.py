@@ -263,6 +263,7 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
     # the cross-entropy into the graph too, where a large vocabulary makes
     # them costly to leave eager.
     step_loss = torch.compile(_loss) if config.compile else _loss
+    device_type, bf16 = torch.device(device).type, hw.use_bf16(device)
     train_tokens = train_tokens.to(device)
 
     generator = torch.Generator().manual_seed(config.seed + rank)
@@ -300,7 +301,7 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
                 x, y = get_batch(train_tokens, config, generator)
                 if distributed:
                     trained.require_backward_grad_sync = micro == config.grad_accum - 1
-                loss = step_loss(trained, x, y, torch.device(device).type, hw.use_bf16(device)) / config.grad_accum
+                loss = step_loss(trained, x, y, device_type, bf16) / config.grad_accum
                 loss.backward()
                 total += loss.detach()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
