@@ -32,15 +32,17 @@ PROMPT = "Explain in a few sentences why the sky is blue."
 
 
 def stack_dtype():
-    """The dtype the stack's engine (dynamic, on this CPU) loads the model in,
-    so that the baseline runs the same arithmetic."""
+    """The dtype the stack's engine loads the model in on this CPU, so that
+    the baseline runs the same arithmetic."""
     import os
 
     import torch
 
     from engine.backends import resolve_dtype
 
-    return resolve_dtype(os.environ.get("GENERATION_DTYPE", "auto"), "dynamic", "cpu") or torch.float32
+    engine = os.environ.get("GENERATION_ENGINE", "auto")
+    engine = "dynamic" if engine == "auto" else engine
+    return resolve_dtype(os.environ.get("GENERATION_DTYPE", "auto"), engine, "cpu") or torch.float32
 
 
 def measure_generate(model_dir: str, max_new_tokens: int, runs: int) -> list[dict]:
@@ -110,7 +112,8 @@ def main():
                                      {"MODERATION_LAYERS": "", "MODERATION_OUTPUT_LAYERS": ""}, Path(tmp) / "bare"))
         moderated = summary(measure_stack(args.model, args.max_new_tokens, args.runs, {}, Path(tmp) / "default"))
     report = {
-        "model": args.model, "dtype": str(stack_dtype()), "prompt": PROMPT, "runs": args.runs, "max_new_tokens": args.max_new_tokens,
+        "model": args.model, "dtype": str(stack_dtype()), "prompt": PROMPT, "runs": args.runs,
+        "max_new_tokens": args.max_new_tokens,
         "generate": baseline,
         "stack_moderation_off": bare,
         "stack_default": moderated,
