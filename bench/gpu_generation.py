@@ -133,7 +133,9 @@ def main():
         dynamic.close()
     base = report["generate_single_tokens_per_second"]
     static = report[f"generate_static_batch{concurrency}_tokens_per_second"]
-    report["ratios"] = {"engine_generate_single_vs_generate": report["engine_generate_single"]["aggregate_tokens_per_second"] / base}
+    report["ratios"] = {
+        "engine_generate_single_vs_generate": report["engine_generate_single"]["aggregate_tokens_per_second"] / base,
+    }
     for engine in ("batched", "dynamic"):
         single, many = report[f"engine_{engine}_single"], report[f"engine_{engine}_{concurrency}"]
         report["ratios"].update({

@@ -68,4 +68,7 @@ def _load(path: str, engine: str, device: str, dtype_name: str):
     raise ValueError(f"Unknown generation engine {engine!r}: choose one of {', '.join(ENGINES)}.")
 
 
-__all__ = ["ContextTooLong", "DTYPES", "ENGINES", "resolve_dtype", "GenerationBackend", "GenerationStream", "SamplingParams", "load_local_backend"]
+__all__ = [
+    "ContextTooLong", "DTYPES", "ENGINES", "GenerationBackend", "GenerationStream", "SamplingParams",
+    "load_local_backend", "resolve_dtype",
+]
