@@ -34,6 +34,19 @@ def use_bf16(device: str) -> bool:
     return is_cuda(device) and torch.cuda.is_bf16_supported()
 
 
+def cpu_has_amx() -> bool:
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe and probe())
+
+
+def fast_bf16(device: str) -> bool:
+    """Whether bf16 matmuls beat fp32 here: CUDA with bf16, or a CPU with
+    AMX tiles (SmolLM2 reward steps, LoRA, 2 cores: 0.77 s against 0.93-1.0
+    in fp32). Recipes that opt in use it; use_bf16 stays the CUDA-only
+    default of the rest."""
+    return use_bf16(device) or (device == "cpu" and cpu_has_amx())
+
+
 def autocast(device: str):
     if use_bf16(device):
         return torch.autocast("cuda", dtype=torch.bfloat16)

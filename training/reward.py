@@ -18,8 +18,15 @@ The pad token is a real one, distinct from EOS (added, with the embeddings
 resized, when the tokenizer has none or pads with EOS), because the score is
 read at the last non-pad token. The score head starts at zero, so every
 answer starts at reward 0. For speed on a CPU: keep the last `max_length`
-tokens (the answer's end), LoRA, and frozen lower layers (no backward
-through them).
+tokens (the answer's end), LoRA, frozen lower layers (no backward through
+them), and bf16 where the hardware computes it fast (CUDA, a CPU with AMX):
+weights LoRA leaves frozen are stored in bf16, trained ones stay fp32 under
+autocast.
+
+Tried and dropped: running a ranking's shared prompt once and letting each
+answer read its cached keys and values. On HH harmless pairs it cuts the
+tokens to 62%, but a SmolLM2 step on 2 CPU cores went only from 1.04 s to
+0.95 s in fp32 and from 0.89 s to 1.00 s in bf16 (two smaller forwards).
 """
 from __future__ import annotations
 
@@ -70,6 +77,7 @@ class RewardRecipeConfig:
     eval_every: int = 0  # steps; 0: only at the end
     log_every: int = 1
     device: str = "auto"
+    precision: str = "auto"  # auto: bf16 where the hardware has it fast (CUDA, a CPU with AMX); bf16; fp32
     seed: int = 0
 
     def check(self):
@@ -78,6 +86,11 @@ class RewardRecipeConfig:
         fraction(self, "eval_fraction")
         if self.freeze_layers < 0:
             raise ConfigError("freeze_layers: must be >= 0")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ConfigError(f"precision: expected auto, bf16 or fp32, got {self.precision!r}")
+
+    def bf16(self, device: str) -> bool:
+        return hw.fast_bf16(device) if self.precision == "auto" else self.precision == "bf16"
 
 
 def group_loss(rewards: torch.Tensor, pairs: list[tuple[int, int, float]], *, use_margin: bool) -> torch.Tensor:
@@ -119,9 +132,12 @@ def encode_last(tokenizer, texts: list[str], max_length: int, device: str) -> di
     return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
 
 
-def score_texts(model, tokenizer, texts: list[str], max_length: int, device: str) -> torch.Tensor:
+def score_texts(model, tokenizer, texts: list[str], max_length: int, device: str, *,
+                bf16: bool | None = None) -> torch.Tensor:
+    """One reward per text; `bf16` None: the device's default autocast."""
     batch = encode_last(tokenizer, texts, max_length, device)
-    with hw.autocast(device):
+    bf16 = hw.use_bf16(device) if bf16 is None else bf16
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
         logits = model(**batch).logits
     return logits.float().squeeze(-1)
 
@@ -149,7 +165,10 @@ def load_reward_model(config: RewardRecipeConfig, device: str):
     check_model_dir(config.model)
     is_reward_model = any("ForSequenceClassification" in a for a in AutoConfig.from_pretrained(config.model).architectures or [])
     tokenizer = AutoTokenizer.from_pretrained(config.model)
-    model = AutoModelForSequenceClassification.from_pretrained(config.model, num_labels=1, dtype=load_dtype(device))
+    # Weights that LoRA leaves frozen are only read: bf16 halves their traffic.
+    lowered = config.bf16(device) and config.lora
+    dtype = torch.bfloat16 if lowered else load_dtype(device)
+    model = AutoModelForSequenceClassification.from_pretrained(config.model, num_labels=1, dtype=dtype)
     ensure_pad_token(tokenizer, model)
     if not is_reward_model:
         torch.nn.init.zeros_(model.score.weight)
@@ -164,6 +183,9 @@ def load_reward_model(config: RewardRecipeConfig, device: str):
         top = list(range(config.freeze_layers, len(layers))) if config.freeze_layers else None
         model = get_peft_model(model, lora_config(r=config.lora_r, alpha=config.lora_alpha,
                                                   dropout=config.lora_dropout, task_type="SEQ_CLS", layers=top))
+        for param in model.parameters():
+            if param.requires_grad:  # the adapters and the score head: AdamW's small steps need fp32
+                param.data = param.data.float()
     else:
         base.get_input_embeddings().requires_grad_(False)
         for layer in layers[:config.freeze_layers]:
@@ -176,10 +198,10 @@ def _batches(groups: list, size: int):
         yield groups[start:start + size]
 
 
-def _forward_groups(model, tokenizer, groups: list[PreferenceGroup], max_length: int, device: str):
+def _forward_groups(model, tokenizer, groups: list[PreferenceGroup], max_length: int, device: str, bf16: bool):
     """The rewards of each group's responses, from one padded forward."""
     texts = [conversation_text(tokenizer, g.prompt, r) for g in groups for r in g.responses]
-    rewards = score_texts(model, tokenizer, texts, max_length, device)
+    rewards = score_texts(model, tokenizer, texts, max_length, device, bf16=bf16)
     out, start = [], 0
     for g in groups:
         out.append(rewards[start:start + len(g.responses)])
@@ -196,7 +218,8 @@ def evaluate(model, tokenizer, groups: list[PreferenceGroup], config: RewardReci
     mine = groups[rank::size]
     wins = pairs = loss = 0.0
     for chunk in _batches(mine, config.groups_per_forward):
-        for group, rewards in zip(chunk, _forward_groups(model, tokenizer, chunk, config.max_length, device)):
+        for group, rewards in zip(chunk, _forward_groups(model, tokenizer, chunk, config.max_length, device,
+                                                               config.bf16(device))):
             wins += pair_wins(rewards, group.pairs)
             pairs += len(group.pairs)
             loss += group_loss(rewards, group.pairs, use_margin=config.use_margin).item() * len(group.pairs)
@@ -231,6 +254,7 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
     warmup = max(1, int(total_steps * config.warmup_ratio))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total_steps))))
+    bf16 = config.bf16(device)
     trained = model
     if distributed:
         from torch.nn.parallel import DistributedDataParallel
@@ -259,7 +283,7 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
                 sync = index == len(chunks) - 1 or not distributed
                 context = trained.no_sync() if not sync else contextlib.nullcontext()
                 with context:
-                    rewards = _forward_groups(trained, tokenizer, chunk, config.max_length, device)
+                    rewards = _forward_groups(trained, tokenizer, chunk, config.max_length, device, bf16)
                     losses = [group_loss(r, g.pairs, use_margin=config.use_margin) for g, r in zip(chunk, rewards)]
                     loss = torch.stack(losses).sum() / len(step_groups)
                     loss.backward()
@@ -287,7 +311,8 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
             writer.write(step, **held_out)
             final.update(held_out)
         if main:
-            save_pretrained(model, tokenizer, config.output_dir)
+            # LoRA's update merges into fp32 weights: bf16 would round most of it away.
+            save_pretrained(model.float() if config.lora else model, tokenizer, config.output_dir)
             summary = write_summary(config.output_dir, kind="reward", stopped=stopped, steps=step,
                                     wall_time_s=time.monotonic() - started, final=final,
                                     config=config_dict(config))

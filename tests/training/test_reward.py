@@ -9,6 +9,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from training.data import load_preference_groups
+from training.config import ConfigError
 from training.reward import (RewardRecipeConfig, _forward_groups, ensure_pad_token, group_loss,
                              load_reward_model, train)
 from training.reward_eval import pairwise_accuracy
@@ -41,7 +42,7 @@ def test_each_group_is_scored_once_in_one_forward(tmp_path, tiny_chat_dir, prefe
     shapes = []
     model.register_forward_hook(lambda module, args, kwargs, out: shapes.append(tuple(kwargs["input_ids"].shape)),
                                 with_kwargs=True)
-    rewards = _forward_groups(model, tokenizer, groups, 64, "cpu")
+    rewards = _forward_groups(model, tokenizer, groups, 64, "cpu", bf16=False)
     # Two groups of three answers (three pairs each): one forward of six rows.
     assert len(shapes) == 1 and shapes[0][0] == 6
     assert [len(r) for r in rewards] == [3, 3]
@@ -90,3 +91,26 @@ def test_lora_with_frozen_layers_trains_only_the_top(tmp_path, tiny_chat_dir, pr
     assert not (tmp_path / "out" / "adapter_config.json").exists()
     reloaded = pairwise_accuracy(str(tmp_path / "out"), str(preference_file), max_length=64)
     assert reloaded["pairs"] == 36
+
+
+def test_bf16_lora_stores_frozen_weights_in_bf16_and_trains_fp32(tmp_path, tiny_chat_dir, preference_file):
+    cfg = config(tmp_path, tiny_chat_dir, preference_file, lora=True, lora_r=4, precision="bf16")
+    model, _ = load_reward_model(cfg, "cpu")
+    params = dict(model.named_parameters())
+    assert {p.dtype for p in params.values() if p.requires_grad} == {torch.float32}
+    assert {p.dtype for p in params.values() if not p.requires_grad} == {torch.bfloat16}
+    summary = train(cfg)
+    losses = [line["loss"] for line in read_metrics(tmp_path / "out") if "loss" in line]
+    assert losses[-1] < losses[0] - 0.1
+    # Merged into fp32 weights: the saved model is the checkpoint's dtype and
+    # scores the held-out pairs as training did (up to bf16's rounding).
+    saved = AutoModelForSequenceClassification.from_pretrained(tmp_path / "out")
+    assert saved.score.weight.dtype == torch.float32
+    reloaded = pairwise_accuracy(str(tmp_path / "out"), str(preference_file), max_length=64, device="cpu")
+    assert summary["final"]["eval_accuracy"] > 0.5 and reloaded["accuracy"] > 0.5
+
+
+def test_precision_must_be_known(tmp_path, tiny_chat_dir, preference_file):
+    with pytest.raises(ConfigError, match="precision"):
+        config(tmp_path, tiny_chat_dir, preference_file, precision="fp16").check()
+    assert not config(tmp_path, tiny_chat_dir, preference_file, precision="fp32").bf16("cpu")
