@@ -150,12 +150,14 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
+# The Celery queue the training workers read jobs from.
+TRAINING_QUEUE = env("TRAINING_QUEUE", default="training")
 CELERY_TASK_ROUTES = {
     "chat.tasks.moderate_user_message_task": {"queue": "moderation"},
     "chat.tasks.generate_answer_task": {"queue": "generation"},
-    "moderation.tasks.classifier_train_task": {"queue": "training"},
+    "moderation.tasks.classifier_train_task": {"queue": TRAINING_QUEUE},
     "labeling.tasks.candidates_generate_task": {"queue": "generation"},
-    "jobs.tasks.training_job_run_task": {"queue": "training"},
+    "jobs.tasks.training_job_run_task": {"queue": TRAINING_QUEUE},
 }
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
 # Celery beat's schedule: chatsite/tasks.py ends work whose worker died.
@@ -275,6 +277,9 @@ LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKIN
 # The package whose modules <package>.<kind> are the recipes a job runs
 # (python -m <package>.<kind> --config FILE); fixed on each job when created.
 TRAINING_RECIPE_PACKAGE = env("TRAINING_RECIPE_PACKAGE", default="training")
+# A queued job whose message is not in the broker this long after it was sent
+# (Redis was down or restarted, a worker died holding it) is sent again.
+TRAINING_DISPATCH_GRACE_SECONDS = env.float("TRAINING_DISPATCH_GRACE_SECONDS", default=60.0)
 # A running job whose worker has not beaten its heart for this long is failed.
 TRAINING_HEARTBEAT_TIMEOUT = env.float("TRAINING_HEARTBEAT_TIMEOUT", default=60.0)
 # After SIGTERM, a cancelled recipe gets this long to save before SIGKILL.

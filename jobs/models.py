@@ -63,6 +63,9 @@ class TrainingJob(models.Model):
     exit_code = models.IntegerField(null=True, blank=True)
     compute_seconds = models.FloatField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # The latest Celery message sent for it (dispatch sends again a lost one).
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -53,9 +53,11 @@ def training_job_create(
     snapshot=None,
     corpus_path: str = "",
 ) -> TrainingJob:
-    """Queues a job on the `training` queue. The inputs are valid (the form
-    checked them); the recipe module is fixed now, from the settings."""
-    from .tasks import training_job_run_task
+    """Stores a queued job and, once committed, sends it to the training
+    queue (when the broker is unreachable the job stays queued and
+    housekeeping sends it later: see dispatch). The inputs are valid (the
+    form checked them); the recipe module is fixed now, from the settings."""
+    from .dispatch import training_job_dispatch
 
     job = TrainingJob.objects.create(
         kind=kind,
@@ -68,7 +70,7 @@ def training_job_create(
         recipe=recipes.recipe_module(kind),
         created_by=created_by,
     )
-    transaction.on_commit(lambda: training_job_run_task.delay(job.pk))
+    transaction.on_commit(lambda: training_job_dispatch(job.pk))
     return job
 
 

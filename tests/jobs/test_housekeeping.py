@@ -1,6 +1,7 @@
 """Celery beat ends work whose worker died, with nobody opening a page: a
 training job without heartbeat fails, an answer without heartbeat is
-interrupted (real beat and worker processes)."""
+interrupted, a queued job whose message was lost is sent again and runs
+(real beat and worker processes)."""
 import sys
 from datetime import timedelta
 
@@ -18,10 +19,13 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 @pytest.fixture
 def housekeeping(app_env, process_log_dir):
-    """Beat and a worker on a queue of their own, on a one-second schedule."""
+    """Beat and a worker on queues of their own (housekeeping, training), on
+    a one-second schedule."""
     env = dict(app_env, HOUSEKEEPING_SECONDS="1", HOUSEKEEPING_QUEUE="housekeeping-test",
+               TRAINING_QUEUE="housekeeping-training-test", TRAINING_DISPATCH_GRACE_SECONDS="1",
                TRAINING_HEARTBEAT_TIMEOUT="2", GENERATION_HEARTBEAT_TIMEOUT="2")
-    worker = start_celery_worker(env, process_log_dir, queues="housekeeping-test", name="housekeeping-worker", concurrency=1)
+    worker = start_celery_worker(env, process_log_dir, queues="housekeeping-test,housekeeping-training-test",
+                                 name="housekeeping-worker", concurrency=2)
     beat = Process(
         "housekeeping-beat",
         [sys.executable, "-m", "celery", "-A", "chatsite", "beat", "-l", "info",
@@ -51,3 +55,18 @@ def test_beat_fails_a_dead_job_and_interrupts_a_dead_answer(housekeeping, admin_
              what="the answer interrupted by beat")
     assert "stopped answering" in TrainingJob.objects.get(pk=job.pk).error
     assert Message.objects.get(pk=answer.pk).content == "Half an ans", "what was shown is kept"
+
+
+def test_beat_sends_again_a_job_whose_message_was_lost_and_it_runs(
+    housekeeping, fake_recipes, admin_user, base_version, sft_snapshot
+):
+    # Stored while Redis was down: queued, and no message was ever sent.
+    job = TrainingJob.objects.create(
+        kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", created_by=admin_user,
+        base_version=base_version, snapshot=sft_snapshot(["Fine."]),
+    )
+    TrainingJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    wait_for(lambda: TrainingJob.objects.get(pk=job.pk).state == "succeeded", timeout=60,
+             what="the lost job sent again by beat and run")
+    job.refresh_from_db()
+    assert job.task_id and job.dispatched_at is not None
