@@ -1,0 +1,180 @@
+"""The InstructGPT recipe as jobs from the web app, on this machine, with the
+bundled SmolLM2-135M: SFT on demonstrations written through annotator tasks,
+a reward model on the HH harmless pairs, then PPO from the SFT version
+against that reward model. Each job is started by a POST to the new-job page
+(/jobs/new/, the view a browser uses, through Django's test client) with a
+preset, and run by a real Celery training worker.
+
+    python bench/training_jobs.py [--hh ../shared/data/preferences_hh_harmless_train.jsonl.gz]
+                                  [--demos 50] [--set reward:epochs=1.0 ...]
+                                  [--out bench/results/training_jobs.json]
+
+Runs on a throw-away SQLite database and DATA_DIR, with a worker on a
+training queue of its own on the local Redis (REDIS_URL). Reported per job:
+wall time (claimed to finished), steps, and the recipe's final metrics: the
+reward model's held-out pairwise accuracy (the recipe holds out 10% of the
+rankings), PPO's reward and KL at the first and last steps.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import start_celery_worker  # noqa: E402
+
+FINAL = ("succeeded", "failed", "cancelled")
+PPO_CURVES = ("reward", "kl", "entropy", "response_length", "no_eos_fraction")
+
+
+def _hh_demonstrations(hh: str, count: int) -> list[tuple[list[dict], str]]:
+    """Single-turn HH prompts and their chosen answers: the demonstrations
+    the annotators write."""
+    from training.data import hh_pair, read_jsonl
+
+    demos = []
+    for _, record in read_jsonl(hh):
+        pair = hh_pair(record)
+        if pair and len(pair[0]) == 1:
+            demos.append((pair[0], pair[1]))
+        if len(demos) == count:
+            break
+    return demos
+
+
+def prepare(hh: str, demo_count: int) -> dict:
+    """Imports the pairs (with their preference snapshot), has an annotator
+    write the demonstrations through demonstration tasks, snapshots them."""
+    from django.core.management import call_command
+
+    from accounts.models import Role, User
+    from labeling.models import DatasetSnapshot, Prompt
+    from labeling.services import demonstration_submit, snapshot_create, task_assign_next, task_create_demonstration
+    from labeling.text import messages_hash
+    from registry.services import model_version_import_bundled
+
+    call_command("migrate", verbosity=0)
+    base = model_version_import_bundled(models_dir=ROOT / "var" / "models")
+    admin = User.objects.create_superuser("bench-admin", "", "x", role=Role.ADMIN)
+    annotator = User.objects.create_user("bench-annotator", "", "x", role=Role.ANNOTATOR)
+    started = time.perf_counter()
+    call_command("import_prompts", hh, "--format", "hh", "--snapshot", "hh-harmless", stdout=open(os.devnull, "w"))
+    imported_s = time.perf_counter() - started
+    written = 0
+    for messages, answer in _hh_demonstrations(hh, demo_count):
+        task_create_demonstration(prompt=Prompt.objects.get(content_hash=messages_hash(messages)), required_annotations=1)
+        assignment = task_assign_next(annotator=annotator, kind="demonstration")
+        demonstration_submit(assignment=assignment, content=answer)
+        written += 1
+    demos = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
+    return {"admin": admin, "base": base, "preferences": DatasetSnapshot.objects.get(name="hh-harmless"),
+            "demos": demos, "demonstrations": written, "import_s": imported_s}
+
+
+def run_job(admin, kind: str, preset: str, overrides: dict, **inputs) -> dict:
+    """Starts a job from the new-job page and waits for it to end."""
+    from django.test import Client
+
+    from jobs.models import TrainingJob
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin)
+    data = {"kind": kind, "preset": preset, "hyperparameters": json.dumps(overrides),
+            **{name: value.pk for name, value in inputs.items()}}
+    response = client.post("/jobs/new/", data)
+    if response.status_code != 302:
+        raise RuntimeError(f"{kind}: the form refused the job: {response.context['form'].errors.as_json()}")
+    job = TrainingJob.objects.latest("pk")
+    shown = -1
+    while job.state not in FINAL:
+        time.sleep(2)
+        job.refresh_from_db()
+        if job.step != shown and job.step % 10 == 0:
+            print(f"  {kind} #{job.pk}: {job.state}, step {job.step} of {job.total_steps}", flush=True)
+            shown = job.step
+    if job.state != "succeeded":
+        raise RuntimeError(f"{kind} job #{job.pk} ended {job.state}: {job.error}\n{job.log_tail[-2000:]}")
+    summary = json.loads((Path(job.directory) / "output" / "summary.json").read_text())
+    return {"job": job.pk, "wall_time_s": (job.finished_at - job.started_at).total_seconds(),
+            "recipe_wall_time_s": summary.get("wall_time_s"), "steps": summary.get("steps"),
+            "config": job.config, "final": summary.get("final", {}), "job_record": job}
+
+
+def _curve(job, *keys) -> list[dict]:
+    return [{"step": m.step, **{k: m.values[k] for k in keys if k in m.values}}
+            for m in job.metrics.all() if any(k in m.values for k in keys)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hh", default=str(ROOT.parent / "shared/data/preferences_hh_harmless_train.jsonl.gz"))
+    parser.add_argument("--demos", type=int, default=50)
+    parser.add_argument("--preset", default="cpu-quick")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KIND:KEY=VALUE",
+                        help="a hyper-parameter over a job's preset, e.g. reward:epochs=1.0 (JSON values)")
+    parser.add_argument("--only", choices=["sft", "reward", "ppo"], action="append",
+                        help="run these jobs only (PPO needs both others)")
+    parser.add_argument("--out", default=str(ROOT / "bench/results/training_jobs.json"))
+    args = parser.parse_args()
+    overrides: dict[str, dict] = {"sft": {}, "reward": {}, "ppo": {}}
+    for item in args.overrides:
+        kind, _, assignment = item.partition(":")
+        key, _, value = assignment.partition("=")
+        try:
+            overrides[kind][key] = json.loads(value)
+        except ValueError:
+            overrides[kind][key] = value
+    wanted = set(args.only or ["sft", "reward", "ppo"])
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-training-jobs-"))
+    queue = f"bench-training-{os.getpid()}"
+    env = {"DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+           "TRAINING_QUEUE": queue, "CHANNEL_LAYER_PREFIX": "bench-training", "PYTHONUNBUFFERED": "1",
+           "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    inputs = prepare(args.hh, args.demos)
+    print(f"imported {args.hh} in {inputs['import_s']:.1f} s; {inputs['demonstrations']} demonstrations written", flush=True)
+    worker = start_celery_worker(dict(os.environ), workdir, queues=queue, name="bench-training", concurrency=1)
+    report = {"machine": f"{os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"), "preset": args.preset,
+              "model": inputs["base"].name, "demonstrations": inputs["demonstrations"],
+              "preference_snapshot_items": inputs["preferences"].item_count, "jobs": {}}
+    try:
+        admin, jobs = inputs["admin"], report["jobs"]
+        sft = reward = None
+        if "sft" in wanted or "ppo" in wanted:
+            sft = jobs["sft"] = run_job(admin, "sft", args.preset, overrides["sft"], base_version=inputs["base"],
+                                        snapshot=inputs["demos"])
+        if "reward" in wanted or "ppo" in wanted:
+            reward = jobs["reward"] = run_job(admin, "reward", args.preset, overrides["reward"],
+                                              base_version=inputs["base"], snapshot=inputs["preferences"])
+            reward["eval_curve"] = _curve(reward["job_record"], "eval_accuracy", "eval_loss")
+        if "ppo" in wanted:
+            from registry.models import ModelVersion
+
+            ppo = jobs["ppo"] = run_job(admin, "ppo", args.preset, overrides["ppo"],
+                                        base_version=ModelVersion.objects.get(job_id=sft["job"]),
+                                        reward_version=ModelVersion.objects.get(job_id=reward["job"]),
+                                        snapshot=inputs["preferences"])
+            ppo["curve"] = _curve(ppo["job_record"], *PPO_CURVES)
+    finally:
+        worker.stop()
+    for result in report["jobs"].values():
+        del result["job_record"]
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    for name, result in report["jobs"].items():
+        final = {k: round(v, 4) if isinstance(v, float) else v for k, v in result["final"].items()}
+        print(f"{name}: {result['wall_time_s']:.1f} s, {result['steps']} steps, {final}")
+
+
+if __name__ == "__main__":
+    main()
