@@ -41,10 +41,9 @@ def resolve_dtype(name: str, engine: str, device: str):
 
 
 def _cpu_has_amx() -> bool:
-    import torch
+    from training.device import cpu_has_amx  # the one probe, shared with the recipes
 
-    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    return bool(probe and probe())
+    return cpu_has_amx()
 
 
 def _load(path: str, engine: str, device: str, dtype_name: str):
