@@ -29,6 +29,8 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
+from chat.runtime import redis_client
+
 from .models import TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -66,8 +68,6 @@ def training_jobs_redispatch_lost() -> list[int]:
     TRAINING_DISPATCH_GRACE_SECONDS ago and whose message is lost: not in
     the training queue, and not delivered to a worker within the grace
     period. Returns the ids of the jobs sent again."""
-    if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
-        return []
     grace = settings.TRAINING_DISPATCH_GRACE_SECONDS
     cutoff = timezone.now() - timedelta(seconds=grace)
     candidates = list(
@@ -89,10 +89,9 @@ def training_jobs_redispatch_lost() -> list[int]:
 
 def broker_messages(queue: str) -> tuple[set[str], dict[str, float]]:
     """(task ids waiting in `queue`, {task id: delivery time} of messages
-    delivered to a worker and not yet acknowledged), read from Redis."""
-    import redis
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    delivered to a worker and not yet acknowledged), read from Redis (the
+    broker is REDIS_URL's)."""
+    client = redis_client()
     keys = [queue, *client.scan_iter(match=f"{queue}{_PRIORITY_SEPARATOR}*")]
     waiting = {_task_id(raw) for key in keys for raw in client.lrange(key, 0, -1)}
     delivered_at = {tag.decode(): score for tag, score in client.zrange(_UNACKED_INDEX, 0, -1, withscores=True)}
