@@ -1,8 +1,10 @@
 from django.shortcuts import redirect
 from django.urls import reverse
 
-# Paths an account waiting for approval may still reach.
-_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz")
+# Paths an account waiting for approval may still reach. The OpenAI API
+# (/v1/) ignores the session: it authenticates each request by API key and
+# refuses a key of an unapproved account itself, with the API's own 401.
+_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/v1/")
 
 
 class ApprovalRequiredMiddleware:

@@ -1,4 +1,5 @@
 """`/healthz`: is each part the app needs reachable right now?"""
+import threading
 import time
 
 from django.db import connection
@@ -32,7 +33,26 @@ def _redis():
     return "pong"
 
 
+# Asking the workers which queues they serve is a broadcast that waits a
+# second for replies; on a public page, every request doing it would let
+# anyone keep a server thread and every worker busy. One answer serves all
+# requests for this long.
+_WORKERS_CACHE_SECONDS = 5.0
+_workers_cache: dict = {}
+_workers_lock = threading.Lock()
+
+
 def _workers():
+    with _workers_lock:
+        cached = _workers_cache.get("counts")
+        if cached and time.monotonic() - cached[0] < _WORKERS_CACHE_SECONDS:
+            return cached[1]
+        counts = _ask_workers()
+        _workers_cache["counts"] = (time.monotonic(), counts)
+        return counts
+
+
+def _ask_workers():
     replies = celery_app.control.inspect(timeout=1.0).active_queues() or {}
     counts = {queue: 0 for queue in QUEUES}
     for queues in replies.values():
