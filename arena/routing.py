@@ -1,5 +1,7 @@
 from django.urls import path
 
+from metrics.middleware import WebsocketMetricsMiddleware
+
 from .consumers import ArenaConsumer
 
-websocket_urlpatterns = [path("ws/arena/", ArenaConsumer.as_asgi())]
+websocket_urlpatterns = [path("ws/arena/", WebsocketMetricsMiddleware(ArenaConsumer.as_asgi(), route="arena"))]

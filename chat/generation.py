@@ -16,6 +16,7 @@ from django.utils import timezone
 from chatsite.db import retry_if_locked
 from engine.backends import ContextTooLong, SamplingParams
 from engine.backends.remote import RemoteGenerationError
+from metrics.registry import generation_record
 from moderation.pipeline import Verdict, moderate
 from moderation.selectors import template_response_for
 from moderation.services import review_item_create
@@ -287,6 +288,10 @@ def _stream_answer(message: Message) -> None:
     if gate.verdict is None:
         sender.add(gate.finish(), gate.released)
     sender.flush()
+    generation_record(
+        completion_tokens=stream.completion_tokens, ttft_seconds=stream.ttft_seconds,
+        tokens_per_second=stream.tokens_per_second,
+    )
 
     message.refresh_from_db(fields=["status"])
     if message.status != MessageStatus.STREAMING:

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from metrics.middleware import WebsocketMetricsMiddleware
+
 from .consumers import ChatConsumer
 
-websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
+websocket_urlpatterns = [path("ws/chat/", WebsocketMetricsMiddleware(ChatConsumer.as_asgi(), route="chat"))]

@@ -51,11 +51,13 @@ INSTALLED_APPS = [
     "labeling",
     "arena",
     "jobs",
+    "metrics",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "metrics.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -147,6 +149,11 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# /metrics: Prometheus sends this as a bearer token (empty: only signed-in
+# admins get in). Its counters are kept in Redis under this key prefix.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_REDIS_PREFIX = env("METRICS_REDIS_PREFIX", default="metrics")
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True

@@ -15,6 +15,7 @@ urlpatterns = [
     path("labeling/", include("labeling.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
+    path("metrics", include("metrics.urls")),
     path("", include("openai_api.urls")),
     path("", include("chat.urls")),
 ]

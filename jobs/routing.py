@@ -1,5 +1,7 @@
 from django.urls import path
 
+from metrics.middleware import WebsocketMetricsMiddleware
+
 from .consumers import JobConsumer
 
-websocket_urlpatterns = [path("ws/jobs/<int:job_id>/", JobConsumer.as_asgi())]
+websocket_urlpatterns = [path("ws/jobs/<int:job_id>/", WebsocketMetricsMiddleware(JobConsumer.as_asgi(), route="jobs"))]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from metrics.registry import moderation_flags_record
 from registry.models import ModelVersion
 
 from .categories import CATEGORIES
@@ -32,8 +33,10 @@ _UNJUDGED_VERDICT = {
 
 def review_item_create(*, message, direction: str, text: str, verdict: Verdict) -> ReviewItem:
     """Queues a flagged text for a moderator. `text` is what moderation
-    judged, which for a retracted answer is no longer the message's content."""
-    return ReviewItem.objects.create(
+    judged, which for a retracted answer is no longer the message's content.
+    The flag is counted for /metrics once the transaction commits, so an
+    attempt that is rolled back and run again counts once."""
+    item = ReviewItem.objects.create(
         message=message,
         direction=direction,
         text=text,
@@ -41,6 +44,8 @@ def review_item_create(*, message, direction: str, text: str, verdict: Verdict) 
         layer=verdict.layer or "",
         top_category=verdict.top_category() or "",
     )
+    transaction.on_commit(lambda: moderation_flags_record(categories=item.flagged_categories(), stage=direction))
+    return item
 
 
 def review_item_report(*, message, reported_by, reason: str) -> ReviewItem:

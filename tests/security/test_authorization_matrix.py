@@ -64,6 +64,8 @@ POLICY = {
     "login": EVERYONE,
     "logout": EVERYONE,
     "healthz": EVERYONE,
+    # Prometheus scrapes with METRICS_TOKEN (tests/metrics); of sessions, only admins'.
+    "metrics": ADMINS,
     "accounts:signup": EVERYONE,
     "accounts:pending": EVERYONE,
     "accounts:settings": SIGNED_IN,
