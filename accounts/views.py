@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,6 +11,22 @@ from .access import role_required
 from .forms import SignupForm
 from .models import Role, User
 from .services import user_signup, user_update_access, user_update_settings
+from .throttle import client_address, login_retry_after
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, saying plainly (429) when the sign-in throttle
+    refuses, and for how long, rather than "wrong password" again."""
+
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        wait = login_retry_after(username=form.data.get("username"), address=client_address(self.request))
+        if not wait:
+            return super().form_invalid(form)
+        minutes = max(1, round(wait / 60))
+        message = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        return self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
 
 
 def signup_view(request):
@@ -18,7 +35,7 @@ def signup_view(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = user_signup(form=form)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="accounts.backends.ThrottledModelBackend")
         return redirect("chat:home" if user.is_approved else "accounts:pending")
     return render(request, "accounts/signup.html", {"form": form})
 

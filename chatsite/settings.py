@@ -97,6 +97,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend behind the sign-in throttle (accounts/throttle.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -131,6 +133,40 @@ CSRF_COOKIE_HTTPONLY = False  # the chat page's fetch() calls read it
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- HTTPS: on in the production profile (chatsite/settings_production.py) --
+# Cookies go only over TLS, plain HTTP is redirected (but for the health and
+# metrics probes of load balancers and Prometheus), and browsers are told to
+# use HTTPS for a year (HSTS).
+HTTPS = env.bool("HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it
+# from clients' requests), so Django knows a request came over HTTPS.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Uploads ---------------------------------------------------------------
+# No multipart request may carry more than this (chatsite/uploads.py); each
+# import has its own, lower limit on top (LABELING_IMPORT_MAX_MB, the corpus
+# form's 512 MiB).
+UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=520)
+FILE_UPLOAD_HANDLERS = [
+    "chatsite.uploads.RequestSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
+# --- Sign-in rate limits (accounts/throttle.py) ---------------------------
+# Failed sign-ins allowed per account name, and per client address, in each
+# window; past either, the login page refuses (429) until the window ends.
+LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
 
 # --- Redis: Celery broker, channel layer, cancel flags and heartbeats ------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
