@@ -1,5 +1,6 @@
 """The new-job form: which inputs each kind needs, and hyper-parameters as a
 JSON object merged over the chosen preset."""
+import codecs
 import json
 
 from django import forms
@@ -70,9 +71,23 @@ class TrainingJobForm(forms.Form):
         return values
 
     def clean_corpus_upload(self):
+        """At most MAX_CORPUS_BYTES of UTF-8 text: a binary file chosen by
+        mistake is refused here, not an hour into a job."""
         upload = self.cleaned_data.get("corpus_upload")
-        if upload is not None and upload.size > MAX_CORPUS_BYTES:
+        if upload is None:
+            return None
+        if upload.size > MAX_CORPUS_BYTES:
             raise forms.ValidationError(f"The corpus is larger than {MAX_CORPUS_BYTES // 2**20} MiB.")
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for chunk in upload.chunks():
+                if b"\x00" in chunk:
+                    raise forms.ValidationError("The corpus holds NUL bytes: upload a text file.")
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The corpus is not UTF-8 text.") from None
+        upload.seek(0)
         return upload
 
     def clean(self):
