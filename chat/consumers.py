@@ -11,6 +11,8 @@ Server frames: ready (first, once the user is allowed), subscribed, sent,
 message, delta, retract, error, pong. A user who may not chat is closed
 with code 4401 right after the handshake.
 """
+import logging
+
 from channels.db import database_sync_to_async
 from django.http import Http404
 
@@ -22,6 +24,8 @@ from .errors import ChatError
 from .frames import FrameConsumer, optional_id
 from .params import clean_conversation_settings
 from .serializers import message_to_dict
+
+logger = logging.getLogger(__name__)
 
 
 class ChatConsumer(FrameConsumer):
@@ -76,6 +80,7 @@ class ChatConsumer(FrameConsumer):
         conversation, created = await open_conversation()
         await self._watch(conversation.pk)
         conversation, user_message, answer = await send(conversation, created)
+        logger.info("User %s sent message %s; answer %s queued", self.user.pk, user_message.pk, answer.pk)
         await self.send_json(
             {
                 "type": "sent",

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from chatsite import request_ids
+
 from . import services
 from .errors import ChatError
 from .events import conversation_group
@@ -59,6 +61,14 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Each frame gets its own request id, which the tasks it enqueues carry."""
+        token = request_ids.bind(request_ids.new_id("ws-"))
+        try:
+            await self._receive_frame(text_data)
+        finally:
+            request_ids.reset(token)
+
+    async def _receive_frame(self, text_data):
         if text_data is None:
             await self._error("invalid_request", "Frames must be JSON text.")
             return

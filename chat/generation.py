@@ -90,6 +90,7 @@ def user_message_moderate(*, message_id: int) -> None:
     if message is None:
         return
     verdict = moderate(message.content, "user")
+    logger.info("Message %s %s by input moderation", message.pk, "flagged" if verdict.flagged else "accepted")
     with transaction.atomic():
         message.moderation = verdict.as_dict()
         message.status = MessageStatus.FLAGGED if verdict.flagged else MessageStatus.ACCEPTED
