@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "chatsite.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatsite.csp.ContentSecurityPolicyMiddleware",
     "metrics.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
