@@ -5,10 +5,11 @@ Client frames (JSON objects):
   {"type": "watch", "match": id}      (a round started earlier, after a reload)
   {"type": "stop", "match": id}
   {"type": "ping"}
-Server frames: ready, started, watching, message, delta, retract, error,
-pong. Message frames never carry the model's name: the match's versions
-come with the vote's answer. A signed-out account is closed with 4401
-after the handshake, one not let into the arena with 4403.
+Server frames: ready, started, watching, stopping, message, delta, retract,
+error, pong; each client frame gets one answer. Message frames never carry
+the model's name: the match's versions come with the vote's answer. A
+signed-out account is closed with 4401 after the handshake, one not let
+into the arena with 4403.
 """
 from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied
@@ -97,6 +98,7 @@ class ArenaConsumer(FrameConsumer):
         match_id = optional_id(content.get("match"), "match")
         match = await database_sync_to_async(access_match_by_id)(self.user, match_id)
         await database_sync_to_async(services.match_stop)(match=match)
+        await self.send_json({"type": "stopping", "match": match.pk, "request_id": request_id})
 
     # --- channel-layer events ------------------------------------------
 

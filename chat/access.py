@@ -14,7 +14,7 @@ def access_conversation_by_id(user, conversation_id) -> Conversation:
         raise Http404("No such conversation.")
     try:
         return Conversation.objects.get(pk=int(conversation_id), owner=user, arena_match__isnull=True)
-    except (Conversation.DoesNotExist, TypeError, ValueError):
+    except (Conversation.DoesNotExist, TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity)
         raise Http404("No such conversation.") from None
 
 
@@ -25,5 +25,5 @@ def access_message_by_id(user, message_id) -> Message:
         return Message.objects.select_related("conversation").get(
             pk=int(message_id), conversation__owner=user, conversation__arena_match__isnull=True
         )
-    except (Message.DoesNotExist, TypeError, ValueError):
+    except (Message.DoesNotExist, TypeError, ValueError, OverflowError):
         raise Http404("No such message.") from None

@@ -8,7 +8,9 @@ Client frames (JSON objects):
   {"type": "stop", "message": answer_id}
   {"type": "ping"}
 Server frames: ready (first, once the user is allowed), subscribed, sent,
-message, delta, retract, error, pong. A user who may not chat is closed
+stopping, message, delta, retract, error, pong. Every client frame gets one
+answer (subscribed, sent, stopping, pong or error); the answer's own
+message frames follow as it is written. A user who may not chat is closed
 with code 4401 right after the handshake.
 """
 import logging
@@ -106,6 +108,7 @@ class ChatConsumer(FrameConsumer):
         message_id = optional_id(content.get("message"), "message")
         message = await database_sync_to_async(access_message_by_id)(self.user, message_id)
         await database_sync_to_async(services.generation_stop)(message=message)
+        await self.send_json({"type": "stopping", "message": message.pk, "request_id": request_id})
 
     # --- channel-layer events ------------------------------------------
 

@@ -10,7 +10,7 @@ def json_body(request, *, max_bytes: int) -> dict:
         raise ChatError("too_long", "The request body is too large.")
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise ChatError("invalid_json", "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ChatError("invalid_request", "The request body must be a JSON object.")

@@ -3,6 +3,7 @@ WebSocket so both answer bad values with the same clear message."""
 from django.conf import settings
 
 from .errors import ChatError
+from .text import clean_text
 
 SYSTEM_PROMPT_MAX_CHARS = 8000
 TITLE_MAX_CHARS = 200
@@ -11,7 +12,7 @@ TITLE_MAX_CHARS = 200
 def _number(raw, name, kind, low, high):
     try:
         value = kind(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity), float(10**400)
         raise ChatError("invalid_params", f"{name} must be a number.") from None
     if isinstance(raw, bool) or not (low <= value <= high) or value != value:
         raise ChatError("invalid_params", f"{name} must be between {low} and {high}.")
@@ -29,14 +30,14 @@ def clean_conversation_settings(raw) -> dict:
     clean = {}
     if "title" in raw:
         title = raw["title"]
-        if not isinstance(title, str) or not title.strip():
+        if not isinstance(title, str) or not clean_text(title).strip():
             raise ChatError("invalid_params", "The title must be non-empty text.")
-        clean["title"] = title.strip()[:TITLE_MAX_CHARS]
+        clean["title"] = clean_text(title).strip()[:TITLE_MAX_CHARS]
     if "system_prompt" in raw:
         prompt = raw["system_prompt"]
         if not isinstance(prompt, str) or len(prompt) > SYSTEM_PROMPT_MAX_CHARS:
             raise ChatError("invalid_params", f"The system prompt must be text of at most {SYSTEM_PROMPT_MAX_CHARS} characters.")
-        clean["system_prompt"] = prompt
+        clean["system_prompt"] = clean_text(prompt)
     if "temperature" in raw:
         clean["temperature"] = _number(raw["temperature"], "Temperature", float, 0.0, 2.0)
     if "top_p" in raw:

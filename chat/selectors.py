@@ -2,13 +2,14 @@ from django.db.models import Q
 
 from .models import Feedback, Message, Conversation
 from .serializers import conversation_to_dict, message_to_dict
+from .text import clean_text
 
 
 def conversation_list(*, user, query: str = "", limit: int = 200) -> list[dict]:
     """The user's conversations, newest first; `query` matches the title or
     any message's text."""
     conversations = Conversation.objects.filter(owner=user, arena_match__isnull=True)
-    query = query.strip()
+    query = clean_text(query).strip()
     if query:
         matching = Message.objects.filter(conversation__owner=user, content__icontains=query).values("conversation_id")
         conversations = conversations.filter(Q(title__icontains=query) | Q(pk__in=matching))

@@ -199,7 +199,7 @@ def feedback_submit(*, user, message: Message, rating: int, reasons: list[str], 
     if not isinstance(comment, str) or len(comment) > 4000:
         raise ChatError("invalid_feedback", "The comment must be text of at most 4000 characters.")
     feedback, _ = Feedback.objects.update_or_create(
-        message=message, user=user, defaults={"rating": rating, "reasons": reasons, "comment": comment}
+        message=message, user=user, defaults={"rating": rating, "reasons": reasons, "comment": clean_text(comment)}
     )
     if rating == Feedback.Rating.DOWN:
         from labeling.from_chat import disliked_answer_share

@@ -2,6 +2,8 @@
 only; others are closed with 4403 (4401 when not signed in). On connect the
 page gets the job as it is now (progress, every metric point, the log's
 tail), then relays what the worker sends: progress, log lines, points."""
+import json
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
@@ -42,11 +44,19 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
-        if content.get("type") == "ping":
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """The page only pings; any other frame, JSON or not, is answered
+        with an error frame rather than dropping the socket."""
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except (ValueError, RecursionError):
+            content = None
+        if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
     async def job_progress(self, event):
+        else:
+            await self.send_json({"type": "error", "code": "invalid_request", "message": "This socket only takes pings."})
         await self.send_json({"type": "progress", "job": event["job"]})
 
     async def job_log(self, event):

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from chat.errors import ChatError
 from chat.params import clean_conversation_settings
+from chat.text import clean_text
 
 ROLES = ("system", "developer", "user", "assistant")
 MAX_STOP_STRINGS = 4
@@ -35,11 +36,11 @@ class CompletionRequest:
 
 
 def _text(content, index: int) -> str:
-    """Message content as text: a string, or a list of text parts."""
+    """Message content as text (a string, or a list of text parts), as it is stored."""
     if isinstance(content, str):
-        return content
+        return clean_text(content)
     if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
-        return "".join(str(p.get("text", "")) for p in content)
+        return clean_text("".join(str(p.get("text", "")) for p in content))
     raise ApiError("Only text content is supported.", param=f"messages[{index}].content")
 
 
@@ -90,8 +91,10 @@ def parse_completion_request(body) -> CompletionRequest:
     stop = body.get("stop") or []
     if isinstance(stop, str):
         stop = [stop]
-    if not isinstance(stop, list) or len(stop) > MAX_STOP_STRINGS or not all(isinstance(s, str) and s for s in stop):
+    if (not isinstance(stop, list) or len(stop) > MAX_STOP_STRINGS
+            or not all(isinstance(s, str) and clean_text(s) for s in stop)):
         raise ApiError(f"'stop' must be a string or a list of up to {MAX_STOP_STRINGS} strings.", param="stop")
+    stop = [clean_text(s) for s in stop]
     if body.get("n", 1) != 1:
         raise ApiError("Only n=1 is supported.", param="n")
     stream_options = body.get("stream_options") or {}

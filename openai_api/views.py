@@ -119,7 +119,7 @@ async def chat_completions_view(request):
             raise ApiError("The request body is too large.", status=413)
         try:
             body = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise ApiError("The request body is not valid JSON.") from None
         parsed = parse_completion_request(body)
         names = await sync_to_async(served_model_names)()
