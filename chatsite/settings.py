@@ -57,9 +57,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "chatsite.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "chatsite.csp.ContentSecurityPolicyMiddleware",
     "metrics.middleware.RequestMetricsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
