@@ -15,8 +15,10 @@ class ApprovalRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(_OPEN_PREFIXES):  # first: /healthz must not need the session's user
+            return self.get_response(request)
         user = request.user
-        if user.is_authenticated and not user.is_approved and not request.path.startswith(_OPEN_PREFIXES):
+        if user.is_authenticated and not user.is_approved:
             if request.path.startswith("/api/"):
                 from django.http import JsonResponse
 

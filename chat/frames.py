@@ -3,14 +3,18 @@ handler sees them, errors as frames (never a dropped socket), and watching
 one conversation's channel group while its answers stream."""
 import asyncio
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.http import Http404
 
 from chatsite import request_ids
+from chatsite.errors import UNAVAILABLE_MESSAGE
+from chatsite.websockets import ClosesOnLayerFault
 
 from . import services
 from .errors import ChatError
@@ -19,6 +23,8 @@ from .events import conversation_group
 # A frame may carry a message at the size limit, JSON-escaped, plus settings.
 _MAX_FRAME_CHARS_SLACK = 16_384
 _REAP_INTERVAL_SECONDS = 2.0
+
+logger = logging.getLogger(__name__)
 
 
 def optional_id(value, name: str):
@@ -29,7 +35,7 @@ def optional_id(value, name: str):
     return value
 
 
-class FrameConsumer(AsyncJsonWebsocketConsumer):
+class FrameConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
     """Subclasses map frame types to coroutine methods in `frame_handlers`
     and say what a missing object is called in `not_found_message`."""
 
@@ -44,7 +50,13 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
         # the browser only as 1006, and the page could not tell "log in
         # again" from a network fault.
         await self.accept()
-        refusal = await database_sync_to_async(self.refusal_code)()
+        try:
+            refusal = await database_sync_to_async(self.refusal_code)()
+        except DatabaseError:
+            # 4503: the page says "briefly unavailable" and reconnects.
+            logger.warning("WebSocket refused: the database is unavailable", exc_info=True)
+            await self.close(code=4503)
+            return
         if refusal:
             await self.close(code=refusal)
             return
@@ -100,6 +112,9 @@ class FrameConsumer(AsyncJsonWebsocketConsumer):
             await self._error("not_found", self.not_found_message, request_id)
         except PermissionDenied:
             await self._error("forbidden", "You may not do that.", request_id)
+        except DatabaseError:
+            logger.warning("Frame %r failed: the database is unavailable", content["type"][:40], exc_info=True)
+            await self._error("unavailable", UNAVAILABLE_MESSAGE, request_id)
 
     async def _error(self, code: str, message: str, request_id: str | None = None):
         await self.send_json({"type": "error", "code": code, "message": message, "request_id": request_id})

@@ -21,7 +21,7 @@ from moderation.pipeline import Verdict, moderate
 from moderation.selectors import template_response_for
 from moderation.services import review_item_create
 
-from . import events, runtime
+from . import dispatch, events, runtime
 from .models import Message, MessageStatus
 from .text import clean_text
 
@@ -107,7 +107,7 @@ def user_message_moderate(*, message_id: int) -> None:
         from .tasks import generate_answer_task
 
         for answer in answers:
-            generate_answer_task.delay(answer.pk)
+            dispatch.generation_dispatch(answer.pk)
         chat_prompt_share(message=message)
 
 

@@ -78,7 +78,14 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["conversation", "status"])]
+        indexes = [
+            models.Index(fields=["conversation", "status"]),
+            # Housekeeping looks for unfinished work every few seconds (chat/dispatch.py).
+            models.Index(
+                fields=["created_at"], name="chat_message_unfinished",
+                condition=models.Q(status__in=["pending", "queued"]),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.role} #{self.pk} ({self.status})"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from chatsite.db import retry_if_locked
 
-from . import events, runtime
+from . import dispatch, events, runtime
 from .errors import ChatError
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
 from .selectors import latest_leaf_under
@@ -129,9 +129,7 @@ def message_send(
     _set_leaf(conversation, answer)
     events.send_on_commit(conversation.pk, events.message_event(user_message))
     events.send_on_commit(conversation.pk, events.message_event(answer))
-    from .tasks import moderate_user_message_task
-
-    transaction.on_commit(lambda: moderate_user_message_task.delay(user_message.pk))
+    transaction.on_commit(lambda: dispatch.moderation_dispatch(user_message.pk))
     return conversation, user_message, answer
 
 
@@ -160,9 +158,7 @@ def answer_regenerate(*, user, message: Message) -> Message:
     answer = _new_answer(conversation=conversation, parent=question)
     _set_leaf(conversation, answer)
     events.send_on_commit(conversation.pk, events.message_event(answer))
-    from .tasks import generate_answer_task
-
-    transaction.on_commit(lambda: generate_answer_task.delay(answer.pk))
+    transaction.on_commit(lambda: dispatch.generation_dispatch(answer.pk))
     return answer
 
 

@@ -12,11 +12,16 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from arena.routing import websocket_urlpatterns as arena_websocket_urlpatterns  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chatsite.websockets import DatabaseUnavailableGuard  # noqa: E402
 from jobs.routing import websocket_urlpatterns as job_websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + arena_websocket_urlpatterns + job_websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            DatabaseUnavailableGuard(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns + arena_websocket_urlpatterns + job_websocket_urlpatterns))
+            )
+        ),
     }
 )

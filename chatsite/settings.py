@@ -58,8 +58,8 @@ MIDDLEWARE = [
     "chatsite.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "chatsite.csp.ContentSecurityPolicyMiddleware",
-    "metrics.middleware.RequestMetricsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "metrics.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -256,6 +256,10 @@ GENERATION_HEARTBEAT_TIMEOUT = env.float("GENERATION_HEARTBEAT_TIMEOUT", default
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=16000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=20)
 CHAT_MAX_CONCURRENT_GENERATIONS = env.int("CHAT_MAX_CONCURRENT_GENERATIONS", default=2)
+# A pending message or queued answer whose task is not in the broker this
+# long after it was stored (Redis restarted, a worker died holding it) gets
+# its task sent again by housekeeping (chat/dispatch.py).
+CHAT_DISPATCH_GRACE_SECONDS = env.float("CHAT_DISPATCH_GRACE_SECONDS", default=30.0)
 
 # --- Moderation ------------------------------------------------------------
 MODERATION_LAYERS = env.list("MODERATION_LAYERS", default=["rules", "profanity", "classifier"])

@@ -21,3 +21,5 @@ urlpatterns = [
     path("", include("openai_api.urls")),
     path("", include("chat.urls")),
 ]
+
+handler500 = "chatsite.errors.server_error_view"

@@ -9,6 +9,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from chatsite.websockets import ClosesOnLayerFault
+
 from .access import access_job_by_id
 from .events import job_group
 from .selectors import job_metric_points
@@ -21,7 +23,7 @@ def _job_snapshot(user, job_id):
     return {"type": "snapshot", "job": job_to_dict(job), "points": job_metric_points(job=job), "log": job.log_tail}
 
 
-class JobConsumer(AsyncJsonWebsocketConsumer):
+class JobConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.group = None
         # Accept, then close with a code the page can read (a refused
@@ -53,10 +55,10 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             content = None
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
-
-    async def job_progress(self, event):
         else:
             await self.send_json({"type": "error", "code": "invalid_request", "message": "This socket only takes pings."})
+
+    async def job_progress(self, event):
         await self.send_json({"type": "progress", "job": event["job"]})
 
     async def job_log(self, event):

@@ -17,7 +17,6 @@ worker that died.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -29,19 +28,11 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from chat.runtime import redis_client
+from chatsite.broker import broker_messages
 
 from .models import TrainingJob
 
 logger = logging.getLogger(__name__)
-
-# kombu's Redis transport: the queue's lists (one per priority step after
-# the first, named queue + separator + step), and the hash and its index of
-# messages delivered to a consumer and not yet acknowledged.
-_PRIORITY_SEPARATOR = "\x06\x16"
-_UNACKED = "unacked"
-_UNACKED_INDEX = "unacked_index"
-
 
 def training_job_dispatch(job_id: int) -> bool:
     """Records a fresh task id on the queued job, then sends its message.
@@ -85,32 +76,3 @@ def training_jobs_redispatch_lost() -> list[int]:
         logger.warning("Training job %s is queued but its message is lost; sending it again", pk)
         training_job_dispatch(pk)
     return lost
-
-
-def broker_messages(queue: str) -> tuple[set[str], dict[str, float]]:
-    """(task ids waiting in `queue`, {task id: delivery time} of messages
-    delivered to a worker and not yet acknowledged), read from Redis (the
-    broker is REDIS_URL's)."""
-    client = redis_client()
-    keys = [queue, *client.scan_iter(match=f"{queue}{_PRIORITY_SEPARATOR}*")]
-    waiting = {_task_id(raw) for key in keys for raw in client.lrange(key, 0, -1)}
-    delivered_at = {tag.decode(): score for tag, score in client.zrange(_UNACKED_INDEX, 0, -1, withscores=True)}
-    delivered = {}
-    for tag, raw in client.hgetall(_UNACKED).items():
-        try:
-            message = json.loads(raw)[0]
-        except (ValueError, IndexError, TypeError):
-            continue
-        delivered[_task_id(message)] = delivered_at.get(tag.decode(), 0.0)
-    waiting.discard(None)
-    delivered.pop(None, None)
-    return waiting, delivered
-
-
-def _task_id(message) -> str | None:
-    try:
-        if isinstance(message, (bytes, str)):
-            message = json.loads(message)
-        return message["headers"]["id"]
-    except (ValueError, KeyError, TypeError):
-        return None

@@ -38,13 +38,32 @@ def free_port() -> int:
 
 
 class Process:
-    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path):
+    def __init__(self, name: str, args: list[str], env: dict, log_dir: Path, ready=None):
         self.name = name
+        self.args, self.env, self.ready = args, env, ready
         self.log_path = log_dir / f"{name}.log"
         self.log = open(self.log_path, "wb")
+        self._launch()
+
+    def _launch(self) -> None:
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            self.args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+    def restart(self) -> None:
+        """A fresh process with the same command, after a fault test killed
+        this one; its output goes on in the same log."""
+        self.kill()
+        mark = len(self.output())
+        self._launch()
+        if self.ready is not None:
+            self.wait_for(lambda: self.ready(self.output()[mark:]))
+
+    def pause(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGCONT)
 
     def output(self) -> str:
         self.log.flush()
@@ -84,6 +103,7 @@ def start_celery_worker(
          "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "info"],
         env,
         log_dir,
+        ready=lambda output: "ready." in output,
     )
     process.wait_for(lambda: "ready." in process.output())
     return process

@@ -14,10 +14,10 @@ def no_tasks(monkeypatch):
     """These tests look at what the services store; the tasks they enqueue
     on commit are recorded instead of sent."""
     sent = []
-    from chat import tasks
+    from chat import dispatch
 
-    monkeypatch.setattr(tasks.moderate_user_message_task, "delay", lambda pk: sent.append(("moderate", pk)))
-    monkeypatch.setattr(tasks.generate_answer_task, "delay", lambda pk: sent.append(("generate", pk)))
+    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: sent.append(("moderate", pk)))
+    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: sent.append(("generate", pk)))
     return sent
 
 

@@ -16,10 +16,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_tasks(monkeypatch):
     sent = []
-    from chat import tasks
+    from chat import dispatch
 
-    monkeypatch.setattr(tasks.moderate_user_message_task, "delay", lambda pk: sent.append(("moderate", pk)))
-    monkeypatch.setattr(tasks.generate_answer_task, "delay", lambda pk: sent.append(("generate", pk)))
+    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: sent.append(("moderate", pk)))
+    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: sent.append(("generate", pk)))
     return sent
 
 

@@ -11,7 +11,8 @@ import redis
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from jobs.dispatch import broker_messages, training_job_dispatch, training_jobs_redispatch_lost
+from chatsite.broker import broker_messages
+from jobs.dispatch import training_job_dispatch, training_jobs_redispatch_lost
 from jobs.models import TrainingJob
 from jobs.services import training_job_create
 from jobs.tasks import training_job_run_task

@@ -169,10 +169,10 @@ def world(django_user_model, settings, tmp_path, monkeypatch):
     """One account per principal, and the owner's objects, each holding
     SECRET. The chat tasks that creating them would enqueue are not sent:
     no worker is part of these tests."""
-    from chat import tasks
+    from chat import dispatch
 
-    monkeypatch.setattr(tasks.moderate_user_message_task, "delay", lambda pk: None)
-    monkeypatch.setattr(tasks.generate_answer_task, "delay", lambda pk: None)
+    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: None)
+    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: None)
     settings.DATA_DIR = tmp_path / "data"
 
     def make_user(username, **fields):  # no password: hashing one costs a third of a second
