@@ -20,6 +20,9 @@ class User(AbstractUser):
     shares_chat_data = models.BooleanField(default=False)
     # An admin lets this user into the arena (admins are always let in).
     arena_enabled = models.BooleanField(default=False)
+    # Tokens a day this user may use in chat; None: the site's default
+    # (USAGE_DAILY_TOKEN_QUOTA), 0: unlimited (usage/services.py).
+    daily_token_quota = models.PositiveIntegerField(null=True, blank=True)
 
     def has_role(self, *roles: str) -> bool:
         if not (self.is_authenticated and self.is_active and self.is_approved):

@@ -15,10 +15,19 @@ def user_signup(*, form) -> User:
     return user
 
 
+# user_update_access(daily_token_quota=UNSET_QUOTA): back to the site's default.
+UNSET_QUOTA = -1
+
+
 def user_update_access(
-    *, user: User, role: str | None = None, is_approved: bool | None = None, arena_enabled: bool | None = None
+    *, user: User, role: str | None = None, is_approved: bool | None = None, arena_enabled: bool | None = None,
+    daily_token_quota: int | None = None,
 ) -> User:
+    """Changes what is given (None leaves a field as it is)."""
     fields = []
+    if daily_token_quota is not None:
+        user.daily_token_quota = None if daily_token_quota == UNSET_QUOTA else daily_token_quota
+        fields.append("daily_token_quota")
     if arena_enabled is not None:
         user.arena_enabled = arena_enabled
         fields.append("arena_enabled")

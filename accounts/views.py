@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from .access import role_required
 from .forms import SignupForm
 from .models import Role, User
-from .services import user_signup, user_update_access, user_update_settings
+from .services import UNSET_QUOTA, user_signup, user_update_access, user_update_settings
 from .throttle import client_address, login_retry_after
 
 
@@ -62,11 +62,16 @@ def user_update_view(request, user_id: int):
         return redirect("accounts:users")
     approved = request.POST.get("is_approved")
     arena = request.POST.get("arena_enabled")
+    quota = request.POST.get("daily_token_quota")
+    if quota is not None and quota.strip() and not (quota.strip().isdigit() and int(quota) < 2**31):
+        messages.error(request, "The daily token quota must be a whole number (0: unlimited), or empty for the site's default.")
+        return redirect("accounts:users")
     user_update_access(
         user=user,
         role=role,
         is_approved=None if approved is None else approved == "1",
         arena_enabled=None if arena is None else arena == "1",
+        daily_token_quota=None if quota is None else (int(quota) if quota.strip() else UNSET_QUOTA),
     )
     messages.success(request, f"Updated {user.username}.")
     return redirect("accounts:users")

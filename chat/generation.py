@@ -20,6 +20,7 @@ from metrics.registry import generation_record
 from moderation.pipeline import Verdict, moderate
 from moderation.selectors import template_response_for
 from moderation.services import review_item_create
+from usage.services import usage_record
 
 from . import dispatch, events, runtime
 from .models import Message, MessageStatus
@@ -103,8 +104,6 @@ def user_message_moderate(*, message_id: int) -> None:
         events.send_on_commit(message.conversation_id, events.message_event(message))
     if not verdict.flagged:
         from labeling.from_chat import chat_prompt_share
-
-        from .tasks import generate_answer_task
 
         for answer in answers:
             dispatch.generation_dispatch(answer.pk)
@@ -320,3 +319,7 @@ def _stream_answer(message: Message) -> None:
         message.tokens_per_second or 0, gate.moderation_seconds * 1000,
     )
     events.send_now(message.conversation_id, events.message_event(message))
+    usage_record(
+        user_id=message.conversation.owner_id, answers=1,
+        prompt_tokens=message.prompt_tokens or 0, completion_tokens=message.completion_tokens or 0,
+    )

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chatsite.db import retry_if_locked
+from usage.services import quota_check
 
 from . import dispatch, events, runtime
 from .errors import ChatError
@@ -59,6 +60,7 @@ def _check_limits(*, user, content: str | None) -> None:
                 f"The message is {len(content):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
             )
     messages_reap_interrupted(owner=user)
+    quota_check(user=user)
     since = timezone.now() - timedelta(minutes=1)
     recent = Message.objects.filter(
         conversation__owner=user, created_at__gte=since, role=Message.Role.ASSISTANT

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "arena",
     "jobs",
     "metrics",
+    "usage",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,9 @@ GENERATION_HEARTBEAT_TIMEOUT = env.float("GENERATION_HEARTBEAT_TIMEOUT", default
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=16000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=20)
 CHAT_MAX_CONCURRENT_GENERATIONS = env.int("CHAT_MAX_CONCURRENT_GENERATIONS", default=2)
+# Tokens (prompt + completion) a user may use per UTC day; 0: unlimited.
+# An admin can set a user's own quota on the Users page. Admins have none.
+USAGE_DAILY_TOKEN_QUOTA = env.int("USAGE_DAILY_TOKEN_QUOTA", default=0)
 # A pending message or queued answer whose task is not in the broker this
 # long after it was stored (Redis restarted, a worker died holding it) gets
 # its task sent again by housekeeping (chat/dispatch.py).

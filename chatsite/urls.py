@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
     path("metrics", include("metrics.urls")),
+    path("usage/", include("usage.urls")),
     path("", include("openai_api.urls")),
     path("", include("chat.urls")),
 ]

@@ -66,6 +66,7 @@ POLICY = {
     "healthz": EVERYONE,
     # Prometheus scrapes with METRICS_TOKEN (tests/metrics); of sessions, only admins'.
     "metrics": ADMINS,
+    "usage:dashboard": ADMINS,
     "accounts:signup": EVERYONE,
     "accounts:pending": EVERYONE,
     "accounts:settings": SIGNED_IN,

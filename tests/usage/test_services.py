@@ -1,0 +1,94 @@
+"""Counting tokens per user and day, and the daily quota the rate limiter
+enforces before each answer."""
+import threading
+
+import pytest
+from django.db import connection
+
+from chat import dispatch
+from chat.errors import ChatError
+from chat.services import message_send
+from usage.models import DailyUsage
+from usage.selectors import compute_by_version, usage_by_day, usage_by_user
+from usage.services import usage_record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_tasks(monkeypatch):
+    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: None)
+    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: None)
+
+
+def test_records_add_up_in_one_row_per_day(user):
+    usage_record(user_id=user.pk, answers=1, prompt_tokens=10, completion_tokens=5)
+    usage_record(user_id=user.pk, answers=1, prompt_tokens=7, completion_tokens=3)
+    row = DailyUsage.objects.get()
+    assert (row.answers, row.prompt_tokens, row.completion_tokens, row.tokens) == (2, 17, 8, 25)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_records_lose_no_count(user):
+    """Workers finishing answers of one user at once, the first ones racing
+    to create the day's row."""
+
+    def record():
+        try:
+            for _ in range(10):
+                usage_record(user_id=user.pk, answers=1, completion_tokens=2)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    row = DailyUsage.objects.get()
+    assert (row.answers, row.completion_tokens) == (40, 80)
+
+
+def test_the_site_quota_refuses_the_next_answer(user, settings):
+    settings.USAGE_DAILY_TOKEN_QUOTA = 100
+    message_send(user=user, conversation=None, parent=None, content="first")
+    usage_record(user_id=user.pk, answers=1, prompt_tokens=60, completion_tokens=40)
+    with pytest.raises(ChatError) as refused:
+        message_send(user=user, conversation=None, parent=None, content="second")
+    assert refused.value.code == "quota_exceeded"
+    assert "100 tokens for today" in refused.value.message and "midnight UTC" in refused.value.message
+
+
+def test_a_users_own_quota_overrides_the_site_default_and_zero_is_unlimited(make_user, settings):
+    settings.USAGE_DAILY_TOKEN_QUOTA = 10
+    generous = make_user(username="generous", daily_token_quota=0)
+    tight = make_user(username="tight", daily_token_quota=5)
+    admin = make_user(username="boss", role="admin", daily_token_quota=5)
+    for person in (generous, tight, admin):
+        usage_record(user_id=person.pk, completion_tokens=8)
+    message_send(user=generous, conversation=None, parent=None, content="still fine")
+    message_send(user=admin, conversation=None, parent=None, content="admins have no quota")
+    with pytest.raises(ChatError, match="5 tokens for today"):
+        message_send(user=tight, conversation=None, parent=None, content="over")
+
+
+def test_the_admin_tables(make_user):
+    from jobs.models import TrainingJob
+    from registry.models import ModelVersion
+
+    alice, bob = make_user(username="alice"), make_user(username="bob")
+    usage_record(user_id=alice.pk, answers=2, prompt_tokens=100, completion_tokens=50)
+    usage_record(user_id=bob.pk, answers=1, prompt_tokens=10, completion_tokens=5)
+    days = usage_by_day(days=30)
+    assert len(days) == 30 and days[-1]["prompt_tokens"] == 110 and days[0]["prompt_tokens"] == 0
+    assert [(row["user"].username, row["tokens"], row["today"]) for row in usage_by_user(days=30)] == [
+        ("alice", 150, 150), ("bob", 15, 15),
+    ]
+    base = ModelVersion.objects.create(name="base", source="imported", path="/x")
+    sft_job = TrainingJob.objects.create(kind="sft", preset="cpu-quick", compute_seconds=120.0)
+    sft = ModelVersion.objects.create(name="sft", source="trained", path="/y", base=base, job=sft_job)
+    ppo_job = TrainingJob.objects.create(kind="ppo", preset="cpu-quick", compute_seconds=300.0)
+    ModelVersion.objects.create(name="ppo", source="trained", path="/z", base=sft, job=ppo_job)
+    assert [(r["version"].name, r["own"], r["lineage"]) for r in compute_by_version()] == [
+        ("ppo", 300.0, 420.0), ("sft", 120.0, 120.0),
+    ]
