@@ -29,7 +29,7 @@ from .services import api_key_authenticate, completion_conversation_create
 
 _MAX_BODY = 1024 * 1024
 _IDLE_CHECK_SECONDS = 2.0
-_STATUS_OF_CHAT_ERROR = {"rate_limited": 429, "too_many_generations": 429}
+_STATUS_OF_CHAT_ERROR = {"rate_limited": 429, "too_many_generations": 429, "quota_exceeded": 429}
 
 
 def _error(exc: ApiError) -> JsonResponse:

@@ -37,3 +37,20 @@ def test_admins_set_and_clear_a_users_quota(make_user):
     client.post(f"/accounts/users/{alice.pk}/", {"daily_token_quota": ""})
     alice.refresh_from_db()
     assert alice.daily_token_quota is None
+
+
+def test_the_openai_api_answers_429_over_quota(make_user, settings):
+    from openai_api.services import api_key_create
+    from registry.models import ModelVersion
+
+    ModelVersion.objects.create(name="served", source="imported", path="/nonexistent", is_serving=True)
+    settings.USAGE_DAILY_TOKEN_QUOTA = 10
+    alice = make_user(username="alice")
+    usage_record(user_id=alice.pk, completion_tokens=10)
+    _, raw = api_key_create(user=alice, name="k")
+    response = Client().post(
+        "/v1/chat/completions", data={"model": "served", "messages": [{"role": "user", "content": "hi"}]},
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code == 429
+    assert "10 tokens for today" in response.json()["error"]["message"]
