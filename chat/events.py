@@ -15,8 +15,10 @@ def send_now(conversation_id: int, event: dict) -> None:
 
 def send_on_commit(conversation_id: int, event: dict) -> None:
     """Sends once the surrounding transaction commits, so no client hears of
-    a row it cannot read yet (Zulip's send_event_on_commit)."""
-    transaction.on_commit(lambda: send_now(conversation_id, event))
+    a row it cannot read yet (Zulip's send_event_on_commit). A send that
+    fails (Redis down) is logged, not raised: what it announces is stored,
+    and pages reload it when they reconnect."""
+    transaction.on_commit(lambda: send_now(conversation_id, event), robust=True)
 
 
 def message_event(message) -> dict:

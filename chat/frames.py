@@ -2,6 +2,7 @@
 handler sees them, errors as frames (never a dropped socket), and watching
 one conversation's channel group while its answers stream."""
 import asyncio
+import itertools
 import json
 import logging
 
@@ -23,6 +24,7 @@ from .events import conversation_group
 # A frame may carry a message at the size limit, JSON-escaped, plus settings.
 _MAX_FRAME_CHARS_SLACK = 16_384
 _REAP_INTERVAL_SECONDS = 2.0
+_REJOIN_EVERY_TICKS = 5
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +136,15 @@ class FrameConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
 
     async def _reap_loop(self):
         """While the browser watches, answers whose worker died are marked
-        interrupted within seconds, and the browser hears it."""
-        while True:
+        interrupted within seconds, and the browser hears it. The group is
+        joined again every few ticks: a Redis restarted without its data
+        forgets who listens, and a socket that rode out the restart would
+        otherwise hear nothing more."""
+        for tick in itertools.count(1):
             await asyncio.sleep(_REAP_INTERVAL_SECONDS)
             try:
+                if tick % _REJOIN_EVERY_TICKS == 0:
+                    await self.channel_layer.group_add(conversation_group(self.conversation_id), self.channel_name)
                 await database_sync_to_async(services.messages_reap_interrupted)(conversation_id=self.conversation_id)
             except Exception:  # a passing Redis or database fault: try on the next tick
                 continue

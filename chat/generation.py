@@ -318,8 +318,8 @@ def _stream_answer(message: Message) -> None:
         message.pk, message.status, message.completion_tokens, message.ttft_ms or 0,
         message.tokens_per_second or 0, gate.moderation_seconds * 1000,
     )
-    events.send_now(message.conversation_id, events.message_event(message))
     usage_record(
         user_id=message.conversation.owner_id, answers=1,
         prompt_tokens=message.prompt_tokens or 0, completion_tokens=message.completion_tokens or 0,
     )
+    events.send_now(message.conversation_id, events.message_event(message))

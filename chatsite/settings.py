@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -179,7 +180,11 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             # channels_redis blocks 5 s per receive; redis-py's default read
             # timeout is also 5 s, which would kill every idle socket.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+            # A pooled connection that a Redis restart closed is dropped and
+            # the command sent once more on a new one, instead of ending the
+            # consumer that happened to draw it.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5,
+                       "retry_on_error": [RedisConnectionError]}],
             "prefix": env("CHANNEL_LAYER_PREFIX", default="asgi"),
             # channels_redis drops messages past a channel's capacity without a
             # word; deltas are coalesced, so this is many seconds of stream.

@@ -158,6 +158,19 @@ def _end_stray_database_sessions(django_db_setup, django_db_blocker):
             connection.close()
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test gets its own channel layer in this process. Daphne runs one
+    event loop for its life; pytest runs one per test, and a consumer ended
+    mid-receive on one loop (a failed test, a Redis fault) would leave the
+    shared layer's receive lock held for the next."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 _EXIT_STATUS = pytest.StashKey[int]()
 
 

@@ -1,6 +1,24 @@
 import pytest
 
+from chatsite import health
+
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_worker_answer():
+    """The workers' answer is kept a few seconds; each test asks anew."""
+    health._workers_cache.clear()
+    yield
+    health._workers_cache.clear()
+
+
+def test_the_workers_are_asked_at_most_once_per_interval(client, monkeypatch):
+    asked = []
+    monkeypatch.setattr(health, "_ask_workers", lambda: asked.append(1) or {"moderation": 1, "generation": 1, "training": 1})
+    for _ in range(5):
+        client.get("/healthz")
+    assert len(asked) == 1
 
 
 def test_health_reports_each_part(client):

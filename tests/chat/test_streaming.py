@@ -128,7 +128,8 @@ async def test_flagged_output_is_retracted_and_replaced(celery_worker, user):
     frames = await receive_until(communicator, final_message(answer_id))
     final = frames[-1]["message"]
     assert final["status"] == "moderated", final
-    assert streamed_text(frames, answer_id) == "", "no flagged text was shown"
+    # A chunk of only spaces or line breaks passes even this rule; no text does.
+    assert streamed_text(frames, answer_id).strip() == "", "no flagged text was shown"
     item = await get(ReviewItem, message_id=answer_id)
     assert item.direction == "output" and item.text
     answer = await get(Message, pk=answer_id)

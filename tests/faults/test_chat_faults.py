@@ -126,12 +126,10 @@ async def test_redis_restarted_mid_conversation(celery_worker, user, settings, t
         await database_sync_to_async(_restart_redis)(tmp_path)
     finally:
         celery_worker.resume()
-    output = {"type": "websocket.send"}
-    while output["type"] == "websocket.send":  # the frames of the message sent, then the close
-        output = await communicator.receive_output(timeout=30)
-    assert output == {"type": "websocket.close", "code": 1012}, "the page is told to reconnect"
-    await communicator.disconnect()
-
+    # The old socket is closed with 1012 if the restart broke its receive
+    # (the page then reconnects), or rides it out and joins its group again;
+    # a page that reconnects must hear the answer either way.
+    stale = communicator
     communicator = await _reconnect_and_subscribe(user, conversation_id)
     # Housekeeping, as beat runs it: whichever task of the exchange was lost
     # (the moderation task, or the generation task the worker sent into the
@@ -154,6 +152,7 @@ async def test_redis_restarted_mid_conversation(celery_worker, user, settings, t
     assert frame["message"]["status"] == "complete"
     assert set(sent_again) <= exchange, sent_again
     await communicator.disconnect()
+    await stale.disconnect()
     assert await _statuses(conversation_id) == [
         ("user", "accepted"), ("assistant", "complete"), ("user", "accepted"), ("assistant", "complete"),
     ]
