@@ -171,6 +171,12 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that kill the shared worker or restart the tests' Redis run
+    last, so any test they disturb is one that expects disturbance."""
+    items.sort(key=lambda item: item.get_closest_marker("faults") is not None)
+
+
 _EXIT_STATUS = pytest.StashKey[int]()
 
 

@@ -20,7 +20,7 @@ from chat.models import Message, MessageStatus
 
 from ..chat.wsclient import connect, final_message, receive_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.faults]
 
 
 async def _send(communicator, content, conversation=None, parent=None, max_new_tokens=16):
