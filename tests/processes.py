@@ -54,6 +54,8 @@ class Process:
         """A fresh process with the same command, after a fault test killed
         this one; its output goes on in the same log."""
         self.kill()
+        if self.log.closed:  # stopped, not only killed
+            self.log = open(self.log_path, "ab")
         mark = len(self.output())
         self._launch()
         if self.ready is not None:

@@ -165,11 +165,14 @@ def test_a_worker_killed_mid_job_leaves_it_failed_and_its_recipe_dead(
     app_env, process_log_dir, fake_recipes, admin_user, base_version, sft_snapshot, settings
 ):
     """A worker of its own on a queue of its own, so killing it spares the
-    shared one. The recipe dies with it; the reaper fails the job."""
+    shared one. The recipe dies with it; the reaper fails the job; the
+    serving model is untouched; a worker started in its place runs the next
+    job (the slot is free)."""
     from jobs.tasks import training_job_run_task
 
     from ..processes import start_celery_worker
 
+    model_version_promote(version=base_version)
     worker = start_celery_worker(app_env, process_log_dir, queues="jobs-kill-test", name="jobs-kill-test", concurrency=1)
     try:
         snapshot = sft_snapshot(["Fine."])
@@ -194,3 +197,17 @@ def test_a_worker_killed_mid_job_leaves_it_failed_and_its_recipe_dead(
     assert client.get(f"/jobs/{job.pk}/").status_code == 200
     job.refresh_from_db()
     assert job.state == "failed" and "stopped answering" in job.error
+    assert list(ModelVersion.objects.filter(is_serving=True)) == [base_version]
+    assert not ModelVersion.objects.filter(job=job).exists()
+
+    worker.restart()
+    try:
+        next_job = TrainingJob.objects.create(
+            kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", created_by=admin_user,
+            base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 3, "step_seconds": 0.05},
+        )
+        training_job_run_task.apply_async(args=[next_job.pk], queue="jobs-kill-test")
+        wait_for(lambda: TrainingJob.objects.get(pk=next_job.pk).state == "succeeded", timeout=120, what="the next job")
+    finally:
+        worker.stop()
+    assert list(ModelVersion.objects.filter(is_serving=True)) == [base_version]
