@@ -44,6 +44,16 @@ class FrameConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
     frame_handlers: dict[str, str] = {}
     not_found_message = "Not found."
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Daphne cancels a consumer still busy application_close_timeout
+            # (10 s) after its client left, as under load; `disconnect` never
+            # runs then, and the reaper would poll the database for ever.
+            if getattr(self, "reaper", None):
+                self.reaper.cancel()
+
     async def connect(self):
         self.user = self.scope.get("user")
         self.conversation_id = None

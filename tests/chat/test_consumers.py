@@ -78,3 +78,28 @@ async def test_an_idle_socket_stays_open(user):
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from(timeout=10))["type"] == "pong"
     await communicator.disconnect()
+
+
+async def test_a_consumer_cancelled_before_its_disconnect_stops_its_reaper(user):
+    """Daphne cancels a consumer still busy 10 s after its client left
+    (application_close_timeout), so `disconnect` never runs. Its reaper,
+    which queries the database every 2 s, must end with it: under load,
+    orphaned reapers kept Daphne's database thread saturated for good
+    (bench/load.py)."""
+    import asyncio
+
+    conversation = await database_sync_to_async(Conversation.objects.create)(owner=user)
+    communicator, connected, _ = await connect(user)
+    assert connected
+    await communicator.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+    assert (await communicator.receive_json_from(timeout=10))["type"] == "subscribed"
+
+    def reapers():
+        return [t for t in asyncio.all_tasks() if not t.done() and t.get_coro().__qualname__.endswith("._reap_loop")]
+
+    assert len(reapers()) == 1
+    communicator.future.cancel()  # what Daphne does to a consumer that outlives the timeout
+    with pytest.raises(asyncio.CancelledError):
+        await communicator.future
+    await asyncio.sleep(0.1)
+    assert reapers() == []
