@@ -2,6 +2,7 @@
 import threading
 import time
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
@@ -9,7 +10,10 @@ from chat.runtime import redis_client
 
 from .celery import app as celery_app
 
-QUEUES = ("moderation", "generation", "training")
+
+def _queues() -> tuple[str, ...]:
+    """The queues a worker must serve: the training one is a setting."""
+    return ("moderation", "generation", settings.TRAINING_QUEUE)
 
 
 def _timed(check):
@@ -54,7 +58,7 @@ def _workers():
 
 def _ask_workers():
     replies = celery_app.control.inspect(timeout=1.0).active_queues() or {}
-    counts = {queue: 0 for queue in QUEUES}
+    counts = {queue: 0 for queue in _queues()}
     for queues in replies.values():
         for queue in queues:
             if queue["name"] in counts:
@@ -67,7 +71,7 @@ def healthz_view(request):
     workers = _timed(_workers) if redis_status["ok"] else {"ok": False, "detail": "Redis is down"}
     queues = {
         name: {"ok": workers["ok"] and workers["detail"][name] > 0, "workers": workers["detail"][name] if workers["ok"] else 0}
-        for name in QUEUES
+        for name in _queues()
     }
     healthy = database["ok"] and redis_status["ok"] and all(q["ok"] for q in queues.values())
     body = {"status": "ok" if healthy else "degraded", "database": database, "redis": redis_status, "queues": queues}

@@ -42,3 +42,10 @@ def test_health_reports_a_missing_queue_worker(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["status"] == "degraded"
     assert response.json()["queues"]["training"] == {"ok": False, "workers": 0}
+
+
+def test_the_training_queue_is_the_configured_one(client, monkeypatch, settings):
+    settings.TRAINING_QUEUE = "gpu-training"
+    monkeypatch.setattr(health, "_ask_workers", lambda: {"moderation": 1, "generation": 1, "gpu-training": 1})
+    body = client.get("/healthz").json()
+    assert set(body["queues"]) == {"moderation", "generation", "gpu-training"}
