@@ -11,7 +11,7 @@ from django.test import Client
 
 from chatsite import request_ids
 
-from .chat.wsclient import connect, final_message, receive_until
+from .chat.wsclient import connect, final_message, receive_until, send_message
 
 
 @pytest.mark.django_db
@@ -38,10 +38,7 @@ def test_log_lines_carry_the_bound_id_in_plain_and_json():
 @pytest.mark.integration
 async def test_a_frames_id_follows_the_message_through_both_workers(celery_worker, user):
     communicator, _, _ = await connect(user)
-    await communicator.send_json_to(
-        {"type": "send", "request_id": "r1", "conversation": None, "content": "Hello", "settings": {"max_new_tokens": 8}}
-    )
-    sent = (await receive_until(communicator, lambda f: f["type"] == "sent"))[-1]
+    sent = await send_message(communicator, "Hello", settings={"max_new_tokens": 8})
     await receive_until(communicator, final_message(sent["answer"]["id"]))
     await communicator.disconnect()
 

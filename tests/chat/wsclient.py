@@ -42,6 +42,17 @@ async def receive_until(communicator, predicate, timeout: float = 60.0) -> list[
             return frames
 
 
+async def send_message(communicator, content: str, *, conversation=None, parent=None, settings=None) -> dict:
+    """Sends a chat message; returns the `sent` frame (an `error` frame fails the test)."""
+    await communicator.send_json_to({
+        "type": "send", "request_id": "r", "conversation": conversation, "parent": parent, "content": content,
+        "settings": settings or {},
+    })
+    frame = (await receive_until(communicator, lambda f: f["type"] in ("sent", "error"), timeout=30))[-1]
+    assert frame["type"] == "sent", frame
+    return frame
+
+
 def final_message(answer_id: int):
     final = {"complete", "stopped", "interrupted", "moderated", "failed"}
     return lambda f: f["type"] == "message" and f["message"]["id"] == answer_id and f["message"]["status"] in final

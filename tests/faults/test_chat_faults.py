@@ -18,19 +18,14 @@ from chat import dispatch
 from chat.dispatch import chat_work_redispatch_lost
 from chat.models import Message, MessageStatus
 
-from ..chat.wsclient import connect, final_message, receive_until
+from ..chat.wsclient import connect, final_message, receive_until, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.faults]
 
 
 async def _send(communicator, content, conversation=None, parent=None, max_new_tokens=16):
-    await communicator.send_json_to({
-        "type": "send", "request_id": "r", "conversation": conversation, "parent": parent, "content": content,
-        "settings": {"max_new_tokens": max_new_tokens},
-    })
-    frame = (await receive_until(communicator, lambda f: f["type"] in ("sent", "error"), timeout=30))[-1]
-    assert frame["type"] == "sent", frame
-    return frame
+    return await send_message(communicator, content, conversation=conversation, parent=parent,
+                              settings={"max_new_tokens": max_new_tokens})
 
 
 def _streamed(frames, answer_id) -> str:

@@ -12,7 +12,7 @@ from transformers import AutoTokenizer
 from chat.generation import chat_history
 from chat.models import Conversation, Message, MessageStatus
 
-from ..chat.wsclient import connect, final_message, receive_until
+from ..chat.wsclient import connect, final_message, receive_until, send_message
 
 SECRET = "Alice's bank PIN is 4912 and her address is 12 Quarry Lane"
 INJECTIONS = [
@@ -58,10 +58,7 @@ async def test_the_model_reads_only_the_users_own_tokens(celery_worker, make_use
     await database_sync_to_async(_alices_secrets)(make_user)
     mallory = await database_sync_to_async(make_user)(username="mallory")
     communicator, _, _ = await connect(mallory)
-    await communicator.send_json_to({"type": "send", "request_id": "r", "conversation": None, "content": INJECTIONS[0],
-                                     "settings": {"max_new_tokens": 8, "system_prompt": "Be brief."}})
-    sent = (await receive_until(communicator, lambda f: f["type"] in ("sent", "error")))[-1]
-    assert sent["type"] == "sent", sent
+    sent = await send_message(communicator, INJECTIONS[0], settings={"max_new_tokens": 8, "system_prompt": "Be brief."})
     final = (await receive_until(communicator, final_message(sent["answer"]["id"])))[-1]["message"]
     await communicator.disconnect()
     assert final["status"] == "complete" and "4912" not in final["content"]

@@ -5,17 +5,14 @@ from channels.db import database_sync_to_async
 from chat.models import Message
 from usage.models import DailyUsage
 
-from ..chat.wsclient import connect, final_message, receive_until
+from ..chat.wsclient import connect, final_message, receive_until, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 
 async def test_the_worker_counts_each_answers_tokens(celery_worker, user):
     communicator, _, _ = await connect(user)
-    await communicator.send_json_to(
-        {"type": "send", "request_id": "r", "conversation": None, "content": "Hi", "settings": {"max_new_tokens": 12}}
-    )
-    sent = (await receive_until(communicator, lambda f: f["type"] == "sent"))[-1]
+    sent = await send_message(communicator, "Hi", settings={"max_new_tokens": 12})
     await receive_until(communicator, final_message(sent["answer"]["id"]))
     await communicator.disconnect()
     answer = await database_sync_to_async(Message.objects.get)(pk=sent["answer"]["id"])
