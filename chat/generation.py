@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +35,11 @@ _WHITESPACE = re.compile(r"\s")
 _SAVE_EVERY_SECONDS = 1.0
 
 
+class ModelUnavailable(RuntimeError):
+    """This worker cannot answer with the chosen model (its files are not on
+    this host); the message is fit to show and names no path."""
+
+
 # A few models at once: the serving one, plus a version on side-by-side
 # trial or in the arena. A promoted version is loaded on its next answer;
 # streams in flight keep the backend object they hold.
@@ -46,30 +52,52 @@ def _local_backend(path: str):
                               dtype=settings.GENERATION_DTYPE)
 
 
+# One pool of endpoints per process, so every answer's choice sees the
+# others in flight and the endpoints marked down.
 @lru_cache(maxsize=4)
-def _remote_backend(base_url: str, api_key: str, model: str):
+def _remote_backend(base_url: str, api_key: str, timeout: float, backoff_seconds: float):
     from engine.backends.remote import OpenAIBackend
 
-    return OpenAIBackend(base_url, api_key=api_key, model=model)
+    return OpenAIBackend(base_url, api_key=api_key, timeout=timeout, backoff_seconds=backoff_seconds)
 
 
 _backend_lock = threading.Lock()
+_MODEL_FILES = ("config.json", "adapter_config.json")
+
+
+def _missing_here(path: str) -> bool:
+    """Whether `path` names a local model directory this host lacks (or
+    holds without its config). A bare `name` or `org/name` that is not a
+    directory here is a hub id, left to the loader."""
+    directory = Path(path).expanduser()
+    if directory.is_dir():
+        return not any((directory / name).is_file() for name in _MODEL_FILES)
+    return directory.is_absolute() or path.startswith(("./", "../", "~")) or path.count("/") > 1
 
 
 def chat_backend(version=None):
     """The backend and model version to answer with: `version` when one is
-    asked for (a trial or arena answer), else the serving one. With
-    GENERATION_BACKEND=openai a remote OpenAI-compatible server answers for
-    the serving model (no local version); a local model is loaded once per
-    worker process and shared by its threads."""
-    if version is not None:
-        with _backend_lock:
-            return _local_backend(version.path), version
+    asked for (a trial, arena or labeling answer), else the serving one.
+    With GENERATION_BACKEND=openai the remote servers answer, asked for the
+    version's registered name, or OPENAI_MODEL for the serving model. A local model is loaded once per worker process and
+    shared by its threads; one whose directory this host lacks (a worker
+    without the shared DATA_DIR) raises ModelUnavailable."""
     if settings.GENERATION_BACKEND == "openai":
-        return _remote_backend(settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, settings.OPENAI_MODEL), None
-    from registry.selectors import chat_model_spec
+        backend = _remote_backend(settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY,
+                                  settings.OPENAI_TIMEOUT_SECONDS, settings.OPENAI_BACKOFF_SECONDS)
+        # The servers know the serving model as OPENAI_MODEL, whichever side of a round it is on.
+        serving = version is None or (version.is_serving and settings.OPENAI_MODEL)
+        return backend.with_model(settings.OPENAI_MODEL if serving else version.name), version
+    if version is not None:
+        path = version.path
+    else:
+        from registry.selectors import chat_model_spec
 
-    path, version = chat_model_spec()
+        path, version = chat_model_spec()
+    if _missing_here(path):
+        logger.warning("Model %s: %s is not on this host", version.name if version else "CHAT_MODEL", path)
+        named = f"The model version {version.name}" if version else "The chat model (CHAT_MODEL)"
+        raise ModelUnavailable(f"{named} is not available on this worker: its files are missing here.")
     with _backend_lock:
         return _local_backend(path), version
 
@@ -252,8 +280,12 @@ def answer_generate(*, message_id: int) -> None:
         try:
             _stream_answer(message)
         except Exception as exc:  # the answer must end in a final state, whatever broke
-            logger.exception("Generation failed for message %s", message_id)
-            reason = str(exc) if isinstance(exc, (ContextTooLong, RemoteGenerationError)) else "The model failed while answering. Try again."
+            if isinstance(exc, (ContextTooLong, RemoteGenerationError, ModelUnavailable)):
+                logger.warning("Generation failed for message %s: %s", message_id, exc)
+                reason = str(exc)
+            else:
+                logger.exception("Generation failed for message %s", message_id)
+                reason = "The model failed while answering. Try again."
             Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
                 status=MessageStatus.FAILED, error=reason[:500], finished_at=timezone.now()
             )

@@ -241,9 +241,17 @@ GENERATION_DTYPE = env("GENERATION_DTYPE", default="auto")
 # `local`: the model above, in the generation worker; `openai`: any
 # OpenAI-compatible server (vLLM, TGI, llama.cpp, `transformers serve`).
 GENERATION_BACKEND = env("GENERATION_BACKEND", default="local")
+# One endpoint, or several replicas of one server, comma-separated: each
+# answer goes to a healthy one (engine/backends/remote.py). Answers for a
+# registered version (arena, trials, labeling candidates) ask the servers for
+# the version's name as the model; the serving model is OPENAI_MODEL.
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_MODEL = env("OPENAI_MODEL", default="")
+# The longest wait for a server's next bytes (connecting: at most 5 s).
+OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=60.0)
+# An endpoint that failed takes no answers for this long, then is probed.
+OPENAI_BACKOFF_SECONDS = env.float("OPENAI_BACKOFF_SECONDS", default=10.0)
 GENERATION_DEFAULTS = {
     "temperature": env.float("GENERATION_TEMPERATURE", default=0.7),
     "top_p": env.float("GENERATION_TOP_P", default=0.9),

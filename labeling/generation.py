@@ -13,8 +13,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chat.generation import ModelUnavailable
 from chat.text import clean_text
 from engine.backends import ContextTooLong, SamplingParams
+from engine.backends.remote import RemoteGenerationError
 
 from .errors import LabelingError
 from .models import MIN_CANDIDATES, Candidate, CandidateGeneration
@@ -107,7 +109,7 @@ def candidates_generate(*, generation_id: int) -> None:
     generation = CandidateGeneration.objects.select_related("prompt").get(pk=generation_id)
     try:
         candidates = _candidates(generation)
-    except (LabelingError, ContextTooLong) as error:
+    except (LabelingError, ContextTooLong, RemoteGenerationError, ModelUnavailable) as error:
         _fail(generation, str(error))
         return
     except Exception:

@@ -238,9 +238,9 @@ async def test_remote_backend_streams_through_the_stack(user, settings, openai_s
 
 async def test_a_failing_remote_server_is_a_clear_message_in_the_chat(user, settings):
     settings.GENERATION_BACKEND = "openai"
-    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
+    settings.OPENAI_BASE_URL = "http://admin:s3cret@127.0.0.1:9/v1"
     settings.OPENAI_MODEL = "some-model"
     answer, frames = await _answer_in_process(user)
     final = frames[-1]["message"]
-    assert final["status"] == "failed"
-    assert final["error"] == "The model server at http://127.0.0.1:9/v1 cannot be reached."
+    assert final["status"] == "failed" and final["model"] == "some-model"
+    assert final["error"] == "The model server cannot be reached; try again shortly.", "no URL, no credentials"
