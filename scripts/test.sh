@@ -9,6 +9,7 @@ cd "$ROOT"
 apt_need redis-server redis-server
 apt_need postgresql
 apt_need chromium chromium
+apt_need docker-compose docker-compose
 venv_install requirements-dev.txt
 
 # A Redis of the tests' own, emptied first, so no stale task or delta leaks in.
