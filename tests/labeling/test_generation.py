@@ -194,3 +194,20 @@ def test_a_generation_whose_worker_died_fails_when_the_pool_page_is_seen(tiny_mo
     fresh.refresh_from_db()
     assert stuck.state == "failed" and "worker stopped" in stuck.error and stuck.finished_at
     assert fresh.state == "running"
+
+
+@pytest.mark.django_db
+def test_a_version_whose_files_this_worker_lacks_fails_the_generation_clearly(tmp_path):
+    version = ModelVersion.objects.create(
+        name="tiny-elsewhere", kind="policy", source="trained", path=str(tmp_path / "not-here")
+    )
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    (requested,) = candidate_generations_request(
+        prompts=[prompt], model_versions=[version], k=2, required_annotations=1, max_new_tokens=4
+    )
+    candidates_generate(generation_id=requested.pk)
+    requested.refresh_from_db()
+    assert requested.state == "failed"
+    assert requested.error == "The model version tiny-elsewhere is not available on this worker: its files are missing here."
