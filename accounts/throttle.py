@@ -20,8 +20,8 @@ logger = logging.getLogger(__name__)
 
 
 def client_address(request) -> str:
-    """The peer address. Behind a proxy this is the proxy's, which then
-    limits all clients together: per-account limits still hold."""
+    """The client's address: behind a load balancer listed in
+    TRUSTED_PROXIES, the one it forwarded (chatsite/proxy.py)."""
     return (request.META.get("REMOTE_ADDR") if request is not None else None) or "unknown"
 
 

@@ -11,7 +11,6 @@ the model's name: the match's versions come with the vote's answer. A
 signed-out account is closed with 4401 after the handshake, one not let
 into the arena with 4403.
 """
-from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -19,6 +18,7 @@ from accounts.access import can_chat, can_use_arena
 from chat import services as chat_services
 from chat.errors import ChatError
 from chat.frames import FrameConsumer, optional_id
+from chatsite.db import database_sync_to_async
 from registry.models import ModelVersion
 
 from . import selectors, services
@@ -85,13 +85,9 @@ class ArenaConsumer(FrameConsumer):
         match = await database_sync_to_async(access_match_by_id)(self.user, match_id)
         await self._watch(match.conversation_id)
 
-        @database_sync_to_async
-        def current():
-            # An answer whose worker died is marked interrupted, so the round can end.
-            chat_services.messages_reap_interrupted(conversation_id=match.conversation_id)
-            return selectors.match_to_dict(access_match_by_id(self.user, match.pk))
-
-        data = await current()
+        data = await database_sync_to_async(
+            lambda: selectors.match_to_dict(access_match_by_id(self.user, match.pk))
+        )()
         await self.send_json({"type": "watching", "request_id": request_id, "match": data})
 
     async def on_stop(self, content, request_id):

@@ -15,10 +15,10 @@ with code 4401 right after the handshake.
 """
 import logging
 
-from channels.db import database_sync_to_async
 from django.http import Http404
 
 from accounts.access import can_chat
+from chatsite.db import database_sync_to_async
 
 from . import services
 from .access import access_conversation_by_id, access_message_by_id

@@ -1,12 +1,14 @@
 """What the chat and arena WebSockets share: JSON frames checked before any
 handler sees them, errors as frames (never a dropped socket), and watching
-one conversation's channel group while its answers stream."""
+one conversation's channel group while its answers stream.
+
+A socket that only watches costs no database query: an answer whose worker
+died is found by one reaper in beat (chatsite/tasks.py), which tells the
+conversation's group like any other change of state."""
 import asyncio
-import itertools
 import json
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -14,17 +16,16 @@ from django.db import DatabaseError
 from django.http import Http404
 
 from chatsite import request_ids
+from chatsite.db import database_sync_to_async
 from chatsite.errors import UNAVAILABLE_MESSAGE
 from chatsite.websockets import ClosesOnLayerFault
 
-from . import services
 from .errors import ChatError
 from .events import conversation_group
 
 # A frame may carry a message at the size limit, JSON-escaped, plus settings.
 _MAX_FRAME_CHARS_SLACK = 16_384
-_REAP_INTERVAL_SECONDS = 2.0
-_REJOIN_EVERY_TICKS = 5
+_REJOIN_SECONDS = 10.0
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +51,14 @@ class FrameConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
         finally:
             # Daphne cancels a consumer still busy application_close_timeout
             # (10 s) after its client left, as under load; `disconnect` never
-            # runs then, and the reaper would poll the database for ever.
-            if getattr(self, "reaper", None):
-                self.reaper.cancel()
+            # runs then, and the rejoin loop would live on for ever.
+            if getattr(self, "rejoiner", None):
+                self.rejoiner.cancel()
 
     async def connect(self):
         self.user = self.scope.get("user")
         self.conversation_id = None
-        self.reaper = None
+        self.rejoiner = None
         # Accept, then close with a 44xx code: a refused handshake reaches
         # the browser only as 1006, and the page could not tell "log in
         # again" from a network fault.
@@ -79,8 +80,8 @@ class FrameConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
         raise NotImplementedError
 
     async def disconnect(self, code):
-        if getattr(self, "reaper", None):
-            self.reaper.cancel()
+        if getattr(self, "rejoiner", None):
+            self.rejoiner.cancel()
         if getattr(self, "conversation_id", None):
             await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
 
@@ -141,20 +142,17 @@ class FrameConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
         self.conversation_id = conversation_id
         await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
-        if self.reaper is None:
-            self.reaper = asyncio.create_task(self._reap_loop())
+        if self.rejoiner is None:
+            self.rejoiner = asyncio.create_task(self._rejoin_loop())
 
-    async def _reap_loop(self):
-        """While the browser watches, answers whose worker died are marked
-        interrupted within seconds, and the browser hears it. The group is
-        joined again every few ticks: a Redis restarted without its data
-        forgets who listens, and a socket that rode out the restart would
-        otherwise hear nothing more."""
-        for tick in itertools.count(1):
-            await asyncio.sleep(_REAP_INTERVAL_SECONDS)
+    async def _rejoin_loop(self):
+        """Joins the group again every few seconds (one Redis command, no
+        database query): a Redis restarted without its data forgets who
+        listens, and a socket that rode out the restart would otherwise hear
+        nothing more."""
+        while True:
+            await asyncio.sleep(_REJOIN_SECONDS)
             try:
-                if tick % _REJOIN_EVERY_TICKS == 0:
-                    await self.channel_layer.group_add(conversation_group(self.conversation_id), self.channel_name)
-                await database_sync_to_async(services.messages_reap_interrupted)(conversation_id=self.conversation_id)
-            except Exception:  # a passing Redis or database fault: try on the next tick
+                await self.channel_layer.group_add(conversation_group(self.conversation_id), self.channel_name)
+            except Exception:  # a passing Redis fault: try again on the next round
                 continue

@@ -85,6 +85,11 @@ class Message(models.Model):
                 fields=["created_at"], name="chat_message_unfinished",
                 condition=models.Q(status__in=["pending", "queued"]),
             ),
+            # Beat's reaper looks for streaming answers every two seconds (chat/services.py).
+            models.Index(
+                fields=["started_at"], name="chat_message_streaming",
+                condition=models.Q(status="streaming"),
+            ),
         ]
 
     def __str__(self):

@@ -59,7 +59,6 @@ def _check_limits(*, user, content: str | None) -> None:
                 "too_long",
                 f"The message is {len(content):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
             )
-    messages_reap_interrupted(owner=user)
     quota_check(user=user)
     since = timezone.now() - timedelta(minutes=1)
     recent = Message.objects.filter(
@@ -233,17 +232,15 @@ def message_report(*, user, message: Message, reason) -> "ReviewItem":
         raise already from None
 
 
-def messages_reap_interrupted(*, owner=None, conversation_id: int | None = None) -> list[int]:
+def messages_reap_interrupted() -> list[int]:
     """Marks answers whose worker stopped beating its heart as interrupted,
-    keeping the text they had, and tells the watching browsers."""
+    keeping the text they had, and tells the watching browsers. The one
+    place this is decided: beat runs it every GENERATION_REAP_SECONDS
+    (chatsite/tasks.py), so no page, socket or send polls for it."""
     streaming = Message.objects.filter(
         status=MessageStatus.STREAMING,
         started_at__lt=timezone.now() - timedelta(seconds=settings.GENERATION_HEARTBEAT_TIMEOUT),
     )
-    if owner is not None:
-        streaming = streaming.filter(conversation__owner=owner)
-    if conversation_id is not None:
-        streaming = streaming.filter(conversation_id=conversation_id)
     candidates = list(streaming.values_list("pk", flat=True))
     alive = runtime.heartbeats_alive(candidates)
     reaped = []

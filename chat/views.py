@@ -45,7 +45,6 @@ def chat_page_view(request, conversation_id: int | None = None):
     initial = None
     if conversation_id is not None:
         conversation = access_conversation_by_id(request.user, conversation_id)
-        services.messages_reap_interrupted(conversation_id=conversation.pk)
         initial = conversation_detail(conversation=conversation, user=request.user)
     return render(
         request,
@@ -80,7 +79,6 @@ def conversation_detail_view(request, conversation_id: int):
     if request.method == "DELETE":
         services.conversation_delete(conversation=conversation)
         return JsonResponse({"deleted": conversation_id})
-    services.messages_reap_interrupted(conversation_id=conversation.pk)
     return JsonResponse(conversation_detail(conversation=conversation, user=request.user))
 
 

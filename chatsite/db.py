@@ -1,4 +1,5 @@
-"""Retrying a transaction that SQLite refused with "database is locked".
+"""Database calls: retrying a transaction that SQLite refused with "database
+is locked", and running the async consumers' calls on a pool of threads.
 
 In WAL mode a transaction that has read and then tries to write, while
 another process committed a write meanwhile, is refused at once: waiting
@@ -12,7 +13,10 @@ from __future__ import annotations
 import functools
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+from channels.db import DatabaseSyncToAsync
+from django.conf import settings
 from django.db import OperationalError, connection
 
 _ATTEMPTS = 5
@@ -40,3 +44,26 @@ def retry_if_locked(function):
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
 
     return wrapper
+
+
+def _database_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=settings.WEB_DATABASE_THREADS, thread_name_prefix="database")
+    return _executor
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def database_sync_to_async(function):
+    """Channels' `database_sync_to_async` (old connections closed around the
+    call, so a pooled one goes back to the pool), run on a pool of
+    WEB_DATABASE_THREADS threads instead of the process's one
+    thread-sensitive thread. There, every socket's database work waited in
+    one queue: a slow query of one socket stalled all the others, and at
+    200 sockets sending 20 messages a second answers waited 18-34 s
+    (bench/load.py). Safe because each call is a whole unit of work (its
+    own transaction, no connection state carried between calls) and one
+    socket's frames are handled one after another."""
+    return DatabaseSyncToAsync(function, thread_sensitive=False, executor=_database_executor())

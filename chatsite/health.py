@@ -1,4 +1,10 @@
-"""`/healthz`: is each part the app needs reachable right now?"""
+"""`/healthz`: is each part the app needs reachable right now? And
+`/healthz/ready`: can this web process serve? The load balancer and
+Kubernetes' readiness probe ask the second: a web process that reaches the
+database and Redis serves pages and sockets even while a worker queue has
+no worker (its answers wait in the queue), so it stays in rotation; the
+first is for people and monitoring. A process that is shutting down stops
+listening at once, which the balancer sees as not ready."""
 import threading
 import time
 
@@ -64,6 +70,13 @@ def _ask_workers():
             if queue["name"] in counts:
                 counts[queue["name"]] += 1
     return counts
+
+
+def readiness_view(request):
+    database, redis_status = _timed(_database), _timed(_redis)
+    ready = database["ok"] and redis_status["ok"]
+    body = {"status": "ready" if ready else "unavailable", "database": database, "redis": redis_status}
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 def healthz_view(request):

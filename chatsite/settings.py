@@ -36,7 +36,6 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -73,6 +72,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
+# Threads per web process for the WebSockets' database calls
+# (chatsite/db.py); keep DATABASE_POOL_MAX_SIZE at least this large.
+WEB_DATABASE_THREADS = env.int("WEB_DATABASE_THREADS", default=16)
 
 TEMPLATES = [
     {
@@ -98,6 +100,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # A file, not memory, so the worker processes that tests start share it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+# PostgreSQL: each process keeps a pool of open connections (Django's psycopg
+# pool) instead of opening one per request or WebSocket call (about 10 ms
+# each, most of a busy web process's database time before the pool). The
+# pool is per process: web processes x DATABASE_POOL_MAX_SIZE, plus each
+# worker's, must stay under the server's max_connections (README, "Scaling
+# out"). A thread that finds every connection taken waits up to
+# DATABASE_POOL_TIMEOUT seconds, then the request is a 503, never a hang.
+# 0 turns the pool off.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=20)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=2), DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -145,14 +162,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 HTTPS = env.bool("HTTPS", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/ready$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it
-# from clients' requests), so Django knows a request came over HTTPS.
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The load balancers in front (addresses or networks, comma-separated, e.g.
+# "127.0.0.1" or "10.0.0.0/8"): only a request that comes from one of them
+# has its X-Forwarded-For and X-Forwarded-Proto believed, for the client's
+# address (sign-in throttle, logs) and for HTTPS (chatsite/proxy.py).
+# Empty: no proxy, the peer is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Uploads ---------------------------------------------------------------
 # No multipart request may carry more than this (chatsite/uploads.py); each
@@ -213,11 +232,12 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_DEFAULT_QUEUE = "moderation"
 # Celery beat's schedule: chatsite/tasks.py ends work whose worker died.
 HOUSEKEEPING_SECONDS = env.float("HOUSEKEEPING_SECONDS", default=15.0)
+HOUSEKEEPING_QUEUE = env("HOUSEKEEPING_QUEUE", default="moderation")
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-work": {
         "task": "chatsite.tasks.reap_stale_work_task",
         "schedule": HOUSEKEEPING_SECONDS,
-        "options": {"queue": env("HOUSEKEEPING_QUEUE", default="moderation"), "expires": HOUSEKEEPING_SECONDS},
+        "options": {"queue": HOUSEKEEPING_QUEUE, "expires": HOUSEKEEPING_SECONDS},
     },
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -263,8 +283,15 @@ GENERATION_MAX_NEW_TOKENS_LIMIT = env.int("GENERATION_MAX_NEW_TOKENS_LIMIT", def
 # 30 ms gave 7% more aggregate tokens/s on this 2-core machine).
 GENERATION_COALESCE_SECONDS = env.float("GENERATION_COALESCE_SECONDS", default=0.05)
 # A streaming answer whose worker has not beaten its heart for this long is
-# marked interrupted.
+# marked interrupted, by one reaper in beat that runs this often
+# (chatsite/tasks.py), and the sockets watching it hear so.
 GENERATION_HEARTBEAT_TIMEOUT = env.float("GENERATION_HEARTBEAT_TIMEOUT", default=5.0)
+GENERATION_REAP_SECONDS = env.float("GENERATION_REAP_SECONDS", default=2.0)
+CELERY_BEAT_SCHEDULE["reap-interrupted-answers"] = {
+    "task": "chatsite.tasks.reap_interrupted_answers_task",
+    "schedule": GENERATION_REAP_SECONDS,
+    "options": {"queue": HOUSEKEEPING_QUEUE, "expires": GENERATION_REAP_SECONDS},
+}
 
 # --- Chat limits -----------------------------------------------------------
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=16000)

@@ -1,7 +1,9 @@
-"""Housekeeping that Celery beat runs every HOUSEKEEPING_SECONDS (the `beat`
-process of the Procfile): work whose worker died is ended even when nobody
-opens the page that would notice it, and training jobs and chat messages
-whose task the broker lost are sent again."""
+"""Housekeeping that Celery beat runs (the `beat` role of scripts/serve.sh):
+answers whose worker died are interrupted every GENERATION_REAP_SECONDS,
+and the sockets watching them hear so; every HOUSEKEEPING_SECONDS, other
+work whose worker died is ended and training jobs and chat messages whose
+task the broker lost are sent again. Nothing else looks for dead work, so
+an idle page or socket costs no query."""
 import logging
 
 from celery import shared_task
@@ -10,15 +12,22 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
+def reap_interrupted_answers_task() -> None:
+    from chat.services import messages_reap_interrupted
+
+    reaped = messages_reap_interrupted()
+    if reaped:
+        logger.info("Housekeeping: %d answers interrupted (%s)", len(reaped), ", ".join(map(str, reaped)))
+
+
+@shared_task(ignore_result=True)
 def reap_stale_work_task() -> None:
     from chat.dispatch import chat_work_redispatch_lost
-    from chat.services import messages_reap_interrupted
     from jobs.dispatch import training_jobs_redispatch_lost
     from jobs.services import training_jobs_reap_stale
     from labeling.services import assignments_expire, candidate_generations_expire
 
     reaped = {
-        "answers interrupted": len(messages_reap_interrupted()),
         "training jobs failed": len(training_jobs_reap_stale()),
         "candidate generations failed": candidate_generations_expire(),
         "annotation leases expired": assignments_expire(),

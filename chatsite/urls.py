@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from accounts.views import LoginView
 
-from .health import healthz_view
+from .health import healthz_view, readiness_view
 
 urlpatterns = [
     path("accounts/login/", LoginView.as_view(), name="login"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("labeling/", include("labeling.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz_view, name="healthz"),
+    path("healthz/ready", readiness_view, name="readiness"),
     path("metrics", include("metrics.urls")),
     path("usage/", include("usage.urls")),
     path("", include("openai_api.urls")),

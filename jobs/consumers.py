@@ -4,11 +4,11 @@ page gets the job as it is now (progress, every metric point, the log's
 tail), then relays what the worker sends: progress, log lines, points."""
 import json
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from chatsite.db import database_sync_to_async
 from chatsite.websockets import ClosesOnLayerFault
 
 from .access import access_job_by_id

@@ -28,7 +28,6 @@ from .selectors import served_model_names
 from .services import api_key_authenticate, completion_conversation_create
 
 _MAX_BODY = 1024 * 1024
-_IDLE_CHECK_SECONDS = 2.0
 _STATUS_OF_CHAT_ERROR = {"rate_limited": 429, "too_many_generations": 429, "quota_exceeded": 429}
 
 
@@ -79,12 +78,9 @@ class _Exchange:
     async def events(self):
         """Yields ("delta", text), ("retract", None), then ("final", message)."""
         while True:
-            try:
-                event = await asyncio.wait_for(self.layer.receive(self.channel), _IDLE_CHECK_SECONDS)
-            except asyncio.TimeoutError:
-                # Quiet for a while: was the worker writing this answer lost?
-                await sync_to_async(chat_services.messages_reap_interrupted)(conversation_id=self.conversation_id)
-                continue
+            # An answer whose worker died ends too: beat's reaper sends its
+            # final state (chatsite/tasks.py).
+            event = await self.layer.receive(self.channel)
             if event["type"] == "chat.delta" and event["message_id"] == self.answer_id:
                 yield "delta", event["text"]
             elif event["type"] == "chat.retract" and event["message_id"] == self.answer_id:

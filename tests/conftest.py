@@ -8,7 +8,13 @@ from django.test import Client
 
 from engine.tiny import build_tiny_chat_model
 
-from .processes import start_asgi_server, start_celery_worker, start_openai_server, test_database_url
+from .processes import (
+    start_asgi_server,
+    start_celery_beat,
+    start_celery_worker,
+    start_openai_server,
+    test_database_url,
+)
 
 
 @pytest.fixture(scope="session")
@@ -79,14 +85,32 @@ def app_env(django_db_setup, tiny_model_dir, moderation_seed_file, tmp_path_fact
             "MODERATION_RULES_REFRESH_SECONDS": "0",
             # Retraining the classifier learns from this small seed set.
             "MODERATION_SEED_DATA": str(moderation_seed_file),
+            # Beat (the `housekeeper` fixture) reaps dead answers every second on
+            # a queue of its own, so killing the shared worker leaves it running;
+            # the rest of housekeeping only where a test asks for it.
+            "GENERATION_REAP_SECONDS": "1",
+            "HOUSEKEEPING_QUEUE": "housekeeping",
+            "HOUSEKEEPING_SECONDS": "86400",
         }
     )
     return env
 
 
 @pytest.fixture(scope="session")
-def celery_worker(app_env, process_log_dir):
-    """A real Celery worker process on the moderation and generation queues."""
+def housekeeper(app_env, process_log_dir):
+    """Celery beat and a worker of its own: answers whose worker died are
+    interrupted within a second or two of their heartbeat expiring."""
+    worker = start_celery_worker(app_env, process_log_dir, queues="housekeeping", name="housekeeper", concurrency=1)
+    beat = start_celery_beat(app_env, process_log_dir)
+    yield
+    beat.stop()
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app_env, process_log_dir, housekeeper):
+    """A real Celery worker process on the moderation, generation and training
+    queues (with beat's reaper beside it)."""
     worker = start_celery_worker(app_env, process_log_dir)
     yield worker
     worker.stop()
@@ -94,7 +118,7 @@ def celery_worker(app_env, process_log_dir):
 
 @pytest.fixture(scope="session")
 def live_server_url(app_env, process_log_dir, celery_worker):
-    """Daphne serving the app (HTTP and WebSockets) over the test database."""
+    """The web role (uvicorn) serving the app over the test database."""
     server, url = start_asgi_server(app_env, process_log_dir)
     yield url
     server.stop()

@@ -111,15 +111,23 @@ def start_celery_worker(
     return process
 
 
-def start_asgi_server(env: dict, log_dir: Path) -> tuple[Process, str]:
-    port = free_port()
+def start_asgi_server(env: dict, log_dir: Path, name: str = "web", port: int | None = None) -> tuple[Process, str]:
+    """The web role as deployments run it (scripts/serve.sh web)."""
+    port = port or free_port()
     process = Process(
-        "daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatsite.asgi:application"],
-        env, log_dir,
+        name, ["bash", str(ROOT / "scripts" / "serve.sh"), "web"],
+        dict(env, WEB_PORT=str(port), PYTHON=sys.executable), log_dir, ready=lambda output: port_open(port),
     )
-
     process.wait_for(lambda: port_open(port))
     return process, f"http://127.0.0.1:{port}"
+
+
+def start_celery_beat(env: dict, log_dir: Path, name: str = "beat") -> Process:
+    return Process(
+        name,
+        [sys.executable, "-m", "celery", "-A", "chatsite", "beat", "-l", "info", "-s", str(log_dir / f"{name}-schedule")],
+        env, log_dir,
+    )
 
 
 def start_openai_server(model_dir: str, env: dict, log_dir: Path) -> tuple[Process, str]:

@@ -49,3 +49,19 @@ def test_the_training_queue_is_the_configured_one(client, monkeypatch, settings)
     monkeypatch.setattr(health, "_ask_workers", lambda: {"moderation": 1, "generation": 1, "gpu-training": 1})
     body = client.get("/healthz").json()
     assert set(body["queues"]) == {"moderation", "generation", "gpu-training"}
+
+
+def test_readiness_asks_only_what_this_process_needs(client, monkeypatch):
+    """A queue without a worker leaves the web process in rotation."""
+    monkeypatch.setattr(health, "_workers", lambda: {"moderation": 0, "generation": 0, "training": 0})
+    response = client.get("/healthz/ready")
+    assert response.status_code == 200 and response.json()["status"] == "ready"
+
+
+def test_readiness_fails_without_redis(client, monkeypatch):
+    def down():
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(health, "_redis", down)
+    response = client.get("/healthz/ready")
+    assert response.status_code == 503 and response.json()["redis"]["ok"] is False

@@ -80,11 +80,11 @@ async def test_an_idle_socket_stays_open(user):
     await communicator.disconnect()
 
 
-async def test_a_consumer_cancelled_before_its_disconnect_stops_its_reaper(user):
-    """Daphne cancels a consumer still busy 10 s after its client left
-    (application_close_timeout), so `disconnect` never runs. Its reaper,
-    which queries the database every 2 s, must end with it: under load,
-    orphaned reapers kept Daphne's database thread saturated for good
+async def test_a_consumer_cancelled_before_its_disconnect_stops_its_rejoin_loop(user):
+    """An ASGI server may cancel a consumer still busy after its client left
+    (Daphne's application_close_timeout), so `disconnect` never runs. Its
+    rejoin loop must end with it: under load, orphaned loops that then
+    polled the database kept Daphne's database thread saturated for good
     (bench/load.py)."""
     import asyncio
 
@@ -94,12 +94,37 @@ async def test_a_consumer_cancelled_before_its_disconnect_stops_its_reaper(user)
     await communicator.send_json_to({"type": "subscribe", "conversation": conversation.pk})
     assert (await communicator.receive_json_from(timeout=10))["type"] == "subscribed"
 
-    def reapers():
-        return [t for t in asyncio.all_tasks() if not t.done() and t.get_coro().__qualname__.endswith("._reap_loop")]
+    def loops():
+        return [t for t in asyncio.all_tasks() if not t.done() and t.get_coro().__qualname__.endswith("._rejoin_loop")]
 
-    assert len(reapers()) == 1
+    assert len(loops()) == 1
     communicator.future.cancel()  # what Daphne does to a consumer that outlives the timeout
     with pytest.raises(asyncio.CancelledError):
         await communicator.future
     await asyncio.sleep(0.1)
-    assert reapers() == []
+    assert loops() == []
+
+
+async def test_an_idle_socket_costs_no_database_query(user, monkeypatch):
+    """A socket watching a conversation while nothing happens runs no SQL,
+    in any thread: finding dead answers is beat's job. Sockets used to poll
+    every 2 s, and 500 idle ones opened 113-148 database sessions a second."""
+    import asyncio
+
+    from django.db.backends.utils import CursorWrapper
+
+    conversation = await database_sync_to_async(Conversation.objects.create)(owner=user)
+    communicator, connected, _ = await connect(user)
+    assert connected
+    await communicator.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+    assert (await communicator.receive_json_from(timeout=10))["type"] == "subscribed"
+
+    executed = []
+    execute = CursorWrapper.execute
+    monkeypatch.setattr(CursorWrapper, "execute", lambda self, sql, params=None: executed.append(sql) or execute(self, sql, params))
+    await asyncio.sleep(5)
+    assert executed == []
+    await communicator.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+    assert (await communicator.receive_json_from(timeout=10))["type"] == "subscribed"
+    assert executed, "the counter sees the socket's queries"
+    await communicator.disconnect()

@@ -149,7 +149,7 @@ class TestStopAndReap:
         Message.objects.filter(pk=fresh.pk).update(started_at=timezone.now())
         runtime.redis_client().set(f"chat:heartbeat:{alive.pk}", 1, ex=10)
         try:
-            assert services.messages_reap_interrupted(conversation_id=conversation.pk) == [dead.pk]
+            assert services.messages_reap_interrupted() == [dead.pk]
         finally:
             runtime.redis_client().delete(f"chat:heartbeat:{alive.pk}")
         dead.refresh_from_db()

@@ -137,9 +137,10 @@ async def test_flagged_output_is_retracted_and_replaced(celery_worker, user):
     await communicator.disconnect()
 
 
-async def test_dead_worker_answer_is_reported_interrupted(user, settings):
+async def test_dead_worker_answer_is_reported_interrupted(user, settings, housekeeper):
     """An answer left `streaming` with no heartbeat (its worker was killed)
-    is marked interrupted and the watching client hears it within 10 s."""
+    is marked interrupted by beat's reaper and the watching client hears it
+    within 10 s."""
     conversation = await database_sync_to_async(Conversation.objects.create)(owner=user)
     question = await database_sync_to_async(Message.objects.create)(
         conversation=conversation, role="user", content="hi", status=MessageStatus.ACCEPTED

@@ -2,7 +2,6 @@
 training job without heartbeat fails, an answer without heartbeat is
 interrupted, a queued job whose message was lost is sent again and runs
 (real beat and worker processes)."""
-import sys
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from django.utils import timezone
 from chat.models import Conversation, Message, MessageStatus
 from jobs.models import TrainingJob
 
-from ..processes import Process, start_celery_worker
+from ..processes import start_celery_beat, start_celery_worker
 from .conftest import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -26,12 +25,7 @@ def housekeeping(app_env, process_log_dir):
                TRAINING_HEARTBEAT_TIMEOUT="2", GENERATION_HEARTBEAT_TIMEOUT="2")
     worker = start_celery_worker(env, process_log_dir, queues="housekeeping-test,housekeeping-training-test",
                                  name="housekeeping-worker", concurrency=2)
-    beat = Process(
-        "housekeeping-beat",
-        [sys.executable, "-m", "celery", "-A", "chatsite", "beat", "-l", "info",
-         "-s", str(process_log_dir / "celerybeat-schedule")],
-        env, process_log_dir,
-    )
+    beat = start_celery_beat(env, process_log_dir, name="housekeeping-beat")
     yield
     beat.stop()
     worker.stop()

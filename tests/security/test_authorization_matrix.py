@@ -64,6 +64,7 @@ POLICY = {
     "login": EVERYONE,
     "logout": EVERYONE,
     "healthz": EVERYONE,
+    "readiness": EVERYONE,
     # Prometheus scrapes with METRICS_TOKEN (tests/metrics); of sessions, only admins'.
     "metrics": ADMINS,
     "usage:dashboard": ADMINS,
