@@ -1,4 +1,4 @@
-.PHONY: run setup test check
+.PHONY: run setup test check cluster
 
 # Set up on the embedded defaults and start everything (Ctrl-C stops it).
 run:
@@ -13,3 +13,8 @@ test:
 
 check:
 	.venv/bin/python manage.py check
+
+# The multi-process stack on one machine: PostgreSQL, WEB_PROCESSES web processes
+# behind HAProxy, a worker per queue and beat (Ctrl-C stops everything).
+cluster:
+	scripts/cluster.sh

@@ -6,7 +6,9 @@ def served_model_names() -> list[str]:
     from registry.selectors import chat_model_spec
 
     if settings.GENERATION_BACKEND == "openai":
-        return [settings.OPENAI_MODEL or settings.OPENAI_BASE_URL]
+        from engine.backends.remote import UNNAMED_REMOTE_MODEL
+
+        return [settings.OPENAI_MODEL or UNNAMED_REMOTE_MODEL]
 
     try:
         path, version = chat_model_spec()

@@ -42,3 +42,21 @@ redis_up() {
   for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "Redis did not start on port $port" >&2; return 1
 }
+
+# postgres_up [DATABASE]: Debian's PostgreSQL cluster running, with a
+# `chatsite` role (password `chatsite`) and, when named, its database.
+postgres_up() {
+  local db=${1:-}
+  apt_need postgresql
+  local pg_version
+  pg_version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$pg_version main$"; then
+    as_root pg_createcluster "$pg_version" main >/dev/null
+  fi
+  as_root pg_ctlcluster "$pg_version" main start 2>/dev/null || true
+  for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 && break; sleep 0.2; done
+  as_root su postgres -c "psql -q -tc \"SELECT 1 FROM pg_roles WHERE rolname='chatsite'\" | grep -q 1 || psql -q -c \"CREATE ROLE chatsite LOGIN SUPERUSER PASSWORD 'chatsite'\""
+  if [ -n "$db" ]; then
+    as_root su postgres -c "psql -q -tc \"SELECT 1 FROM pg_database WHERE datname='$db'\" | grep -q 1 || createdb -O chatsite $db"
+  fi
+}

@@ -22,7 +22,7 @@ case "$role" in
     # live process) and waits up to WEB_GRACEFUL_SECONDS for requests.
     exec "$PYTHON" -m uvicorn chatsite.asgi:application \
       --host "${WEB_HOST:-127.0.0.1}" --port "${WEB_PORT:-8000}" \
-      --ws websockets --lifespan off --no-server-header --no-proxy-headers \
+      --ws websockets-sansio --lifespan off --no-server-header --no-proxy-headers \
       --timeout-graceful-shutdown "${WEB_GRACEFUL_SECONDS:-10}" --log-level "${WEB_LOG_LEVEL:-warning}" ;;
   moderation) worker moderation threads "${MODERATION_WORKER_THREADS:-4}" ;;
   generation) worker generation threads "${GENERATION_WORKER_THREADS:-16}" ;;

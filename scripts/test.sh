@@ -9,6 +9,7 @@ cd "$ROOT"
 apt_need redis-server redis-server
 apt_need postgresql
 apt_need chromium chromium
+apt_need haproxy haproxy
 apt_need docker-compose docker-compose
 venv_install requirements-dev.txt
 
@@ -18,13 +19,7 @@ redis_up "$TEST_REDIS_PORT" "${TMPDIR:-/tmp}/chatsite-test-redis"
 redis-cli -p "$TEST_REDIS_PORT" flushall >/dev/null
 
 # PostgreSQL from Debian's cluster tools, with a role for the tests.
-pg_version=$(ls /usr/lib/postgresql | sort -n | tail -1)
-if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$pg_version main$"; then
-  as_root pg_createcluster "$pg_version" main >/dev/null
-fi
-as_root pg_ctlcluster "$pg_version" main start 2>/dev/null || true
-for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 && break; sleep 0.2; done
-as_root su postgres -c "psql -q -tc \"SELECT 1 FROM pg_roles WHERE rolname='chatsite'\" | grep -q 1 || psql -q -c \"CREATE ROLE chatsite LOGIN SUPERUSER PASSWORD 'chatsite'\""
+postgres_up
 
 # The bundled model, converted once (the SmolLM2 integration test reads it).
 export DATA_DIR=${TEST_DATA_DIR:-$ROOT/var/test}

@@ -36,6 +36,10 @@ MID_ANSWER_MESSAGE = "The model server stopped in the middle of this answer; reg
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
+# What a remote model is called where no OPENAI_MODEL names it: never its
+# server's URL, which may carry credentials or internal host names.
+UNNAMED_REMOTE_MODEL = "remote model"
+
 class RemoteGenerationError(RuntimeError):
     """The model server failed; the message is fit to show in the chat."""
 
@@ -202,13 +206,13 @@ class OpenAIBackend:
         )
         self.model = model
         # What the answer says wrote it: the configured name, never a URL.
-        self.model_path = model or "remote model"
+        self.model_path = model or UNNAMED_REMOTE_MODEL
 
     def with_model(self, model: str) -> OpenAIBackend:
         """The same endpoints and pool, asking for `model` (a name the
         servers serve: vLLM's --served-model-name or a LoRA module's)."""
         other = copy.copy(self)
-        other.model, other.model_path = model, model or "remote model"
+        other.model, other.model_path = model, model or UNNAMED_REMOTE_MODEL
         return other
 
     def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:

@@ -76,3 +76,16 @@ def test_history_is_normalised_to_alternating_turns():
     assert parsed.turns == [{"role": "user", "content": "a\n\nb"}, {"role": "assistant", "content": "c"}]
     assert parsed.content == "d" and parsed.stop == ["END"] and parsed.stream
     assert parsed.settings == {"temperature": 0.2, "max_new_tokens": 7}
+
+
+def test_the_model_list_never_shows_a_remote_servers_url(settings):
+    """/v1/models names the remote model; an unnamed one is not called by
+    its server's URL, which may carry credentials."""
+    from openai_api.selectors import served_model_names
+
+    settings.GENERATION_BACKEND = "openai"
+    settings.OPENAI_BASE_URL = "http://user:s3cret@10.1.2.3:8000/v1"
+    settings.OPENAI_MODEL = ""
+    assert served_model_names() == ["remote model"]
+    settings.OPENAI_MODEL = "llama-3-8b"
+    assert served_model_names() == ["llama-3-8b"]
