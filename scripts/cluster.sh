@@ -25,10 +25,10 @@ scripts/serve.sh migrate
 
 web_ports=()
 for i in $(seq "$WEB_PROCESSES"); do web_ports+=($((WEB_PORT + i))); done
-scripts/haproxy.sh "127.0.0.1:$WEB_PORT" "${web_ports[@]}" > "$run_dir/haproxy.cfg"
+scripts/haproxy.sh "${web_ports[@]}" > "$run_dir/haproxy-backend.cfg"
 {
   echo "redis: scripts/redis.sh"
-  echo "lb: haproxy -db -f $run_dir/haproxy.cfg"
+  echo "lb: env LB_BIND=127.0.0.1:$WEB_PORT haproxy -db -f deploy/haproxy/site.cfg -f $run_dir/haproxy-backend.cfg"
   for port in "${web_ports[@]}"; do echo "web$port: env WEB_PORT=$port scripts/serve.sh web"; done
   for role in moderation generation training beat; do echo "$role: scripts/serve.sh $role"; done
 } > "$run_dir/Procfile"

@@ -122,6 +122,22 @@ def start_asgi_server(env: dict, log_dir: Path, name: str = "web", port: int | N
     return process, f"http://127.0.0.1:{port}"
 
 
+def start_balancer(web_ports: list[int], env: dict, log_dir: Path, name: str = "haproxy") -> tuple[Process, str]:
+    """HAProxy in front of web processes on this machine, as `make cluster`
+    runs it: deploy/haproxy/site.cfg, then the backend scripts/haproxy.sh
+    prints."""
+    port = free_port()
+    backend = log_dir / f"{name}-backend.cfg"
+    backend.write_text(subprocess.run([str(ROOT / "scripts" / "haproxy.sh"), *map(str, web_ports)],
+                                      check=True, capture_output=True, text=True).stdout)
+    process = Process(
+        name, ["haproxy", "-db", "-f", str(ROOT / "deploy" / "haproxy" / "site.cfg"), "-f", str(backend)],
+        dict(env, LB_BIND=f"127.0.0.1:{port}"), log_dir, ready=lambda output: port_open(port),
+    )
+    process.wait_for(lambda: port_open(port))
+    return process, f"http://127.0.0.1:{port}"
+
+
 def start_celery_beat(env: dict, log_dir: Path, name: str = "beat") -> Process:
     return Process(
         name,

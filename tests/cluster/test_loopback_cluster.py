@@ -1,6 +1,7 @@
 """The loopback cluster, as `make cluster` runs it: two web processes
-(scripts/serve.sh web) behind HAProxy (scripts/haproxy.sh), PostgreSQL, Redis
-and the session's Celery worker, all real processes. Clients go through the
+(scripts/serve.sh web) behind HAProxy (deploy/haproxy/site.cfg and the
+backend scripts/haproxy.sh prints), PostgreSQL, Redis and the session's
+Celery worker, all real processes. Clients go through the
 balancer with a real WebSocket client, as a browser does.
 
 The fault tests stop a web process under load, by SIGKILL and by SIGTERM,
@@ -12,7 +13,6 @@ import asyncio
 import http.client
 import json
 import re
-import subprocess
 import time
 import urllib.parse
 from pathlib import Path
@@ -25,7 +25,7 @@ from chat.models import ACTIVE_STATUSES, Message
 from chat.runtime import redis_client
 
 from ..conftest import record_figures, session_cookie
-from ..processes import ROOT, Process, free_port, port_open, start_asgi_server
+from ..processes import start_asgi_server, start_balancer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -40,18 +40,9 @@ class Cluster:
         self.log_dir = log_dir
         self.webs = [start_asgi_server(self.env, log_dir, name=f"cluster-web{i}")[0] for i in (1, 2)]
         self.web_ports = [int(web.env["WEB_PORT"]) for web in self.webs]
-        self.port = free_port()
-        config = log_dir / "cluster-haproxy.cfg"
-        config.write_text(subprocess.run(
-            [str(ROOT / "scripts" / "haproxy.sh"), f"127.0.0.1:{self.port}", *map(str, self.web_ports)],
-            check=True, capture_output=True, text=True).stdout)
-        self.balancer = Process("cluster-haproxy", ["haproxy", "-db", "-f", str(config)], self.env, log_dir)
-        self.balancer.wait_for(lambda: port_open(self.port))
+        self.balancer, self.url = start_balancer(self.web_ports, self.env, log_dir, name="cluster-haproxy")
+        self.port = int(self.url.rsplit(":", 1)[1])
         self.wait_until_both_in_rotation()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def wait_until_both_in_rotation(self, timeout: float = 30.0) -> None:
         """Every web process answers readiness, and HAProxy (checking every

@@ -20,6 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
+HAPROXY = DEPLOY / "haproxy"
 SERVE = ROOT / "scripts" / "serve.sh"
 # The oldest Kubernetes these manifests claim to fit, and the newest whose
 # schemas the pinned kubernetes-validate ships.
@@ -183,27 +184,46 @@ def test_compose_runs_every_role_from_one_image_after_migrate():
     assert compose_config(WEB_REPLICAS="5")["services"]["web"]["deploy"]["replicas"] == 5
 
 
+def compose_balancer_files(services: dict) -> list[Path]:
+    """The files the compose balancer runs with (`-f`), as paths here."""
+    [volume] = services["lb"]["volumes"]
+    source, target = volume.split(":")[:2]
+    command = services["lb"]["command"]
+    files = [command[i + 1] for i, arg in enumerate(command) if arg == "-f"]
+    assert files and all(f.startswith(target + "/") for f in files), (files, target)
+    return [Path(source) / f.removeprefix(target + "/") for f in files]
+
+
 def test_compose_web_is_checked_on_readiness_behind_haproxy():
     services = compose_config()["services"]
     assert "/healthz/ready" in " ".join(services["web"]["healthcheck"]["test"])
     assert services["lb"]["image"].startswith("haproxy:")
-    assert "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in [
-        volume.replace(str(DEPLOY), ".") for volume in services["lb"]["volumes"]]
+    # The edge `make cluster` runs too, then the compose backend.
+    assert compose_balancer_files(services) == [HAPROXY / "site.cfg", HAPROXY / "compose-backend.cfg"]
     assert services["lb"]["environment"]["SITE_HOST"] == services["web"]["environment"]["ALLOWED_HOSTS"]
     assert "ports" not in services["web"]  # only through the balancer
-    cfg = (DEPLOY / "haproxy.cfg").read_text()
+    cfg = "\n".join(path.read_text() for path in compose_balancer_files(services))
     for line in ["server-template web", "web:8000", "resolvers docker", "uri /healthz/ready",
-                 "http-check expect status 200", "timeout tunnel 1h", "option forwardfor",
-                 "set-header X-Forwarded-Proto"]:
+                 'hdr Host "${SITE_HOST', "http-check expect status 200", "check inter 1s fall 2 rise 2",
+                 "retries 3", "option redispatch 1", "timeout tunnel 1h", "maxconn 8000",
+                 "http-request del-header X-Forwarded-For", "option forwardfor", "set-header X-Forwarded-Proto"]:
         assert line in cfg
     subnet = compose_config()["networks"]["default"]["ipam"]["config"][0]["subnet"]
     assert services["web"]["environment"]["TRUSTED_PROXIES"].split(",")[0] == subnet
 
 
 @pytest.mark.skipif(not shutil.which("haproxy"), reason="Debian's haproxy is not installed")
-def test_haproxy_accepts_its_config():
-    result = subprocess.run(["haproxy", "-c", "-f", str(DEPLOY / "haproxy.cfg")], capture_output=True, text=True,
-                            env={**os.environ, "SITE_HOST": "chat.example.org"}, timeout=30)
+@pytest.mark.parametrize("backend", ["compose", "loopback"])
+def test_haproxy_accepts_its_config(backend, tmp_path):
+    if backend == "compose":
+        files = compose_balancer_files(compose_config()["services"])
+    else:  # what `make cluster` writes
+        files = [HAPROXY / "site.cfg", tmp_path / "backend.cfg"]
+        files[1].write_text(subprocess.run([str(ROOT / "scripts" / "haproxy.sh"), "8001", "8002"], check=True,
+                                           capture_output=True, text=True).stdout)
+    result = subprocess.run(["haproxy", "-c", *(arg for path in files for arg in ("-f", str(path)))],
+                            capture_output=True, text=True, env={**os.environ, "SITE_HOST": "chat.example.org"},
+                            timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
