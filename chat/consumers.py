@@ -69,7 +69,7 @@ class ChatConsumer(FrameConsumer):
         def send(conversation, created):
             parent = access_message_by_id(self.user, parent_id) if parent_id else None
             try:
-                return services.message_send(
+                conversation, user_message, answer = services.message_send(
                     user=self.user, conversation=conversation, parent=parent, content=text,
                     settings_values=None if created else settings_values,
                 )
@@ -77,32 +77,30 @@ class ChatConsumer(FrameConsumer):
                 if created:
                     services.conversation_delete(conversation=conversation)
                 raise
-
-        # Join the group before the message is stored, so no event of this exchange is missed.
-        conversation, created = await open_conversation()
-        await self._watch(conversation.pk)
-        conversation, user_message, answer = await send(conversation, created)
-        logger.info("User %s sent message %s; answer %s queued", self.user.pk, user_message.pk, answer.pk)
-        await self.send_json(
-            {
+            logger.info("User %s sent message %s; answer %s queued", self.user.pk, user_message.pk, answer.pk)
+            return {
                 "type": "sent",
                 "request_id": request_id,
                 "conversation": conversation.pk,
                 "title": conversation.title,
-                "user_message": await database_sync_to_async(message_to_dict)(user_message),
-                "answer": await database_sync_to_async(message_to_dict)(answer),
+                "user_message": message_to_dict(user_message),
+                "answer": message_to_dict(answer),
             }
-        )
+
+        # Join the group before the message is stored, so no event of this exchange is missed.
+        conversation, created = await open_conversation()
+        await self._watch(conversation.pk)
+        await self.send_json(await send(conversation, created))
 
     async def on_regenerate(self, content, request_id):
         message_id = optional_id(content.get("message"), "message")
         message = await database_sync_to_async(access_message_by_id)(self.user, message_id)
         await self._watch(message.conversation_id)
-        answer = await database_sync_to_async(services.answer_regenerate)(user=self.user, message=message)
-        await self.send_json(
-            {"type": "sent", "request_id": request_id, "conversation": message.conversation_id,
-             "answer": await database_sync_to_async(message_to_dict)(answer)}
-        )
+        answer = await database_sync_to_async(
+            lambda: message_to_dict(services.answer_regenerate(user=self.user, message=message))
+        )()
+        await self.send_json({"type": "sent", "request_id": request_id, "conversation": message.conversation_id,
+                              "answer": answer})
 
     async def on_stop(self, content, request_id):
         message_id = optional_id(content.get("message"), "message")

@@ -18,7 +18,7 @@ from django.http import Http404
 from chatsite import request_ids
 from chatsite.db import database_sync_to_async
 from chatsite.errors import UNAVAILABLE_MESSAGE
-from chatsite.websockets import ClosesOnLayerFault
+from chatsite.websockets import ClosesOnLayerFault, DispatchesOffTheSharedThread
 
 from .errors import ChatError
 from .events import conversation_group
@@ -38,7 +38,7 @@ def optional_id(value, name: str):
     return value
 
 
-class FrameConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
+class FrameConsumer(ClosesOnLayerFault, DispatchesOffTheSharedThread, AsyncJsonWebsocketConsumer):
     """Subclasses map frame types to coroutine methods in `frame_handlers`
     and say what a missing object is called in `not_found_message`."""
 

@@ -7,6 +7,7 @@ page reconnects, subscribes again and reloads what it shows from the
 database, where nothing was lost; neither is an internal error."""
 import logging
 
+from channels.consumer import get_handler_name
 from django.db import DatabaseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -29,6 +30,24 @@ class ClosesOnLayerFault:
                 await send({"type": "websocket.close", "code": SERVICE_RESTART})
             except Exception:  # the client may be gone already; nothing is left to tell
                 pass
+
+
+class DispatchesOffTheSharedThread:
+    """Mix into an AsyncConsumer subclass, before it, when every database
+    call of the consumer goes through chatsite.db.database_sync_to_async.
+
+    Channels runs `close_old_connections` before it hands a consumer any
+    message: each client frame, and each channel-layer event, every streamed
+    delta included. It runs on the process's one thread-sensitive thread, so
+    every event of every socket waited in one queue behind every other
+    socket's. Our database calls run on their own threads and close their
+    connections there, so nothing is left for that hop to close."""
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
 
 class DatabaseUnavailableGuard:

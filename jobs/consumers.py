@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from chatsite.db import database_sync_to_async
-from chatsite.websockets import ClosesOnLayerFault
+from chatsite.websockets import ClosesOnLayerFault, DispatchesOffTheSharedThread
 
 from .access import access_job_by_id
 from .events import job_group
@@ -23,7 +23,7 @@ def _job_snapshot(user, job_id):
     return {"type": "snapshot", "job": job_to_dict(job), "points": job_metric_points(job=job), "log": job.log_tail}
 
 
-class JobConsumer(ClosesOnLayerFault, AsyncJsonWebsocketConsumer):
+class JobConsumer(ClosesOnLayerFault, DispatchesOffTheSharedThread, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.group = None
         # Accept, then close with a code the page can read (a refused
