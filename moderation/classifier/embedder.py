@@ -15,6 +15,10 @@ product attention, output projection, LayerNorm, GELU MLP, LayerNorm), which
 on one short message takes 5.7 ms instead of BertModel's 8.2 (its per-call
 mask and bookkeeping cost as much as the arithmetic). `reference=True` runs
 BertModel itself; a test holds the two equal.
+
+Concurrent callers share forward passes (`_SharedPasses`): a moderation
+worker's threads each moderate one message, and one pass over a batch of
+short messages costs little more than a pass over one.
 """
 from __future__ import annotations
 
@@ -79,6 +83,9 @@ class Embedder:
         self._tokenizer_lock = threading.Lock()
         self.num_layers = self.model.config.num_hidden_layers
         self.hidden_size = self.model.config.hidden_size
+        self._passes = _SharedPasses(
+            lambda key, windows: beside_chat_model(lambda: self._embed_windows(windows, *key), "moderation-embed")
+        )
 
     def windows(
         self, texts: Sequence[str], max_tokens: int, stride: int, *, first_only: bool = False
@@ -111,8 +118,9 @@ class Embedder:
         masked mean of the hidden states, L2-normalised. Layer 0 is the
         embedding output, `num_layers` the last encoder layer. In a process
         that also serves a chat model, runs in a passing thread, so no
-        OpenMP team outlives the call and slows it (engine/passing_thread.py)."""
-        return beside_chat_model(lambda: self._embed_windows(windows, layers, reference), "moderation-embed")
+        OpenMP team outlives the call and slows it (engine/passing_thread.py).
+        Calls from other threads meanwhile share its forward passes."""
+        return self._passes.run((tuple(layers), reference), [list(window) for window in windows])
 
     def _embed_windows(self, windows: Sequence[Sequence[int]], layers: Sequence[int], reference: bool) -> np.ndarray:
         import torch
@@ -140,6 +148,67 @@ class Embedder:
                     pooled.append(torch.nn.functional.normalize(mean, dim=-1))
                 out[batch] = torch.cat(pooled, dim=-1).numpy()
         return out
+
+
+class _Request:
+    def __init__(self, key, windows: list):
+        self.key, self.windows = key, windows
+        self.done = threading.Event()
+        self.leads = False
+        self.rows = self.error = None
+
+    def result(self) -> np.ndarray:
+        if self.error is not None:
+            raise self.error
+        return self.rows
+
+
+class _SharedPasses:
+    """Group commit for forward passes. A caller that finds no pass running
+    runs one over every request waiting with its key, its own included;
+    callers that come meanwhile wait, and the first of them then leads the
+    next pass for all who came. A lone caller waits for nobody; under load,
+    each pass takes everyone who queued during the last one."""
+
+    def __init__(self, compute):
+        self._compute = compute  # (key, windows) -> one row per window
+        self._lock = threading.Lock()
+        self._waiting: list[_Request] = []
+        self._busy = False
+
+    def run(self, key, windows: list) -> np.ndarray:
+        request = _Request(key, windows)
+        with self._lock:
+            self._waiting.append(request)
+            follows = self._busy
+            self._busy = True
+        if follows:
+            request.done.wait()
+            if not request.leads:
+                return request.result()
+        with self._lock:
+            batch = [r for r in self._waiting if r.key == key]
+            self._waiting = [r for r in self._waiting if r.key != key]
+        try:
+            rows = self._compute(key, [window for r in batch for window in r.windows])
+            start = 0
+            for r in batch:
+                r.rows, start = rows[start : start + len(r.windows)], start + len(r.windows)
+        except BaseException as error:  # every caller of the pass hears it
+            for r in batch:
+                r.error = error
+        with self._lock:
+            successor = self._waiting[0] if self._waiting else None
+            if successor is not None:
+                successor.leads = True
+            else:
+                self._busy = False
+        for r in batch:
+            if r is not request:
+                r.done.set()
+        if successor is not None:
+            successor.done.set()
+        return request.result()
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,58 @@ def test_the_plain_forward_pass_equals_transformers():
     assert np.abs(plain - reference).max() < 1e-5
 
 
+def test_concurrent_callers_share_forward_passes(monkeypatch):
+    """Sixteen threads embedding at once: the first runs its pass alone, the
+    fifteen that queued behind it share the next, and each gets exactly the
+    rows it would have got alone."""
+    import threading
+    import time
+
+    from moderation.classifier.embedder import Embedder
+
+    embedder = get_embedder(dtype="float32")
+    texts = [f"message number {i} " * (1 + i % 5) for i in range(16)]
+    alone = [embedder.embed_windows(embedder.windows([t], 128, 96)[0], (6,)) for t in texts]
+    passes = []
+    original = Embedder._embed_windows
+
+    def slow_pass(self, windows, layers, reference):
+        passes.append(len(windows))
+        time.sleep(0.3)  # long enough for every other thread to queue behind it
+        return original(self, windows, layers, reference)
+
+    monkeypatch.setattr(Embedder, "_embed_windows", slow_pass)
+    together = [None] * len(texts)
+
+    def embed(i):
+        together[i] = embedder.embed_windows(embedder.windows([texts[i]], 128, 96)[0], (6,))
+
+    threads = [threading.Thread(target=embed, args=(i,)) for i in range(len(texts))]
+    threads[0].start()
+    time.sleep(0.1)
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert passes == [1, 15]
+    for mine, reference in zip(together, alone):
+        assert np.abs(mine - reference).max() < 1e-5
+
+
+def test_a_failed_shared_pass_fails_every_caller_in_it(monkeypatch):
+    from moderation.classifier.embedder import Embedder
+
+    def broken(self, windows, layers, reference):
+        raise RuntimeError("out of memory")
+
+    embedder = get_embedder(dtype="float32")
+    monkeypatch.setattr(Embedder, "_embed_windows", broken)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        embedder.embed_windows(embedder.windows(["hi"], 128, 96)[0], (6,))
+    monkeypatch.undo()
+    assert embedder.embed_windows(embedder.windows(["hi"], 128, 96)[0], (6,)).shape == (1, embedder.hidden_size)
+
+
 def test_the_model_comes_from_the_package_directory():
     assert (model_dir() / "model.safetensors").is_file()
 
