@@ -3,7 +3,7 @@ hold their connections and send messages at a set rate (open-loop Poisson)
 for a fixed time, along two paths:
 
 - template: every message carries a word an input rule flags, so the answer
-  is the category's template (Daphne, Redis, the moderation worker, whose
+  is the category's template (the web processes, Redis, the moderation worker, whose
   classifier layer still scores every message; no model call);
 - model: benign messages pass the default moderation layers and the tiny
   random-init model writes a fixed-length answer (`--max-new-tokens`).
@@ -14,20 +14,25 @@ rate offered, and p50/p99 latency per stage as the client sees it
 message's final state, moderated; the first delta; the answer's final
 state), with ratios against one client sending one message at a time in the
 same run. Every stored message of the level is checked in the database
-after a short drain, and again at the end of the run once Daphne and the
+after a short drain, and again at the end of the run once the web tier and the
 workers have worked off their queues: none may be left `pending`, `queued`
 or `streaming` ("zero lost"); sends that were never stored (the socket
-closed while the frame still waited in Daphne) are counted apart.
+closed while the frame still waited in the web process) are counted apart.
 To say what bounds a level that fails, the CPU of each process (psutil;
-PostgreSQL's counts every database on the server), Daphne's open files and
-PostgreSQL's sessions opened are sampled, both while the connected clients
-sit idle and while they send, and a probe socket times ping/pong, which
-waits in the same Daphne thread as every database call (see `Probe`).
-After the client levels, the rate doubles at the largest client count that
-passed (`--steps`) until a level fails.
+PostgreSQL's counts every database on the server), the web processes' open
+files and PostgreSQL's sessions opened are sampled, both while the connected
+clients sit idle and while they send, and a probe socket times ping/pong
+(see `Probe`). After the client levels, the rate doubles at the largest
+client count that passed (`--steps`) until a level fails.
+
+The stack is one web process (`--web-processes 1`) or several behind HAProxy
+(`--web-processes 2 --balancer`), as `make cluster` runs them. `--idle-clients
+2000` first holds that many sockets open and idle, and measures what they
+cost (CPU per process, database sessions and commits per second).
 
     .venv/bin/python bench/load.py [--clients 50,200,500] [--rate 0.1] [--duration 20]
-        [--path template|model|both] [--steps 3] [--conn-max-age 0] [--out bench/results/load.json]
+        [--path template|model|both] [--steps 3] [--web-processes 1] [--balancer]
+        [--idle-clients 0] [--out bench/results/load.json]
 
 Starts its own redis-server on a free port and a fresh PostgreSQL database
 (`--postgres`, default the local chatsite role; `--postgres ''` for SQLite).
@@ -62,6 +67,7 @@ from bench.stack import FINAL, running_stack  # noqa: E402
 from tests.processes import free_port, port_open  # noqa: E402
 
 MAX_CLIENTS = 500
+MAX_IDLE_CLIENTS = 2000
 USER_FINAL = ("accepted", "flagged")
 ACTIVE = ("pending", "queued", "streaming")
 # A made-up word that an admin rule flags, so the template path's text is
@@ -97,12 +103,17 @@ def stack_processes(redis: subprocess.Popen) -> dict:
     for process in psutil.process_iter(["name", "ppid"]):
         if process.info["name"] == "postgres" and process.info["ppid"] == 1:
             found["postgres"] = process  # the postmaster
+    webs = 0
     for child in psutil.Process().children(recursive=True):
         cmdline = " ".join(child.cmdline())
-        if "daphne" in cmdline:
-            found["daphne"] = child
+        if "uvicorn" in cmdline:
+            webs += 1
+            found[f"web{webs}"] = child
+        elif "haproxy" in cmdline:
+            found["haproxy"] = child
         elif "celery" in cmdline and "worker" in cmdline:
-            found["worker"] = child
+            found["generation_worker" if "-Q generation " in cmdline else
+                  "moderation_worker" if "-Q moderation " in cmdline else "worker"] = child
     return found
 
 
@@ -154,9 +165,9 @@ def active_count(statuses: dict) -> int:
 # --- measurement -----------------------------------------------------------
 
 class Sampler:
-    """CPU time of each process between `start` and `stop`, Daphne's
-    busiest thread, and peaks sampled every second: Daphne's open files and
-    threads, PostgreSQL connections to the bench database."""
+    """CPU time of each process between `start` and `stop`, and peaks
+    sampled every second: the web processes' open files and threads,
+    PostgreSQL connections to the bench database."""
 
     def __init__(self, processes: dict, postgres_url: str):
         self.processes, self.postgres_url = processes, postgres_url
@@ -197,8 +208,6 @@ class Sampler:
                 times["postgres"] = 0.0
         machine = psutil.cpu_times()
         times["machine"] = machine.user + machine.system + machine.nice + getattr(machine, "irq", 0) + getattr(machine, "softirq", 0)
-        daphne = self.processes.get("daphne")
-        times["daphne_threads"] = {t.id: t.user_time + t.system_time for t in daphne.threads()} if daphne else {}
         return times
 
     def _postgres(self) -> dict:
@@ -215,14 +224,14 @@ class Sampler:
     def sample(self) -> None:
         import psutil
 
-        daphne = self.processes.get("daphne")
         try:
-            if daphne:
-                self.peaks["daphne_fds"] = max(self.peaks["daphne_fds"], daphne.num_fds())
-                self.peaks["daphne_threads"] = max(self.peaks["daphne_threads"], daphne.num_threads())
-            worker = self.processes.get("worker")
-            if worker:
-                self.peaks["worker_threads"] = max(self.peaks["worker_threads"], worker.num_threads())
+            for role, process in self.processes.items():
+                if role.startswith("web"):
+                    self.peaks[f"{role}_fds"] = max(self.peaks[f"{role}_fds"], process.num_fds())
+                    self.peaks[f"{role}_threads"] = max(self.peaks[f"{role}_threads"], process.num_threads())
+            for role, process in self.processes.items():
+                if role.endswith("worker"):
+                    self.peaks[f"{role}_threads"] = max(self.peaks[f"{role}_threads"], process.num_threads())
         except psutil.Error:
             pass
         if self.postgres is not None:
@@ -234,10 +243,7 @@ class Sampler:
     def stop(self) -> dict:
         wall = time.perf_counter() - self.started
         cpu1, pg1 = self._cpu(), self._postgres()
-        threads0, threads1 = self.cpu0.pop("daphne_threads"), cpu1.pop("daphne_threads")
         cores = {role: (cpu1[role] - self.cpu0[role]) / wall for role in cpu1}
-        cores["daphne_busiest_thread"] = max(
-            ((t - threads0.get(tid, 0.0)) / wall for tid, t in threads1.items()), default=0.0)
         cores["other"] = cores["machine"] - sum(cores[r] for r in self.processes)
         result = {"cpu_cores": {k: round(v, 3) for k, v in cores.items()}, "peaks": dict(self.peaks)}
         if pg1:
@@ -394,11 +400,11 @@ class LoadClient:
 
 
 class Probe:
-    """Ping/pong on one more socket, every half second. A ping touches no
-    table, yet its pong waits for Daphne's one thread-sensitive thread:
-    Channels runs `close_old_connections` there before dispatching any
-    message to a consumer, so pong time is that thread's queue (the same
-    queue every database call of every socket waits in), plus the event loop."""
+    """Ping/pong on one more socket, every half second: how long a web
+    process takes to answer a frame that touches no table. Before this
+    round the pong also waited in the process's one thread-sensitive thread,
+    where Channels runs `close_old_connections` before dispatching any
+    message and every socket's database call ran (chatsite/websockets.py)."""
 
     def __init__(self, url: str, cookie: str):
         self.url, self.cookie = url, cookie
@@ -430,7 +436,7 @@ class Probe:
 
 async def settle(url: str, cookie: str, cap: float) -> float | None:
     """Waits until three pongs in a row come back within 100 ms (work left
-    queued in Daphne by the level before has run); seconds taken, or None.
+    queued in the web tier by the level before has run); seconds taken, or None.
     A probe whose handshake timed out is replaced."""
     started = time.perf_counter()
     while time.perf_counter() - started < cap:
@@ -461,15 +467,7 @@ async def run_level(*, url: str, conversations: list[tuple[int, str]], texts: li
                     duration: float, connect_rate: float, idle_seconds: float, answer_timeout: float,
                     sampler: Sampler, seed: int) -> dict:
     clients = [LoadClient(i, url, conversation, texts) for i, conversation in enumerate(conversations)]
-    level_started = time.perf_counter()
-
-    async def connect_later(client: LoadClient) -> bool:
-        await asyncio.sleep(client.index / connect_rate)
-        return await client.connect()
-
-    connected = await asyncio.gather(*(connect_later(c) for c in clients))
-    ramp_seconds = time.perf_counter() - level_started
-    live = [c for c, ok in zip(clients, connected) if ok]
+    live, ramp_seconds = await connect_all(clients, connect_rate)
     receivers = [asyncio.create_task(c.receive()) for c in live]
     probe = Probe(url, conversations[0][1])
     probe_task = asyncio.create_task(probe.run())
@@ -528,6 +526,46 @@ async def run_level(*, url: str, conversations: list[tuple[int, str]], texts: li
         "ramp_seconds": round(ramp_seconds, 1), "tail_seconds": round(tail_seconds, 1),
         "idle": idle, **usage,
     }
+
+
+async def connect_all(clients: list[LoadClient], connect_rate: float) -> tuple[list[LoadClient], float]:
+    """Connects the clients at `connect_rate` a second; those connected and
+    the seconds the ramp took."""
+    started = time.perf_counter()
+
+    async def connect_later(client: LoadClient) -> bool:
+        await asyncio.sleep(client.index / connect_rate)
+        return await client.connect()
+
+    connected = await asyncio.gather(*(connect_later(c) for c in clients))
+    return [c for c, ok in zip(clients, connected) if ok], time.perf_counter() - started
+
+
+async def idle_sockets(*, url: str, conversations: list[tuple[int, str]], connect_rate: float, window: float,
+                       sampler: Sampler) -> dict:
+    """Opens a socket per conversation (each subscribed to its own, as an
+    open chat page is), waits for the ramp's work to finish, then measures
+    `window` seconds in which nobody sends."""
+    clients = [LoadClient(i, url, conversation, []) for i, conversation in enumerate(conversations)]
+    live, ramp_seconds = await connect_all(clients, connect_rate)
+    receivers = [asyncio.create_task(c.receive()) for c in live]
+    await asyncio.sleep(5)
+    probe = Probe(url, conversations[0][1])
+    probe_task = asyncio.create_task(probe.run())
+    window_start = time.perf_counter()
+    row = await sample_window(sampler, window)
+    row["pong_ms"] = probe.between(window_start, time.perf_counter())
+    probe.stop.set()
+    await asyncio.gather(*(c.ws.close() for c in live), return_exceptions=True)
+    await asyncio.gather(*receivers, return_exceptions=True)
+    await asyncio.wait([probe_task], timeout=10)
+    errors = Counter()
+    for client in clients:
+        errors.update(client.errors)
+    return {"clients": len(clients), "connected": len(live), "ramp_seconds": round(ramp_seconds, 1),
+            "connect_ms": percentiles([c.connect_ms for c in live]), "errors": dict(errors),
+            "connect_error_example": next((c.connect_error for c in clients if c.connect_error), ""),
+            "window_seconds": window, **row}
 
 
 async def baseline(url: str, conversation: tuple[int, str], texts: list[str], runs: int, timeout: float) -> dict:
@@ -600,7 +638,7 @@ def parse_args():
     parser.add_argument("--final-drain-cap", type=float, default=120.0,
                         help="seconds to wait at the end for every stored message to reach a final state")
     parser.add_argument("--settle-cap", type=float, default=120.0,
-                        help="seconds to wait, before a level, for Daphne to answer pings promptly again")
+                        help="seconds to wait, before a level, for the web tier to answer pings promptly again")
     parser.add_argument("--level-cap", type=float, default=150.0, help="wall-clock cap of one level")
     parser.add_argument("--max-seconds", type=float, default=480.0,
                         help="no level starts that could end past this (the final check may add up to "
@@ -613,12 +651,22 @@ def parse_args():
     parser.add_argument("--conn-max-age", type=int, default=0,
                         help="CONN_MAX_AGE for the stack (0, Django's default and the settings': a new "
                              "database connection for every call)")
+    parser.add_argument("--web-processes", type=int, default=1)
+    parser.add_argument("--balancer", action="store_true",
+                        help="clients connect through HAProxy in front of the web processes (scripts/haproxy.sh)")
+    parser.add_argument("--queues-apart", action="store_true",
+                        help="a moderation worker (4 threads) beside the generation worker, as `make cluster` runs them")
+    parser.add_argument("--idle-clients", type=int, default=0,
+                        help=f"first hold this many idle sockets (at most {MAX_IDLE_CLIENTS}) and measure their cost")
+    parser.add_argument("--idle-window", type=float, default=20.0, help="seconds the idle sockets are measured")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "bench/results/load.json"))
     args = parser.parse_args()
-    args.counts = [int(n) for n in args.clients.split(",")]
-    if max(args.counts) > MAX_CLIENTS or min(args.counts) < 1:
+    args.counts = [int(n) for n in args.clients.split(",") if n]
+    if args.counts and (max(args.counts) > MAX_CLIENTS or min(args.counts) < 1):
         parser.error(f"--clients must lie in 1..{MAX_CLIENTS}")
+    if not 0 <= args.idle_clients <= MAX_IDLE_CLIENTS:
+        parser.error(f"--idle-clients must lie in 0..{MAX_IDLE_CLIENTS}")
     args.paths = ["template", "model"] if args.path == "both" else [args.path]
     return args
 
@@ -626,7 +674,7 @@ def parse_args():
 def run_levels(args, *, url: str, conversations: list, processes: dict, database_url: str, report: dict,
                run_started: float, ran: list) -> None:
     """The client levels, the paths alternating (so the time cap cuts both
-    alike), then the rate steps; each level starts once Daphne has worked
+    alike), then the rate steps; each level starts once the web tier has worked
     off what the one before left queued."""
     texts = {"model": PROMPTS, "template": [f"{p} {FLAG_WORD}" for p in PROMPTS]}
     for path in args.paths:
@@ -650,8 +698,8 @@ def run_levels(args, *, url: str, conversations: list, processes: dict, database
     for index, (path, n, rate, step) in enumerate(levels()):
         settled = asyncio.run(settle(url, conversations[-1][1], args.settle_cap))
         if settled is None:
-            print(f"Daphne still slow {args.settle_cap} s after the last level: stopping", flush=True)
-            report["stopped"] = "Daphne did not settle"
+            print(f"the web tier still slow {args.settle_cap} s after the last level: stopping", flush=True)
+            report["stopped"] = "the web tier did not settle"
             return
         elapsed = time.perf_counter() - run_started
         if elapsed + args.duration + args.answer_timeout + args.drain_cap > args.max_seconds:
@@ -689,7 +737,7 @@ def run_levels(args, *, url: str, conversations: list, processes: dict, database
 
 
 def final_check(args, *, url: str, cookie: str, ran: list, report: dict) -> None:
-    """Once Daphne has worked off its queue (a frame that waited there can
+    """Once the web tier has worked off its queue (a frame that waited there can
     still store a message after its socket closed) and the workers theirs
     (at most `--final-drain-cap` seconds), every level's messages again:
     any still active is lost; the sends never stored (their socket closed
@@ -708,6 +756,9 @@ def final_check(args, *, url: str, cookie: str, ran: list, report: dict) -> None
 
 def main():
     args = parse_args()
+    # Each socket is a file on both ends; the stack's processes inherit this.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     run_started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -734,6 +785,7 @@ def main():
                 "cpu_count": os.cpu_count(), "load_average_before": os.getloadavg(),
                 "ulimit_nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
                 "database": "postgresql" if database_url else "sqlite", "conn_max_age": args.conn_max_age,
+                "web_processes": args.web_processes, "balancer": args.balancer, "queues_apart": args.queues_apart,
                 "settings": {
                     "clients": args.counts, "rate_per_client": args.rate, "duration_seconds": args.duration,
                     "steps": args.steps, "users": args.users, "max_new_tokens": args.max_new_tokens,
@@ -745,18 +797,30 @@ def main():
                 },
                 "baseline": {}, "levels": [],
             }
-            with running_stack(str(model_dir), tmp / "stack", extra_env,
-                               concurrency=args.worker_concurrency) as (url, cookie):
+            with running_stack(str(model_dir), tmp / "stack", extra_env, concurrency=args.worker_concurrency,
+                               web_processes=args.web_processes, balancer=args.balancer,
+                               queues_apart=args.queues_apart) as (url, cookie):
                 import django
 
                 django.setup()
-                per_path = sum(args.counts) + args.steps * max(args.counts) + 2
-                conversations = setup_data(users=args.users, conversations=per_path * len(args.paths),
+                per_path = sum(args.counts) + args.steps * max(args.counts, default=0) + 2
+                conversations = setup_data(users=args.users, conversations=per_path * len(args.paths) + args.idle_clients,
                                            max_new_tokens=args.max_new_tokens)
+                processes = stack_processes(redis)
+                if args.idle_clients:
+                    sampler = Sampler(processes, database_url.split("?")[0])
+                    try:
+                        report["idle_sockets"] = asyncio.run(idle_sockets(
+                            url=url, conversations=[conversations.pop() for _ in range(args.idle_clients)],
+                            connect_rate=args.connect_rate, window=args.idle_window, sampler=sampler))
+                    finally:
+                        sampler.close()
+                    print("idle sockets", json.dumps(report["idle_sockets"]), flush=True)
                 ran = []
-                run_levels(args, url=url, conversations=conversations, processes=stack_processes(redis),
-                           database_url=database_url, report=report, run_started=run_started, ran=ran)
-                final_check(args, url=url, cookie=cookie, ran=ran, report=report)
+                if args.counts:
+                    run_levels(args, url=url, conversations=conversations, processes=processes,
+                               database_url=database_url, report=report, run_started=run_started, ran=ran)
+                    final_check(args, url=url, cookie=cookie, ran=ran, report=report)
                 from django.db import connections
 
                 connections.close_all()

@@ -1,5 +1,6 @@
 """The whole app on loopback for benchmarks: a Celery worker (moderation and
-generation queues) and Daphne over a fresh SQLite database, and a WebSocket
+generation queues) and the web role (one process, or several behind HAProxy
+as `make cluster` runs them) over a fresh SQLite database, and a WebSocket
 client that asks for one answer and times it."""
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import start_asgi_server, start_celery_worker  # noqa: E402
+from tests.processes import start_asgi_server, start_balancer, start_celery_worker  # noqa: E402
 
 FINAL = ("complete", "stopped", "failed", "moderated", "interrupted")
 
@@ -26,8 +27,14 @@ def manage(env: dict, *args: str) -> str:
 
 
 @contextmanager
-def running_stack(model_dir: str, workdir: Path, extra_env: dict | None = None, concurrency: int = 4):
-    """Yields (base URL, session cookie of a signed-in user)."""
+def running_stack(model_dir: str, workdir: Path, extra_env: dict | None = None, concurrency: int = 4,
+                  web_processes: int = 1, balancer: bool = False, queues_apart: bool = False):
+    """Yields (base URL, session cookie of a signed-in user). With
+    `balancer`, the URL is HAProxy's in front of `web_processes` web
+    processes (scripts/haproxy.sh), else the one web process's. With
+    `queues_apart`, moderation has a worker of its own (4 threads) beside
+    the generation worker (`concurrency` threads), as `make cluster` and the
+    Procfile run them; else one worker serves both queues."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({"DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
@@ -43,15 +50,27 @@ def running_stack(model_dir: str, workdir: Path, extra_env: dict | None = None, 
     # SIGTERM (`timeout`, say) must still stop them, or they live on, share
     # the Redis queues and take the next run's tasks.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    worker = start_celery_worker(env, workdir, name="bench-worker", concurrency=concurrency)
+    if queues_apart:
+        workers = [start_celery_worker(env, workdir, queues="moderation", name="bench-moderation", concurrency=4),
+                   start_celery_worker(env, workdir, queues="generation", name="bench-generation",
+                                       concurrency=concurrency)]
+    else:
+        workers = [start_celery_worker(env, workdir, queues="moderation,generation", name="bench-worker",
+                                       concurrency=concurrency)]
+    servers = []
     try:
-        server, url = start_asgi_server(env, workdir)
-        try:
-            yield url, cookie
-        finally:
-            server.stop()
+        env["TRUSTED_PROXIES"] = "127.0.0.1"
+        for i in range(web_processes):
+            server, url = start_asgi_server(env, workdir, name=f"web{i + 1}")
+            servers.append(server)
+        if balancer:
+            process, url = start_balancer([int(s.env["WEB_PORT"]) for s in servers], env, workdir)
+            servers.append(process)
+            time.sleep(2.5)  # two passing health checks (1 s apart) per web process
+        yield url, cookie
     finally:
-        worker.stop()
+        for process in servers + workers:
+            process.stop()
         signal.signal(signal.SIGTERM, previous)
 
 
