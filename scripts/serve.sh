@@ -20,9 +20,14 @@ case "$role" in
     # behind a load balancer. On SIGTERM it stops accepting, closes its
     # WebSockets with 1012 (pages reconnect, through the balancer, to a
     # live process) and waits up to WEB_GRACEFUL_SECONDS for requests.
+    # Frames are small JSON (deltas coalesced every 50 ms), and compressing
+    # each showed in the web process's profile under bench/load.py, so they
+    # go uncompressed. Forwarded headers are believed
+    # from TRUSTED_PROXIES only, by the app itself (chatsite/proxy.py).
     exec "$PYTHON" -m uvicorn chatsite.asgi:application \
       --host "${WEB_HOST:-127.0.0.1}" --port "${WEB_PORT:-8000}" \
-      --ws websockets-sansio --lifespan off --no-server-header --no-proxy-headers \
+      --ws websockets-sansio --ws-per-message-deflate false \
+      --lifespan off --no-server-header --no-proxy-headers \
       --timeout-graceful-shutdown "${WEB_GRACEFUL_SECONDS:-10}" --log-level "${WEB_LOG_LEVEL:-warning}" ;;
   moderation) worker moderation threads "${MODERATION_WORKER_THREADS:-4}" ;;
   generation) worker generation threads "${GENERATION_WORKER_THREADS:-16}" ;;
