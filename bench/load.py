@@ -656,6 +656,9 @@ def parse_args():
     parser.add_argument("--web-processes", type=int, default=1)
     parser.add_argument("--balancer", action="store_true",
                         help="clients connect through HAProxy in front of the web processes (scripts/haproxy.sh)")
+    parser.add_argument("--moderation-layers", default="",
+                        help="MODERATION_LAYERS for the stack (default: the settings' layers); 'rules' leaves the "
+                             "classifier out, to measure the web tier without it on the same cores")
     parser.add_argument("--queues-apart", action="store_true",
                         help="a moderation worker (4 threads) beside the generation worker, as `make cluster` runs them")
     parser.add_argument("--idle-clients", type=int, default=0,
@@ -774,6 +777,7 @@ def main():
             extra_env = {
                 "REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": "load",
                 "CHAT_RATE_LIMIT_PER_MINUTE": "10000000", "CHAT_MAX_CONCURRENT_GENERATIONS": "10000000",
+                **({"MODERATION_LAYERS": args.moderation_layers} if args.moderation_layers else {}),
                 **({"DATABASE_URL": database_url} if database_url else {}),
             }
             from engine.tiny import build_tiny_chat_model
@@ -794,7 +798,8 @@ def main():
                     "worker_concurrency": args.worker_concurrency, "answer_timeout_seconds": args.answer_timeout,
                     "slo_ms": args.slo_ms, "connect_rate": args.connect_rate,
                     "model": "engine.tiny random-init, never ends (every answer max_new_tokens long)",
-                    "moderation": "default layers; the template path's messages carry a word an input rule flags",
+                    "moderation": f"{args.moderation_layers or 'default'} layers; the template path's messages carry a "
+                                  "word an input rule flags",
                     "stack_env": {k: v for k, v in extra_env.items() if k.startswith("CHAT_")},
                 },
                 "baseline": {}, "levels": [],

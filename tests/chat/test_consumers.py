@@ -128,3 +128,41 @@ async def test_an_idle_socket_costs_no_database_query(user, monkeypatch):
     assert (await communicator.receive_json_from(timeout=10))["type"] == "subscribed"
     assert executed, "the counter sees the socket's queries"
     await communicator.disconnect()
+
+
+async def test_a_slow_database_call_of_one_socket_stalls_no_other(user, monkeypatch):
+    """One socket's database call is held inside the database; another
+    socket's frames, database calls included, are answered meanwhile. On
+    Channels' one thread-sensitive thread the second would wait behind the
+    first (here: for ever, so the test would time out)."""
+    import asyncio
+    import threading
+
+    from chat import consumers
+
+    slow, quick = [await database_sync_to_async(Conversation.objects.create)(owner=user) for _ in range(2)]
+    release, entered = threading.Event(), threading.Event()
+    access = consumers.access_conversation_by_id
+
+    def held_for_slow(user, conversation_id):
+        if conversation_id == slow.pk:
+            entered.set()
+            release.wait(timeout=60)
+        return access(user, conversation_id)
+
+    monkeypatch.setattr(consumers, "access_conversation_by_id", held_for_slow)
+    held, _, _ = await connect(user)
+    other, _, _ = await connect(user)
+    try:
+        await held.send_json_to({"type": "subscribe", "conversation": slow.pk})
+        assert await asyncio.to_thread(entered.wait, 10)
+        await other.send_json_to({"type": "subscribe", "conversation": quick.pk})
+        assert (await other.receive_json_from(timeout=10))["type"] == "subscribed"
+        await other.send_json_to({"type": "ping"})
+        assert (await other.receive_json_from(timeout=10))["type"] == "pong"
+        assert not release.is_set(), "the first socket's call was still held"
+    finally:
+        release.set()
+    assert (await held.receive_json_from(timeout=10))["type"] == "subscribed"
+    await held.disconnect()
+    await other.disconnect()
