@@ -349,7 +349,10 @@ MODERATION_SEED_DATA = Path(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "chatsite.request_ids.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "chatsite.request_ids.RequestIdFilter"},
+        "quiet_periodic_tasks": {"()": "chatsite.logs.QuietPeriodicTasks"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {"()": "chatsite.request_ids.JsonFormatter"},
@@ -358,7 +361,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env("LOG_FORMAT", default="plain"),
-            "filters": ["request_id"],
+            "filters": ["request_id", "quiet_periodic_tasks"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
