@@ -104,6 +104,18 @@ def test_the_balancer_checks_readiness_and_serves_pages(cluster):
     assert _get(cluster.port, "/accounts/login/")[0] == 200
 
 
+def test_a_request_id_is_given_at_the_edge_and_kept_behind_it(cluster):
+    """HAProxy gives each request an id (a client's own is replaced); the app
+    logs under it and echoes it, and HAProxy's log line names it."""
+    status, _, response = _get(cluster.port, "/healthz/ready", headers={"X-Request-ID": "chosen-by-the-client"})
+    request_id = response.getheader("X-Request-ID")
+    assert status == 200 and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", request_id)
+    deadline = time.monotonic() + 10
+    while request_id not in cluster.balancer.output():
+        assert time.monotonic() < deadline, "HAProxy's log does not name the request id"
+        time.sleep(0.2)
+
+
 def test_the_sign_in_throttle_sees_the_client_behind_the_balancer(cluster):
     """Through HAProxy the client's own address is counted, and a forged
     X-Forwarded-For is dropped at the edge; straight to a web process from
