@@ -10,6 +10,36 @@ from chat.text import clean_text
 
 ROLES = ("system", "developer", "user", "assistant")
 MAX_STOP_STRINGS = 4
+# What this server does with every field: `_SUPPORTED` are honoured; the
+# rest of OpenAI's fields are taken only at a value that asks for nothing
+# (clients often send the defaults), and refused by name otherwise, so a
+# client that asks for tools or JSON output is told rather than silently
+# answered in plain text. A field OpenAI does not know either is refused as
+# OpenAI refuses it.
+_SUPPORTED = frozenset({
+    "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "stream",
+    "stream_options", "store", "user", "metadata",
+})
+_ASKS_FOR_NOTHING = {
+    "frequency_penalty": lambda v: v in (None, 0),
+    "presence_penalty": lambda v: v in (None, 0),
+    "logprobs": lambda v: v in (None, False),
+    "top_logprobs": lambda v: v in (None, 0),
+    "logit_bias": lambda v: not v,
+    "seed": lambda v: v is None,
+    "tools": lambda v: not v,
+    "tool_choice": lambda v: v in (None, "none", "auto"),
+    "parallel_tool_calls": lambda v: True,  # means nothing without tools
+    "functions": lambda v: not v,
+    "function_call": lambda v: v in (None, "none", "auto"),
+    "response_format": lambda v: v is None or (isinstance(v, dict) and v.get("type") == "text"),
+    "modalities": lambda v: v in (None, ["text"]),
+    "audio": lambda v: v is None,
+    "prediction": lambda v: v is None,
+    "reasoning_effort": lambda v: v is None,
+    "service_tier": lambda v: v in (None, "auto", "default"),
+    "web_search_options": lambda v: v is None,
+}
 
 
 class ApiError(Exception):
@@ -58,9 +88,21 @@ def _alternating(turns: list[dict]) -> list[dict]:
     return merged
 
 
+def _refuse_unsupported(body: dict) -> None:
+    for name, value in body.items():
+        if name in _SUPPORTED:
+            continue
+        asks_for_nothing = _ASKS_FOR_NOTHING.get(name)
+        if asks_for_nothing is None:
+            raise ApiError(f"Unrecognized request argument supplied: {str(name)[:80]}", param=str(name)[:80])
+        if not asks_for_nothing(value):
+            raise ApiError(f"'{name}' is not supported by this server.", param=name, code="unsupported_parameter")
+
+
 def parse_completion_request(body) -> CompletionRequest:
     if not isinstance(body, dict):
         raise ApiError("The request body must be a JSON object.")
+    _refuse_unsupported(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError("'messages' must be a non-empty list.", param="messages")

@@ -61,6 +61,39 @@ def test_malformed_requests_name_the_bad_parameter(body, param):
     assert exc.value.param == param and exc.value.status == 400
 
 
+_HI = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize(
+    "extra,param",
+    [
+        ({"tools": [{"type": "function", "function": {"name": "get_weather"}}]}, "tools"),
+        ({"functions": [{"name": "get_weather"}]}, "functions"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"logprobs": True}, "logprobs"),
+        ({"frequency_penalty": 0.5}, "frequency_penalty"),
+        ({"seed": 7}, "seed"),
+        ({"temprature": 0.2}, "temprature"),
+    ],
+)
+def test_parameters_this_server_would_ignore_are_refused_by_name(extra, param):
+    """A client asking for tools or JSON output must hear that it gets
+    neither, not receive plain text as if it had (OpenAI answers 400 for an
+    argument it does not know, too)."""
+    with pytest.raises(ApiError) as exc:
+        parse_completion_request({"messages": _HI, **extra})
+    assert exc.value.param == param and exc.value.status == 400
+
+
+def test_defaults_clients_send_for_unsupported_parameters_pass():
+    parsed = parse_completion_request({
+        "messages": _HI, "frequency_penalty": 0, "presence_penalty": 0, "tools": [], "tool_choice": "none",
+        "response_format": {"type": "text"}, "logprobs": False, "user": "client-42", "parallel_tool_calls": True,
+    })
+    assert parsed.content == "hi"
+
+
 def test_history_is_normalised_to_alternating_turns():
     parsed = parse_completion_request({
         "messages": [

@@ -1,4 +1,4 @@
-"""The official `openai` package against the live stack: Daphne, Redis and
+"""The official `openai` package against the live stack: the web role, Redis and
 a Celery worker running the tiny model."""
 import openai
 import pytest
@@ -65,4 +65,14 @@ def test_unknown_model_and_store_false(api):
     with pytest.raises(openai.NotFoundError):
         api.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "Hello"}])
     api.chat.completions.create(model="", messages=[{"role": "user", "content": "Hello"}], max_tokens=4, store=False)
+    assert not Conversation.objects.exists()
+
+
+def test_tools_are_refused_by_name_and_nothing_is_stored(api):
+    with pytest.raises(openai.BadRequestError) as refused:
+        api.chat.completions.create(
+            model="", messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+            tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+        )
+    assert refused.value.body["param"] == "tools" and "not supported" in refused.value.body["message"]
     assert not Conversation.objects.exists()
