@@ -72,15 +72,20 @@ def _ask_workers():
     return counts
 
 
+def _this_process() -> tuple[dict, dict]:
+    """What this process itself needs: the database and Redis."""
+    return _timed(_database), _timed(_redis)
+
+
 def readiness_view(request):
-    database, redis_status = _timed(_database), _timed(_redis)
+    database, redis_status = _this_process()
     ready = database["ok"] and redis_status["ok"]
     body = {"status": "ready" if ready else "unavailable", "database": database, "redis": redis_status}
     return JsonResponse(body, status=200 if ready else 503)
 
 
 def healthz_view(request):
-    database, redis_status = _timed(_database), _timed(_redis)
+    database, redis_status = _this_process()
     workers = _timed(_workers) if redis_status["ok"] else {"ok": False, "detail": "Redis is down"}
     queues = {
         name: {"ok": workers["ok"] and workers["detail"][name] > 0, "workers": workers["detail"][name] if workers["ok"] else 0}
