@@ -66,7 +66,6 @@ def running_stack(model_dir: str, workdir: Path, extra_env: dict | None = None, 
         if balancer:
             process, url = start_balancer([int(s.env["WEB_PORT"]) for s in servers], env, workdir)
             servers.append(process)
-            time.sleep(2.5)  # two passing health checks (1 s apart) per web process
         yield url, cookie
     finally:
         for process in servers + workers:

@@ -79,9 +79,10 @@ def chat_backend(version=None):
     """The backend and model version to answer with: `version` when one is
     asked for (a trial, arena or labeling answer), else the serving one.
     With GENERATION_BACKEND=openai the remote servers answer, asked for the
-    version's registered name, or OPENAI_MODEL for the serving model. A local model is loaded once per worker process and
-    shared by its threads; one whose directory this host lacks (a worker
-    without the shared DATA_DIR) raises ModelUnavailable."""
+    version's registered name, or OPENAI_MODEL for the serving model. A
+    local model is loaded once per worker process and shared by its
+    threads; one whose directory this host lacks (a worker without the
+    shared DATA_DIR) raises ModelUnavailable."""
     if settings.GENERATION_BACKEND == "openai":
         backend = _remote_backend(settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY,
                                   settings.OPENAI_TIMEOUT_SECONDS, settings.OPENAI_BACKOFF_SECONDS)

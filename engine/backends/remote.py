@@ -40,6 +40,7 @@ _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 # server's URL, which may carry credentials or internal host names.
 UNNAMED_REMOTE_MODEL = "remote model"
 
+
 class RemoteGenerationError(RuntimeError):
     """The model server failed; the message is fit to show in the chat."""
 
