@@ -1,5 +1,5 @@
-"""Django's model backend, refusing while accounts/throttle.py says an
-account name or address has failed too often."""
+"""Django's model backend, refusing while accounts/throttle.py makes this
+account name from this address, or this address, wait."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied

@@ -10,4 +10,4 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 
 
 def on_logged_in(sender, request, user, **kwargs):
-    login_success_record(username=user.get_username())
+    login_success_record(username=user.get_username(), address=client_address(request))

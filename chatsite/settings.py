@@ -185,11 +185,15 @@ FILE_UPLOAD_HANDLERS = [
 ]
 
 # --- Sign-in rate limits (accounts/throttle.py) ---------------------------
-# Failed sign-ins allowed per account name, and per client address, in each
-# window; past either, the login page refuses (429) until the window ends.
-LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
+# Failed sign-ins allowed free per account name from one client address, and
+# per address across accounts (an IPv6 address counts as its /64); past
+# either, each further failure makes that pair (or address) wait, from one
+# minute doubling up to LOGIN_RETRY_MAX_SECONDS. Failures are forgotten
+# LOGIN_FAILURE_WINDOW_SECONDS after the last one.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
-LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=86_400)
+LOGIN_RETRY_MAX_SECONDS = env.int("LOGIN_RETRY_MAX_SECONDS", default=900)
 
 # --- Redis: Celery broker, channel layer, cancel flags and heartbeats ------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
