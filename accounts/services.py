@@ -23,7 +23,11 @@ def user_update_access(
     *, user: User, role: str | None = None, is_approved: bool | None = None, arena_enabled: bool | None = None,
     daily_token_quota: int | None = None,
 ) -> User:
-    """Changes what is given (None leaves a field as it is)."""
+    """Changes what is given (None leaves a field as it is). A role below
+    admin also takes away Django's superuser and staff flags: `has_role`
+    honours is_superuser, so a demoted superuser would otherwise keep every
+    power while the Users page said otherwise. The caller keeps the last
+    admin from being demoted (accounts.selectors.user_is_last_admin)."""
     fields = []
     if daily_token_quota is not None:
         user.daily_token_quota = None if daily_token_quota == UNSET_QUOTA else daily_token_quota
@@ -34,6 +38,9 @@ def user_update_access(
     if role is not None:
         user.role = role
         fields.append("role")
+        if role != Role.ADMIN:
+            user.is_superuser = user.is_staff = False
+            fields += ["is_superuser", "is_staff"]
     if is_approved is not None:
         user.is_approved = is_approved
         fields.append("is_approved")

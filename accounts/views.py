@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from .access import role_required
 from .forms import SignupForm
 from .models import Role, User
+from .selectors import user_is_last_admin
 from .services import UNSET_QUOTA, user_signup, user_update_access, user_update_settings
 from .throttle import client_address, login_retry_after
 
@@ -61,6 +62,9 @@ def user_update_view(request, user_id: int):
         messages.error(request, "Unknown role.")
         return redirect("accounts:users")
     approved = request.POST.get("is_approved")
+    if ((role is not None and role != Role.ADMIN) or approved == "0") and user_is_last_admin(user=user):
+        messages.error(request, f"{user.username} is the only admin: make another account admin first.")
+        return redirect("accounts:users")
     arena = request.POST.get("arena_enabled")
     quota = request.POST.get("daily_token_quota")
     if quota is not None and quota.strip() and not (quota.strip().isdigit() and int(quota) < 2**31):
