@@ -4,7 +4,9 @@ from django.db import models
 
 class Conversation(models.Model):
     """A tree of messages owned by one user. `current_leaf` is the end of
-    the branch the user is looking at; the page shows the path to it."""
+    the branch the user is looking at; the page shows the path to it. One
+    with `deleted_at` set is gone for its owner (chat.access and
+    chat.selectors hide it) but kept as moderation's evidence until purged."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
     title = models.CharField(max_length=200, default="New chat")
@@ -15,10 +17,17 @@ class Conversation(models.Model):
     current_leaf = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Deleting hides the conversation from its owner at once; the rows stay
+    # for CONVERSATION_RETENTION_DAYS, and as long as a moderator's open or
+    # confirmed review item needs them (services.conversations_purge).
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
-        indexes = [models.Index(fields=["owner", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at"]),
+            models.Index(fields=["deleted_at"], name="chat_conversation_deleted", condition=models.Q(deleted_at__isnull=False)),
+        ]
 
     def __str__(self):
         return self.title

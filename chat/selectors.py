@@ -8,10 +8,12 @@ from .text import clean_text
 def conversation_list(*, user, query: str = "", limit: int = 200) -> list[dict]:
     """The user's conversations, newest first; `query` matches the title or
     any message's text."""
-    conversations = Conversation.objects.filter(owner=user, arena_match__isnull=True)
+    conversations = Conversation.objects.filter(owner=user, arena_match__isnull=True, deleted_at__isnull=True)
     query = clean_text(query).strip()
     if query:
-        matching = Message.objects.filter(conversation__owner=user, content__icontains=query).values("conversation_id")
+        matching = Message.objects.filter(
+            conversation__owner=user, conversation__deleted_at__isnull=True, content__icontains=query
+        ).values("conversation_id")
         conversations = conversations.filter(Q(title__icontains=query) | Q(pk__in=matching))
     return [
         {"id": c.pk, "title": c.title, "updated_at": c.updated_at.isoformat()}

@@ -44,10 +44,47 @@ def conversation_update(*, conversation: Conversation, values: dict) -> Conversa
 
 
 def conversation_delete(*, conversation: Conversation) -> None:
+    """Deletes the conversation for its owner (and for /v1's `store:
+    false`): it is hidden from every page, socket and API at once and its
+    answers in progress are stopped, but its rows stay until
+    `conversations_purge`, so what moderation flagged in it, and the
+    moderators' decisions, are not erased with it. A message still waiting
+    for input moderation is still judged."""
     active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
     for message_id in active:
         runtime.request_cancel(message_id)
-    conversation.delete()
+    Conversation.objects.filter(pk=conversation.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+
+
+PURGE_BATCH = 500
+
+
+def conversations_purge() -> int:
+    """Hard-deletes conversations deleted more than CONVERSATION_RETENTION_DAYS
+    ago, except those an open or confirmed review item still needs (the
+    moderators read the conversation around the flagged text); returns how
+    many went. Review items outlive the purge with their text, verdict,
+    conversation and owner ids. At most PURGE_BATCH a run; beat runs it
+    hourly (chatsite/tasks.py)."""
+    from moderation.models import ReviewItem
+
+    cutoff = timezone.now() - timedelta(days=settings.CONVERSATION_RETENTION_DAYS)
+    needed = ReviewItem.objects.filter(
+        status__in=[ReviewItem.Status.OPEN, ReviewItem.Status.CONFIRMED], conversation_id__isnull=False
+    ).values("conversation_id")
+    expired = list(
+        Conversation.objects.filter(deleted_at__lt=cutoff)
+        .exclude(pk__in=needed)
+        .order_by("deleted_at")
+        .values_list("pk", flat=True)[:PURGE_BATCH]
+    )
+    if not expired:
+        return 0
+    with transaction.atomic():
+        # current_leaf points into the messages being deleted.
+        Conversation.objects.filter(pk__in=expired).update(current_leaf=None)
+        Conversation.objects.filter(pk__in=expired).delete()
+    return len(expired)
 
 
 def _check_limits(*, user, content: str | None) -> None:

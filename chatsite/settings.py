@@ -308,6 +308,15 @@ USAGE_DAILY_TOKEN_QUOTA = env.int("USAGE_DAILY_TOKEN_QUOTA", default=0)
 # long after it was stored (Redis restarted, a worker died holding it) gets
 # its task sent again by housekeeping (chat/dispatch.py).
 CHAT_DISPATCH_GRACE_SECONDS = env.float("CHAT_DISPATCH_GRACE_SECONDS", default=30.0)
+# A deleted conversation (and /v1's `store: false`) is hidden at once and
+# purged this many days later by beat, hourly, unless an open or confirmed
+# review item still needs it (chat.services.conversations_purge).
+CONVERSATION_RETENTION_DAYS = env.float("CONVERSATION_RETENTION_DAYS", default=30.0)
+CELERY_BEAT_SCHEDULE["purge-deleted-conversations"] = {
+    "task": "chatsite.tasks.purge_deleted_conversations_task",
+    "schedule": 3600.0,
+    "options": {"queue": HOUSEKEEPING_QUEUE, "expires": 3600.0},
+}
 
 # --- Moderation ------------------------------------------------------------
 MODERATION_LAYERS = env.list("MODERATION_LAYERS", default=["rules", "profanity", "classifier"])

@@ -2,8 +2,9 @@
 answers whose worker died are interrupted every GENERATION_REAP_SECONDS,
 and the sockets watching them hear so; every HOUSEKEEPING_SECONDS, other
 work whose worker died is ended and training jobs and chat messages whose
-task the broker lost are sent again. Nothing else looks for dead work, so
-an idle page or socket costs no query."""
+task the broker lost are sent again; hourly, deleted conversations past
+their retention are purged. Nothing else looks for dead work, so an idle
+page or socket costs no query."""
 import logging
 
 from celery import shared_task
@@ -36,3 +37,12 @@ def reap_stale_work_task() -> None:
     }
     if any(reaped.values()):
         logger.info("Housekeeping: %s", ", ".join(f"{count} {what}" for what, count in reaped.items() if count))
+
+
+@shared_task(ignore_result=True)
+def purge_deleted_conversations_task() -> None:
+    from chat.services import conversations_purge
+
+    purged = conversations_purge()
+    if purged:
+        logger.info("Housekeeping: %d deleted conversations purged", purged)

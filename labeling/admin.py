@@ -1,6 +1,7 @@
-"""Read-mostly: imports, submissions and snapshots go through the services
+"""Read-only: imports, submissions and snapshots go through the services
 (and their commands), which keep the pool's invariants; a snapshot is never
-edited."""
+edited, and nothing is deleted here, since deleting a prompt, task or
+ranking would cascade into past consensus and the datasets made from it."""
 from django.contrib import admin
 
 from .models import (
@@ -25,6 +26,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -99,9 +103,6 @@ class AnnotatorStatsAdmin(ReadOnlyAdmin):
 class DatasetSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("name", "version", "kind", "item_count", "content_hash", "created_by", "created_at")
     list_filter = ("kind",)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CandidateGeneration)

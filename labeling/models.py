@@ -193,7 +193,9 @@ class Assignment(models.Model):
         EXPIRED = "expired", "Expired"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    # Deleting an annotator would delete their rankings and silently change
+    # past consensus; accounts are deactivated instead.
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
     state = models.CharField(max_length=16, choices=State.choices, default=State.LEASED)
     leased_at = models.DateTimeField(auto_now_add=True)
     lease_expires_at = models.DateTimeField()

@@ -38,7 +38,8 @@ class ReviewDecisionInline(admin.TabularInline):
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(admin.ModelAdmin):
-    """Read-only here: decisions go through the review page, which audits them."""
+    """Read-only here: decisions go through the review page, which audits
+    them; items are never deleted."""
 
     list_display = ("id", "created_at", "origin", "direction", "top_category", "layer", "status", "reviewer")
     list_filter = ("status", "origin", "direction", "top_category", "layer")
@@ -52,6 +53,9 @@ class ReviewItemAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the evidence and the classifier's labels
 
 
 @admin.register(ClassifierTraining)

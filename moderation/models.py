@@ -97,12 +97,26 @@ class ReviewItem(models.Model):
         REPORT = "report", "Reported by a user"
         ANNOTATION = "annotation", "Flagged by annotators"
 
-    # A chat message, or (annotators' flags) a labeling candidate answer.
+    # A chat message, or (annotators' flags) a labeling candidate answer,
+    # while it exists: the item outlives both, since `text` and `verdict`
+    # are the evidence and the classifier's labels, and a user deleting a
+    # conversation must not erase them.
     message = models.ForeignKey(
-        "chat.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="review_items"
+        "chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="review_items"
     )
     candidate = models.ForeignKey(
-        "labeling.Candidate", null=True, blank=True, on_delete=models.CASCADE, related_name="review_items"
+        "labeling.Candidate", null=True, blank=True, on_delete=models.SET_NULL, related_name="review_items"
+    )
+    # A chat item's conversation and its owner, as plain ids that stay once
+    # the rows are gone (no database constraint, nothing cascades); joined
+    # while they exist, for the queue's context.
+    conversation = models.ForeignKey(
+        "chat.Conversation", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
     )
     direction = models.CharField(max_length=8, choices=Direction.choices)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.AUTOMATIC)
@@ -137,10 +151,6 @@ class ReviewItem(models.Model):
                 condition=Q(origin="annotation", status="open"),
                 name="one_open_annotation_item_per_candidate",
             ),
-            models.CheckConstraint(
-                condition=Q(message__isnull=False) | Q(candidate__isnull=False),
-                name="review_item_has_a_subject",
-            ),
         ]
 
     def __str__(self):
@@ -172,7 +182,8 @@ class ReviewDecision(models.Model):
         CONFIRM = "confirm", "Confirm"
         OVERTURN = "overturn", "Overturn"
 
-    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="decisions")
+    # The audit trail is never deleted with its item: an item with decisions cannot be deleted.
+    item = models.ForeignKey(ReviewItem, on_delete=models.PROTECT, related_name="decisions")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     decision = models.CharField(max_length=16, choices=Decision.choices)
     note = models.TextField(blank=True, default="")

@@ -59,7 +59,7 @@ def review_item_list(
     reported it). None leaves a filter out. `category` matches any category
     the verdict flagged, not only the top one."""
     items = ReviewItem.objects.select_related(
-        "message__conversation__owner", "message__parent", "candidate__prompt", "reviewer", "reported_by"
+        "owner", "message__parent", "candidate__prompt", "reviewer", "reported_by"
     )
     if status is not None:
         items = items.filter(status=status)
@@ -127,10 +127,14 @@ class ContextTurn:
 def review_item_context(*, item: ReviewItem) -> list[Message | ContextTurn]:
     """The conversation's branch from its root down to the item's message,
     in order (the path the owner saw, as chat.selectors.branch_path walks it).
-    An annotators' item shows its prompt, the candidate answering it last."""
+    An annotators' item shows its prompt, the candidate answering it last.
+    Nothing once the conversation or candidate was purged: the item's own
+    text is then all there is."""
     if item.candidate_id:
         turns = [*item.candidate.prompt.messages, {"role": "assistant", "content": item.candidate.text}]
         return [ContextTurn(role=t["role"], content=t["content"]) for t in turns]
+    if item.message_id is None:
+        return []
     by_id = {message.pk: message for message in item.message.conversation.messages.all()}
     path = []
     node = by_id.get(item.message_id)

@@ -38,6 +38,8 @@ def review_item_create(*, message, direction: str, text: str, verdict: Verdict) 
     attempt that is rolled back and run again counts once."""
     item = ReviewItem.objects.create(
         message=message,
+        conversation_id=message.conversation_id,
+        owner_id=message.conversation.owner_id,
         direction=direction,
         text=text,
         verdict=verdict.as_dict(),
@@ -55,6 +57,8 @@ def review_item_report(*, message, reported_by, reason: str) -> ReviewItem:
     who has no open report on it; the database refuses a second one."""
     return ReviewItem.objects.create(
         message=message,
+        conversation_id=message.conversation_id,
+        owner_id=message.conversation.owner_id,
         direction=ReviewItem.Direction.OUTPUT,
         origin=ReviewItem.Origin.REPORT,
         reported_by=reported_by,

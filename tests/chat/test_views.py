@@ -111,7 +111,9 @@ def test_delete_and_search(client, user, conversation):
     client.force_login(user)
     assert client.get("/api/conversations/?q=2%2B2").json()["conversations"][0]["id"] == conversation.pk
     assert client.delete(f"/api/conversations/{conversation.pk}/").status_code == 200
-    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert client.get(f"/api/conversations/{conversation.pk}/").status_code == 404
+    assert client.get("/api/conversations/?q=2%2B2").json()["conversations"] == []
+    assert Conversation.objects.get(pk=conversation.pk).deleted_at is not None  # kept until purged
 
 
 def test_chat_page_renders_with_inert_user_text(client, user, conversation):

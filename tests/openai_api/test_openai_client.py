@@ -65,7 +65,21 @@ def test_unknown_model_and_store_false(api):
     with pytest.raises(openai.NotFoundError):
         api.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "Hello"}])
     api.chat.completions.create(model="", messages=[{"role": "user", "content": "Hello"}], max_tokens=4, store=False)
-    assert not Conversation.objects.exists()
+    assert not Conversation.objects.filter(deleted_at__isnull=True).exists()  # hidden now, purged after retention
+
+
+def test_store_false_keeps_the_moderators_evidence(api, user):
+    """Issue 15, item 7: `store: false` deleted the conversation, and its
+    review item with it, after every flagged request."""
+    from moderation.models import ReviewItem
+
+    result = api.chat.completions.create(
+        model="", messages=[{"role": "user", "content": "I want to kill myself"}], store=False
+    )
+    assert result.choices[0].finish_reason == "content_filter"
+    item = ReviewItem.objects.get()
+    assert item.text == "I want to kill myself" and item.owner_id == user.pk
+    assert not Conversation.objects.filter(deleted_at__isnull=True).exists()
 
 
 def test_tools_are_refused_by_name_and_nothing_is_stored(api):
