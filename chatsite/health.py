@@ -4,7 +4,12 @@ Kubernetes' readiness probe ask the second: a web process that reaches the
 database and Redis serves pages and sockets even while a worker queue has
 no worker (its answers wait in the queue), so it stays in rotation; the
 first is for people and monitoring. A process that is shutting down stops
-listening at once, which the balancer sees as not ready."""
+listening at once, which the balancer sees as not ready.
+
+Both pages are public, and a failed check's error names hosts, ports and
+database users: it is logged, and shown only to those who may read
+/metrics (its token, or an admin); others hear `ok: false`."""
+import logging
 import threading
 import time
 
@@ -13,8 +18,11 @@ from django.db import connection
 from django.http import JsonResponse
 
 from chat.runtime import redis_client
+from metrics.access import can_read_metrics
 
 from .celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 
 def _queues() -> tuple[str, ...]:
@@ -29,7 +37,22 @@ def _timed(check):
         ok = True
     except Exception as exc:  # reported, not raised: this page exists to say what is down
         detail, ok = f"{type(exc).__name__}: {exc}"[:300], False
+        logger.warning("Health check %s failed: %s", check.__name__.strip("_"), detail)
     return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
+
+
+def _response(request, body: dict, *, ok: bool) -> JsonResponse:
+    """`body`, without the checks' details unless the caller may read them."""
+    try:
+        allowed = can_read_metrics(request)
+    except Exception:  # a session cookie needs the database, which may be what is down
+        allowed = False
+    if not allowed:
+        body = {
+            name: {key: value for key, value in part.items() if key != "detail"} if isinstance(part, dict) else part
+            for name, part in body.items()
+        }
+    return JsonResponse(body, status=200 if ok else 503)
 
 
 def _database():
@@ -81,7 +104,7 @@ def readiness_view(request):
     database, redis_status = _this_process()
     ready = database["ok"] and redis_status["ok"]
     body = {"status": "ready" if ready else "unavailable", "database": database, "redis": redis_status}
-    return JsonResponse(body, status=200 if ready else 503)
+    return _response(request, body, ok=ready)
 
 
 def healthz_view(request):
@@ -93,4 +116,4 @@ def healthz_view(request):
     }
     healthy = database["ok"] and redis_status["ok"] and all(q["ok"] for q in queues.values())
     body = {"status": "ok" if healthy else "degraded", "database": database, "redis": redis_status, "queues": queues}
-    return JsonResponse(body, status=200 if healthy else 503)
+    return _response(request, body, ok=healthy)

@@ -65,3 +65,44 @@ def test_readiness_fails_without_redis(client, monkeypatch):
     monkeypatch.setattr(health, "_redis", down)
     response = client.get("/healthz/ready")
     assert response.status_code == 503 and response.json()["redis"]["ok"] is False
+
+
+def _redis_down_with_details():
+    raise ConnectionError("Error 111 connecting to redis.internal:6379 as user chatsite-prod. Connection refused.")
+
+
+def test_an_anonymous_caller_hears_only_ok_false(client, monkeypatch, caplog):
+    """psycopg's and redis's errors name hosts, ports and database users."""
+    monkeypatch.setattr(health, "_redis", _redis_down_with_details)
+    for path in ("/healthz", "/healthz/ready"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.json()["redis"]["ok"] is False
+        assert "redis.internal" not in response.content.decode()
+    assert "redis.internal" in caplog.text  # the operator finds it in the log
+
+
+def test_the_metrics_token_or_an_admin_sees_the_detail(client, monkeypatch, settings, make_user):
+    monkeypatch.setattr(health, "_redis", _redis_down_with_details)
+    settings.METRICS_TOKEN = "scrape-me-7f3a"
+    response = client.get("/healthz", headers={"Authorization": "Bearer scrape-me-7f3a"})
+    assert "redis.internal" in response.json()["redis"]["detail"]
+    response = client.get("/healthz", headers={"Authorization": "Bearer wrong"})
+    assert "redis.internal" not in response.content.decode()
+    client.force_login(make_user(username="boss", role="admin"))
+    assert "redis.internal" in client.get("/healthz/ready").json()["redis"]["detail"]
+
+
+def test_a_signed_in_caller_hears_the_answer_while_the_database_is_down(client, monkeypatch, make_user):
+    """Whether the caller is an admin is asked of the session, in the database."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    client.force_login(make_user(username="boss", role="admin"))
+
+    def down(self, *args, **kwargs):
+        raise RuntimeError("database at db.internal:5432 is down")
+
+    monkeypatch.setattr(SessionStore, "load", down)
+    monkeypatch.setattr(health, "_database", lambda: down(None))
+    response = client.get("/healthz/ready")
+    assert response.status_code == 503 and response.json()["database"] == {"ok": False, "ms": response.json()["database"]["ms"]}
