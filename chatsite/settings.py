@@ -408,3 +408,7 @@ TRAINING_HEARTBEAT_TIMEOUT = env.float("TRAINING_HEARTBEAT_TIMEOUT", default=60.
 TRAINING_CANCEL_GRACE_SECONDS = env.float("TRAINING_CANCEL_GRACE_SECONDS", default=30.0)
 # Processes per node for the multi-GPU preset (torchrun); 0: one per visible GPU.
 TRAINING_NPROC_PER_NODE = env.int("TRAINING_NPROC_PER_NODE", default=0)
+# Recipes see only an allow-listed environment (PATH, HOME, locale, CUDA_*,
+# NCCL_*, TORCH*, HF_*, OMP_* and the like: jobs/runner.py), never the
+# site's secrets; these names (comma-separated) are passed on as well.
+TRAINING_ENV_PASSTHROUGH = env.list("TRAINING_ENV_PASSTHROUGH", default=[])

@@ -54,6 +54,33 @@ _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
+# What a recipe may see of the worker's environment. The worker holds the
+# site's secrets (SECRET_KEY, DATABASE_URL, OPENAI_API_KEY, METRICS_TOKEN,
+# REDIS_URL); whatever a recipe prints goes to log.txt, which the trainer
+# reads, so a crash dump or a library that logs its environment must find
+# none. Recipes take every path in their config and need no Django; torch,
+# CUDA, NCCL, Hugging Face and the BLAS libraries read their own variables.
+_RECIPE_ENV_NAMES = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHASHSEED",
+    "LD_LIBRARY_PATH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
+})
+_RECIPE_ENV_PREFIXES = (
+    "LC_", "XDG_", "CUDA_", "CUDNN_", "NCCL_", "NVIDIA_", "TORCH", "PYTORCH_", "TRITON_", "HF_", "HUGGINGFACE_",
+    "TRANSFORMERS_", "TOKENIZERS_", "OMP_", "MKL_", "OPENBLAS_", "KMP_",
+)
+
+
+def recipe_environment() -> dict[str, str]:
+    """The allow-listed part of this process's environment, plus
+    TRAINING_ENV_PASSTHROUGH's names (an operator's own, e.g. a tracker's)."""
+    extra = set(settings.TRAINING_ENV_PASSTHROUGH)
+    env = {
+        name: value for name, value in os.environ.items()
+        if name in _RECIPE_ENV_NAMES or name.startswith(_RECIPE_ENV_PREFIXES) or name in extra
+    }
+    return {**env, "PYTHONUNBUFFERED": "1"}
+
+
 def _die_with_parent() -> None:
     if _libc is not None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -278,7 +305,7 @@ class RecipeRun:
         proc = subprocess.Popen(
             args,
             cwd=settings.BASE_DIR,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=recipe_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -2,6 +2,7 @@
 job, the reaper, the metrics tail, ETA, the recipe command line."""
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -126,3 +127,23 @@ def test_the_multi_gpu_preset_runs_the_recipe_under_torchrun(fake_recipes, base_
     assert "rank 0 of 2" in multi.log_tail and "rank 1 of 2" in multi.log_tail
     assert multi.metrics.count() == 4, "one series, from rank 0"
     assert multi.compute_seconds >= 2 * 0.8, "two processes' time"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recipe_sees_none_of_the_sites_secrets(fake_recipes, base_version, sft_snapshot, monkeypatch):
+    """What a recipe prints lands in log.txt, which the trainer reads: a
+    crash dump or a library that logs its environment must find no secret."""
+    secrets = {
+        "SECRET_KEY": "django-secret-4f1c", "DATABASE_URL": "postgres://chatsite:db-pass-9a2e@db/chatsite",
+        "OPENAI_API_KEY": "sk-upstream-7b3d", "METRICS_TOKEN": "scrape-token-1e8f", "REDIS_URL": "redis://:redis-pass-5c6a@r/0",
+    }
+    for name, value in {**secrets, "HF_HOME": "/models/hf", "CUDA_VISIBLE_DEVICES": "0", "OMP_NUM_THREADS": "2"}.items():
+        monkeypatch.setenv(name, value)
+    leaky = job(base_version=base_version, snapshot=sft_snapshot(["PRINT_ENV"]), hyperparameters={"max_steps": 1})
+    training_job_run(job_id=leaky.pk)
+    leaky.refresh_from_db()
+    assert leaky.state == "succeeded", (leaky.error, leaky.log_tail[-2000:])
+    log = (Path(leaky.directory) / "log.txt").read_text()
+    assert [name for name, value in secrets.items() if value in log] == []
+    for kept in ("PATH=", "HOME=", "HF_HOME=/models/hf", "CUDA_VISIBLE_DEVICES=0", "OMP_NUM_THREADS=2", "PYTHONUNBUFFERED=1"):
+        assert f"env {kept}" in log

@@ -21,6 +21,8 @@ BAD_MARK = "BAD_EXAMPLE"
 KILL_MARK = "KILL_ME"
 # Ignores SIGTERM, so only SIGKILL stops it.
 STUBBORN_MARK = "IGNORE_TERM"
+# Prints its whole environment, as a crash dump or a chatty library would.
+ENV_MARK = "PRINT_ENV"
 
 
 def main(kind: str) -> None:
@@ -36,6 +38,9 @@ def main(kind: str) -> None:
         if BAD_MARK in line:
             print(f"error: {data_key} line {number} is not a valid example", file=sys.stderr)
             sys.exit(1)
+    if any(ENV_MARK in line for line in lines):
+        for name, value in sorted(os.environ.items()):
+            print(f"env {name}={value}", flush=True)
     stop = []
     stubborn = any(STUBBORN_MARK in line for line in lines)
     signal.signal(signal.SIGTERM, signal.SIG_IGN if stubborn else lambda *_: stop.append(True))
