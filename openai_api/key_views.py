@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .models import ApiKey
@@ -15,10 +16,13 @@ def api_key_list_view(request):
 
 @require_POST
 @login_required
+@never_cache
 def api_key_create_view(request):
+    """The new key is shown in this response, never stored anywhere: a
+    message would wait for the next page in the (signed, not encrypted)
+    messages cookie, which proxies and access logs can record."""
     key, raw = api_key_create(user=request.user, name=request.POST.get("name", ""))
-    messages.success(request, f"Created “{key.name}”. Copy the key now; it is not shown again: {raw}")
-    return redirect("api-keys")
+    return render(request, "openai_api/keys.html", {"keys": request.user.api_keys.all(), "new_key": key, "new_raw_key": raw})
 
 
 @require_POST

@@ -25,15 +25,32 @@ def test_unapproved_users_keys_do_not_work(make_user):
 
 def test_key_pages_show_a_key_once_and_only_to_its_owner(client, user, make_user):
     client.force_login(user)
-    response = client.post("/api-keys/new/", {"name": "ci"}, follow=True)
+    response = client.post("/api-keys/new/", {"name": "ci"})
     key = ApiKey.objects.get()
     page = response.content.decode()
-    assert "Copy the key now" in page and key.prefix in page
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    raw = page.split('data-testid="api-key-new">')[1].split("<")[0]
+    assert raw.startswith(key.prefix) and api_key_authenticate(raw_key=raw) == user
+    assert "Copy the key now" in page
     assert "Copy the key now" not in client.get("/api-keys/").content.decode()
     client.force_login(make_user(username="mallory"))
     assert client.post(f"/api-keys/{key.pk}/revoke/").status_code == 404
     key.refresh_from_db()
     assert key.is_active
+
+
+def test_a_new_key_travels_in_no_cookie(client, user):
+    """Django's messages wait for the next page in a signed, not encrypted,
+    cookie, where proxies and access logs can record it."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    client.force_login(user)
+    client.post("/api-keys/new/", {"name": "ci"})
+    prefix = ApiKey.objects.get().prefix
+    cookie = client.cookies.get("messages")
+    waiting = CookieStorage(None)._decode(cookie.value) if cookie is not None and cookie.value else []
+    assert [str(message) for message in waiting or [] if prefix in str(message)] == []
+    assert prefix not in str(dict(client.session.items()))
 
 
 def test_api_refuses_missing_and_bad_keys(client):
