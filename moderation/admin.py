@@ -1,12 +1,27 @@
+from django import forms
 from django.contrib import admin
 
 from .models import ClassifierTraining, ModerationRule, ReviewDecision, ReviewItem, TemplateResponse
 
 
+class ModerationRuleForm(forms.ModelForm):
+    class Meta:
+        model = ModerationRule
+        fields = "__all__"
+        help_texts = {
+            "pattern": "An RE2 regular expression (Python's syntax without backreferences or look-arounds; "
+            "\\w, \\b and \\d are ASCII), or one word or phrase per line. Matching ignores case and takes "
+            "time linear in the message; listed words match whole words only."
+        }
+
+
 @admin.register(ModerationRule)
 class ModerationRuleAdmin(admin.ModelAdmin):
     """Patterns are validated by ModerationRule.clean(), which the admin's
-    model form runs: a broken regex is refused with the compiler's message."""
+    model form runs: a rule RE2 cannot compile, or an overlong one, is
+    refused with the reason."""
+
+    form = ModerationRuleForm
 
     list_display = ("id", "category", "kind", "short_pattern", "score", "applies_to", "enabled", "updated_at")
     list_filter = ("category", "kind", "applies_to", "enabled")

@@ -102,16 +102,9 @@ def builtin_rule_scores(texts: Sequence[str], role: str = "user") -> list[float]
     """The rules layer's top score per text with the built-in rules only
     (no database, so no Django setup)."""
     from .. import rules
-    from ..default_rules import DEFAULT_RULES
 
     direction = {"user": rules.INPUT, "assistant": rules.OUTPUT}[role]
-    compiled = tuple(
-        rules.CompiledRule(
-            rule.category, rule.kind, rules.compile_pattern(rule.kind, rule.pattern), rule.score, rule.applies_to
-        )
-        for rule in DEFAULT_RULES
-        if rule.applies_to in (direction, rules.BOTH)
-    )
+    compiled = tuple(rule for rule in rules.builtin_rules() if rule.applies_to in (direction, rules.BOTH))
     return [max(rules.score_text(text, compiled).values(), default=0.0) for text in texts]
 
 
