@@ -4,7 +4,9 @@ Embedded defaults run the whole app on one machine: SQLite and models under
 `./var/`, Redis on localhost. Production sets DATABASE_URL, REDIS_URL,
 SECRET_KEY and ALLOWED_HOSTS.
 """
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
@@ -19,19 +21,29 @@ if (BASE_DIR / ".env").exists():
 DATA_DIR = Path(env("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 
-def _local_secret_key() -> str:
+def _local_secret_key(data_dir: Path) -> str:
     """A per-install key kept in DATA_DIR, so sessions survive restarts
-    without a secret ever being committed."""
-    path = DATA_DIR / "secret_key"
+    without a secret ever being committed. It is written into a file that
+    is 0600 from its creation (mkstemp: O_CREAT|O_EXCL, mode 0600), never
+    readable by others even for a moment, and published whole with a link,
+    which fails rather than replace the key of a process that won a race."""
+    path = data_dir / "secret_key"
     if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=data_dir, prefix=".secret_key-")
+        try:
+            with os.fdopen(descriptor, "w") as stream:
+                stream.write(secrets.token_urlsafe(50))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()
 
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="") or _local_secret_key()
+SECRET_KEY = env("SECRET_KEY", default="") or _local_secret_key(DATA_DIR)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
