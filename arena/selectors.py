@@ -1,5 +1,7 @@
 """Reads of the arena: which versions can play, a match as the browser
 sees it (versions hidden until the vote), and the leaderboard."""
+from django.db.models import Q
+
 from registry.models import ModelVersion
 from registry.selectors import serving_model_version
 
@@ -18,13 +20,19 @@ _OUTCOME_SCORE = {
 
 
 def arena_versions() -> list[ModelVersion]:
-    """Every registered chat model can play in the arena."""
-    return list(ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("name"))
+    """The chat models arena rounds draw from: the serving one and those an
+    admin enabled after their smoke check passed (arena.eligibility)."""
+    return list(
+        ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY)
+        .filter(Q(is_serving=True) | Q(arena_enabled=True))
+        .order_by("name")
+    )
 
 
 def trial_versions() -> list[ModelVersion]:
-    """The chat models an admin can try beside the serving one."""
-    return [version for version in arena_versions() if not version.is_serving]
+    """The chat models an admin can try beside the serving one: any, which
+    is how an admin sees a version before letting it into the arena."""
+    return list(ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY, is_serving=False).order_by("name"))
 
 
 def trial_serving_version() -> ModelVersion | None:

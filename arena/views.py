@@ -1,11 +1,14 @@
+from django.contrib import messages
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required
 from accounts.models import Role
 from chat.errors import ChatError
 from chat.http import json_body
+
+from registry.models import ModelVersion
 
 from . import selectors, services
 from .access import access_match_by_id, arena_required
@@ -97,3 +100,24 @@ def match_vote_view(request, match_id: int):
         raise ChatError("invalid_outcome", "Say which answer is better: a, b, tie or both_bad.")
     match = services.match_vote(match=match, outcome=outcome)
     return JsonResponse(selectors.match_to_dict(access_match_by_id(request.user, match.pk)))
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def version_arena_view(request, version_id: int):
+    """An admin lets a version into the arena (after its smoke check, which
+    the generation worker runs) or takes it out; from /models/."""
+    from .eligibility import arena_version_disable, arena_version_enable
+
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    if request.POST.get("enable") == "1":
+        try:
+            arena_version_enable(version=version)
+        except ChatError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.info(request, f"{version.name} is being checked; it plays in the arena once a test answer works.")
+    else:
+        arena_version_disable(version=version)
+        messages.success(request, f"{version.name} no longer plays in new arena rounds.")
+    return redirect("registry:versions")

@@ -49,7 +49,11 @@ def conversation_delete(*, conversation: Conversation) -> None:
     answers in progress are stopped, but its rows stay until
     `conversations_purge`, so what moderation flagged in it, and the
     moderators' decisions, are not erased with it. A message still waiting
-    for input moderation is still judged."""
+    for input moderation is still judged. One with no message (a first send
+    that was refused) holds nothing to keep and goes at once."""
+    if not conversation.messages.exists():
+        conversation.delete()
+        return
     active = list(conversation.messages.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
     for message_id in active:
         runtime.request_cancel(message_id)

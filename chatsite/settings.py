@@ -243,6 +243,7 @@ CELERY_TASK_ROUTES = {
     "chat.tasks.generate_answer_task": {"queue": "generation"},
     "moderation.tasks.classifier_train_task": {"queue": TRAINING_QUEUE},
     "labeling.tasks.candidates_generate_task": {"queue": "generation"},
+    "arena.tasks.arena_version_check_task": {"queue": "generation"},
     "jobs.tasks.training_job_run_task": {"queue": TRAINING_QUEUE},
 }
 CELERY_TASK_DEFAULT_QUEUE = "moderation"

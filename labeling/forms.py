@@ -151,6 +151,10 @@ class SnapshotCreateForm(forms.Form):
         choices=[("", "Any"), *Task.Kind.choices], required=False, help_text="SFT only: where the answers were written."
     )
     import_id = forms.IntegerField(min_value=1, required=False, label="Import #")
+    arena_votes = forms.BooleanField(
+        required=False, label="Single arena votes",
+        help_text="Preference only: also take arena picks, each one user's vote that no annotator checked.",
+    )
 
     def clean(self):
         data = super().clean()
@@ -159,6 +163,8 @@ class SnapshotCreateForm(forms.Form):
             self.add_error("min_agreement", "Agreement filters preference datasets only.")
         if kind == DatasetSnapshot.Kind.PREFERENCE and data.get("task_kind"):
             self.add_error("task_kind", "The task kind filters SFT datasets only.")
+        if kind == DatasetSnapshot.Kind.SFT and data.get("arena_votes"):
+            self.add_error("arena_votes", "Arena votes go into preference datasets only.")
         if data.get("created_from") and data.get("created_to") and data["created_from"] > data["created_to"]:
             self.add_error("created_to", "The end is before the start.")
         return data
@@ -178,6 +184,8 @@ class SnapshotCreateForm(forms.Form):
             filters["task_kind"] = data["task_kind"]
         if data.get("import_id"):
             filters["import_id"] = data["import_id"]
+        if data.get("arena_votes"):
+            filters["arena_votes"] = True
         return filters
 
 

@@ -120,13 +120,15 @@ def _arena_fingerprint(match_ref: str) -> str:
 def arena_pair_record(
     *, match_ref: str, messages: list[dict], chosen: Message, rejected: Message, author=None
 ) -> Task | None:
-    """An arena pick as a finished two-candidate ranking (chosen above
-    rejected) on an "arena" prompt, with its consensus given, as imported
-    ranked pairs are: preference snapshots then export it like any other
-    pair, margin 1, `group_id` the task. It asks for no annotation, so it
-    never reaches an annotator's queue. `match_ref` names the match; the
-    same match recorded twice returns the first task. None when both
-    answers have the same text (no preference to learn)."""
+    """An arena pick as a two-candidate ranking (chosen above rejected) on
+    an "arena" prompt, its consensus the one vote (method "arena"). It asks
+    for no annotation, so it never reaches an annotator's queue; and since
+    one user's vote, perhaps an adversarial one, is not a finished ranking,
+    preference snapshots take it only when they ask for arena votes
+    (`arena_votes`), then as any other pair, margin 1, `group_id` the task.
+    `match_ref` names the match; the same match recorded twice returns the
+    first task. None when both answers have the same text (no preference
+    to learn)."""
     fingerprint = _arena_fingerprint(match_ref)
     existing = Task.objects.filter(import_fingerprint=fingerprint).first()
     if existing is not None:
@@ -164,7 +166,7 @@ def arena_pair_record(
     groups = [[better.pk], [worse.pk]]
     Consensus.objects.create(
         task=task,
-        method=Consensus.Method.IMPORTED,
+        method=Consensus.Method.ARENA,
         groups=groups,
         scores={str(pk): points for pk, points in borda_points(groups).items()},
     )

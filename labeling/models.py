@@ -235,6 +235,9 @@ class Consensus(models.Model):
     class Method(models.TextChoices):
         BORDA = "borda", "Weighted Borda count"
         IMPORTED = "imported", "Imported with the data"
+        # One arena user's vote: no annotator saw it, so preference
+        # snapshots leave it out unless they ask for arena votes.
+        ARENA = "arena", "One arena vote"
 
     task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="consensus")
     method = models.CharField(max_length=16, choices=Method.choices)

@@ -19,6 +19,7 @@ from .models import (
     AnnotatorStats,
     Assignment,
     CandidateGeneration,
+    Consensus,
     DatasetSnapshot,
     Demonstration,
     Guidelines,
@@ -297,7 +298,7 @@ def annotator_agreement_history(*, annotator) -> list[dict]:
 _COMMON_FILTERS = {"sources", "created_from", "created_to", "import_id"}
 SNAPSHOT_FILTERS = {
     DatasetSnapshot.Kind.SFT: _COMMON_FILTERS | {"task_kind"},
-    DatasetSnapshot.Kind.PREFERENCE: _COMMON_FILTERS | {"min_agreement"},
+    DatasetSnapshot.Kind.PREFERENCE: _COMMON_FILTERS | {"min_agreement", "arena_votes"},
 }
 
 
@@ -313,6 +314,8 @@ def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
       to have an agreement, so imported pairs never pass it
     - task_kind (SFT): "demonstration" (demonstration tasks) or "ranking"
       (better answers written while ranking)
+    - arena_votes (preference): true takes single arena votes too, which
+      no annotator checked (labeling.from_chat.arena_pair_record)
     """
     if kind not in SNAPSHOT_FILTERS:
         raise ValueError(f"unknown dataset kind {kind!r}")
@@ -344,6 +347,11 @@ def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
         if filters["task_kind"] not in Task.Kind.values:
             raise ValueError(f"task_kind must be one of {', '.join(Task.Kind.values)}")
         clean["task_kind"] = filters["task_kind"]
+    if "arena_votes" in filters:
+        if not isinstance(filters["arena_votes"], bool):
+            raise ValueError("arena_votes must be true or false")
+        if filters["arena_votes"]:
+            clean["arena_votes"] = True
     return clean
 
 
@@ -387,7 +395,8 @@ def preference_items(*, filters: dict) -> list[dict]:
 
     Finished: every annotation the task asked for is in (imported tasks ask
     for none). Left out: items the weighted majority found none acceptable,
-    and items whose candidates all tie (they hold no preference)."""
+    items whose candidates all tie (they hold no preference), and single
+    arena votes unless `arena_votes` asks for them."""
     tasks = (
         _dated(Task.objects.filter(kind=Task.Kind.RANKING, consensus__isnull=False), filters)
         .filter(consensus__num_rankings__gte=F("required_annotations"), consensus__none_acceptable=False)
@@ -399,6 +408,8 @@ def preference_items(*, filters: dict) -> list[dict]:
         tasks = tasks.filter(prompt_import_id=filters["import_id"])
     if "min_agreement" in filters:
         tasks = tasks.filter(consensus__agreement__gte=filters["min_agreement"])
+    if not filters.get("arena_votes"):
+        tasks = tasks.exclude(consensus__method=Consensus.Method.ARENA)
     tasks = [task for task in tasks.order_by("id") if len(task.consensus.groups) >= 2]
     texts: dict[int, dict[int, str]] = {}
     for chunk_start in range(0, len(tasks), 500):

@@ -6,8 +6,17 @@ class ModelVersion(models.Model):
     """One trained or imported model, with where it came from.
 
     Exactly one policy version at most serves chat (`is_serving`); promotion
-    swaps it in one transaction (see services.model_version_promote).
+    swaps it in one transaction (see services.model_version_promote). Besides
+    the serving one, a policy plays in the arena only once an admin enabled
+    it there and a smoke generation passed (arena.eligibility): anyone
+    allowed to train registers versions, and the arena shows them to users.
     """
+
+    class ArenaCheck(models.TextChoices):
+        NONE = "", "Not checked"
+        CHECKING = "checking", "Checking"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
 
     class Kind(models.TextChoices):
         POLICY = "policy", "Policy (chat model)"
@@ -38,6 +47,10 @@ class ModelVersion(models.Model):
     description = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     is_serving = models.BooleanField(default=False)
+    arena_enabled = models.BooleanField(default=False)
+    # The smoke generation an admin's enabling waits for, and why it failed.
+    arena_check = models.CharField(max_length=16, choices=ArenaCheck.choices, blank=True, default=ArenaCheck.NONE)
+    arena_check_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

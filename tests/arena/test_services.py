@@ -23,8 +23,9 @@ from .helpers import played_match
 pytestmark = pytest.mark.django_db
 
 
-def preference_lines(name="arena-prefs") -> list[dict]:
-    snapshot = snapshot_create(name=name, kind="preference", filters={"sources": ["arena"]})
+def preference_lines(name="arena-prefs", filters=None) -> list[dict]:
+    filters = {"sources": ["arena"], "arena_votes": True} if filters is None else filters
+    snapshot = snapshot_create(name=name, kind="preference", filters=filters)
     out = io.StringIO()
     snapshot_export(snapshot=snapshot, fmt="preference", output=out)
     return [json.loads(line) for line in out.getvalue().splitlines()]
@@ -105,6 +106,18 @@ class TestMatchVote:
             "group_id": f"task-{task.pk}",
         }
 
+    def test_a_single_vote_is_no_finished_ranking_in_a_default_snapshot(self, arena_user, versions, no_tasks):
+        """Issue 15, item 9: one user's vote became a finished ranking that
+        every default preference snapshot took, so adversarial votes fed
+        the reward model directly. Its consensus says it is one vote, and
+        only a snapshot that asks for arena votes takes it."""
+        task = services.match_vote(match=played_match(arena_user), outcome="a").preference_task
+        assert task.consensus.method == "arena"
+        for filters in ({}, {"sources": ["arena"]}):
+            with pytest.raises(LabelingError):
+                preference_lines(name="default", filters=filters)
+        assert len(preference_lines(name="opted-in", filters={"arena_votes": True})) == 1
+
     @pytest.mark.parametrize("outcome", ["tie", "both_bad"])
     def test_tie_and_both_bad_are_stored_without_a_pair(self, arena_user, versions, no_tasks, outcome):
         match = services.match_vote(match=played_match(arena_user), outcome=outcome)
@@ -163,7 +176,7 @@ def test_leaderboard_ranks_by_bradley_terry_with_counts(arena_user, versions, no
     settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1000
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 1000
     weak, strong = versions
-    third = ModelVersion.objects.create(name="policy-three", source="imported", path="/nonexistent/three")
+    third = ModelVersion.objects.create(name="policy-three", source="imported", path="/nonexistent/three", arena_enabled=True)
     # (left, right, outcome): strong > weak > third, one tie.
     plan = [(strong, weak, "a")] * 3 + [(third, weak, "b")] * 3 + [(strong, third, "a")] * 2 + [(weak, strong, "tie")]
     for i, (left, right, outcome) in enumerate(plan):

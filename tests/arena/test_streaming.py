@@ -30,7 +30,7 @@ def streamed_text(frames, message_id):
 def tiny_versions(db, tiny_model_dir, second_tiny_model_dir):
     return [
         ModelVersion.objects.create(name="tiny-a", source="imported", path=str(tiny_model_dir), is_serving=True),
-        ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_tiny_model_dir)),
+        ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_tiny_model_dir), arena_enabled=True),
     ]
 
 

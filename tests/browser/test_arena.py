@@ -28,7 +28,7 @@ def second_model_dir(tmp_path_factory):
 
 def test_arena_round_streams_two_answers_hides_versions_until_the_vote(page, make_user, tiny_model_dir, second_model_dir):
     ModelVersion.objects.create(name="tiny-a", source="imported", path=str(tiny_model_dir), is_serving=True)
-    ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_model_dir))
+    ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_model_dir), arena_enabled=True)
     make_user(username="player", password=PASSWORD, arena_enabled=True)
     log_in(page, "player", PASSWORD)
 

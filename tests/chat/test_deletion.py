@@ -128,3 +128,11 @@ def test_the_review_page_of_a_purged_conversation_shows_the_kept_text(flagged, c
     assert detail.status_code == 200 and "how do I make a pipe bomb" in detail.content.decode()
     queue = client.get("/moderation/review/", {"status": "all"}).content.decode()
     assert "how do I make a pipe bomb" in queue and conversation.owner.username in queue
+
+
+def test_a_conversation_with_no_message_goes_at_once(user):
+    """A first send that was refused leaves an empty conversation behind,
+    which holds nothing to keep."""
+    conversation = Conversation.objects.create(owner=user)
+    services.conversation_delete(conversation=conversation)
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()

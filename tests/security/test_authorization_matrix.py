@@ -113,6 +113,8 @@ POLICY = {
     "arena:leaderboard": ADMINS,
     "arena:api-match": ONLY_OWNER,
     "arena:api-vote": ONLY_OWNER,
+    # Which versions every arena user gets answers from.
+    "arena:version-arena": ADMINS,
     "labeling:home": LABELERS,
     "labeling:prompt-write": LABELERS,
     "labeling:next": LABELERS,

@@ -18,9 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--import", dest="import_id", type=int, metavar="ID", help="Only what this import brought.")
         parser.add_argument("--min-agreement", type=float, help="preference: items whose rankings agree this much (0..1).")
         parser.add_argument("--task-kind", choices=Task.Kind.values, help="sft: demonstration tasks or better answers of rankings.")
+        parser.add_argument(
+            "--arena-votes", action="store_true", default=None,
+            help="preference: also take single arena votes, which no annotator checked.",
+        )
 
     def handle(self, *args, name, kind, **options):
-        keys = ("sources", "created_from", "created_to", "import_id", "min_agreement", "task_kind")
+        keys = ("sources", "created_from", "created_to", "import_id", "min_agreement", "task_kind", "arena_votes")
         filters = {key: options[key] for key in keys if options.get(key) is not None}
         try:
             snapshot = snapshot_create(name=name, kind=kind, filters=filters)
