@@ -58,7 +58,8 @@ def chat_prompt_share(*, message: Message) -> Prompt | None:
     moderation accepted the message."""
     owner = message.conversation.owner
     if (
-        message.role != Message.Role.USER
+        message.conversation.deleted_at is not None  # its owner deleted it, perhaps before moderation ran
+        or message.role != Message.Role.USER
         or message.status != MessageStatus.ACCEPTED
         or not owner.shares_chat_data
         or _is_arena(message)

@@ -136,3 +136,22 @@ def test_a_conversation_with_no_message_goes_at_once(user):
     conversation = Conversation.objects.create(owner=user)
     services.conversation_delete(conversation=conversation)
     assert not Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+def test_a_deleted_conversation_is_not_shared_into_the_labeling_pool(make_user):
+    """Deleting used to remove the rows, so a message moderated after its
+    conversation was deleted had nothing to share; now the rows stay, and
+    the owner's deletion must still keep them out of the pool."""
+    from labeling.from_chat import chat_prompt_share
+    from labeling.models import Prompt
+
+    owner = make_user(username="sharer", shares_chat_data=True)
+    conversation = Conversation.objects.create(owner=owner)
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="What is the capital of France?", status=MessageStatus.PENDING
+    )
+    services.conversation_delete(conversation=conversation)
+    Message.objects.filter(pk=question.pk).update(status=MessageStatus.ACCEPTED)  # moderation, afterwards
+    question.refresh_from_db()
+    assert chat_prompt_share(message=question) is None
+    assert not Prompt.objects.exists()
