@@ -37,7 +37,8 @@ cost (CPU per process, database sessions and commits per second).
 Starts its own redis-server on a free port and a fresh PostgreSQL database
 (`--postgres`, default the local chatsite role; `--postgres ''` for SQLite).
 The per-user chat limits (CHAT_RATE_LIMIT_PER_MINUTE,
-CHAT_MAX_CONCURRENT_GENERATIONS) are raised for the bench; clients share
+CHAT_MAX_CONCURRENT_GENERATIONS) and socket limits (WEBSOCKET_MAX_PER_USER,
+WEBSOCKET_FRAMES_PER_SECOND) are raised for the bench; clients share
 `--users` accounts. Every phase is bounded in time: connections, answers,
 the drain and the settling between levels each have a timeout, a level
 stops at `--level-cap` seconds and no level starts past `--max-seconds`.
@@ -777,6 +778,7 @@ def main():
             extra_env = {
                 "REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": "load",
                 "CHAT_RATE_LIMIT_PER_MINUTE": "10000000", "CHAT_MAX_CONCURRENT_GENERATIONS": "10000000",
+                "WEBSOCKET_MAX_PER_USER": "10000000", "WEBSOCKET_FRAMES_PER_SECOND": "10000000",
                 **({"MODERATION_LAYERS": args.moderation_layers} if args.moderation_layers else {}),
                 **({"DATABASE_URL": database_url} if database_url else {}),
             }

@@ -1,11 +1,12 @@
 """What the chat and arena WebSockets share: JSON frames checked before any
 handler sees them, errors as frames (never a dropped socket), and watching
-one conversation's channel group while its answers stream.
+one conversation's channel group while its answers stream. The cap on
+sockets per account, the frame rate and the close when the account changes
+are chatsite/user_sockets.py's.
 
 A socket that only watches costs no database query: an answer whose worker
 died is found by one reaper in beat (chatsite/tasks.py), which tells the
 conversation's group like any other change of state."""
-import asyncio
 import json
 import logging
 
@@ -18,6 +19,7 @@ from django.http import Http404
 from chatsite import request_ids
 from chatsite.db import database_sync_to_async
 from chatsite.errors import UNAVAILABLE_MESSAGE
+from chatsite.user_sockets import UserSockets
 from chatsite.websockets import ClosesOnLayerFault, DispatchesOffTheSharedThread
 
 from .errors import ChatError
@@ -25,7 +27,6 @@ from .events import conversation_group
 
 # A frame may carry a message at the size limit, JSON-escaped, plus settings.
 _MAX_FRAME_CHARS_SLACK = 16_384
-_REJOIN_SECONDS = 10.0
 
 logger = logging.getLogger(__name__)
 
@@ -38,27 +39,16 @@ def optional_id(value, name: str):
     return value
 
 
-class FrameConsumer(ClosesOnLayerFault, DispatchesOffTheSharedThread, AsyncJsonWebsocketConsumer):
+class FrameConsumer(ClosesOnLayerFault, UserSockets, DispatchesOffTheSharedThread, AsyncJsonWebsocketConsumer):
     """Subclasses map frame types to coroutine methods in `frame_handlers`
     and say what a missing object is called in `not_found_message`."""
 
     frame_handlers: dict[str, str] = {}
     not_found_message = "Not found."
 
-    async def __call__(self, scope, receive, send):
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            # Daphne cancels a consumer still busy application_close_timeout
-            # (10 s) after its client left, as under load; `disconnect` never
-            # runs then, and the rejoin loop would live on for ever.
-            if getattr(self, "rejoiner", None):
-                self.rejoiner.cancel()
-
     async def connect(self):
         self.user = self.scope.get("user")
         self.conversation_id = None
-        self.rejoiner = None
         # Accept, then close with a 44xx code: a refused handshake reaches
         # the browser only as 1006, and the page could not tell "log in
         # again" from a network fault.
@@ -73,6 +63,8 @@ class FrameConsumer(ClosesOnLayerFault, DispatchesOffTheSharedThread, AsyncJsonW
         if refusal:
             await self.close(code=refusal)
             return
+        if not await self.admit(self.user):
+            return
         await self.send_json({"type": "ready", "user": self.user.username})
 
     def refusal_code(self) -> int | None:
@@ -80,13 +72,13 @@ class FrameConsumer(ClosesOnLayerFault, DispatchesOffTheSharedThread, AsyncJsonW
         raise NotImplementedError
 
     async def disconnect(self, code):
-        if getattr(self, "rejoiner", None):
-            self.rejoiner.cancel()
         if getattr(self, "conversation_id", None):
             await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """Each frame gets its own request id, which the tasks it enqueues carry."""
+        if not await self.frame_allowed():
+            return
         token = request_ids.bind(request_ids.new_id("ws-"))
         try:
             await self._receive_frame(text_data)
@@ -142,17 +134,7 @@ class FrameConsumer(ClosesOnLayerFault, DispatchesOffTheSharedThread, AsyncJsonW
             await self.channel_layer.group_discard(conversation_group(self.conversation_id), self.channel_name)
         self.conversation_id = conversation_id
         await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
-        if self.rejoiner is None:
-            self.rejoiner = asyncio.create_task(self._rejoin_loop())
 
-    async def _rejoin_loop(self):
-        """Joins the group again every few seconds (one Redis command, no
-        database query): a Redis restarted without its data forgets who
-        listens, and a socket that rode out the restart would otherwise hear
-        nothing more."""
-        while True:
-            await asyncio.sleep(_REJOIN_SECONDS)
-            try:
-                await self.channel_layer.group_add(conversation_group(self.conversation_id), self.channel_name)
-            except Exception:  # a passing Redis fault: try again on the next round
-                continue
+    def rejoin_groups(self) -> list[str]:
+        groups = super().rejoin_groups()
+        return groups + [conversation_group(self.conversation_id)] if self.conversation_id else groups

@@ -229,6 +229,19 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --- WebSockets (chatsite/user_sockets.py) ---------------------------------
+# Sockets (chat, arena and job pages together) one account may hold open
+# across every web process; one more is closed with 4429. A socket counts
+# until WEBSOCKET_LEASE_SECONDS after its process last renewed it (every
+# third of that), so the sockets of a killed process stop counting then.
+# 0: no cap.
+WEBSOCKET_MAX_PER_USER = env.int("WEBSOCKET_MAX_PER_USER", default=10)
+WEBSOCKET_LEASE_SECONDS = env.float("WEBSOCKET_LEASE_SECONDS", default=30.0)
+# Frames one socket may send: WEBSOCKET_FRAME_BURST at once, refilled at
+# WEBSOCKET_FRAMES_PER_SECOND; a socket past that is closed with 4429.
+WEBSOCKET_FRAMES_PER_SECOND = env.float("WEBSOCKET_FRAMES_PER_SECOND", default=10.0)
+WEBSOCKET_FRAME_BURST = env.int("WEBSOCKET_FRAME_BURST", default=30)
+
 # /metrics: Prometheus sends this as a bearer token (empty: only signed-in
 # admins get in). Its counters are kept in Redis under this key prefix.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")

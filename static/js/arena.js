@@ -21,6 +21,12 @@
   const FINAL = new Set(['complete', 'stopped', 'interrupted', 'moderated', 'failed']);
   const JUDGEABLE = new Set(['complete', 'stopped']);
 
+  // Close codes (chatsite/user_sockets.py): too many sockets or frames, so
+  // wait this long before trying again (the account changed, 4001, is an
+  // ordinary reconnect; the handshake decides again).
+  const TOO_MANY = 4429;
+  const TOO_MANY_RETRY_MS = 60000;
+
   let socket = null;
   let ready = false;         // the server said "ready" on this socket
   let pendingStart = null;   // a start frame sent before the socket was ready
@@ -48,6 +54,11 @@
       ready = false;
       if (event.code === 4401 || event.code === 4403) {
         showError('You are not allowed into the arena; sign in again or ask an admin.');
+        return;
+      }
+      if (event.code === TOO_MANY) {
+        showError(`${event.reason || 'Too many connections.'} Reconnecting in a minute.`);
+        setTimeout(connect, TOO_MANY_RETRY_MS);
         return;
       }
       setTimeout(connect, 1000);

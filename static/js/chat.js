@@ -29,6 +29,12 @@
     LIMITS.generation_defaults || {},
   );
   const PING_MS = 25000;
+  // Close codes (chatsite/user_sockets.py): the account changed, so
+  // reconnect at once and let the handshake decide again; too many sockets
+  // or frames, so wait this long and say why.
+  const ACCOUNT_CHANGED = 4001;
+  const TOO_MANY = 4429;
+  const TOO_MANY_RETRY_MS = 60000;
   const SENT_TIMEOUT_MS = 20000;
   const ACTIVE = new Set(['pending', 'queued', 'streaming']);
 
@@ -985,16 +991,20 @@
       clearInterval(conn.ping);
       dropPending();
       if (e.code === 4401) { sessionEnded(); return; }
-      scheduleReconnect(opened);
+      if (e.code === TOO_MANY) { scheduleReconnect(true, e.reason || 'Too many connections.'); return; }
+      if (e.code === ACCOUNT_CHANGED) conn.retry = 0;
+      scheduleReconnect(opened || e.code === ACCOUNT_CHANGED);
     });
   }
 
-  function scheduleReconnect(wasOpen) {
+  function scheduleReconnect(wasOpen, refusal) {
     if (conn.dead) return;
-    const delay = Math.min(30000, 1000 * 2 ** Math.min(conn.retry, 5)) * (0.8 + Math.random() * 0.4);
+    const wait = refusal ? TOO_MANY_RETRY_MS : Math.min(30000, 1000 * 2 ** Math.min(conn.retry, 5));
+    const delay = wait * (0.8 + Math.random() * 0.4);
     conn.retry += 1;
     const retryNow = h('button', { type: 'button', class: 'link', onclick: () => connect() }, 'Retry now');
-    setConn(`Connection lost. Reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`, retryNow);
+    const seconds = Math.max(1, Math.round(delay / 1000));
+    setConn(`${refusal || 'Connection lost.'} Reconnecting in ${seconds} s…`, retryNow);
     conn.timer = setTimeout(connect, delay);
     if (!wasOpen) {
       // A refused handshake looks like any network error: ask HTTP whether

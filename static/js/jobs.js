@@ -165,6 +165,14 @@
     drawCharts(charts, points);
     log.scrollTop = log.scrollHeight;
 
+    // Too many sockets or frames (4429, chatsite/user_sockets.py): say why
+    // and wait a minute rather than retry at once.
+    const TOO_MANY = 4429;
+    const notice = document.createElement("p");
+    notice.className = "error-text";
+    notice.hidden = true;
+    page.prepend(notice);
+
     let retry = 1000;
     function connect() {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -186,12 +194,18 @@
       socket.onclose = (event) => {
         page.dataset.live = "false";
         if (event.code === 4401 || event.code === 4403) return;  // not allowed: no retry
+        if (event.code === TOO_MANY) {
+          notice.textContent = `${event.reason || "Too many connections."} Live updates resume in a minute.`;
+          notice.hidden = false;
+          setTimeout(connect, 60000);
+          return;
+        }
         if (["queued", "running"].includes(job.state)) {
           setTimeout(connect, retry);
           retry = Math.min(retry * 2, 15000);
         }
       };
-      socket.onopen = () => { retry = 1000; };
+      socket.onopen = () => { retry = 1000; notice.hidden = true; };
     }
     connect();
   }

@@ -80,12 +80,13 @@ async def test_an_idle_socket_stays_open(user):
     await communicator.disconnect()
 
 
-async def test_a_consumer_cancelled_before_its_disconnect_stops_its_rejoin_loop(user):
+async def test_a_consumer_cancelled_before_its_disconnect_stops_its_keepalive(user, settings):
     """An ASGI server may cancel a consumer still busy after its client left
     (Daphne's application_close_timeout), so `disconnect` never runs. Its
-    rejoin loop must end with it: under load, orphaned loops that then
-    polled the database kept Daphne's database thread saturated for good
-    (bench/load.py)."""
+    keepalive loop must end with it (under load, orphaned loops that then
+    polled the database kept Daphne's database thread saturated for good,
+    bench/load.py), and the socket must stop counting against the user's
+    cap at once, not only when its lease ends."""
     import asyncio
 
     conversation = await database_sync_to_async(Conversation.objects.create)(owner=user)
@@ -95,7 +96,7 @@ async def test_a_consumer_cancelled_before_its_disconnect_stops_its_rejoin_loop(
     assert (await communicator.receive_json_from(timeout=10))["type"] == "subscribed"
 
     def loops():
-        return [t for t in asyncio.all_tasks() if not t.done() and t.get_coro().__qualname__.endswith("._rejoin_loop")]
+        return [t for t in asyncio.all_tasks() if not t.done() and t.get_coro().__qualname__.endswith("._keepalive")]
 
     assert len(loops()) == 1
     communicator.future.cancel()  # what Daphne does to a consumer that outlives the timeout
@@ -103,6 +104,10 @@ async def test_a_consumer_cancelled_before_its_disconnect_stops_its_rejoin_loop(
         await communicator.future
     await asyncio.sleep(0.1)
     assert loops() == []
+    settings.WEBSOCKET_MAX_PER_USER = 1
+    again, connected, _ = await connect(user)
+    assert connected, "the cancelled socket no longer counts"
+    await again.disconnect()
 
 
 async def test_an_idle_socket_costs_no_database_query(user, monkeypatch):
