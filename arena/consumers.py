@@ -99,8 +99,8 @@ class ArenaConsumer(FrameConsumer):
     # --- channel-layer events ------------------------------------------
 
     async def chat_message(self, event):
-        message = {k: v for k, v in event["message"].items() if k != "model"}
-        await self.send_json({"type": "message", "message": message})
+        # Answers stream before the vote; trials reveal on the match itself.
+        await self.send_json({"type": "message", "message": selectors.answer_blind(event["message"])})
 
     async def chat_delta(self, event):
         await self.send_json(

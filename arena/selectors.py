@@ -39,11 +39,26 @@ def trial_serving_version() -> ModelVersion | None:
     return serving_model_version()
 
 
-def _answer_to_dict(message: Message) -> dict:
-    """An answer without the name of the model that wrote it."""
+# What would tell the two models apart before the vote besides their words:
+# the name, speed, token counts (a tokenizer's fingerprint).
+_REVEALING_FIELDS = ("model", "tokens_per_second", "ttft_ms", "prompt_tokens", "completion_tokens")
+BLIND_ERROR = "This model could not answer."
+
+
+def answer_blind(data: dict) -> dict:
+    """An answer as serialized (chat.serializers.message_to_dict), without
+    what would name its model before the vote: the revealing fields, and
+    the error's text (a context-length error states the model's context
+    size). The arena socket relays answers through this too."""
+    blind = {key: value for key, value in data.items() if key not in _REVEALING_FIELDS}
+    if blind.get("error"):
+        blind["error"] = BLIND_ERROR
+    return blind
+
+
+def _answer_to_dict(message: Message, *, revealed: bool) -> dict:
     data = message_to_dict(message)
-    data.pop("model", None)
-    return data
+    return data if revealed else answer_blind(data)
 
 
 def match_to_dict(match: ArenaMatch) -> dict:
@@ -54,7 +69,10 @@ def match_to_dict(match: ArenaMatch) -> dict:
         "id": match.pk,
         "kind": match.kind,
         "question": message_to_dict(match.question),
-        "answers": {"a": _answer_to_dict(match.answer_a), "b": _answer_to_dict(match.answer_b)},
+        "answers": {
+            "a": _answer_to_dict(match.answer_a, revealed=revealed),
+            "b": _answer_to_dict(match.answer_b, revealed=revealed),
+        },
         "outcome": match.outcome or None,
         "versions": (
             {"a": getattr(match.version_a, "name", None), "b": getattr(match.version_b, "name", None)}
