@@ -105,7 +105,7 @@ def build_world(make_user, *, busy: bool) -> World:
     (which a stop by anyone else must not touch)."""
     versions = (
         ModelVersion.objects.create(name="fuzz-serving", source="imported", path="/nonexistent/a", is_serving=True),
-        ModelVersion.objects.create(name="fuzz-other", source="imported", path="/nonexistent/b"),
+        ModelVersion.objects.create(name="fuzz-other", source="imported", path="/nonexistent/b", arena_enabled=True),
     )
     victim = make_user(username="victim", arena_enabled=True)
     attacker = make_user(username="attacker", role="annotator", arena_enabled=True)

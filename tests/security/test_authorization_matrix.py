@@ -203,7 +203,9 @@ def world(django_user_model, settings, tmp_path, monkeypatch):
         conversation=conversation, role="user", content=f"My secret is {SECRET}", status=MessageStatus.ACCEPTED
     )
     review_item = review_item_create(message=question, direction="input", text=SECRET, verdict=make_verdict("hate"))
-    version = ModelVersion.objects.create(name="owner-policy", source="imported", path=str(tmp_path), kind="policy")
+    version = ModelVersion.objects.create(
+        name="owner-policy", source="imported", path=str(tmp_path), kind="policy", arena_enabled=True
+    )
     ModelVersion.objects.create(name="serving-policy", source="imported", path=str(tmp_path), is_serving=True)
     classifier = ModelVersion.objects.create(name="classifier-head", source="trained", path=str(tmp_path), kind="classifier")
     match = played_match(owner, content=f"Arena question {SECRET}")
