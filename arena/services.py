@@ -24,7 +24,7 @@ def match_versions_draw() -> tuple[ModelVersion, ModelVersion]:
     if len(versions) < 2:
         raise ArenaError(
             "not_enough_versions",
-            "The arena needs at least two registered chat models; an admin has to register or train another.",
+            "The arena needs at least two registered chat models; an admin has to let another into it on /models/.",
         )
     left, right = random.sample(versions, 2)
     return left, right
