@@ -23,6 +23,7 @@ empty); one model per process, loaded on first use.
 from __future__ import annotations
 
 import inspect
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,19 +55,46 @@ CATEGORY_DESCRIPTIONS = {
 }
 UNSAFE_WORDS = ("unsafe", " unsafe", "Unsafe", " Unsafe", "UNSAFE", " UNSAFE")
 SAFE_WORDS = ("safe", " safe", "Safe", " Safe", "SAFE", " SAFE")
-# The judged text and each context message are cut to this many characters.
-MAX_MESSAGE_CHARS = 4000
+# The judged text is read in windows of WINDOW_CHARS characters, each its
+# own prompt, overlapping by WINDOW_OVERLAP so a sentence cut at one edge is
+# whole in the next; the worst window decides, so a benign opening cannot
+# hide what follows. Each context message is cut to CONTEXT_MESSAGE_CHARS.
+WINDOW_CHARS = 4000
+WINDOW_OVERLAP = 500
+CONTEXT_MESSAGE_CHARS = 4000
 _SPEAKER = {"user": "User", "assistant": "Agent"}
+# The prompt's own section markers ("<END CONVERSATION>"), however spaced:
+# a message that wrote one could close the conversation and add
+# instructions of its own. Possessive, so a long run of spaces after "<"
+# costs one pass.
+_MARKER = re.compile(r"<(\s*+/?\s*+(?:begin|end)\b)", re.IGNORECASE)
+
+
+def text_windows(text: str) -> list[str]:
+    """The pieces of `text` the guard judges: all of it, in windows."""
+    if len(text) <= WINDOW_CHARS:
+        return [text]
+    starts = list(range(0, len(text) - WINDOW_CHARS + 1, WINDOW_CHARS - WINDOW_OVERLAP))
+    if starts[-1] + WINDOW_CHARS < len(text):
+        starts.append(len(text) - WINDOW_CHARS)
+    return [text[start : start + WINDOW_CHARS] for start in starts]
+
+
+def _neutralised(content: str) -> str:
+    """The message with any section marker's "<" made a lookalike "‹"."""
+    return _MARKER.sub(r"‹\1", content)
 
 
 def guard_prompt(text: str, role: str, context: Sequence[dict] | None = None) -> str:
     """The task for the model: judge the last message (`text`, said by
-    `role`) of the conversation `context` + [text]."""
+    `role`, one window of it) of the conversation `context` + [text]."""
     policy = "\n".join(f"S{i}: {name}. {CATEGORY_DESCRIPTIONS[name]}" for i, name in enumerate(c.CATEGORIES, 1))
-    messages = [*(context or ()), {"role": role, "content": text}]
+    messages = [
+        *({**message, "content": str(message["content"])[:CONTEXT_MESSAGE_CHARS]} for message in context or ()),
+        {"role": role, "content": text},
+    ]
     conversation = "\n\n".join(
-        f"{_SPEAKER.get(message['role'], 'User')}: {str(message['content'])[:MAX_MESSAGE_CHARS]}"
-        for message in messages
+        f"{_SPEAKER.get(message['role'], 'User')}: {_neutralised(message['content'])}" for message in messages
     )
     speaker = _SPEAKER[role]
     return (
@@ -135,12 +163,17 @@ class Guard:
 
     def score(self, texts: Sequence[str], role: str, contexts: Sequence[Sequence[dict] | None] | None = None,
               *, batch_size: int = 8) -> list[float]:
-        """P(unsafe) of each text, `batch_size` prompts per forward pass
-        (left-padded, so every prompt's last token is the last position)."""
+        """P(unsafe) of each text, its worst window's (`text_windows`),
+        `batch_size` prompts per forward pass (left-padded, so every
+        prompt's last token is the last position)."""
         import torch
 
         contexts = contexts or [None] * len(texts)
-        prompts = [self.prompt_ids(text, role, context) for text, context in zip(texts, contexts)]
+        prompts, owner = [], []
+        for index, (text, context) in enumerate(zip(texts, contexts)):
+            for window in text_windows(text):
+                prompts.append(self.prompt_ids(window, role, context))
+                owner.append(index)
         pad = self.tokenizer.pad_token_id
         scores: list[float] = []
         with torch.inference_mode():
@@ -162,7 +195,10 @@ class Guard:
                 unsafe = torch.logsumexp(logits[:, self.unsafe_ids], dim=-1)
                 safe = torch.logsumexp(logits[:, self.safe_ids], dim=-1)
                 scores.extend(torch.sigmoid(unsafe - safe).cpu().tolist())
-        return scores
+        worst = [0.0] * len(texts)
+        for index, score in zip(owner, scores):
+            worst[index] = max(worst[index], score)
+        return worst
 
 
 _guards: dict[tuple[str, str], Guard] = {}
