@@ -6,13 +6,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth.models import Group
-        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
         from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
         from . import signals, sockets
         from .models import User
 
-        user_login_failed.connect(signals.on_login_failed, dispatch_uid="accounts.throttle.failed")
         user_logged_in.connect(signals.on_logged_in, dispatch_uid="accounts.throttle.logged_in")
 
         post_save.connect(sockets.on_user_saved, sender=User, dispatch_uid="accounts.sockets.user_saved")

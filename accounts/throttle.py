@@ -16,10 +16,10 @@ delay, not a lock. An IPv6 address counts as its /64, the block one
 subscriber holds. Behind a load balancer the address is the client's
 (chatsite/proxy.py).
 
-Counting listens to Django's `user_login_failed` and `user_logged_in`
-signals and refusing happens in the authentication backend
-(accounts/backends.py), so every way in (the login page, the admin's, an
-API client calling `authenticate`) is limited alike. A Redis fault lets the
+Refusing and counting failures happen in the authentication backend
+(accounts/backends.py), clearing on Django's `user_logged_in` signal, so
+every way in (the login page, the admin's, an API client calling
+`authenticate`) is limited alike. A Redis fault lets the
 attempt through with a logged warning: sign-in must not depend on Redis.
 """
 import hashlib
