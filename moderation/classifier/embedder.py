@@ -66,6 +66,15 @@ def bf16_is_fast() -> bool:
         return False
 
 
+def _starts(length: int, body: int, stride: int) -> list[int]:
+    """Where windows of `body` tokens start, `stride` apart, the last one
+    ending at the text's end."""
+    starts = list(range(0, max(length - body, 0) + 1, stride))
+    if starts[-1] + body < length:
+        starts.append(length - body)
+    return starts
+
+
 class Embedder:
     def __init__(self, path: Path | str | None = None, *, dtype: str = "auto"):
         import torch
@@ -88,11 +97,21 @@ class Embedder:
         )
 
     def windows(
-        self, texts: Sequence[str], max_tokens: int, stride: int, *, first_only: bool = False
+        self,
+        texts: Sequence[str],
+        max_tokens: int,
+        stride: int,
+        *,
+        first_only: bool = False,
+        fine_tokens: int = 0,
+        fine_stride: int = 0,
     ) -> tuple[list[list[int]], list[int]]:
         """Token ids of every window (with [CLS] and [SEP]) and the index of
-        the text each belongs to; with `first_only`, one window per text
-        (the text truncated). An empty text gives one window of no words."""
+        the text each belongs to, a text's windows together, its first
+        window first; with `first_only`, one window per text (the text
+        truncated). An empty text gives one window of no words. With
+        `fine_tokens`, a text longer than one such window also gets windows
+        of `fine_tokens`, `fine_stride` apart, after its full-size ones."""
         body = max_tokens - 2
         options = {"truncation": True, "max_length": body} if first_only else {}
         with self._tokenizer_lock:
@@ -103,13 +122,21 @@ class Embedder:
         windows: list[list[int]] = []
         owner: list[int] = []
         for index, tokens in enumerate(ids):
-            starts = list(range(0, max(len(tokens) - body, 0) + 1, stride))
-            if starts[-1] + body < len(tokens):
-                starts.append(len(tokens) - body)
-            for start in starts[:1] if first_only else starts:
-                windows.append([cls, *tokens[start : start + body], sep])
+            spans = [(start, body) for start in _starts(len(tokens), body, stride)]
+            if first_only:
+                spans = spans[:1]
+            elif fine_tokens and len(tokens) > fine_tokens - 2:
+                spans += [(start, fine_tokens - 2) for start in _starts(len(tokens), fine_tokens - 2, fine_stride)]
+            for start, size in spans:
+                windows.append([cls, *tokens[start : start + size], sep])
                 owner.append(index)
         return windows, owner
+
+    def window_texts(self, windows: Sequence[Sequence[int]]) -> list[str]:
+        """What each window says, as the tokenizer reads its ids back
+        (lowercased, without accents)."""
+        with self._tokenizer_lock:
+            return self.tokenizer.batch_decode([window[1:-1] for window in windows])
 
     def embed_windows(
         self, windows: Sequence[Sequence[int]], layers: Sequence[int], *, reference: bool = False

@@ -49,7 +49,7 @@ from ..categories import (
     CATEGORIES,
     OPENAI_LABELS,
 )
-from .features import FeatureSpec, window_features
+from .features import FeatureSpec, extra_features, window_features
 from .heads import HeadParams, Heads
 
 
@@ -122,10 +122,13 @@ class Dataset:
         if "rules" in spec.extras and rule_scores is None:
             rule_scores = builtin_rule_scores(self.texts)
         self.windows, self.owner = window_features(spec, self.texts, rule_scores, embedder=embedder)
-        # Each text's first window: what heads are trained on.
+        # Each text's first window: what heads are trained on, with the
+        # whole text's extras, as they were before windows scored their own.
         first = np.ones(len(self.owner), dtype=bool)
         first[1:] = self.owner[1:] != self.owner[:-1]
-        self.first = self.windows[first]
+        self.first = self.windows[first].copy()
+        if spec.extras:
+            self.first[:, -len(spec.extras):] = extra_features(spec, self.texts, rule_scores)
         overall = [overall_label(label) for label in self.labels]
         self.known = np.array([value is not None for value in overall])
         self.unsafe = np.array([value or 0 for value in overall])

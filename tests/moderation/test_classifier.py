@@ -297,6 +297,29 @@ def test_the_default_pipeline_flags_with_the_classifier(settings, text, category
     assert set(data) == {"flagged", "score", "categories", "category_scores", "layer"}
 
 
+# About 150 tokens of harmless prose: more than the first window holds.
+BENIGN_PARAGRAPH = (
+    "Our community garden has had a wonderful season. The tomatoes ripened early thanks to the warm spring, "
+    "and the volunteers built new raised beds along the fence for herbs and salad greens. On Saturday mornings "
+    "families come to water the plants, children learn how compost turns kitchen scraps into rich soil, and "
+    "neighbours trade seeds and recipes for soups and jams. The local library lent us books about bees, so this "
+    "year we planted lavender, borage and sunflowers to welcome pollinators. Next month we will hold a harvest "
+    "picnic with music, a pie contest and a workshop on saving seeds for the winter. Everyone is welcome to join, "
+    "whether you have grown vegetables for decades or have never held a trowel."
+)
+
+
+@pytest.mark.parametrize("text,category", HARMFUL)
+def test_harmful_text_behind_a_benign_paragraph_is_still_flagged(settings, text, category):
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
+    padded = f"{BENIGN_PARAGRAPH}\n\n{text}"
+    assert len(get_embedder().tokenizer(BENIGN_PARAGRAPH)["input_ids"]) > FeatureSpec().max_tokens
+    assert not moderate(BENIGN_PARAGRAPH, "user").flagged
+    assert layer.score_many([padded], "user")[0][category] >= 0.5
+    verdict = moderate(padded, "user")
+    assert verdict.flagged and verdict.layer == "classifier" and verdict.top_category() == category
+
+
 def test_the_default_pipeline_passes_benign_text_and_batches(settings):
     settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
     verdicts = moderate_many(BENIGN + ["I will kill you"], "user")
