@@ -64,6 +64,35 @@ def avoid_cudnn_attention() -> None:
     torch.backends.cuda.enable_cudnn_sdp(False)
 
 
+# Turns tokenised per call while guessing how many fit (bounded memory;
+# a guess needs the turns that fit and one chunk more).
+_TOKENISE_CHUNK = 64
+
+
+def _first_true(test: Callable[[int], bool], last: int, guess: int) -> int:
+    """The smallest index in 0..last for which `test` holds, where it holds
+    from some index on and holds at `last`. Starts at `guess` and walks in
+    doubling steps until it brackets the answer, then bisects: a good guess
+    costs two tests."""
+    if test(guess):
+        low, high, step = guess - 1, guess, 1  # test(high) holds; low is -1 or fails
+        while low >= 0 and test(low):
+            high, low, step = low, low - step * 2, step * 2
+        low = max(low, -1)
+    else:
+        low, high, step = guess, guess + 1, 1  # test(low) fails
+        while high < last and not test(high):
+            low, high, step = high, high + step * 2, step * 2
+        high = min(high, last)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if test(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 class LocalBackend:
     name = "local"
 
@@ -80,23 +109,68 @@ class LocalBackend:
 
     def encode_chat(self, messages: ChatMessages, max_new_tokens: int) -> torch.Tensor:
         """Applies the chat template, dropping the oldest turns (never the
-        system prompt, never the newest user turn) until the prompt and the
-        answer fit the model's context."""
+        system prompt, never the newest user turn; two at a time, so the
+        kept turns still open with the user's) until the prompt and the
+        answer fit the model's context: the most turns that fit.
+
+        Rendering the whole chat again after each drop cost time quadratic
+        in the turns (bench/v1_history.py). Now the whole chat is rendered
+        once; when it does not fit, each newest turn's text is tokenised
+        once, going back until the budget is spent, to guess where the kept
+        turns start, and rendering from there checks the guess (a wrong one
+        moves in doubling steps, then by bisection). The same turns are kept
+        as before while more turns never render to fewer tokens."""
         system = [m for m in messages[:1] if m["role"] == "system"]
         turns = messages[len(system):]
         budget = self.max_context - max_new_tokens
-        while True:
-            ids = self.tokenizer.apply_chat_template(
-                system + turns, add_generation_prompt=True, return_tensors="pt", return_dict=True
-            )["input_ids"]
-            if ids.shape[1] <= budget:
-                return ids
-            if len(turns) <= 1:
-                raise ContextTooLong(
-                    f"The message takes {ids.shape[1]} tokens; this model reads at most {budget} "
-                    f"before a {max_new_tokens}-token answer."
-                )
-            turns = turns[2:] if len(turns) > 2 else turns[-1:]
+        # Where the kept turns may start, most turns first: whole exchanges
+        # dropped, then all but the newest turn.
+        starts = [*range(0, len(turns) - 1, 2), max(len(turns) - 1, 0)]
+        rendered: dict[int, torch.Tensor] = {}
+
+        def ids(index: int) -> torch.Tensor:
+            if index not in rendered:
+                rendered[index] = self.tokenizer.apply_chat_template(
+                    system + turns[starts[index]:], add_generation_prompt=True, return_tensors="pt", return_dict=True
+                )["input_ids"]
+            return rendered[index]
+
+        def fits(index: int) -> bool:
+            return ids(index).shape[1] <= budget
+
+        if fits(0):  # the whole chat: one rendering, as most chats need
+            return ids(0)
+        last = len(starts) - 1
+        if not fits(last):
+            raise ContextTooLong(
+                f"The message takes {ids(last).shape[1]} tokens; this model reads at most {budget} "
+                f"before a {max_new_tokens}-token answer."
+            )
+        return ids(_first_true(fits, last, self._guess_first_fitting(turns, starts, ids, budget)))
+
+    def _guess_first_fitting(self, turns, starts, ids, budget: int) -> int:
+        """The index in `starts` of the most turns that seem to fit: from
+        the newest exchange's exact rendering back, each turn costs its
+        text's tokens plus the template's tokens around a turn (what the
+        last two renderings differ by beyond their texts)."""
+        index = len(starts) - 2
+        if index < 0:
+            return 0
+        end = starts[index]
+        between = self.tokenizer([t["content"] for t in turns[end:starts[-1]]], add_special_tokens=False)["input_ids"]
+        per_turn = max((ids(index).shape[1] - ids(index + 1).shape[1] - sum(map(len, between))) / len(between), 0.0)
+        spent = float(ids(index).shape[1])
+        while index > 0:
+            chunk = turns[max(end - _TOKENISE_CHUNK, 0):end]
+            counts = self.tokenizer([t["content"] for t in chunk], add_special_tokens=False)["input_ids"]
+            for count in reversed(counts):
+                spent += len(count) + per_turn
+                end -= 1
+                if spent > budget:
+                    return index
+                if end == starts[index - 1]:
+                    index -= 1
+        return index
 
     def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:
         input_ids = self.encode_chat(messages, params.max_new_tokens).to(self.device)

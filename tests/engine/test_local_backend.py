@@ -73,3 +73,58 @@ def test_stop_strings_end_the_answer_and_never_show(tmp_path):
         [{"role": "user", "content": "Hi"}], SamplingParams(temperature=0.0, max_new_tokens=30, stop=(stop,)), lambda: False
     )
     assert "".join(stream) == full[: full.find(stop)]
+
+
+def _encode_chat_before(backend, messages, max_new_tokens):
+    """encode_chat up to c3a156c: the two oldest turns dropped and the whole
+    chat rendered again until it fits (quadratic in the turns)."""
+    system = [m for m in messages[:1] if m["role"] == "system"]
+    turns = messages[len(system):]
+    budget = backend.max_context - max_new_tokens
+    while True:
+        ids = backend.tokenizer.apply_chat_template(
+            system + turns, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )["input_ids"]
+        if ids.shape[1] <= budget:
+            return ids
+        if len(turns) <= 1:
+            raise ContextTooLong("too long")
+        turns = turns[2:] if len(turns) > 2 else turns[-1:]
+
+
+def test_the_newest_turns_that_fit_are_kept_as_before(backend, monkeypatch):
+    """Random chats, context sizes and turn lengths, odd and even turn
+    counts: the same prompt as the quadratic original, or the same refusal."""
+    import random
+
+    import torch
+
+    rng = random.Random(15)
+    words = ["a", "tide", "the moon pulls the sea", "x" * 40, "über", "\n\n", "", "def f(): pass"]
+    for _ in range(300):
+        messages = [{"role": "system", "content": rng.choice(words)}] if rng.random() < 0.5 else []
+        for i in range(rng.choice([1, 2, 3, 4, 7, 12, 31, 80])):
+            role = "user" if i % 2 == 0 else "assistant"
+            messages.append({"role": role, "content": " ".join(rng.choices(words, k=rng.randint(0, 6)))})
+        monkeypatch.setattr(backend, "max_context", rng.choice([48, 80, 150, 400, 1500]))
+        try:
+            expected = _encode_chat_before(backend, messages, 16)
+        except ContextTooLong:
+            with pytest.raises(ContextTooLong):
+                backend.encode_chat(messages, 16)
+            continue
+        assert torch.equal(backend.encode_chat(messages, 16), expected), messages
+
+
+def test_a_history_of_thousands_of_turns_is_rendered_a_few_times(backend, monkeypatch):
+    """The original rendered and tokenised the chat once per two turns it
+    dropped: 4,900 times here, over up to 10,000 turns each."""
+    monkeypatch.setattr(backend, "max_context", 500)
+    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i}"} for i in range(10_000)]
+    history.append({"role": "user", "content": "last question"})
+    renders = []
+    render = backend.tokenizer.apply_chat_template
+    monkeypatch.setattr(backend.tokenizer, "apply_chat_template", lambda chat, **kw: renders.append(len(chat)) or render(chat, **kw))
+    ids = backend.encode_chat(history, max_new_tokens=20)
+    assert ids.shape[1] <= 480 and "last question" in backend.tokenizer.decode(ids[0])
+    assert len(renders) <= 12 and sorted(renders)[-2] < 300, renders  # the whole chat once, then only what nearly fits
