@@ -2,12 +2,12 @@
 moderation and generation path), the user's vote, a stop."""
 import random
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from chat import services as chat_services
-from chat.models import ACTIVE_STATUSES, Message, MessageStatus
+from chat.errors import ChatError
+from chat.models import Message, MessageStatus
 from registry.models import ModelVersion
 
 from . import selectors
@@ -39,19 +39,6 @@ def _trial_versions(trial_version: ModelVersion) -> tuple[ModelVersion, ModelVer
     return serving, trial_version
 
 
-def _check_room_for_two(user) -> None:
-    """A round writes two answers at once, so it needs room for two under
-    the chat's limit on answers being written (message_send checks one)."""
-    running = Message.objects.filter(
-        conversation__owner=user, role=Message.Role.ASSISTANT, status__in=ACTIVE_STATUSES
-    ).count()
-    if running + 2 > settings.CHAT_MAX_CONCURRENT_GENERATIONS:
-        raise ArenaError(
-            "too_many_generations",
-            f"An arena round writes two answers at once and {running} are still being written; wait for them to finish.",
-        )
-
-
 @transaction.atomic
 def match_start(*, user, conversation, content: str, trial_version: ModelVersion | None = None) -> ArenaMatch:
     """Sends `content` as the first message of `conversation` (new, the
@@ -59,16 +46,20 @@ def match_start(*, user, conversation, content: str, trial_version: ModelVersion
     runs once for both on commit and then starts both answers, exactly as
     for a chat message. A trial (an admin's choice of `trial_version`)
     puts the serving version on the left."""
-    _check_room_for_two(user)
     if trial_version is None:
         version_a, version_b = match_versions_draw()
         kind = ArenaMatch.Kind.ARENA
     else:
         version_a, version_b = _trial_versions(trial_version)
         kind = ArenaMatch.Kind.TRIAL
-    conversation, question, answer_a = chat_services.message_send(
-        user=user, conversation=conversation, parent=None, content=content
-    )
+    try:
+        # Both answers count against the user's limits, checked and taken
+        # under their lock before anything is stored.
+        conversation, question, answer_a = chat_services.message_send(
+            user=user, conversation=conversation, parent=None, content=content, answers=2
+        )
+    except ChatError as error:  # refused by a limit: told as the arena's own error
+        raise ArenaError(error.code, error.message) from None
     answer_a.model_version = version_a
     answer_a.save(update_fields=["model_version"])
     answer_b = chat_services.answer_add_for_version(question=question, version=version_b)

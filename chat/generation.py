@@ -15,15 +15,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from chatsite.db import retry_if_locked
-from engine.backends import ContextTooLong, SamplingParams
+from engine.backends import ContextTooLong, GenerationStream, SamplingParams
 from engine.backends.remote import RemoteGenerationError
 from metrics.registry import generation_record
-from moderation.pipeline import Verdict, moderate
+from moderation.pipeline import Verdict, moderate, moderate_many
 from moderation.selectors import template_response_for
 from moderation.services import review_item_create
 from usage.services import usage_record
 
-from . import dispatch, events, runtime
+from . import context, dispatch, events, runtime
 from .models import Message, MessageStatus
 from .text import clean_text
 
@@ -114,24 +114,43 @@ def _replace_with_template(message: Message, *, verdict: Verdict, direction: str
 
 @retry_if_locked
 def user_message_moderate(*, message_id: int) -> None:
-    """Input moderation. A flagged message is answered by its category's
-    template and never reaches the model."""
-    message = Message.objects.filter(pk=message_id, status=MessageStatus.PENDING).first()
+    """Input moderation of everything the model will read with this message
+    that it did not write here, in one batch: the message, the system
+    prompt, and the turns a client supplied above it that have no verdict
+    yet (chat.context). Anything flagged refuses the message: its answers
+    become the template of the first flagged text's category (the
+    message's own, else the system prompt's, else the earliest turn's),
+    that text goes to the review queue, and the model is never called."""
+    message = Message.objects.select_related("conversation").filter(pk=message_id, status=MessageStatus.PENDING).first()
     if message is None:
         return
-    verdict = moderate(message.content, "user")
-    logger.info("Message %s %s by input moderation", message.pk, "flagged" if verdict.flagged else "accepted")
+    system_prompt = message.conversation.system_prompt
+    client_turns = [
+        turn for turn in context.branch(message.parent_id, turns=settings.CHAT_MAX_TURNS) if context.awaits_moderation(turn)
+    ]
+    texts = [message.content, *([system_prompt] if system_prompt.strip() else []), *(t.content for t in client_turns)]
+    verdicts = moderate_many(texts, "user")
+    refusal = next(((verdict, text) for verdict, text in zip(verdicts, texts) if verdict.flagged), None)
+    logger.info("Message %s %s by input moderation", message.pk, "flagged" if refusal else "accepted")
     with transaction.atomic():
-        message.moderation = verdict.as_dict()
-        message.status = MessageStatus.FLAGGED if verdict.flagged else MessageStatus.ACCEPTED
+        for turn, verdict in zip(client_turns, verdicts[len(texts) - len(client_turns):]):
+            turn.moderation = {**verdict.as_dict(), **context.client_turn_moderation()}
+            if verdict.flagged and turn.role == Message.Role.USER:
+                turn.status = MessageStatus.FLAGGED
+        Message.objects.bulk_update(client_turns, ["moderation", "status"])
+        message.moderation = {
+            **verdicts[0].as_dict(), "context": {"system_prompt": context.system_prompt_fingerprint(system_prompt)}
+        }
+        message.status = MessageStatus.FLAGGED if refusal else MessageStatus.ACCEPTED
         message.save(update_fields=["moderation", "status"])
         answers = list(message.children.filter(status=MessageStatus.QUEUED))
         for answer in answers:
-            if verdict.flagged:
-                _replace_with_template(answer, verdict=verdict, direction="input", flagged_text=message.content)
+            if refusal:
+                verdict, flagged_text = refusal
+                _replace_with_template(answer, verdict=verdict, direction="input", flagged_text=flagged_text)
             events.send_on_commit(message.conversation_id, events.message_event(answer))
         events.send_on_commit(message.conversation_id, events.message_event(message))
-    if not verdict.flagged:
+    if not refusal:
         from labeling.from_chat import chat_prompt_share
 
         for answer in answers:
@@ -139,26 +158,48 @@ def user_message_moderate(*, message_id: int) -> None:
         chat_prompt_share(message=message)
 
 
+def _system_prompt_refusal(answer: Message) -> Verdict | None:
+    """The flagging verdict on the conversation's system prompt, when it
+    changed after its question passed input moderation (saved after the
+    message was sent, or before a regeneration) and is judged now, here,
+    with the input layers; None when it passed, then or now."""
+    system_prompt = answer.conversation.system_prompt
+    if not system_prompt.strip():
+        return None
+    question = Message.objects.get(pk=answer.parent_id)
+    if context.passed_with_system_prompt(question, system_prompt):
+        return None
+    verdict = moderate(system_prompt, "user")
+    if verdict.flagged:
+        return verdict
+    question.moderation = {
+        **(question.moderation or {}), "context": {"system_prompt": context.system_prompt_fingerprint(system_prompt)}
+    }
+    question.save(update_fields=["moderation"])
+    return None
+
+
 def chat_history(answer: Message) -> list[dict[str, str]]:
-    """The chat messages the model reads: the system prompt, then the turns
-    on this answer's branch. Flagged exchanges are left out, so a refused
-    request does not steer later answers."""
+    """The chat messages the model reads: the system prompt, then the newest
+    turns on this answer's branch, at most CHAT_MAX_TURNS holding
+    CHAT_MAX_CONTEXT_CHARS with the system prompt (the question always).
+    Refused exchanges are left out, so a refused request does not steer
+    later answers, and so are client turns input moderation has not
+    judged."""
     conversation = answer.conversation
-    by_id = {m.pk: m for m in conversation.messages.filter(created_at__lte=answer.created_at)}
-    path = []
-    node = by_id.get(answer.parent_id)
-    while node is not None:
-        path.append(node)
-        node = by_id.get(node.parent_id)
-    turns = []
-    for m in reversed(path):
-        if m.status in (MessageStatus.FLAGGED, MessageStatus.MODERATED, MessageStatus.FAILED) or not m.content:
-            continue
-        turns.append({"role": m.role, "content": m.content})
+    system_prompt = conversation.system_prompt if conversation.system_prompt.strip() else ""
+    path = context.branch(
+        answer.parent_id, turns=settings.CHAT_MAX_TURNS, chars=settings.CHAT_MAX_CONTEXT_CHARS - len(system_prompt)
+    )
+    turns = [
+        {"role": m.role, "content": m.content}
+        for m in path
+        if m.content and not context.is_refused(m) and not context.awaits_moderation(m)
+    ]
     while turns and turns[0]["role"] != "user":
         turns.pop(0)
-    if conversation.system_prompt.strip():
-        turns.insert(0, {"role": "system", "content": conversation.system_prompt})
+    if system_prompt:
+        turns.insert(0, {"role": "system", "content": system_prompt})
     return turns
 
 
@@ -270,6 +311,9 @@ def answer_generate(*, message_id: int) -> None:
 
     Claims the row with a conditional update (queued -> streaming), so a
     task delivered twice or an answer stopped before it started is skipped.
+    The tokens the model read and wrote are charged to the conversation's
+    owner however the answer ends, even when its conversation was deleted
+    while it streamed.
     """
     claimed = Message.objects.filter(pk=message_id, status=MessageStatus.QUEUED).update(
         status=MessageStatus.STREAMING, started_at=timezone.now()
@@ -277,9 +321,10 @@ def answer_generate(*, message_id: int) -> None:
     if not claimed:
         return
     message = Message.objects.select_related("conversation").get(pk=message_id)
+    streams: list[GenerationStream] = []
     with runtime.Heartbeat(message_id):
         try:
-            _stream_answer(message)
+            _stream_answer(message, streams)
         except Exception as exc:  # the answer must end in a final state, whatever broke
             if isinstance(exc, (ContextTooLong, RemoteGenerationError, ModelUnavailable)):
                 logger.warning("Generation failed for message %s: %s", message_id, exc)
@@ -287,16 +332,31 @@ def answer_generate(*, message_id: int) -> None:
             else:
                 logger.exception("Generation failed for message %s", message_id)
                 reason = "The model failed while answering. Try again."
-            Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
+            failed = Message.objects.filter(pk=message_id, status=MessageStatus.STREAMING).update(
                 status=MessageStatus.FAILED, error=reason[:500], finished_at=timezone.now()
             )
-            message.refresh_from_db()
-            events.send_now(message.conversation_id, events.message_event(message))
+            if failed:
+                message.refresh_from_db()
+                events.send_now(message.conversation_id, events.message_event(message))
         finally:
             runtime.clear_cancel(message_id)
+            for stream in streams:
+                usage_record(
+                    user_id=message.conversation.owner_id, answers=1,
+                    prompt_tokens=stream.prompt_tokens, completion_tokens=stream.completion_tokens,
+                )
 
 
-def _stream_answer(message: Message) -> None:
+def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
+    """Writes the answer; the stream it starts is appended to `streams` at
+    once, so its tokens are charged whatever happens after."""
+    refusal = _system_prompt_refusal(message)
+    if refusal is not None:
+        _replace_with_template(
+            message, verdict=refusal, direction="input", flagged_text=message.conversation.system_prompt
+        )
+        events.send_now(message.conversation_id, events.message_event(message))
+        return
     backend, version = chat_backend(message.model_version)
     message.model_version = version
     message.model_name = version.name if version else backend.model_path
@@ -314,6 +374,7 @@ def _stream_answer(message: Message) -> None:
     sender = _DeltaSender(message)
     cancelled = runtime.CancelWatch(message.pk)
     stream = backend.stream(chat_history(message), params, should_stop=lambda: gate.verdict is not None or cancelled())
+    streams.append(stream)
     for delta in stream:
         sender.add(gate.feed(clean_text(delta)), gate.released)
         if gate.verdict is not None:
@@ -326,18 +387,18 @@ def _stream_answer(message: Message) -> None:
         tokens_per_second=stream.tokens_per_second,
     )
 
-    message.refresh_from_db(fields=["status"])
-    if message.status != MessageStatus.STREAMING:
-        return  # reaped meanwhile; what was saved stands
+    if not Message.objects.filter(pk=message.pk, status=MessageStatus.STREAMING).exists():
+        return  # reaped or deleted meanwhile; what was saved stands
     message.prompt_tokens = stream.prompt_tokens
     message.completion_tokens = stream.completion_tokens
     message.ttft_ms = None if stream.ttft_seconds is None else stream.ttft_seconds * 1000
     message.tokens_per_second = stream.tokens_per_second
     message.finished_at = timezone.now()
+    figures = ["prompt_tokens", "completion_tokens", "ttft_ms", "tokens_per_second", "finished_at"]
     if gate.verdict is not None:
         events.send_now(message.conversation_id, {"type": "chat.retract", "message_id": message.pk})
         with transaction.atomic():
-            message.save(update_fields=["prompt_tokens", "completion_tokens", "ttft_ms", "tokens_per_second"])
+            message.save(update_fields=figures)
             _replace_with_template(
                 message, verdict=gate.verdict, direction="output", flagged_text=gate.released + gate.pending
             )
@@ -345,14 +406,10 @@ def _stream_answer(message: Message) -> None:
         message.content = gate.released
         message.moderation = gate.final_verdict.as_dict() if gate.final_verdict else None
         message.status = MessageStatus.STOPPED if stream.finish_reason == "cancelled" else MessageStatus.COMPLETE
-        message.save()
+        message.save(update_fields=[*figures, "content", "moderation", "status"])
     logger.info(
         "Answer %s %s: %s tokens, ttft %.0f ms, %.1f tok/s, moderation %.1f ms",
         message.pk, message.status, message.completion_tokens, message.ttft_ms or 0,
         message.tokens_per_second or 0, gate.moderation_seconds * 1000,
-    )
-    usage_record(
-        user_id=message.conversation.owner_id, answers=1,
-        prompt_tokens=message.prompt_tokens or 0, completion_tokens=message.completion_tokens or 0,
     )
     events.send_now(message.conversation_id, events.message_event(message))

@@ -11,9 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chatsite.db import retry_if_locked
-from usage.services import quota_check
+from usage.services import answers_admit
 
 from . import dispatch, events, runtime
+from .context import awaits_moderation, client_turn_moderation
 from .errors import ChatError
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
 from .selectors import latest_leaf_under
@@ -91,32 +92,31 @@ def conversations_purge() -> int:
     return len(expired)
 
 
-def _check_limits(*, user, content: str | None) -> None:
-    if content is not None:
-        if not content.strip():
-            raise ChatError("empty", "The message is empty.")
-        if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
-            raise ChatError(
-                "too_long",
-                f"The message is {len(content):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
-            )
-    quota_check(user=user)
-    since = timezone.now() - timedelta(minutes=1)
-    recent = Message.objects.filter(
-        conversation__owner=user, created_at__gte=since, role=Message.Role.ASSISTANT
-    ).count()
-    if recent >= settings.CHAT_RATE_LIMIT_PER_MINUTE:
+def _check_content(content: str) -> None:
+    if not content.strip():
+        raise ChatError("empty", "The message is empty.")
+    if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
         raise ChatError(
-            "rate_limited",
-            f"You can send {settings.CHAT_RATE_LIMIT_PER_MINUTE} messages a minute. Please wait a moment.",
+            "too_long",
+            f"The message is {len(content):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
         )
+
+
+def _limits_take(*, user, answers: int) -> None:
+    """Admits `answers` new answers for `user` under the daily quota, the
+    per-minute rate and the limit on answers being written at once, or
+    raises ChatError. Precondition: inside the transaction that stores
+    them, which then holds the user's limits lock (usage.services): a
+    parallel send waits and counts these, and a rollback takes them back."""
+    answers_admit(user=user, answers=answers)
     running = Message.objects.filter(
         conversation__owner=user, role=Message.Role.ASSISTANT, status__in=ACTIVE_STATUSES
     ).count()
-    if running >= settings.CHAT_MAX_CONCURRENT_GENERATIONS:
+    if running + answers > settings.CHAT_MAX_CONCURRENT_GENERATIONS:
         raise ChatError(
             "too_many_generations",
-            f"{running} answers are still being written; wait for one to finish or stop it.",
+            f"{running} answers are still being written; wait for one to finish or stop it." if answers == 1 else
+            f"This writes {answers} answers at once and {running} are still being written; wait for them to finish.",
         )
 
 
@@ -138,6 +138,26 @@ def _set_leaf(conversation: Conversation, leaf: Message) -> None:
     conversation.save(update_fields=["current_leaf", "updated_at"])
 
 
+def _history_store(*, conversation: Conversation, parent: Message | None, turns: list[dict]) -> Message:
+    """Stores client-supplied turns (/v1's history: alternating user and
+    assistant, as the client gave them) as a chain under `parent`, in two
+    queries, and returns the last. They are marked as the client's where a
+    verdict goes: input moderation judges them with the message that
+    follows them, and until it has they are neither read by the model nor
+    shared (chat.context)."""
+    rows = Message.objects.bulk_create([
+        Message(
+            conversation=conversation, role=turn["role"], content=turn["content"], moderation=client_turn_moderation(),
+            status=MessageStatus.ACCEPTED if turn["role"] == Message.Role.USER else MessageStatus.COMPLETE,
+        )
+        for turn in turns
+    ])
+    for above, row in zip([parent, *rows], rows):
+        row.parent = above
+    Message.objects.bulk_update(rows, ["parent"])
+    return rows[-1]
+
+
 @retry_if_locked
 @transaction.atomic
 def message_send(
@@ -148,22 +168,33 @@ def message_send(
     content: str,
     settings_values: dict | None = None,
     stop: list[str] | None = None,
+    history: list[dict] | None = None,
+    title: str | None = None,
+    answers: int = 1,
 ) -> tuple[Conversation, Message, Message]:
     """Stores the user's message and a queued answer to it, then enqueues
     input moderation. `parent` is the answer this message follows (None
     starts the conversation); sending with an earlier message's parent is
-    how edit-and-resend makes a sibling branch."""
+    how edit-and-resend makes a sibling branch. `history` (/v1) is turns
+    the client says came before, stored between `parent` and the message;
+    `title` names a conversation this send starts (else its first words).
+    `answers` is how many answers the send starts, for the limits (the
+    arena adds its second with answer_add_for_version). Every limit is
+    checked before anything is stored."""
     content = clean_text(content)
-    _check_limits(user=user, content=content)
+    _check_content(content)
     if parent is not None and (parent.conversation_id != getattr(conversation, "pk", None) or parent.role != Message.Role.ASSISTANT):
         raise ChatError("invalid_parent", "A message must follow an answer in the same conversation.")
+    _limits_take(user=user, answers=answers)
     if conversation is None:
         conversation = conversation_create(owner=user, settings_values=settings_values)
     elif settings_values:
         conversation_update(conversation=conversation, values=settings_values)
     if not conversation.messages.exists() or conversation.title == "New chat":
-        conversation.title = " ".join(content.split())[:TITLE_FROM_MESSAGE_CHARS] or "New chat"
+        conversation.title = title or " ".join(content.split())[:TITLE_FROM_MESSAGE_CHARS] or "New chat"
         conversation.save(update_fields=["title"])
+    if history:
+        parent = _history_store(conversation=conversation, parent=parent, turns=history)
     user_message = Message.objects.create(
         conversation=conversation, parent=parent, role=Message.Role.USER, content=content, status=MessageStatus.PENDING
     )
@@ -189,13 +220,15 @@ def answer_add_for_version(*, question: Message, version) -> Message:
 
 @transaction.atomic
 def answer_regenerate(*, user, message: Message) -> Message:
-    """A new answer beside `message`, to the same user turn."""
+    """A new answer beside `message`, to the same user turn. A system prompt
+    changed since that turn was moderated is judged before the model reads
+    it (chat.generation)."""
     if message.role != Message.Role.ASSISTANT:
         raise ChatError("invalid_message", "Only an answer can be regenerated.")
     question = Message.objects.get(pk=message.parent_id)
-    if question.status != MessageStatus.ACCEPTED:
+    if question.status != MessageStatus.ACCEPTED or awaits_moderation(question):
         raise ChatError("not_allowed", "This message was not accepted, so it cannot be answered again.")
-    _check_limits(user=user, content=None)
+    _limits_take(user=user, answers=1)
     conversation = message.conversation
     answer = _new_answer(conversation=conversation, parent=question)
     _set_leaf(conversation, answer)

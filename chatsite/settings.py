@@ -327,6 +327,11 @@ CELERY_BEAT_SCHEDULE["reap-interrupted-answers"] = {
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=16000)
 CHAT_RATE_LIMIT_PER_MINUTE = env.int("CHAT_RATE_LIMIT_PER_MINUTE", default=20)
 CHAT_MAX_CONCURRENT_GENERATIONS = env.int("CHAT_MAX_CONCURRENT_GENERATIONS", default=2)
+# The most context one answer takes: turns (a /v1 request's messages; the
+# newest turns of a chat branch the model reads) and their characters,
+# system prompt included. Past them /v1 answers 400 and the chat reads less.
+CHAT_MAX_TURNS = env.int("CHAT_MAX_TURNS", default=256)
+CHAT_MAX_CONTEXT_CHARS = env.int("CHAT_MAX_CONTEXT_CHARS", default=4 * CHAT_MAX_MESSAGE_CHARS)
 # Tokens (prompt + completion) a user may use per UTC day; 0: unlimited.
 # An admin can set a user's own quota on the Users page. Admins have none.
 USAGE_DAILY_TOKEN_QUOTA = env.int("USAGE_DAILY_TOKEN_QUOTA", default=0)

@@ -15,6 +15,7 @@ import hashlib
 
 from django.db import IntegrityError, transaction
 
+from chat.context import awaits_moderation, is_client_turn, is_refused, passed_with_system_prompt
 from chat.models import Feedback, Message, MessageStatus
 
 from .consensus import borda_points
@@ -25,23 +26,23 @@ from .text import clean_messages, messages_hash
 
 # Answers whose text is the model's own (a moderation template is not).
 _SHAREABLE_ANSWER_STATUSES = (MessageStatus.COMPLETE, MessageStatus.STOPPED)
-# A branch with one of these is not shared at all: moderation refused or
-# replaced a turn, and annotators should not read it as ordinary context.
-_UNSHAREABLE_TURN_STATUSES = (MessageStatus.FLAGGED, MessageStatus.MODERATED, MessageStatus.FAILED)
 
 
 def _branch_is_clean(message: Message) -> bool:
-    """No turn from the root to `message` was flagged, moderated or failed."""
-    statuses = {
-        pk: (parent_id, status)
-        for pk, parent_id, status in message.conversation.messages.values_list("pk", "parent_id", "status")
-    }
-    node = message.pk
+    """Nothing on the branch from the root to `message` (a user's) was
+    refused by moderation (chat.context.is_refused) or waits for it (a
+    client's turn not yet judged), and the system prompt shared with it is
+    the one input moderation passed beside it: annotators read only what
+    moderation let through."""
+    if not passed_with_system_prompt(message, message.conversation.system_prompt):
+        return False
+    path = message.conversation.messages.only("pk", "parent_id", "status", "moderation")
+    by_id = {turn.pk: turn for turn in path}
+    node = by_id[message.pk]
     while node is not None:
-        parent_id, status = statuses[node]
-        if status in _UNSHAREABLE_TURN_STATUSES:
+        if is_refused(node) or awaits_moderation(node):
             return False
-        node = parent_id
+        node = by_id.get(node.parent_id)
     return True
 
 
@@ -90,6 +91,7 @@ def disliked_answer_share(*, feedback: Feedback) -> Candidate | None:
         or not feedback.user.shares_chat_data
         or answer.conversation.owner_id != feedback.user_id
         or answer.status not in _SHAREABLE_ANSWER_STATUSES
+        or is_client_turn(answer)
         or not answer.content.strip()
         or _is_arena(answer)
     ):

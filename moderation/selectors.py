@@ -113,7 +113,8 @@ def review_item_flagged_message_id(*, item: ReviewItem) -> int | None:
 
 @dataclass(frozen=True)
 class ContextTurn:
-    """A turn of a labeling prompt, shown like a chat message."""
+    """A turn of a labeling prompt, or a conversation's system prompt,
+    shown like a chat message."""
 
     role: str
     content: str
@@ -125,8 +126,10 @@ class ContextTurn:
 
 
 def review_item_context(*, item: ReviewItem) -> list[Message | ContextTurn]:
-    """The conversation's branch from its root down to the item's message,
-    in order (the path the owner saw, as chat.selectors.branch_path walks it).
+    """The conversation's system prompt, then its branch from the root down
+    to the item's message, in order: what the model read (the path the
+    owner saw, as chat.selectors.branch_path walks it), so a request hidden
+    in the system prompt or in a client's history is seen.
     An annotators' item shows its prompt, the candidate answering it last.
     Nothing once the conversation or candidate was purged: the item's own
     text is then all there is."""
@@ -135,12 +138,15 @@ def review_item_context(*, item: ReviewItem) -> list[Message | ContextTurn]:
         return [ContextTurn(role=t["role"], content=t["content"]) for t in turns]
     if item.message_id is None:
         return []
-    by_id = {message.pk: message for message in item.message.conversation.messages.all()}
+    conversation = item.message.conversation
+    by_id = {message.pk: message for message in conversation.messages.all()}
     path = []
     node = by_id.get(item.message_id)
     while node is not None:
         path.append(node)
         node = by_id.get(node.parent_id)
+    if conversation.system_prompt.strip():
+        path.append(ContextTurn(role="system", content=conversation.system_prompt))
     return path[::-1]
 
 

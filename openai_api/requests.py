@@ -1,11 +1,14 @@
 """Parsing an OpenAI chat-completions request body into what the chat
-services take, with OpenAI-style errors for anything malformed."""
+services take, with OpenAI-style errors for anything malformed or too big
+(CHAT_MAX_TURNS messages, each of CHAT_MAX_MESSAGE_CHARS, the system prompt
+of SYSTEM_PROMPT_MAX_CHARS, CHAT_MAX_CONTEXT_CHARS in all): a history is
+refused here, before anything is stored or any model reads it."""
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from chat.errors import ChatError
-from chat.params import clean_conversation_settings
+from chat.params import SYSTEM_PROMPT_MAX_CHARS, clean_conversation_settings
 from chat.text import clean_text
 
 ROLES = ("system", "developer", "user", "assistant")
@@ -106,15 +109,39 @@ def parse_completion_request(body) -> CompletionRequest:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError("'messages' must be a non-empty list.", param="messages")
+    if len(messages) > settings.CHAT_MAX_TURNS:
+        raise ApiError(
+            f"'messages' holds {len(messages):,} messages; this server takes at most {settings.CHAT_MAX_TURNS:,}.",
+            param="messages", code="too_many_messages",
+        )
     system, turns = [], []
+    total_chars = 0
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ROLES:
             raise ApiError(f"messages[{index}] needs a role of {', '.join(ROLES)}.", param=f"messages[{index}].role")
         text = _text(message.get("content"), index)
+        if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
+            raise ApiError(
+                f"messages[{index}] is {len(text):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
+                param=f"messages[{index}].content", code="message_too_long",
+            )
+        total_chars += len(text)
         if message["role"] in ("system", "developer"):
             system.append(text)
         else:
             turns.append({"role": message["role"], "content": text})
+    if total_chars > settings.CHAT_MAX_CONTEXT_CHARS:
+        raise ApiError(
+            f"The messages hold {total_chars:,} characters together; the limit is {settings.CHAT_MAX_CONTEXT_CHARS:,}.",
+            param="messages", code="context_length_exceeded",
+        )
+    system_prompt = "\n\n".join(system)
+    if len(system_prompt) > SYSTEM_PROMPT_MAX_CHARS:
+        raise ApiError(
+            f"The system prompt (the system and developer messages together) is {len(system_prompt):,} characters "
+            f"long; the limit is {SYSTEM_PROMPT_MAX_CHARS:,}.",
+            param="messages", code="system_prompt_too_long",
+        )
     if not turns or turns[-1]["role"] != "user":
         raise ApiError("The last message must come from the user.", param="messages")
     turns = _alternating(turns)
@@ -141,7 +168,7 @@ def parse_completion_request(body) -> CompletionRequest:
         raise ApiError("Only n=1 is supported.", param="n")
     stream_options = body.get("stream_options") or {}
     return CompletionRequest(
-        system_prompt="\n\n".join(system),
+        system_prompt=system_prompt,
         turns=turns[:-1],
         content=turns[-1]["content"],
         settings=clean,

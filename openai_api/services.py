@@ -1,9 +1,16 @@
 import hashlib
 import secrets
+from collections.abc import Callable
 
+from django.db import transaction
 from django.utils import timezone
 
+from chat.models import Conversation, Message
+from chat.services import TITLE_FROM_MESSAGE_CHARS, message_send
+from chatsite.db import retry_if_locked
+
 from .models import ApiKey
+from .requests import CompletionRequest
 
 KEY_PREFIX = "cs-"
 
@@ -36,25 +43,20 @@ def api_key_authenticate(*, raw_key: str):
     return key.user
 
 
-def completion_conversation_create(*, user, request) -> tuple:
-    """Stores the request's history as a conversation: the system prompt and
-    the earlier turns as the client gave them (its record, not new input).
-    Returns the conversation and the answer the new message follows (None
-    when the new message is the first)."""
-    from django.db import transaction
-
-    from chat.models import Message, MessageStatus
-    from chat.services import conversation_create
-
-    with transaction.atomic():
-        conversation = conversation_create(owner=user, settings_values=request.settings)
-        conversation.system_prompt = request.system_prompt
-        conversation.title = ("API: " + " ".join(request.content.split()))[:60]
-        conversation.save(update_fields=["system_prompt", "title"])
-        parent = None
-        for turn in request.turns:
-            parent = Message.objects.create(
-                conversation=conversation, parent=parent, role=turn["role"], content=turn["content"],
-                status=MessageStatus.ACCEPTED if turn["role"] == "user" else MessageStatus.COMPLETE,
-            )
-    return conversation, parent
+@retry_if_locked
+@transaction.atomic
+def completion_start(*, user, request: CompletionRequest, on_stored: Callable[[Conversation], None]) -> Message:
+    """Sends the request's last message as a new conversation, with its
+    system prompt and the earlier turns stored before it as the client gave
+    them (its record, not the model's: input moderation judges them with
+    the message). The limits are checked first: a refused request stores
+    nothing. `on_stored(conversation)` runs before the commit hands the
+    message to moderation, so a watcher it adds to the conversation's group
+    misses none of its events. Returns the queued answer."""
+    conversation, _, answer = message_send(
+        user=user, conversation=None, parent=None, content=request.content,
+        settings_values={**request.settings, "system_prompt": request.system_prompt}, stop=request.stop,
+        history=request.turns, title=("API: " + " ".join(request.content.split()))[:TITLE_FROM_MESSAGE_CHARS],
+    )
+    on_stored(conversation)
+    return answer

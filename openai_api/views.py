@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -25,7 +25,7 @@ from chat.models import FINAL_ASSISTANT_STATUSES, MessageStatus
 
 from .requests import ApiError, parse_completion_request
 from .selectors import served_model_names
-from .services import api_key_authenticate, completion_conversation_create
+from .services import api_key_authenticate, completion_start
 
 _MAX_BODY = 1024 * 1024
 _STATUS_OF_CHAT_ERROR = {"rate_limited": 429, "too_many_generations": 429, "quota_exceeded": 429}
@@ -61,19 +61,23 @@ async def models_view(request):
 class _Exchange:
     """Follows one answer on the channel layer until it is final."""
 
-    def __init__(self, conversation_id: int):
-        self.conversation_id = conversation_id
+    def __init__(self):
         self.layer = get_channel_layer()
         self.channel = None
+        self.group = None
         self.answer_id = None
 
-    async def __aenter__(self):
+    async def open(self) -> None:
         self.channel = await self.layer.new_channel()
-        await self.layer.group_add(conversation_group(self.conversation_id), self.channel)
-        return self
 
-    async def __aexit__(self, *exc):
-        await self.layer.group_discard(conversation_group(self.conversation_id), self.channel)
+    def join(self, conversation) -> None:
+        """Called from the thread storing the exchange, before it commits."""
+        self.group = conversation_group(conversation.pk)
+        async_to_sync(self.layer.group_add)(self.group, self.channel)
+
+    async def close(self) -> None:
+        if self.group is not None:
+            await self.layer.group_discard(self.group, self.channel)
 
     async def events(self):
         """Yields ("delta", text), ("retract", None), then ("final", message)."""
@@ -124,19 +128,15 @@ async def chat_completions_view(request):
         if parsed.model and parsed.model not in names:
             raise ApiError(f"The model '{parsed.model}' is not served here; see /v1/models.", status=404,
                            param="model", code="model_not_found")
-        conversation, parent = await sync_to_async(completion_conversation_create)(user=user, request=parsed)
     except ApiError as exc:
         return _error(exc)
 
-    exchange = _Exchange(conversation.pk)
-    await exchange.__aenter__()
+    exchange = _Exchange()
+    await exchange.open()
     try:
-        _, _, answer = await sync_to_async(chat_services.message_send)(
-            user=user, conversation=conversation, parent=parent, content=parsed.content, stop=parsed.stop
-        )
-    except ChatError as exc:
-        await exchange.__aexit__()
-        await sync_to_async(chat_services.conversation_delete)(conversation=conversation)
+        answer = await sync_to_async(completion_start)(user=user, request=parsed, on_stored=exchange.join)
+    except ChatError as exc:  # a limit refused it; nothing was stored
+        await exchange.close()
         return _error(ApiError(exc.message, status=_STATUS_OF_CHAT_ERROR.get(exc.code, 400), code=exc.code))
     exchange.answer_id = answer.pk
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
@@ -145,9 +145,9 @@ async def chat_completions_view(request):
     max_tokens = parsed.settings["max_new_tokens"]
 
     async def finish():
-        await exchange.__aexit__()
+        await exchange.close()
         if not parsed.store:
-            await sync_to_async(chat_services.conversation_delete)(conversation=conversation)
+            await sync_to_async(chat_services.conversation_delete)(conversation=answer.conversation)
 
     if not parsed.stream:
         try:
@@ -192,7 +192,7 @@ async def chat_completions_view(request):
         except (asyncio.CancelledError, GeneratorExit):
             # The client went away: stop writing an answer nobody reads.
             await sync_to_async(runtime.request_cancel)(answer.pk)
-            await exchange.__aexit__()
+            await exchange.close()
             raise
 
     response = StreamingHttpResponse(sse(), content_type="text/event-stream")

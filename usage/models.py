@@ -23,3 +23,17 @@ class DailyUsage(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.day}: {self.tokens} tokens"
+
+
+class AnswerStart(models.Model):
+    """Answers a user started at one moment (a send, a regeneration, an arena
+    round's two): what the per-minute rate limit counts. Kept here, not read
+    off chat's messages, which their owner can delete. Rows older than the
+    window are pruned as new ones come (services.answers_admit)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+    answers = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "at"])]

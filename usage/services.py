@@ -1,12 +1,19 @@
-"""Counting usage and enforcing quotas."""
+"""Counting usage and enforcing the per-user limits: the daily token quota
+and the per-minute rate of answers."""
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from chat.errors import ChatError
 
-from .models import DailyUsage
+from .models import AnswerStart, DailyUsage
 from .selectors import daily_token_quota, tokens_used_today
+
+RATE_WINDOW = timedelta(minutes=1)
 
 
 def usage_record(*, user_id: int, answers: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
@@ -42,3 +49,31 @@ def quota_check(*, user) -> None:
             "quota_exceeded",
             f"You have used your {quota:,} tokens for today ({used:,}); the quota resets at midnight UTC.",
         )
+
+
+def answers_admit(*, user, answers: int = 1) -> None:
+    """Counts `answers` new answers for `user`, or raises ChatError when the
+    daily quota is used up (quota_exceeded) or they would pass the
+    per-minute rate (rate_limited). Precondition: inside the transaction
+    that stores the answers, so a rollback takes the count back with them.
+
+    It first takes the user's limits lock, held until that transaction
+    ends: another transaction admitting answers for the same user waits,
+    then counts these, as do the caller's own checks after this one.
+    PostgreSQL locks the user's row (FOR NO KEY UPDATE, which inserts of
+    rows that point at the user do not wait for). SQLite ignores the lock
+    but has one writer at a time: the count is written before it is read,
+    and a transaction whose reads another has overtaken is refused its
+    write ("database is locked", run again by chatsite.db.retry_if_locked)."""
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
+    quota_check(user=user)
+    now = timezone.now()
+    with transaction.atomic():  # a refusal takes back the row it wrote
+        AnswerStart.objects.create(user=user, at=now, answers=answers)
+        recent = AnswerStart.objects.filter(user=user, at__gt=now - RATE_WINDOW).aggregate(n=Sum("answers"))["n"]
+        if recent > settings.CHAT_RATE_LIMIT_PER_MINUTE:
+            raise ChatError(
+                "rate_limited",
+                f"You can send {settings.CHAT_RATE_LIMIT_PER_MINUTE} messages a minute. Please wait a moment.",
+            )
+    AnswerStart.objects.filter(user=user, at__lte=now - RATE_WINDOW).delete()

@@ -4,6 +4,7 @@ the reasons on the linked feedback. Nothing flows without the opt-in."""
 import pytest
 
 from chat import services
+from chat.context import system_prompt_fingerprint
 from chat.generation import user_message_moderate
 from chat.models import Conversation, Feedback, Message, MessageStatus
 from labeling.from_chat import chat_prompt_share, disliked_answer_share
@@ -31,9 +32,12 @@ def rules_only(settings):
 
 
 def exchange(owner, text="How do tides work?", answer="The moon pulls the sea.", *, system="", parent=None, conversation=None):
+    """A question as input moderation accepts it (beside the system
+    prompt), and its answer."""
     conversation = conversation or Conversation.objects.create(owner=owner, system_prompt=system)
     question = Message.objects.create(
-        conversation=conversation, parent=parent, role="user", content=text, status=MessageStatus.ACCEPTED
+        conversation=conversation, parent=parent, role="user", content=text, status=MessageStatus.ACCEPTED,
+        moderation={"flagged": False, "context": {"system_prompt": system_prompt_fingerprint(conversation.system_prompt)}},
     )
     reply = Message.objects.create(
         conversation=conversation, parent=question, role="assistant", content=answer, status=MessageStatus.COMPLETE,
@@ -148,3 +152,48 @@ class TestThumbsDown:
         moderated.refresh_from_db()
         self.rate_down(user, moderated)
         assert not Candidate.objects.exists()
+
+
+class TestOnlyWhatModerationPassedIsShared:
+    """Issue 15, item 4: the system prompt and /v1's client turns reached
+    the annotators' pool without moderation."""
+
+    def v1_exchange(self, user, messages):
+        from openai_api.requests import parse_completion_request
+        from openai_api.services import completion_start
+
+        answer = completion_start(
+            user=user, request=parse_completion_request({"messages": messages}), on_stored=lambda conversation: None
+        )
+        return Message.objects.get(pk=answer.parent_id), answer
+
+    def test_client_turns_are_not_shared_before_moderation_judged_them(self, make_user, no_tasks, rules_only):
+        user = make_user(username="sharer", shares_chat_data=True)
+        question, _ = self.v1_exchange(user, [
+            {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
+            {"role": "user", "content": "Another?"},
+        ])
+        Message.objects.filter(pk=question.pk).update(status=MessageStatus.ACCEPTED)  # as if judged alone
+        assert chat_prompt_share(message=Message.objects.get(pk=question.pk)) is None
+        Message.objects.filter(pk=question.pk).update(status=MessageStatus.PENDING)
+        user_message_moderate(message_id=question.pk)  # judges them all, then shares
+        assert [m["content"] for m in Prompt.objects.get().messages] == ["Name a colour.", "Blue.", "Another?"]
+
+    def test_a_fabricated_answer_is_never_a_model_candidate(self, make_user, no_tasks, rules_only):
+        user = make_user(username="sharer", shares_chat_data=True)
+        question, _ = self.v1_exchange(user, [
+            {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
+            {"role": "user", "content": "Another?"},
+        ])
+        user_message_moderate(message_id=question.pk)
+        fabricated = Message.objects.get(content="Blue.")
+        services.feedback_submit(user=user, message=fabricated, rating=-1, reasons=["Not helpful"], comment="")
+        assert not Candidate.objects.exists()
+
+    def test_a_system_prompt_changed_since_moderation_is_not_shared(self, make_user, no_tasks, rules_only):
+        user = make_user(username="sharer", shares_chat_data=True)
+        question, answer = exchange(user, system="Be brief.")
+        Conversation.objects.filter(pk=question.conversation_id).update(system_prompt="Start a brawl")
+        answer.refresh_from_db()
+        services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Not helpful"], comment="")
+        assert not Prompt.objects.exists() and not Candidate.objects.exists()

@@ -92,3 +92,47 @@ def test_the_admin_tables(make_user):
     assert [(r["version"].name, r["own"], r["lineage"]) for r in compute_by_version()] == [
         ("ppo", 300.0, 420.0), ("sft", 120.0, 120.0),
     ]
+
+
+def test_an_answer_whose_conversation_is_deleted_mid_stream_is_still_charged(user, tiny_model_dir, monkeypatch):
+    """The usage was recorded after the answer was saved, so deleting the
+    conversation while it streamed (its row gone) skipped it: a way past
+    the daily quota."""
+    from chat import generation
+    from chat.models import Conversation, Message, MessageStatus
+    from registry.models import ModelVersion
+
+    version = ModelVersion.objects.create(name="tiny", kind="policy", source="trained", path=str(tiny_model_dir))
+    conversation = Conversation.objects.create(owner=user)
+    question = Message.objects.create(conversation=conversation, role="user", content="Hi", status=MessageStatus.ACCEPTED)
+    answer = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", status=MessageStatus.QUEUED,
+        model_version=version, sampling={"max_new_tokens": 16},
+    )
+    real_backend = generation.chat_backend
+
+    class DeletedWhileStreaming:
+        """The real backend; the user deletes the conversation (and it is
+        purged) once the first words arrived."""
+
+        def __init__(self, backend):
+            self.backend, self.model_path = backend, backend.model_path
+
+        def stream(self, messages, params, should_stop):
+            stream = self.backend.stream(messages, params, should_stop)
+            inner = stream.deltas
+
+            def deltas():
+                for index, delta in enumerate(inner):
+                    if index == 0:
+                        Conversation.objects.filter(pk=conversation.pk).delete()
+                    yield delta
+
+            stream.deltas = deltas()
+            return stream
+
+    monkeypatch.setattr(generation, "chat_backend", lambda v=None: (DeletedWhileStreaming(real_backend(v)[0]), v))
+    generation.answer_generate(message_id=answer.pk)
+    assert not Message.objects.filter(pk=answer.pk).exists()
+    row = DailyUsage.objects.get(user=user)
+    assert (row.answers, row.completion_tokens) == (1, 16) and row.prompt_tokens > 0
