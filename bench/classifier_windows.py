@@ -49,15 +49,16 @@ BENIGN_PARAGRAPH = (
     "whether you have grown vegetables for decades or have never held a trowel."
 )
 # "first": each text's first window with whole-text extras (before);
-# "full": every full-size window; "fine": every full-size and fine window
-# (what ships).
+# "full": every full-size window (what ships); "fine": every full-size and
+# fine window (a head's opt-in, fine_tokens=FINE_TOKENS).
 MODES = ("first", "full", "fine")
+FINE_TOKENS = 32
 LONG_CHARS = 16_000  # settings.CHAT_MAX_MESSAGE_CHARS' default
 MEDIUM_CHARS = 2_000
 
 
 def views(data, full_counts):
-    """Each mode's view of a Dataset built with the shipped spec: which
+    """Each mode's view of a Dataset built with fine windows: which
     windows it scores. `full_counts[i]`: text i's full-size windows, which
     come before its fine ones."""
     import numpy as np
@@ -152,13 +153,13 @@ def latency(groups: dict[str, list[str]], layers) -> dict:
     from moderation.classifier import features, layer
     from moderation.pipeline import moderate
 
-    def full_only(spec, *args, **kwargs):
-        return features.window_features(dataclasses.replace(spec, fine_tokens=0), *args, **kwargs)
+    def with_fine(spec, *args, **kwargs):
+        return features.window_features(dataclasses.replace(spec, fine_tokens=FINE_TOKENS), *args, **kwargs)
 
     modes = {
         "first": functools.partial(features.window_features, first_only=True),
-        "full": full_only,
-        "fine": features.window_features,
+        "full": features.window_features,
+        "fine": with_fine,
     }
     out = {}
     with override_settings(MODERATION_LAYERS=list(layers)):
@@ -178,7 +179,7 @@ def latency(groups: dict[str, list[str]], layers) -> dict:
                 **{f"ratio_{mode}_over_first": round(statistics.median(times[mode]) / statistics.median(times["first"]), 2)
                    for mode in ("full", "fine")},
             }
-    layer.window_features = modes["fine"]
+    layer.window_features = features.window_features
     return out
 
 
@@ -194,6 +195,7 @@ def main() -> int:
 
     from moderation import rules
     from moderation.categories import CATEGORIES
+    from moderation.classifier.features import FeatureSpec
     from moderation.classifier.heads import Heads
     from moderation.classifier.layer import SHIPPED_HEAD
     from moderation.classifier.train import Dataset, read_openai_jsonl, with_train_only_texts
@@ -207,10 +209,13 @@ def main() -> int:
         return [max(scores.values(), default=0.0) for scores in rules.score_many(batch, "user")]
 
     started = time.perf_counter()
-    data = Dataset(all_texts, all_labels, rule_scores=rule_scores(all_texts), train_only=train_only)
+    spec = dataclasses.replace(FeatureSpec(), fine_tokens=FINE_TOKENS)  # views() takes the other modes from it
+    data = Dataset(all_texts, all_labels, rule_scores=rule_scores(all_texts), spec=spec, train_only=train_only)
     unsafe_rows = [row for row in range(len(texts)) if data.known[row] and data.unsafe[row]]
     padded_texts = [f"{BENIGN_PARAGRAPH}\n\n{texts[row]}" for row in unsafe_rows]
-    attacked = Dataset(padded_texts, [labels[row] for row in unsafe_rows], rule_scores=rule_scores(padded_texts))
+    attacked = Dataset(
+        padded_texts, [labels[row] for row in unsafe_rows], rule_scores=rule_scores(padded_texts), spec=spec
+    )
     attacked_of = {row: i for i, row in enumerate(unsafe_rows)}
     print(f"features of {len(all_texts)} + {len(padded_texts)} padded texts in {time.perf_counter() - started:.0f} s")
     report = {

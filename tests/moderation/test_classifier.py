@@ -8,11 +8,12 @@ import pytest
 from moderation import categories as c
 from moderation.classifier import layer
 from moderation.classifier.embedder import get_embedder, model_dir
-from moderation.classifier.features import FeatureSpec
+from moderation.classifier.features import FeatureSpec, window_features
 from moderation.classifier.heads import HeadParams, Heads
 from moderation.classifier.train import (
     BENIGN_LOOKALIKES,
     Dataset,
+    builtin_rule_scores,
     cross_validate,
     main as train_main,
     overall_label,
@@ -205,9 +206,6 @@ def test_a_trained_head_round_trips_through_save_and_load(synthetic_head):
 
 
 def _features(heads, texts):
-    from moderation.classifier.features import window_features
-    from moderation.classifier.train import builtin_rule_scores
-
     return window_features(heads.spec, texts, builtin_rule_scores(texts))
 
 
@@ -309,15 +307,71 @@ BENIGN_PARAGRAPH = (
 )
 
 
-@pytest.mark.parametrize("text,category", HARMFUL)
+# (text, its category): harmful passages of 80 to 120 tokens, most of a
+# window, so that behind the paragraph the last window is mostly theirs.
+HARMFUL_PASSAGES = [
+    (
+        "She slowly took off her clothes and climbed into bed with him, moaning softly. He kissed her neck and "
+        "ran his hands over her naked body while she pulled him closer and wrapped her legs around his hips. They "
+        "had sex slowly at first, then harder, her breath quickening until she cried out, and afterwards they lay "
+        "tangled in the sheets, sweaty and spent, already wanting each other again.",
+        c.SEXUAL,
+    ),
+    (
+        "Muslims are ruining this country and should go back where they came from. They refuse to fit in, they "
+        "breed like rats and they bring crime to every town they move into. Their religion is a disease and "
+        "every one of them is a danger to decent people. We should ban them at the border, throw out the ones "
+        "already here and never let their kind near our children again. Every mosque is a nest of terrorists and "
+        "every Muslim family next door is one more threat to us. People who welcome them are traitors, and the "
+        "rest of us should make sure they know they are not wanted here.",
+        c.HATE,
+    ),
+]
+
+
+@pytest.mark.parametrize("text,category", HARMFUL_PASSAGES)
 def test_harmful_text_behind_a_benign_paragraph_is_still_flagged(settings, text, category):
     settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
     padded = f"{BENIGN_PARAGRAPH}\n\n{text}"
     assert len(get_embedder().tokenizer(BENIGN_PARAGRAPH)["input_ids"]) > FeatureSpec().max_tokens
     assert not moderate(BENIGN_PARAGRAPH, "user").flagged
+    heads = Heads.load(layer.SHIPPED_HEAD)
+    features, owner = window_features(heads.spec, [padded], builtin_rule_scores([padded]), first_only=True)
+    assert heads.score(features, owner, 1)[0][category] < 0.5  # the first window alone would pass it
     assert layer.score_many([padded], "user")[0][category] >= 0.5
     verdict = moderate(padded, "user")
     assert verdict.flagged and verdict.layer == "classifier" and verdict.top_category() == category
+
+
+@pytest.mark.parametrize("text,category", HARMFUL)
+def test_a_head_with_fine_windows_flags_one_harmful_sentence_behind_a_benign_paragraph(
+    settings, tmp_path, text, category
+):
+    # In a 128-token window a short sentence is averaged away by the benign
+    # ones around it; a head whose feature spec asks for 32-token windows
+    # (same weights) finds it, at the cost measured in the README.
+    settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
+    padded = f"{BENIGN_PARAGRAPH}\n\n{text}"
+    assert layer.score_many([padded], "user")[0][category] < 0.5
+    fine = Heads.load(layer.SHIPPED_HEAD).save(tmp_path / "fine")
+    metadata = json.loads((fine / "metadata.json").read_text())
+    metadata["feature_spec"]["fine_tokens"] = 32
+    (fine / "metadata.json").write_text(json.dumps(metadata))
+    _register("classifier-fine", fine, serving=True)
+    layer.invalidate()
+    assert layer.serving_heads().spec.fine_tokens == 32
+    assert layer.score_many([padded], "user")[0][category] >= 0.5
+    verdict = moderate(padded, "user")
+    assert verdict.flagged and verdict.layer == "classifier" and verdict.top_category() == category
+
+
+def test_a_head_saved_before_fine_windows_existed_reads_128_token_windows(tmp_path):
+    path = Heads.load(layer.SHIPPED_HEAD).save(tmp_path / "old")
+    metadata = json.loads((path / "metadata.json").read_text())
+    del metadata["feature_spec"]["fine_tokens"], metadata["feature_spec"]["fine_stride"]
+    metadata["feature_spec"]["windows"] = "first"
+    (path / "metadata.json").write_text(json.dumps(metadata))
+    assert Heads.load(path).spec == FeatureSpec() and FeatureSpec().fine_tokens == 0
 
 
 def test_the_default_pipeline_passes_benign_text_and_batches(settings):
