@@ -96,8 +96,8 @@ def main():
         row = {"new_cpu_seconds": new, "prompt_tokens": int(new_ids.shape[1])}
         if turns <= args.old_max_turns:
             old_ids, old = cpu_seconds(lambda: old_encode_chat(tokenizer, max_context, messages, MAX_NEW_TOKENS))
-            row.update(old_cpu_seconds=old, same_prompt=bool(old_ids.shape == new_ids.shape and (old_ids == new_ids).all()),
-                       old_over_new=round(old / max(new, 1e-4), 1))
+            same = bool(old_ids.shape == new_ids.shape and (old_ids == new_ids).all())
+            row.update(old_cpu_seconds=old, same_prompt=same, old_over_new=round(old / max(new, 1e-4), 1))
         report["histories"][turns] = row
         print(turns, row, flush=True)
 
@@ -113,7 +113,8 @@ def main():
 
     refused, parse_cpu = cpu_seconds(parse_as_the_view_does)
     # The most /v1 now takes: CHAT_MAX_TURNS messages holding CHAT_MAX_CONTEXT_CHARS.
-    accepted = history(settings.CHAT_MAX_TURNS - 1, chars=settings.CHAT_MAX_CONTEXT_CHARS // settings.CHAT_MAX_TURNS - 1)
+    per_turn = settings.CHAT_MAX_CONTEXT_CHARS // settings.CHAT_MAX_TURNS - 1
+    accepted = history(settings.CHAT_MAX_TURNS - 1, chars=per_turn)
     parse_completion_request({"messages": accepted})  # it is taken
     _, accepted_new = cpu_seconds(lambda: encoder.encode_chat(accepted, MAX_NEW_TOKENS))
     _, accepted_old = cpu_seconds(lambda: old_encode_chat(tokenizer, max_context, accepted, MAX_NEW_TOKENS))
@@ -122,7 +123,8 @@ def main():
     after = parse_cpu + accepted_new
     report["worst_request"] = {
         "before": {"turns": max(measured_old) if measured_old else None, "cpu_seconds": before,
-                   "note": "the old encode_chat on the longest history measured; a 1 MiB body holds about 32,000 turns"},
+                   "note": "the old encode_chat on the longest history measured; "
+                           "a 1 MiB body holds about 32,000 turns"},
         "after": {
             "refused_body_bytes": len(body), "refused_turns": biggest + 1, "refused_as": refused,
             "parse_cpu_seconds": parse_cpu,

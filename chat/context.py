@@ -11,8 +11,6 @@ model nor shared with annotators.
 """
 import hashlib
 
-from django.db import connection
-
 from .models import Message, MessageStatus
 
 CLIENT = "client"
@@ -51,37 +49,3 @@ def passed_with_system_prompt(message: Message, system_prompt: str) -> bool:
         return True
     context = (message.moderation or {}).get("context") or {}
     return context.get("system_prompt") == system_prompt_fingerprint(system_prompt)
-
-
-def branch(message_id: int | None, *, turns: int, chars: int | None = None) -> list[Message]:
-    """`message_id` and the messages above it, oldest first: the newest
-    `turns` of them, and of those as many of the newest as hold `chars`
-    characters (the first whatever its size). One recursive query walks up
-    the branch, however long the conversation; only what is kept is read."""
-    if message_id is None or turns < 1:
-        return []
-    table = Message._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH RECURSIVE branch (id, parent_id, chars, depth) AS (
-                SELECT id, parent_id, LENGTH(content), 1 FROM {table} WHERE id = %s
-                UNION ALL
-                SELECT m.id, m.parent_id, LENGTH(m.content), b.depth + 1
-                FROM {table} m JOIN branch b ON m.id = b.parent_id
-                WHERE b.depth < %s
-            )
-            SELECT id, chars FROM branch ORDER BY depth
-            """,
-            [message_id, turns],
-        )
-        walked = cursor.fetchall()
-    kept, left = [], chars
-    for pk, size in walked:
-        if left is not None:
-            if kept and size > left:
-                break
-            left -= size
-        kept.append(pk)
-    rows = Message.objects.in_bulk(kept)
-    return [rows[pk] for pk in reversed(kept) if pk in rows]

@@ -25,6 +25,7 @@ from usage.services import usage_record
 
 from . import context, dispatch, events, runtime
 from .models import Message, MessageStatus
+from .selectors import branch_ending_at
 from .text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -125,9 +126,8 @@ def user_message_moderate(*, message_id: int) -> None:
     if message is None:
         return
     system_prompt = message.conversation.system_prompt
-    client_turns = [
-        turn for turn in context.branch(message.parent_id, turns=settings.CHAT_MAX_TURNS) if context.awaits_moderation(turn)
-    ]
+    above = branch_ending_at(message.parent_id, turns=settings.CHAT_MAX_TURNS)
+    client_turns = [turn for turn in above if context.awaits_moderation(turn)]
     texts = [message.content, *([system_prompt] if system_prompt.strip() else []), *(t.content for t in client_turns)]
     verdicts = moderate_many(texts, "user")
     refusal = next(((verdict, text) for verdict, text in zip(verdicts, texts) if verdict.flagged), None)
@@ -188,7 +188,7 @@ def chat_history(answer: Message) -> list[dict[str, str]]:
     judged."""
     conversation = answer.conversation
     system_prompt = conversation.system_prompt if conversation.system_prompt.strip() else ""
-    path = context.branch(
+    path = branch_ending_at(
         answer.parent_id, turns=settings.CHAT_MAX_TURNS, chars=settings.CHAT_MAX_CONTEXT_CHARS - len(system_prompt)
     )
     turns = [

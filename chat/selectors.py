@@ -1,3 +1,4 @@
+from django.db import connection
 from django.db.models import Q
 
 from .models import Feedback, Message, Conversation
@@ -44,6 +45,40 @@ def branch_path(conversation: Conversation) -> list[Message]:
         path.append(node)
         node = by_id.get(node.parent_id)
     return path[::-1]
+
+
+def branch_ending_at(message_id: int | None, *, turns: int, chars: int | None = None) -> list[Message]:
+    """`message_id` and the messages above it, oldest first: the newest
+    `turns` of them, and of those as many of the newest as hold `chars`
+    characters (the first whatever its size). One recursive query walks up
+    the branch, however long the conversation; only what is kept is read."""
+    if message_id is None or turns < 1:
+        return []
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE branch (id, parent_id, chars, depth) AS (
+                SELECT id, parent_id, LENGTH(content), 1 FROM {table} WHERE id = %s
+                UNION ALL
+                SELECT m.id, m.parent_id, LENGTH(m.content), b.depth + 1
+                FROM {table} m JOIN branch b ON m.id = b.parent_id
+                WHERE b.depth < %s
+            )
+            SELECT id, chars FROM branch ORDER BY depth
+            """,
+            [message_id, turns],
+        )
+        walked = cursor.fetchall()
+    kept, left = [], chars
+    for pk, size in walked:
+        if left is not None:
+            if kept and size > left:
+                break
+            left -= size
+        kept.append(pk)
+    rows = Message.objects.in_bulk(kept)
+    return [rows[pk] for pk in reversed(kept) if pk in rows]
 
 
 def latest_leaf_under(message: Message) -> Message:

@@ -122,7 +122,8 @@ def parse_completion_request(body) -> CompletionRequest:
         text = _text(message.get("content"), index)
         if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
             raise ApiError(
-                f"messages[{index}] is {len(text):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
+                f"messages[{index}] is {len(text):,} characters long; "
+                f"the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
                 param=f"messages[{index}].content", code="message_too_long",
             )
         total_chars += len(text)
