@@ -1,6 +1,6 @@
 """The worst message's CPU cost under an admin's catastrophic regex rule,
 before (Python's backtracking `re`, as the rules layer compiled admin rules
-until issue 15) and after (RE2, `moderation.rules.compile_pattern`), and
+until issue 15) and after (RE2, `moderation.rule_syntax.compile_pattern`), and
 the built-in rules (still on `re`) against hostile text as long as a
 message may be, before and after the layer collapsed runs of whitespace
 for them.
@@ -71,7 +71,7 @@ def backtracking(pattern: str, make_input) -> dict:
 
 
 def linear(pattern: str, make_input) -> dict:
-    from moderation.rules import REGEX, compile_pattern
+    from moderation.rule_syntax import REGEX, compile_pattern
 
     compiled = compile_pattern(REGEX, pattern)
     return {

@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from . import rules
+from . import rule_syntax
 from .categories import CATEGORIES, CATEGORY_CHOICES
 
 
@@ -18,13 +18,13 @@ class ModerationRule(models.Model):
     """
 
     class Kind(models.TextChoices):
-        REGEX = rules.REGEX, "Regular expression"
-        WORDS = rules.WORDS, "Word list (one word or phrase per line)"
+        REGEX = rule_syntax.REGEX, "Regular expression"
+        WORDS = rule_syntax.WORDS, "Word list (one word or phrase per line)"
 
     class AppliesTo(models.TextChoices):
-        INPUT = rules.INPUT, "User messages"
-        OUTPUT = rules.OUTPUT, "Assistant answers"
-        BOTH = rules.BOTH, "Both"
+        INPUT = rule_syntax.INPUT, "User messages"
+        OUTPUT = rule_syntax.OUTPUT, "Assistant answers"
+        BOTH = rule_syntax.BOTH, "Both"
 
     category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.WORDS)
@@ -53,7 +53,7 @@ class ModerationRule(models.Model):
         # The pipeline skips a broken rule; this catches it while an admin
         # can still fix it.
         try:
-            rules.compile_pattern(self.kind, self.pattern)
+            rule_syntax.compile_pattern(self.kind, self.pattern)
         except ValueError as error:
             raise ValidationError({"pattern": str(error)}) from None
 
@@ -84,8 +84,8 @@ class ReviewItem(models.Model):
     mid-stream the message itself holds the template response instead."""
 
     class Direction(models.TextChoices):
-        INPUT = rules.INPUT, "User message"
-        OUTPUT = rules.OUTPUT, "Assistant answer"
+        INPUT = rule_syntax.INPUT, "User message"
+        OUTPUT = rule_syntax.OUTPUT, "Assistant answer"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -102,9 +102,10 @@ def builtin_rule_scores(texts: Sequence[str], role: str = "user") -> list[float]
     """The rules layer's top score per text with the built-in rules only
     (no database, so no Django setup)."""
     from .. import rules
+    from ..rule_syntax import BOTH, INPUT, OUTPUT
 
-    direction = {"user": rules.INPUT, "assistant": rules.OUTPUT}[role]
-    compiled = tuple(rule for rule in rules.builtin_rules() if rule.applies_to in (direction, rules.BOTH))
+    direction = {"user": INPUT, "assistant": OUTPUT}[role]
+    compiled = tuple(rule for rule in rules.builtin_rules() if rule.applies_to in (direction, BOTH))
     return [max(rules.score_text(text, compiled).values(), default=0.0) for text in texts]
 
 
