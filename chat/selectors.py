@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
+from .context import awaits_moderation, is_refused
 from .models import Feedback, Message, Conversation
 from .serializers import conversation_to_dict, message_to_dict
-from .text import clean_text
+from core.text import clean_text
 
 
 def conversation_list(*, user, query: str = "", limit: int = 200) -> list[dict]:
@@ -38,23 +40,28 @@ def conversation_detail(*, conversation: Conversation, user) -> dict:
 
 def branch_path(conversation: Conversation) -> list[Message]:
     """Messages from the root to the current leaf, in order."""
-    by_id = {m.pk: m for m in conversation.messages.all()}
-    path = []
-    node = by_id.get(conversation.current_leaf_id)
-    while node is not None:
-        path.append(node)
-        node = by_id.get(node.parent_id)
-    return path[::-1]
+    if conversation.current_leaf_id is None:
+        return []
+    return branch_ending_at(conversation.current_leaf_id)
 
 
-def branch_ending_at(message_id: int | None, *, turns: int, chars: int | None = None) -> list[Message]:
+def message_branch(leaf: Message) -> list[Message]:
+    """`leaf` and every message above it, root first, whatever their status:
+    the one walk up a conversation's tree that chat, moderation and
+    labeling share."""
+    return branch_ending_at(leaf.pk)
+
+
+def branch_ending_at(message_id: int | None, *, turns: int | None = None, chars: int | None = None) -> list[Message]:
     """`message_id` and the messages above it, oldest first: the newest
-    `turns` of them, and of those as many of the newest as hold `chars`
-    characters (the first whatever its size). One recursive query walks up
-    the branch, however long the conversation; only what is kept is read."""
-    if message_id is None or turns < 1:
+    `turns` of them (all when None), and of those as many of the newest as
+    hold `chars` characters (the first whatever its size). One recursive
+    query walks up the branch, however long the conversation; only what is
+    kept is read."""
+    if message_id is None or (turns is not None and turns < 1):
         return []
     table = Message._meta.db_table
+    depth_limit = "WHERE b.depth < %s" if turns is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -63,11 +70,11 @@ def branch_ending_at(message_id: int | None, *, turns: int, chars: int | None = 
                 UNION ALL
                 SELECT m.id, m.parent_id, LENGTH(m.content), b.depth + 1
                 FROM {table} m JOIN branch b ON m.id = b.parent_id
-                WHERE b.depth < %s
+                {depth_limit}
             )
             SELECT id, chars FROM branch ORDER BY depth
             """,
-            [message_id, turns],
+            [message_id] if turns is None else [message_id, turns],
         )
         walked = cursor.fetchall()
     kept, left = [], chars
@@ -79,6 +86,30 @@ def branch_ending_at(message_id: int | None, *, turns: int, chars: int | None = 
         kept.append(pk)
     rows = Message.objects.in_bulk(kept)
     return [rows[pk] for pk in reversed(kept) if pk in rows]
+
+
+def model_context(answer: Message) -> list[dict[str, str]]:
+    """The chat messages the model reads for `answer`: the system prompt,
+    then the newest turns on its branch, at most CHAT_MAX_TURNS holding
+    CHAT_MAX_CONTEXT_CHARS with the system prompt (the question always).
+    Refused exchanges are left out, so a refused request does not steer
+    later answers, and so are client turns input moderation has not
+    judged."""
+    conversation = answer.conversation
+    system_prompt = conversation.system_prompt if conversation.system_prompt.strip() else ""
+    path = branch_ending_at(
+        answer.parent_id, turns=settings.CHAT_MAX_TURNS, chars=settings.CHAT_MAX_CONTEXT_CHARS - len(system_prompt)
+    )
+    turns = [
+        {"role": m.role, "content": m.content}
+        for m in path
+        if m.content and not is_refused(m) and not awaits_moderation(m)
+    ]
+    while turns and turns[0]["role"] != "user":
+        turns.pop(0)
+    if system_prompt:
+        turns.insert(0, {"role": "system", "content": system_prompt})
+    return turns
 
 
 def latest_leaf_under(message: Message) -> Message:

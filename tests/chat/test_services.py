@@ -2,9 +2,10 @@ import pytest
 from django.utils import timezone
 
 from chat import runtime, services
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.models import Conversation, Feedback, Message, MessageStatus
-from chat.selectors import branch_path, conversation_list
+from chat.selectors import branch_path, conversation_list, message_branch
+from core.redis_client import redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +45,10 @@ class TestMessageSend:
 
     def test_rejects_empty_and_oversize_messages(self, user, no_tasks, settings):
         settings.CHAT_MAX_MESSAGE_CHARS = 10
-        with pytest.raises(ChatError) as empty:
+        with pytest.raises(UserError) as empty:
             services.message_send(user=user, conversation=None, parent=None, content="   ")
         assert empty.value.code == "empty"
-        with pytest.raises(ChatError) as long:
+        with pytest.raises(UserError) as long:
             services.message_send(user=user, conversation=None, parent=None, content="x" * 11)
         assert long.value.code == "too_long" and "limit is 10" in long.value.message
         assert not Message.objects.exists()
@@ -58,7 +59,7 @@ class TestMessageSend:
         conversation = Conversation.objects.create(owner=user)
         services.message_send(user=user, conversation=conversation, parent=None, content="one")
         services.message_send(user=user, conversation=conversation, parent=None, content="two")
-        with pytest.raises(ChatError) as exc:
+        with pytest.raises(UserError) as exc:
             services.message_send(user=user, conversation=conversation, parent=None, content="three")
         assert exc.value.code == "rate_limited"
 
@@ -66,7 +67,7 @@ class TestMessageSend:
         settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1
         conversation = Conversation.objects.create(owner=user)
         services.message_send(user=user, conversation=conversation, parent=None, content="one")
-        with pytest.raises(ChatError) as exc:
+        with pytest.raises(UserError) as exc:
             services.message_send(user=user, conversation=conversation, parent=None, content="two")
         assert exc.value.code == "too_many_generations"
 
@@ -74,10 +75,10 @@ class TestMessageSend:
         mine = Conversation.objects.create(owner=user)
         other = Conversation.objects.create(owner=make_user(username="bob"))
         _, foreign_answer = answered(other, None)
-        with pytest.raises(ChatError):
+        with pytest.raises(UserError):
             services.message_send(user=user, conversation=mine, parent=foreign_answer, content="hi")
         question, _ = answered(mine, None)
-        with pytest.raises(ChatError):
+        with pytest.raises(UserError):
             services.message_send(user=user, conversation=mine, parent=question, content="hi")
 
     def test_edit_and_resend_makes_a_sibling_branch(self, user, no_tasks):
@@ -105,7 +106,7 @@ class TestRegenerateAndBranches:
         conversation = Conversation.objects.create(owner=user)
         question, answer = answered(conversation, None, answer_status=MessageStatus.MODERATED)
         Message.objects.filter(pk=question.pk).update(status=MessageStatus.FLAGGED)
-        with pytest.raises(ChatError):
+        with pytest.raises(UserError):
             services.answer_regenerate(user=user, message=answer)
 
     def test_select_branch_follows_the_newest_leaf(self, user):
@@ -119,6 +120,15 @@ class TestRegenerateAndBranches:
         assert [m.pk for m in branch_path(conversation)] == [q1.pk, a1.pk, q2.pk, a2.pk]
         assert services.conversation_select_branch(conversation=conversation, message=q1b) == a1b
 
+
+    def test_message_branch_walks_root_to_leaf_whatever_the_status(self, user):
+        conversation = Conversation.objects.create(owner=user)
+        q1, a1 = answered(conversation, None, "one", answer_status=MessageStatus.STOPPED)
+        q2, a2 = answered(conversation, a1, "two", answer_status=MessageStatus.MODERATED)
+        Message.objects.filter(pk=q2.pk).update(status=MessageStatus.FLAGGED)
+        answered(conversation, a1, "a sibling branch")
+        assert [m.pk for m in message_branch(a2)] == [q1.pk, a1.pk, q2.pk, a2.pk]
+        assert [m.pk for m in message_branch(q1)] == [q1.pk]
 
 class TestStopAndReap:
     def test_stopping_a_queued_answer_ends_it_at_once(self, user):
@@ -147,11 +157,11 @@ class TestStopAndReap:
         long_ago = timezone.now() - timezone.timedelta(seconds=30)
         Message.objects.filter(pk__in=[dead.pk, alive.pk]).update(started_at=long_ago)
         Message.objects.filter(pk=fresh.pk).update(started_at=timezone.now())
-        runtime.redis_client().set(f"chat:heartbeat:{alive.pk}", 1, ex=10)
+        redis_client().set(f"chat:heartbeat:{alive.pk}", 1, ex=10)
         try:
             assert services.messages_reap_interrupted() == [dead.pk]
         finally:
-            runtime.redis_client().delete(f"chat:heartbeat:{alive.pk}")
+            redis_client().delete(f"chat:heartbeat:{alive.pk}")
         dead.refresh_from_db()
         assert dead.status == MessageStatus.INTERRUPTED and dead.content == "a q"
         assert "stopped" in dead.error
@@ -165,11 +175,11 @@ class TestFeedbackAndSearch:
         services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Too verbose"], comment="")
         feedback = Feedback.objects.get()
         assert feedback.reasons == ["Too verbose"]
-        with pytest.raises(ChatError):
+        with pytest.raises(UserError):
             services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Accurate information"], comment="")
-        with pytest.raises(ChatError):
+        with pytest.raises(UserError):
             services.feedback_submit(user=user, message=answer, rating=5, reasons=[], comment="")
-        with pytest.raises(ChatError):
+        with pytest.raises(UserError):
             services.feedback_submit(user=user, message=question, rating=1, reasons=[], comment="")
 
     def test_search_matches_title_and_content_of_own_conversations(self, user, make_user):
