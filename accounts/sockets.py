@@ -1,5 +1,5 @@
 """When an account's rights may have changed, its open sockets are closed
-(chatsite/user_sockets.py) and the pages' reconnects are judged afresh.
+(core/user_sockets.py) and the pages' reconnects are judged afresh.
 
 Receivers, connected in AccountsConfig.ready(), rather than calls in the
 services: the Django admin, `changepassword`, Django's password and logout
@@ -12,7 +12,7 @@ import logging
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from chatsite.user_sockets import user_sockets_close
+from core.user_sockets import user_sockets_close
 
 logger = logging.getLogger(__name__)
 

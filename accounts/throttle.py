@@ -14,7 +14,7 @@ Past its free failures, each further failure makes the pair (or address)
 wait, twice as long as the one before, up to LOGIN_RETRY_MAX_SECONDS: a
 delay, not a lock. An IPv6 address counts as its /64, the block one
 subscriber holds. Behind a load balancer the address is the client's
-(chatsite/proxy.py).
+(core/proxy.py).
 
 Refusing and counting failures happen in the authentication backend
 (accounts/backends.py), clearing on Django's `user_logged_in` signal, so
@@ -29,7 +29,7 @@ import logging
 import redis
 from django.conf import settings
 
-from chat.runtime import redis_client
+from core.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ FIRST_WAIT_SECONDS = 60
 
 def client_address(request) -> str:
     """The client's address. Under ASGI, REMOTE_ADDR is the scope's client,
-    which chatsite/proxy.py replaces with the forwarded one when the peer is
+    which core/proxy.py replaces with the forwarded one when the peer is
     a load balancer listed in TRUSTED_PROXIES."""
     return (request.META.get("REMOTE_ADDR") if request is not None else None) or "unknown"
 

@@ -16,16 +16,17 @@ from django.http import Http404
 
 from accounts.access import can_chat, can_use_arena
 from chat import services as chat_services
-from chat.errors import ChatError
-from chat.frames import FrameConsumer, optional_id
-from chatsite.db import database_sync_to_async
+from core.errors import UserError
+from chat.frames import ConversationFrameConsumer
+from core.frames import optional_id
+from core.db import database_sync_to_async
 from registry.models import ModelVersion
 
 from . import selectors, services
 from .access import access_match_by_id, can_run_trials
 
 
-class ArenaConsumer(FrameConsumer):
+class ArenaConsumer(ConversationFrameConsumer):
     frame_handlers = {
         "start": "on_start",
         "watch": "on_watch",
@@ -44,7 +45,7 @@ class ArenaConsumer(FrameConsumer):
     async def on_start(self, content, request_id):
         text = content.get("content")
         if not isinstance(text, str):
-            raise ChatError("invalid_request", "'content' must be text.")
+            raise UserError("invalid_request", "'content' must be text.")
         trial_id = optional_id(content.get("trial_version"), "trial_version")
 
         @database_sync_to_async
@@ -55,7 +56,7 @@ class ArenaConsumer(FrameConsumer):
                 raise PermissionDenied
             version = ModelVersion.objects.filter(pk=trial_id).first()
             if version is None:
-                raise ChatError("invalid_version", "No such model version.")
+                raise UserError("invalid_version", "No such model version.")
             return version
 
         @database_sync_to_async
@@ -68,7 +69,7 @@ class ArenaConsumer(FrameConsumer):
                 match = services.match_start(
                     user=self.user, conversation=conversation, content=text, trial_version=version
                 )
-            except (ChatError, Http404):
+            except (UserError, Http404):
                 chat_services.conversation_delete(conversation=conversation)
                 raise
             return selectors.match_to_dict(match)

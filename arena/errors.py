@@ -1,6 +1,6 @@
-from chat.errors import ChatError
+from core.errors import UserError
 
 
-class ArenaError(ChatError):
-    """A request the arena user can fix or retry (same shape as ChatError,
+class ArenaError(UserError):
+    """A request the arena user can fix or retry (same shape as UserError,
     so the arena socket answers both alike)."""

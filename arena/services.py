@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat import services as chat_services
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.models import Message, MessageStatus
 from registry.models import ModelVersion
 
@@ -58,7 +58,7 @@ def match_start(*, user, conversation, content: str, trial_version: ModelVersion
         conversation, question, answer_a = chat_services.message_send(
             user=user, conversation=conversation, parent=None, content=content, answers=2
         )
-    except ChatError as error:  # refused by a limit: told as the arena's own error
+    except UserError as error:  # refused by a limit: told as the arena's own error
         raise ArenaError(error.code, error.message) from None
     answer_a.model_version = version_a
     answer_a.save(update_fields=["model_version"])

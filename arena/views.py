@@ -5,8 +5,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required
 from accounts.models import Role
-from chat.errors import ChatError
-from chat.http import json_body
+from core.errors import UserError
+from core.http import json_body
 
 from registry.models import ModelVersion
 
@@ -28,7 +28,7 @@ def _api(view):
             return view(request, *args, **kwargs)
         except Http404:
             return JsonResponse({"error": "Not found."}, status=404)
-        except ChatError as exc:
+        except UserError as exc:
             status = 409 if exc.code == "already_decided" else 400
             return JsonResponse({"error": exc.message, "code": exc.code}, status=status)
 
@@ -97,7 +97,7 @@ def match_vote_view(request, match_id: int):
     match = access_match_by_id(request.user, match_id)
     outcome = _json_body(request).get("outcome")
     if not isinstance(outcome, str):
-        raise ChatError("invalid_outcome", "Say which answer is better: a, b, tie or both_bad.")
+        raise UserError("invalid_outcome", "Say which answer is better: a, b, tie or both_bad.")
     match = services.match_vote(match=match, outcome=outcome)
     return JsonResponse(selectors.match_to_dict(access_match_by_id(request.user, match.pk)))
 
@@ -113,7 +113,7 @@ def version_arena_view(request, version_id: int):
     if request.POST.get("enable") == "1":
         try:
             arena_version_enable(version=version)
-        except ChatError as exc:
+        except UserError as exc:
             messages.error(request, exc.message)
         else:
             messages.info(request, f"{version.name} is being checked; it plays in the arena once a test answer works.")

@@ -405,7 +405,7 @@ class Probe:
     process takes to answer a frame that touches no table. Before this
     round the pong also waited in the process's one thread-sensitive thread,
     where Channels runs `close_old_connections` before dispatching any
-    message and every socket's database call ran (chatsite/websockets.py)."""
+    message and every socket's database call ran (core/websockets.py)."""
 
     def __init__(self, url: str, cookie: str):
         self.url, self.cookie = url, cookie

@@ -1,5 +1,5 @@
 """What one hostile account costs a web process through its WebSockets,
-before and after issue 15 item 3 (chatsite/user_sockets.py), in one run:
+before and after issue 15 item 3 (core/user_sockets.py), in one run:
 "before" is the same code with the limits lifted (no socket cap, a frame
 bucket that never empties), "after" the defaults.
 
@@ -120,7 +120,7 @@ def overhead(cookie: str, user_id: int, rounds: int):
     async def run():
         from channels.layers import get_channel_layer
 
-        from chatsite.user_sockets import _LEASE_SCRIPT
+        from core.user_sockets import _LEASE_SCRIPT
 
         handshakes, leases = [], []
         for _ in range(rounds):

@@ -18,19 +18,21 @@ import logging
 from django.http import Http404
 
 from accounts.access import can_chat
-from chatsite.db import database_sync_to_async
+from core.db import database_sync_to_async
 
 from . import services
 from .access import access_conversation_by_id, access_message_by_id
-from .errors import ChatError
-from .frames import FrameConsumer, optional_id
+from core.errors import UserError
+from core.frames import optional_id
+
+from .frames import ConversationFrameConsumer
 from .params import clean_conversation_settings
 from .serializers import message_to_dict
 
 logger = logging.getLogger(__name__)
 
 
-class ChatConsumer(FrameConsumer):
+class ChatConsumer(ConversationFrameConsumer):
     frame_handlers = {
         "subscribe": "on_subscribe",
         "send": "on_send",
@@ -54,7 +56,7 @@ class ChatConsumer(FrameConsumer):
     async def on_send(self, content, request_id):
         text = content.get("content")
         if not isinstance(text, str):
-            raise ChatError("invalid_request", "'content' must be text.")
+            raise UserError("invalid_request", "'content' must be text.")
         conversation_id = optional_id(content.get("conversation"), "conversation")
         parent_id = optional_id(content.get("parent"), "parent")
         settings_values = clean_conversation_settings(content.get("settings") or {})
@@ -73,7 +75,7 @@ class ChatConsumer(FrameConsumer):
                     user=self.user, conversation=conversation, parent=parent, content=text,
                     settings_values=None if created else settings_values,
                 )
-            except (ChatError, Http404):
+            except (UserError, Http404):
                 if created:
                     services.conversation_delete(conversation=conversation)
                 raise

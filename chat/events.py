@@ -2,7 +2,7 @@
 these; consumers relay what arrives."""
 from django.db import transaction
 
-from chatsite.broadcast import group_send
+from core.broadcast import group_send
 
 
 def conversation_group(conversation_id: int) -> str:

@@ -2,8 +2,8 @@
 WebSocket so both answer bad values with the same clear message."""
 from django.conf import settings
 
-from .errors import ChatError
-from .text import clean_text
+from core.errors import UserError
+from core.text import clean_text
 
 SYSTEM_PROMPT_MAX_CHARS = 8000
 TITLE_MAX_CHARS = 200
@@ -13,30 +13,30 @@ def _number(raw, name, kind, low, high):
     try:
         value = kind(raw)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity), float(10**400)
-        raise ChatError("invalid_params", f"{name} must be a number.") from None
+        raise UserError("invalid_params", f"{name} must be a number.") from None
     if isinstance(raw, bool) or not (low <= value <= high) or value != value:
-        raise ChatError("invalid_params", f"{name} must be between {low} and {high}.")
+        raise UserError("invalid_params", f"{name} must be between {low} and {high}.")
     return value
 
 
 def clean_conversation_settings(raw) -> dict:
-    """Returns the valid subset of `raw`; raises ChatError on any bad or unknown key."""
+    """Returns the valid subset of `raw`; raises UserError on any bad or unknown key."""
     if not isinstance(raw, dict):
-        raise ChatError("invalid_params", "Settings must be an object.")
+        raise UserError("invalid_params", "Settings must be an object.")
     known = {"title", "system_prompt", "temperature", "top_p", "max_new_tokens"}
     unknown = set(raw) - known
     if unknown:
-        raise ChatError("invalid_params", f"Unknown setting: {', '.join(sorted(unknown))}.")
+        raise UserError("invalid_params", f"Unknown setting: {', '.join(sorted(unknown))}.")
     clean = {}
     if "title" in raw:
         title = raw["title"]
         if not isinstance(title, str) or not clean_text(title).strip():
-            raise ChatError("invalid_params", "The title must be non-empty text.")
+            raise UserError("invalid_params", "The title must be non-empty text.")
         clean["title"] = clean_text(title).strip()[:TITLE_MAX_CHARS]
     if "system_prompt" in raw:
         prompt = raw["system_prompt"]
         if not isinstance(prompt, str) or len(prompt) > SYSTEM_PROMPT_MAX_CHARS:
-            raise ChatError("invalid_params", f"The system prompt must be text of at most {SYSTEM_PROMPT_MAX_CHARS} characters.")
+            raise UserError("invalid_params", f"The system prompt must be text of at most {SYSTEM_PROMPT_MAX_CHARS} characters.")
         clean["system_prompt"] = clean_text(prompt)
     if "temperature" in raw:
         clean["temperature"] = _number(raw["temperature"], "Temperature", float, 0.0, 2.0)

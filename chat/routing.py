@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metrics.middleware import WebsocketMetricsMiddleware
+from core.telemetry.middleware import WebsocketMetricsMiddleware
 
 from .consumers import ChatConsumer
 

@@ -2,15 +2,11 @@
 Nothing here must survive a restart; the database holds the answer."""
 import threading
 import time
-from functools import lru_cache
 
 import redis
 from django.conf import settings
 
-
-@lru_cache(maxsize=1)
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, health_check_interval=30)
+from core.redis_client import redis_client
 
 
 def _cancel_key(message_id: int) -> str:

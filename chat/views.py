@@ -7,8 +7,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import services
 from .access import access_conversation_by_id, access_message_by_id
-from .errors import ChatError
-from .http import json_body
+from core.errors import UserError
+from core.http import json_body
 from .exports import conversation_export_json, conversation_export_markdown
 from .models import FEEDBACK_REASONS
 from .params import clean_conversation_settings
@@ -33,7 +33,7 @@ def _api(view):
             return view(request, *args, **kwargs)
         except Http404:
             return JsonResponse({"error": "Not found."}, status=404)
-        except ChatError as exc:
+        except UserError as exc:
             return JsonResponse({"error": exc.message, "code": exc.code}, status=400)
 
     wrapped.__name__ = view.__name__

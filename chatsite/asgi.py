@@ -12,8 +12,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from arena.routing import websocket_urlpatterns as arena_websocket_urlpatterns  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from chatsite.proxy import behind_trusted_proxies  # noqa: E402
-from chatsite.websockets import DatabaseUnavailableGuard  # noqa: E402
+from core.proxy import behind_trusted_proxies  # noqa: E402
+from core.websockets import DatabaseUnavailableGuard  # noqa: E402
 from jobs.routing import websocket_urlpatterns as job_websocket_urlpatterns  # noqa: E402
 
 application = behind_trusted_proxies(ProtocolTypeRouter(

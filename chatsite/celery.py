@@ -13,8 +13,8 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["chatsite"])  # housekeeping (chatsite/tasks.py)
 
 # Request ids follow a message from the process that enqueued it into the
-# worker's log lines (chatsite/request_ids.py).
-from . import request_ids  # noqa: E402
+# worker's log lines (core/request_ids.py).
+from core import request_ids  # noqa: E402
 
 before_task_publish.connect(request_ids.task_publish_carry_id, weak=False, dispatch_uid="request_ids.publish")
 task_prerun.connect(request_ids.task_bind_id, weak=False, dispatch_uid="request_ids.prerun")

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
-from chat.runtime import redis_client
+from core.redis_client import redis_client
 from metrics.access import can_read_metrics
 
 from .celery import app as celery_app

@@ -68,11 +68,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "chatsite.request_ids.RequestIdMiddleware",
+    "core.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "chatsite.csp.ContentSecurityPolicyMiddleware",
+    "core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "metrics.middleware.RequestMetricsMiddleware",
+    "core.telemetry.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,7 +85,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
 # Threads per web process for the WebSockets' database calls
-# (chatsite/db.py); keep DATABASE_POOL_MAX_SIZE at least this large.
+# (core/db.py); keep DATABASE_POOL_MAX_SIZE at least this large.
 WEB_DATABASE_THREADS = env.int("WEB_DATABASE_THREADS", default=16)
 
 TEMPLATES = [
@@ -181,17 +181,17 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 # The load balancers in front (addresses or networks, comma-separated, e.g.
 # "127.0.0.1" or "10.0.0.0/8"): only a request that comes from one of them
 # has its X-Forwarded-For and X-Forwarded-Proto believed, for the client's
-# address (sign-in throttle, logs) and for HTTPS (chatsite/proxy.py).
+# address (sign-in throttle, logs) and for HTTPS (core/proxy.py).
 # Empty: no proxy, the peer is the client.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Uploads ---------------------------------------------------------------
-# No multipart request may carry more than this (chatsite/uploads.py); each
+# No multipart request may carry more than this (core/uploads.py); each
 # import has its own, lower limit on top (LABELING_IMPORT_MAX_MB, the corpus
 # form's 512 MiB).
 UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=520)
 FILE_UPLOAD_HANDLERS = [
-    "chatsite.uploads.RequestSizeLimitHandler",
+    "core.uploads.RequestSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -229,7 +229,7 @@ CHANNEL_LAYERS = {
     }
 }
 
-# --- WebSockets (chatsite/user_sockets.py) ---------------------------------
+# --- WebSockets (core/user_sockets.py) ---------------------------------
 # Sockets (chat, arena and job pages together) one account may hold open
 # across every web process; one more is closed with 4429. A socket counts
 # until WEBSOCKET_LEASE_SECONDS after its process last renewed it (every
@@ -388,18 +388,18 @@ MODERATION_SEED_DATA = Path(
 )
 
 # Every line carries the request id of the HTTP request, WebSocket frame or
-# task it belongs to (chatsite/request_ids.py). LOG_FORMAT=json writes one
+# task it belongs to (core/request_ids.py). LOG_FORMAT=json writes one
 # JSON object per line instead.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "chatsite.request_ids.RequestIdFilter"},
-        "quiet_periodic_tasks": {"()": "chatsite.logs.QuietPeriodicTasks"},
+        "request_id": {"()": "core.request_ids.RequestIdFilter"},
+        "quiet_periodic_tasks": {"()": "core.logs.QuietPeriodicTasks"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
-        "json": {"()": "chatsite.request_ids.JsonFormatter"},
+        "json": {"()": "core.request_ids.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -24,4 +24,4 @@ urlpatterns = [
     path("", include("chat.urls")),
 ]
 
-handler500 = "chatsite.errors.server_error_view"
+handler500 = "core.unavailable.server_error_view"

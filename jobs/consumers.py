@@ -4,16 +4,16 @@ page gets the job as it is now (progress, every metric point, the log's
 tail), then relays what the worker sends: progress, log lines, points.
 Like every signed-in socket it counts against the account's cap, its
 frames against the rate, and it closes when the account's rights change
-(chatsite/user_sockets.py)."""
+(core/user_sockets.py)."""
 import json
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from chatsite.db import database_sync_to_async
-from chatsite.user_sockets import UserSockets
-from chatsite.websockets import ClosesOnLayerFault, DispatchesOffTheSharedThread
+from core.db import database_sync_to_async
+from core.user_sockets import UserSockets
+from core.websockets import ClosesOnLayerFault, DispatchesOffTheSharedThread
 
 from .access import access_job_by_id
 from .events import job_group

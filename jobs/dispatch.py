@@ -28,7 +28,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from chatsite.broker import broker_messages
+from core.broker import broker_messages
 
 from .models import TrainingJob
 

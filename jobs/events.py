@@ -2,7 +2,7 @@
 log lines and metric points; services send state changes on commit."""
 from django.db import transaction
 
-from chatsite.broadcast import group_send
+from core.broadcast import group_send
 
 
 def job_group(job_id: int) -> str:

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.errors import LabelingError
+from core.errors import UserError
 from labeling.exporters import snapshot_export
 from labeling.selectors import snapshot_rows
 
@@ -150,7 +150,7 @@ def _data_file(job: TrainingJob, directory: Path) -> tuple[str, Path]:
             path = directory / "train.jsonl"
             count = snapshot_export(snapshot=snapshot, fmt=_EXPORT_FORMATS[job.kind], output=path)
             key = "train_file"
-    except (LabelingError, ValueError) as error:
+    except (UserError, ValueError) as error:
         raise JobInputError(f"The dataset {snapshot} cannot be used: {error}") from None
     if count == 0:
         raise JobInputError(f"The dataset {snapshot} gives no training examples for {job.kind}.")

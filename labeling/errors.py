@@ -1,14 +1,7 @@
-class LabelingError(Exception):
-    """A request the annotator or admin can fix or retry; `code` is stable
-    for clients, `message` is shown as it is."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+from core.errors import UserError
 
 
-class PromptImportError(LabelingError):
+class PromptImportError(UserError):
     """A file that cannot be imported, with the line that shows why. Raised
     before anything is written."""
 

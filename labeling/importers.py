@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from chat.text import clean_text
+from core.text import clean_text
 from training.data import parse_hh_transcript
 
 from .errors import PromptImportError

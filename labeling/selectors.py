@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from .consensus import PRIOR_WEIGHT
-from .errors import LabelingError
+from core.errors import UserError
 from .guidelines import DEFAULT_GUIDELINES
 from .models import (
     AnnotatorStats,
@@ -477,7 +477,7 @@ def snapshot_rows(*, snapshot: DatasetSnapshot) -> list[dict]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise LabelingError("missing", f"The file of {snapshot} cannot be read: {error.strerror}.") from None
+        raise UserError("missing", f"The file of {snapshot} cannot be read: {error.strerror}.") from None
     if hashlib.sha256(data).hexdigest() != snapshot.content_hash:
-        raise LabelingError("tampered", f"The file of {snapshot} no longer has its recorded hash; it was changed.")
+        raise UserError("tampered", f"The file of {snapshot} no longer has its recorded hash; it was changed.")
     return [json.loads(line) for line in data.decode("utf-8").splitlines()]

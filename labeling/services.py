@@ -19,11 +19,11 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from chat.models import Message
-from chat.text import clean_text
+from core.text import clean_text
 
 from . import consensus as quality
 from . import selectors
-from .errors import LabelingError
+from core.errors import UserError
 from .importers import ParsedItem, parse_hh, parse_jsonl, parse_oasst
 from .models import (
     CANDIDATE_FLAGS,
@@ -200,19 +200,19 @@ def _import_rankings(record, items, hashes, prompt_ids, candidate_ids) -> tuple[
 
 
 def prompt_create(*, author, messages: list[dict]) -> Prompt:
-    """A prompt an annotator wrote. Raises LabelingError when the
+    """A prompt an annotator wrote. Raises UserError when the
     conversation is malformed or already in the pool."""
     try:
         messages = clean_messages(messages)
     except ValueError as error:
-        raise LabelingError("invalid_prompt", f"The prompt is not valid: {error}.") from None
+        raise UserError("invalid_prompt", f"The prompt is not valid: {error}.") from None
     try:
         with transaction.atomic():
             return Prompt.objects.create(
                 messages=messages, source=Prompt.Source.ANNOTATOR, author=author, content_hash=messages_hash(messages)
             )
     except IntegrityError:
-        raise LabelingError("duplicate", "This prompt is already in the pool.") from None
+        raise UserError("duplicate", "This prompt is already in the pool.") from None
 
 
 def prompt_create_from_chat(*, message: Message) -> Prompt:
@@ -220,7 +220,7 @@ def prompt_create_from_chat(*, message: Message) -> Prompt:
     Precondition: the message's owner opted in to sharing it. Sharing the
     same conversation again returns the prompt already made."""
     if message.role != Message.Role.USER:
-        raise LabelingError("not_a_prompt", "Only a user message can be shared as a prompt.")
+        raise UserError("not_a_prompt", "Only a user message can be shared as a prompt.")
     by_id = {m.pk: m for m in message.conversation.messages.all()}
     path, node = [], by_id[message.pk]
     while node is not None:
@@ -232,7 +232,7 @@ def prompt_create_from_chat(*, message: Message) -> Prompt:
     try:
         messages = clean_messages(messages)
     except ValueError as error:
-        raise LabelingError("invalid_prompt", f"This conversation cannot be a prompt: {error}.") from None
+        raise UserError("invalid_prompt", f"This conversation cannot be a prompt: {error}.") from None
     prompt, _ = Prompt.objects.get_or_create(
         content_hash=messages_hash(messages),
         defaults={
@@ -290,9 +290,9 @@ def task_create_ranking(
     """A task to rank `candidates` (MIN_CANDIDATES..MAX_CANDIDATES distinct
     answers to `prompt`), shown in an order shuffled once here."""
     if len({c.pk for c in candidates}) != len(candidates) or any(c.prompt_id != prompt.pk for c in candidates):
-        raise LabelingError("invalid_candidates", "The candidates must be distinct answers to this prompt.")
+        raise UserError("invalid_candidates", "The candidates must be distinct answers to this prompt.")
     if not MIN_CANDIDATES <= len(candidates) <= MAX_CANDIDATES:
-        raise LabelingError(
+        raise UserError(
             "invalid_candidates", f"A ranking needs {MIN_CANDIDATES} to {MAX_CANDIDATES} candidates, not {len(candidates)}."
         )
     task = Task.objects.create(
@@ -352,9 +352,9 @@ def candidate_generations_request(
     generation queue's workers do it (labeling.generation) once this
     transaction commits."""
     if not MIN_CANDIDATES <= k <= MAX_CANDIDATES:
-        raise LabelingError("invalid_k", f"K must be from {MIN_CANDIDATES} to {MAX_CANDIDATES}.")
+        raise UserError("invalid_k", f"K must be from {MIN_CANDIDATES} to {MAX_CANDIDATES}.")
     if not model_versions:
-        raise LabelingError("no_versions", "Choose at least one model version.")
+        raise UserError("no_versions", "Choose at least one model version.")
     from .tasks import candidates_generate_task
 
     with transaction.atomic():
@@ -448,8 +448,8 @@ def _lock_for_finish(assignment: Assignment) -> Assignment:
         task = Task.objects.select_for_update().get(pk=assignment.task_id)
         if task.assignments.filter(state__in=_TAKEN).count() < task.required_annotations:
             return assignment
-        raise LabelingError("lease_expired", "The time for this task ran out and someone else has taken it.")
-    raise LabelingError("finished", f"This task was already {assignment.get_state_display().lower()}.")
+        raise UserError("lease_expired", "The time for this task ran out and someone else has taken it.")
+    raise UserError("finished", f"This task was already {assignment.get_state_display().lower()}.")
 
 
 def _finish(assignment: Assignment, state: str, skip_reason: str = "") -> None:
@@ -509,12 +509,12 @@ def ranking_submit(
     of everyone who ranked it. A better answer becomes a demonstration."""
     assignment = _lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.RANKING:
-        raise LabelingError("wrong_kind", "This task asks for an answer, not a ranking.")
+        raise UserError("wrong_kind", "This task asks for an answer, not a ranking.")
     task_candidates = set(assignment.task.task_candidates.values_list("candidate_id", flat=True))
     try:
         groups, flags = _clean_ranking(task_candidates, groups, flags or {})
     except ValueError as error:
-        raise LabelingError("invalid_ranking", f"The ranking is not valid: {error}.") from None
+        raise UserError("invalid_ranking", f"The ranking is not valid: {error}.") from None
     ranking = Ranking.objects.create(
         assignment=assignment,
         groups=groups,
@@ -533,9 +533,9 @@ def ranking_submit(
 def demonstration_submit(*, assignment: Assignment, content: str) -> Demonstration:
     assignment = _lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.DEMONSTRATION:
-        raise LabelingError("wrong_kind", "This task asks for a ranking, not an answer.")
+        raise UserError("wrong_kind", "This task asks for a ranking, not an answer.")
     if not content.strip():
-        raise LabelingError("empty", "The answer is empty.")
+        raise UserError("empty", "The answer is empty.")
     demonstration = _demonstration_add(assignment=assignment, content=content)
     _finish(assignment, Assignment.State.SUBMITTED)
     return demonstration
@@ -546,7 +546,7 @@ def assignment_skip(*, assignment: Assignment, reason: str) -> Assignment:
     """Gives the task back for someone else; the reason is kept for the
     admins (an unclear prompt, one needing expertise)."""
     if not reason.strip():
-        raise LabelingError("reason_required", "Say why you skip this task.")
+        raise UserError("reason_required", "Say why you skip this task.")
     assignment = _lock_for_finish(assignment)
     _finish(assignment, Assignment.State.SKIPPED, skip_reason=clean_text(reason).strip()[:500])
     return assignment
@@ -702,20 +702,20 @@ def snapshot_create(*, name: str, kind: str, filters: dict | None = None, create
     dataset `name`: canonical JSONL (sorted keys, one item per line, in id
     order) written once to DATA_DIR/datasets/, its sha256 stored. Nothing
     done later to prompts, rankings or consensus changes the file. Raises
-    LabelingError for bad filters or when nothing matches."""
+    UserError for bad filters or when nothing matches."""
     if not _SNAPSHOT_NAME.fullmatch(name):
-        raise LabelingError("invalid_name", "A dataset name is letters, digits, - and _ (at most 100).")
+        raise UserError("invalid_name", "A dataset name is letters, digits, - and _ (at most 100).")
     try:
         filters = selectors.snapshot_filters_clean(kind=kind, filters=filters or {})
     except ValueError as error:
-        raise LabelingError("invalid_filters", f"The filters are not valid: {error}.") from None
+        raise UserError("invalid_filters", f"The filters are not valid: {error}.") from None
     if kind == DatasetSnapshot.Kind.PREFERENCE:
         quality_refresh()
         rows = selectors.preference_items(filters=filters)
     else:
         rows = selectors.sft_items(filters=filters)
     if not rows:
-        raise LabelingError("empty", "No items match these filters.")
+        raise UserError("empty", "No items match these filters.")
     data = "".join(selectors.canonical_json(row) + "\n" for row in rows).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
@@ -741,4 +741,4 @@ def snapshot_create(*, name: str, kind: str, filters: dict | None = None, create
                 created_by=created_by,
             )
         except IntegrityError:
-            raise LabelingError("busy", f"Version {version} of {name} was just made; try again.") from None
+            raise UserError("busy", f"Version {version} of {name} was just made; try again.") from None

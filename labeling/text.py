@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 
-from chat.text import clean_text
+from core.text import clean_text
 
 ROLES = ("system", "user", "assistant")
 _SPACE = re.compile(r"\s+")

@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import role_required
 from accounts.models import Role
-from chat.markdown import render_markdown
+from core.markdown import render_markdown
 
 from . import selectors, services
-from .errors import LabelingError
+from core.errors import UserError
 from .exporters import export_lines, format_check
 from .forms import (
     CandidateGenerationForm,
@@ -83,7 +83,7 @@ def prompt_write_view(request):
         prompt = services.prompt_create(
             author=request.user, messages=[{"role": "user", "content": form.cleaned_data["text"]}]
         )
-    except LabelingError as error:
+    except UserError as error:
         messages.error(request, error.message)
         return redirect("labeling:home")
     messages.success(request, f"Prompt #{prompt.pk} added to the pool.")
@@ -140,7 +140,7 @@ def assignment_view(request, assignment_id: int):
     return render(request, "labeling/ranking.html", context)
 
 
-def _after_refusal(request, assignment: Assignment, error: LabelingError):
+def _after_refusal(request, assignment: Assignment, error: UserError):
     messages.error(request, error.message)
     if error.code in ("lease_expired", "finished"):
         return redirect("labeling:home")
@@ -157,7 +157,7 @@ def demonstration_submit_view(request, assignment_id: int):
         return redirect("labeling:assignment", assignment_id=assignment.pk)
     try:
         services.demonstration_submit(assignment=assignment, content=form.cleaned_data["content"])
-    except LabelingError as error:
+    except UserError as error:
         return _after_refusal(request, assignment, error)
     messages.success(request, "Answer saved. Here is the next one.")
     return redirect("labeling:next", kind=Task.Kind.DEMONSTRATION)
@@ -180,7 +180,7 @@ def ranking_submit_view(request, assignment_id: int):
             better_answer=data["better_answer"],
             flags=data["flags"],
         )
-    except LabelingError as error:
+    except UserError as error:
         return _after_refusal(request, assignment, error)
     messages.success(request, "Ranking saved. Here is the next one.")
     return redirect("labeling:next", kind=Task.Kind.RANKING)
@@ -196,7 +196,7 @@ def assignment_skip_view(request, assignment_id: int):
         return redirect("labeling:assignment", assignment_id=assignment.pk)
     try:
         services.assignment_skip(assignment=assignment, reason=form.cleaned_data["reason"])
-    except LabelingError as error:
+    except UserError as error:
         return _after_refusal(request, assignment, error)
     messages.info(request, "Skipped; the task goes to someone else.")
     return redirect("labeling:next", kind=assignment.task.kind)
@@ -206,7 +206,7 @@ def assignment_skip_view(request, assignment_id: int):
 @require_POST
 def markdown_preview_view(request):
     """The text rendered as the exports' readers and the chat will show it:
-    chat.markdown's sanitized HTML."""
+    core.markdown's sanitized HTML."""
     form = PreviewForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"error": _form_errors(form)}, status=400)
@@ -266,7 +266,7 @@ def candidate_generation_create_view(request):
             max_new_tokens=data["max_new_tokens"],
             created_by=request.user,
         )
-    except LabelingError as error:
+    except UserError as error:
         messages.error(request, error.message)
         return redirect("labeling:admin-prompts")
     messages.success(request, f"Generating {data['k']} candidates for {len(generations)} prompt(s).")
@@ -300,7 +300,7 @@ def prompt_import_view(request):
                 file_name=form.file_name,
                 created_by=request.user,
             )
-        except LabelingError as error:
+        except UserError as error:
             form.add_error(None, error.message)
         else:
             counts = record.counts
@@ -349,7 +349,7 @@ def snapshot_create_view(request):
         snapshot = services.snapshot_create(
             name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], filters=form.filters(), created_by=request.user
         )
-    except LabelingError as error:
+    except UserError as error:
         form.add_error(None, error.message)
         return _snapshot_page(request, form, status=400)
     messages.success(
@@ -369,7 +369,7 @@ def snapshot_download_view(request, snapshot_id: int, fmt: str):
         rows = selectors.snapshot_rows(snapshot=snapshot)
     except ValueError as error:
         raise Http404(str(error)) from None
-    except LabelingError as error:
+    except UserError as error:
         messages.error(request, error.message)
         return redirect("labeling:admin-snapshots")
     response = StreamingHttpResponse(

@@ -16,8 +16,8 @@ from prometheus_client.registry import Collector
 from redis import RedisError
 
 from . import selectors
-from .registry import STORED
-from .store import bucket_bound, client, cumulative_buckets
+from core.telemetry.instruments import STORED
+from core.telemetry.store import bucket_bound, client, cumulative_buckets
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from kombu.transport.redis import Channel
 
 from jobs.models import TrainingJob
 
-from .store import client
+from core.telemetry.store import client
 
 
 def celery_queues() -> list[str]:

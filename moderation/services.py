@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from metrics.registry import moderation_flags_record
+from core.telemetry.instruments import moderation_flags_record
 from registry.models import ModelVersion
 
 from .categories import CATEGORIES

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.params import SYSTEM_PROMPT_MAX_CHARS, clean_conversation_settings
-from chat.text import clean_text
+from core.text import clean_text
 
 ROLES = ("system", "developer", "user", "assistant")
 MAX_STOP_STRINGS = 4
@@ -155,7 +155,7 @@ def parse_completion_request(body) -> CompletionRequest:
     raw_settings["max_new_tokens"] = max_tokens if max_tokens is not None else settings.GENERATION_DEFAULTS["max_new_tokens"]
     try:
         clean = clean_conversation_settings(raw_settings)
-    except ChatError as exc:
+    except UserError as exc:
         raise ApiError(exc.message, param="max_tokens" if "tokens" in exc.message else None) from None
 
     stop = body.get("stop") or []

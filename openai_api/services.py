@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from chat.models import Conversation, Message
 from chat.services import TITLE_FROM_MESSAGE_CHARS, message_send
-from chatsite.db import retry_if_locked
+from core.db import retry_if_locked
 
 from .models import ApiKey
 from .requests import CompletionRequest

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat import runtime
 from chat import services as chat_services
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.events import conversation_group
 from chat.models import FINAL_ASSISTANT_STATUSES, MessageStatus
 
@@ -135,7 +135,7 @@ async def chat_completions_view(request):
     await exchange.open()
     try:
         answer = await sync_to_async(completion_start)(user=user, request=parsed, on_stored=exchange.join)
-    except ChatError as exc:  # a limit refused it; nothing was stored
+    except UserError as exc:  # a limit refused it; nothing was stored
         await exchange.close()
         return _error(ApiError(exc.message, status=_STATUS_OF_CHAT_ERROR.get(exc.code, 400), code=exc.code))
     exchange.answer_id = answer.pk

@@ -23,7 +23,7 @@ case "$role" in
     # Frames are small JSON (deltas coalesced every 50 ms), and compressing
     # each showed in the web process's profile under bench/load.py, so they
     # go uncompressed. Forwarded headers are believed
-    # from TRUSTED_PROXIES only, by the app itself (chatsite/proxy.py).
+    # from TRUSTED_PROXIES only, by the app itself (core/proxy.py).
     exec "$PYTHON" -m uvicorn chatsite.asgi:application \
       --host "${WEB_HOST:-127.0.0.1}" --port "${WEB_PORT:-8000}" \
       --ws websockets-sansio --ws-per-message-deflate false \

@@ -1,4 +1,4 @@
-"""The Content-Security-Policy header (chatsite/csp.py). That every page
+"""The Content-Security-Policy header (core/csp.py). That every page
 works under it, and that no payload gets past it, is checked in a browser by
 tests/browser/test_xss.py."""
 import pytest

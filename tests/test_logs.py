@@ -1,6 +1,6 @@
 import logging
 
-from chatsite.logs import QuietPeriodicTasks
+from core.logs import QuietPeriodicTasks
 
 
 def _record(name, level, message, *args):

@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from chatsite import request_ids
+from core import request_ids
 
 from .chat.wsclient import connect, final_message, receive_until, send_message
 

@@ -1,4 +1,4 @@
-"""chatsite/user_sockets.py: how many sockets one account may hold open, in
+"""core/user_sockets.py: how many sockets one account may hold open, in
 every web process together, and how fast one socket may send frames."""
 import json
 import time

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from chat.errors import ChatError
+from core.errors import UserError
 
 from .models import AnswerStart, DailyUsage
 from .selectors import daily_token_quota, tokens_used_today
@@ -38,21 +38,21 @@ def usage_record(*, user_id: int, answers: int = 0, prompt_tokens: int = 0, comp
 
 
 def quota_check(*, user) -> None:
-    """Raises ChatError("quota_exceeded") once the user's tokens today
+    """Raises UserError("quota_exceeded") once the user's tokens today
     reach their daily quota (the rate limiter calls it before each answer)."""
     quota = daily_token_quota(user=user)
     if not quota:
         return
     used = tokens_used_today(user=user)
     if used >= quota:
-        raise ChatError(
+        raise UserError(
             "quota_exceeded",
             f"You have used your {quota:,} tokens for today ({used:,}); the quota resets at midnight UTC.",
         )
 
 
 def answers_admit(*, user, answers: int = 1) -> None:
-    """Counts `answers` new answers for `user`, or raises ChatError when the
+    """Counts `answers` new answers for `user`, or raises UserError when the
     daily quota is used up (quota_exceeded) or they would pass the
     per-minute rate (rate_limited). Precondition: inside the transaction
     that stores the answers, so a rollback takes the count back with them.
@@ -64,7 +64,7 @@ def answers_admit(*, user, answers: int = 1) -> None:
     rows that point at the user do not wait for). SQLite ignores the lock
     but has one writer at a time: the count is written before it is read,
     and a transaction whose reads another has overtaken is refused its
-    write ("database is locked", run again by chatsite.db.retry_if_locked)."""
+    write ("database is locked", run again by core.db.retry_if_locked)."""
     list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True))
     quota_check(user=user)
     now = timezone.now()
@@ -72,7 +72,7 @@ def answers_admit(*, user, answers: int = 1) -> None:
         AnswerStart.objects.create(user=user, at=now, answers=answers)
         recent = AnswerStart.objects.filter(user=user, at__gt=now - RATE_WINDOW).aggregate(n=Sum("answers"))["n"]
         if recent > settings.CHAT_RATE_LIMIT_PER_MINUTE:
-            raise ChatError(
+            raise UserError(
                 "rate_limited",
                 f"You can send {settings.CHAT_RATE_LIMIT_PER_MINUTE} messages a minute. Please wait a moment.",
             )

@@ -1,10 +1,10 @@
 """Filters of the labeling pages: Markdown rendered and sanitized by
-chat.markdown (the rules of chat answers: no raw HTML, no images, safe
+core.markdown (the rules of chat answers: no raw HTML, no images, safe
 links only), and the export formats a snapshot offers."""
 from django import template
 from django.utils.safestring import mark_safe
 
-from chat.markdown import render_markdown
+from core.markdown import render_markdown
 
 from ..exporters import formats_for
 

@@ -21,7 +21,7 @@
   const FINAL = new Set(['complete', 'stopped', 'interrupted', 'moderated', 'failed']);
   const JUDGEABLE = new Set(['complete', 'stopped']);
 
-  // Close codes (chatsite/user_sockets.py): too many sockets or frames, so
+  // Close codes (core/user_sockets.py): too many sockets or frames, so
   // wait this long before trying again (the account changed, 4001, is an
   // ordinary reconnect; the handshake decides again).
   const TOO_MANY = 4429;
@@ -132,7 +132,7 @@
 
   function render(id, html) {
     const content = sideEl(sideOf[id]).querySelector('[data-role=content]');
-    if (html) content.innerHTML = html; // sanitized by the server (chat.markdown)
+    if (html) content.innerHTML = html; // sanitized by the server (core.markdown)
     else content.textContent = texts[id].join('');
   }
 

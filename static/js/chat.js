@@ -29,7 +29,7 @@
     LIMITS.generation_defaults || {},
   );
   const PING_MS = 25000;
-  // Close codes (chatsite/user_sockets.py): the account changed, so
+  // Close codes (core/user_sockets.py): the account changed, so
   // reconnect at once and let the handshake decide again; too many sockets
   // or frames, so wait this long and say why.
   const ACCOUNT_CHANGED = 4001;

@@ -165,7 +165,7 @@
     drawCharts(charts, points);
     log.scrollTop = log.scrollHeight;
 
-    // Too many sockets or frames (4429, chatsite/user_sockets.py): say why
+    // Too many sockets or frames (4429, core/user_sockets.py): say why
     // and wait a minute rather than retry at once.
     const TOO_MANY = 4429;
     const notice = document.createElement("p");

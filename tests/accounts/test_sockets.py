@@ -14,7 +14,7 @@ from django.test import Client
 
 from accounts.services import user_update_access
 from chatsite.asgi import application
-from chatsite.user_sockets import ACCOUNT_CHANGED
+from core.user_sockets import ACCOUNT_CHANGED
 from jobs.models import TrainingJob
 
 from ..conftest import session_cookie

@@ -9,8 +9,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.test import Client
 
 from accounts import throttle
-from chat.runtime import redis_client
-from chatsite.proxy import behind_trusted_proxies
+from core.redis_client import redis_client
+from core.proxy import behind_trusted_proxies
 
 pytestmark = pytest.mark.django_db
 

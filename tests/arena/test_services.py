@@ -12,7 +12,7 @@ from arena.models import ArenaMatch
 from chat.access import access_conversation_by_id, access_message_by_id
 from chat.models import Conversation, Message, MessageStatus
 from chat.selectors import conversation_list
-from labeling.errors import LabelingError
+from core.errors import UserError
 from labeling.exporters import snapshot_export
 from labeling.models import Prompt, Task
 from labeling.services import snapshot_create
@@ -114,7 +114,7 @@ class TestMatchVote:
         task = services.match_vote(match=played_match(arena_user), outcome="a").preference_task
         assert task.consensus.method == "arena"
         for filters in ({}, {"sources": ["arena"]}):
-            with pytest.raises(LabelingError):
+            with pytest.raises(UserError):
                 preference_lines(name="default", filters=filters)
         assert len(preference_lines(name="opted-in", filters={"arena_votes": True})) == 1
 
@@ -124,7 +124,7 @@ class TestMatchVote:
         match.refresh_from_db()
         assert match.outcome == outcome and match.preference_task is None
         assert not Task.objects.exists()
-        with pytest.raises(LabelingError):
+        with pytest.raises(UserError):
             preference_lines()
 
     def test_a_match_is_voted_once(self, arena_user, versions, no_tasks):

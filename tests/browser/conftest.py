@@ -33,7 +33,7 @@ def page(live_server_url, monkeypatch):
         page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
         page.errors = []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
-        # What the Content-Security-Policy (chatsite/csp.py) blocks breaks
+        # What the Content-Security-Policy (core/csp.py) blocks breaks
         # the page as surely as an exception does.
         page.on(
             "console",

@@ -1,4 +1,4 @@
-"""The chat page and the close codes of chatsite/user_sockets.py, in a real
+"""The chat page and the close codes of core/user_sockets.py, in a real
 browser against the live stack: refused for too many sockets, it says why
 and waits instead of reconnecting at once; closed because the account
 changed, it reconnects and the handshake decides again."""

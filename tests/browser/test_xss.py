@@ -4,7 +4,7 @@ browser against the live stack: no payload may run (the page would call
 `__xssHit` or open a dialog), none may leave markup that could run on a
 click (a `javascript:` link, an `on*` attribute, a frame), and where the
 page shows the text as text, each payload must read back unchanged. What
-the Content-Security-Policy (chatsite/csp.py) refuses counts as a page error
+the Content-Security-Policy (core/csp.py) refuses counts as a page error
 (tests/browser/conftest.py), so the policy neither hides an injection nor
 breaks a page unnoticed.
 

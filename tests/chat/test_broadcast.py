@@ -10,7 +10,7 @@ from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
 from chat import runtime
-from chatsite import broadcast
+from core import broadcast
 
 
 def test_sends_from_several_threads_arrive_over_one_loop():

@@ -3,7 +3,7 @@ errors, and the same error inside an outer transaction, are not retried."""
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from chatsite.db import retry_if_locked
+from core.db import retry_if_locked
 
 
 @pytest.fixture

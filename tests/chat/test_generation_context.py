@@ -6,7 +6,7 @@ import pytest
 
 from chat import services
 from chat.context import system_prompt_fingerprint
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.generation import answer_generate, chat_history, user_message_moderate
 from chat.models import Conversation, Message, MessageStatus
 from moderation.models import ModerationRule, ReviewItem
@@ -130,7 +130,7 @@ def test_a_v1_history_that_passes_is_read_once_judged(user, dispatched):
         {"role": "user", "content": "Another?"},
     ])
     assert chat_history(answer) == [{"role": "user", "content": "Another?"}], "no client turn read before it is judged"
-    with pytest.raises(ChatError) as not_yet:
+    with pytest.raises(UserError) as not_yet:
         services.answer_regenerate(user=user, message=Message.objects.get(content="Blue."))
     assert not_yet.value.code == "not_allowed"
     user_message_moderate(message_id=question.pk)

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from chat import services
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.models import Conversation, Message, MessageStatus
 from usage.models import AnswerStart
 
@@ -31,7 +31,7 @@ def send_at_once(user, count: int) -> list[str]:
             start.wait()
             services.message_send(user=user, conversation=None, parent=None, content=f"message {index}")
             outcomes.append("sent")
-        except ChatError as error:
+        except UserError as error:
             outcomes.append(error.code)
         finally:
             connection.close()
@@ -77,7 +77,7 @@ def test_deleting_conversations_does_not_reset_the_per_minute_count(user, no_tas
         services.conversation_delete(conversation=conversation)
     Conversation.objects.filter(pk__in=[c.pk for c in sent]).delete()  # purged, too
     assert not Message.objects.exists()
-    with pytest.raises(ChatError) as refused:
+    with pytest.raises(UserError) as refused:
         services.message_send(user=user, conversation=None, parent=None, content="one more")
     assert refused.value.code == "rate_limited"
 
@@ -87,7 +87,7 @@ def test_a_refused_send_takes_no_count(user, no_tasks, settings):
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 2
     settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1
     _, _, first = services.message_send(user=user, conversation=None, parent=None, content="one")
-    with pytest.raises(ChatError, match="still being written"):
+    with pytest.raises(UserError, match="still being written"):
         services.message_send(user=user, conversation=None, parent=None, content="two")
     Message.objects.filter(pk=first.pk).update(status=MessageStatus.COMPLETE)
     services.message_send(user=user, conversation=None, parent=None, content="three")  # the second took no count
@@ -101,7 +101,7 @@ def test_regenerating_counts_like_sending(user, no_tasks, settings):
     _, question, answer = services.message_send(user=user, conversation=None, parent=None, content="one")
     Message.objects.filter(pk=question.pk).update(status=MessageStatus.ACCEPTED)
     services.answer_regenerate(user=user, message=answer)
-    with pytest.raises(ChatError) as refused:
+    with pytest.raises(UserError) as refused:
         services.answer_regenerate(user=user, message=answer)
     assert refused.value.code == "rate_limited"
 

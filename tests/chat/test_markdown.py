@@ -2,7 +2,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from chat.markdown import render_markdown
+from core.markdown import render_markdown
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",

@@ -22,7 +22,7 @@ import websockets
 from channels.db import database_sync_to_async
 
 from chat.models import ACTIVE_STATUSES, Message
-from chat.runtime import redis_client
+from core.redis_client import redis_client
 
 from ..conftest import record_figures, session_cookie
 from ..processes import start_asgi_server, start_balancer

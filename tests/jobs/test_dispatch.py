@@ -11,7 +11,7 @@ import redis
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from chatsite.broker import broker_messages
+from core.broker import broker_messages
 from jobs.dispatch import training_job_dispatch, training_jobs_redispatch_lost
 from jobs.models import TrainingJob
 from jobs.services import training_job_create

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from chat.models import Conversation, Message, MessageStatus
 from labeling.consensus import PRIOR_WEIGHT, fit, pairwise_agreement
-from labeling.errors import LabelingError
+from core.errors import UserError
 from labeling.models import AnnotatorStats, Assignment, Candidate, Consensus, Demonstration, Prompt, Ranking, Task
 from labeling.selectors import annotator_agreement_history
 from labeling.services import (
@@ -34,7 +34,7 @@ class TestPrompts:
         (author,) = annotators(1)
         prompt = prompt_create(author=author, messages=[{"role": "user", "content": "How do tides work?"}])
         assert prompt.source == Prompt.Source.ANNOTATOR and prompt.author == author
-        with pytest.raises(LabelingError, match="already in the pool"):
+        with pytest.raises(UserError, match="already in the pool"):
             prompt_create(author=author, messages=[{"role": "user", "content": "  how do TIDES work? "}])
 
     @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ class TestPrompts:
         ],
     )
     def test_a_malformed_prompt_is_refused(self, annotators, messages, problem):
-        with pytest.raises(LabelingError, match=problem):
+        with pytest.raises(UserError, match=problem):
             prompt_create(author=annotators(1)[0], messages=messages)
 
     def test_a_chat_message_becomes_a_prompt_with_its_context(self, user):
@@ -69,7 +69,7 @@ class TestPrompts:
         ]
         assert (prompt.source, prompt.author, prompt.chat_message) == (Prompt.Source.CHAT, user, second)
         assert prompt_create_from_chat(message=second) == prompt
-        with pytest.raises(LabelingError):
+        with pytest.raises(UserError):
             prompt_create_from_chat(message=answer)
 
 
@@ -91,10 +91,10 @@ class TestTasks:
         prompt = make_prompt()
         candidates = [candidate_add(prompt=prompt, text=str(i), origin="model") for i in range(10)]
         for bad in (candidates[:1], candidates, [candidates[0], candidates[0]]):
-            with pytest.raises(LabelingError):
+            with pytest.raises(UserError):
                 task_create_ranking(prompt=prompt, candidates=bad)
         other = candidate_add(prompt=make_prompt(), text="elsewhere", origin="model")
-        with pytest.raises(LabelingError):
+        with pytest.raises(UserError):
             task_create_ranking(prompt=prompt, candidates=[candidates[0], other])
 
 
@@ -162,7 +162,7 @@ class TestAssignment:
         assert taken.task == task
         abandoned.refresh_from_db()
         assert abandoned.state == Assignment.State.EXPIRED
-        with pytest.raises(LabelingError, match="someone else"):
+        with pytest.raises(UserError, match="someone else"):
             ranking_submit(assignment=abandoned, groups=[[c.pk] for c in candidates])
 
     def test_late_work_is_kept_while_nobody_took_the_place(self, annotators, make_ranking_task):
@@ -179,13 +179,13 @@ class TestAssignment:
         task, _ = make_ranking_task(required=1)
         skipper, other = annotators(2)
         assignment = task_assign_next(annotator=skipper)
-        with pytest.raises(LabelingError):
+        with pytest.raises(UserError):
             assignment_skip(assignment=assignment, reason="  ")
         assignment_skip(assignment=assignment, reason="Needs medical knowledge")
         assignment.refresh_from_db()
         assert (assignment.state, assignment.skip_reason) == (Assignment.State.SKIPPED, "Needs medical knowledge")
         assert task_assign_next(annotator=other).task == task
-        with pytest.raises(LabelingError, match="already skipped"):
+        with pytest.raises(UserError, match="already skipped"):
             assignment_skip(assignment=assignment, reason="again")
 
     def test_tasks_closest_to_done_go_first(self, annotators, make_ranking_task):
@@ -234,7 +234,7 @@ class TestSubmit:
             "not_ids": ([["a"], [b.pk], [c.pk]], {}),
         }[shape]
         assignment = task_assign_next(annotator=annotator)
-        with pytest.raises(LabelingError) as raised:
+        with pytest.raises(UserError) as raised:
             ranking_submit(assignment=assignment, groups=groups, flags=flags)
         assert raised.value.code == "invalid_ranking"
         assert not Ranking.objects.exists()
@@ -244,13 +244,13 @@ class TestSubmit:
         (annotator,) = annotators(1)
         task_create_demonstration(prompt=make_prompt())
         assignment = task_assign_next(annotator=annotator)
-        with pytest.raises(LabelingError, match="asks for an answer"):
+        with pytest.raises(UserError, match="asks for an answer"):
             ranking_submit(assignment=assignment, groups=[])
-        with pytest.raises(LabelingError, match="empty"):
+        with pytest.raises(UserError, match="empty"):
             demonstration_submit(assignment=assignment, content=" ")
         demonstration = demonstration_submit(assignment=assignment, content="The answer.")
         assert demonstration.author == annotator
-        with pytest.raises(LabelingError, match="already submitted"):
+        with pytest.raises(UserError, match="already submitted"):
             demonstration_submit(assignment=assignment, content="Again.")
 
 

@@ -7,7 +7,7 @@ from math import comb
 import pytest
 from django.utils import timezone
 
-from labeling.errors import LabelingError
+from core.errors import UserError
 from labeling.exporters import export_rows, snapshot_export
 from labeling.models import Candidate, DatasetSnapshot, Demonstration, Prompt, Ranking, Task
 from labeling.selectors import snapshot_get, snapshot_rows
@@ -94,7 +94,7 @@ class TestPreferenceSnapshots:
         path = data_dir / snapshot.path
         path.chmod(0o644)
         path.write_text(path.read_text().replace("Answer", "Answr"))
-        with pytest.raises(LabelingError, match="changed"):
+        with pytest.raises(UserError, match="changed"):
             snapshot_rows(snapshot=snapshot)
 
     def test_the_same_data_gives_the_same_hash(self, ranked):
@@ -110,7 +110,7 @@ class TestPreferenceSnapshots:
         _rank_all(tied, people[2:], [[x.pk for x in candidates]])
         unfinished, candidates = make_ranking_task(k=2, required=3)
         _rank_all(unfinished, people[:2], [[x.pk] for x in candidates])
-        with pytest.raises(LabelingError, match="No items match"):
+        with pytest.raises(UserError, match="No items match"):
             snapshot_create(name="prefs", kind="preference")
         assert not DatasetSnapshot.objects.exists()
 
@@ -153,11 +153,11 @@ class TestPreferenceSnapshots:
         ],
     )
     def test_bad_filters_are_refused(self, kind, filters, problem):
-        with pytest.raises(LabelingError, match=problem):
+        with pytest.raises(UserError, match=problem):
             snapshot_create(name="x", kind=kind, filters=filters)
 
     def test_a_name_cannot_leave_the_datasets_directory(self, ranked):
-        with pytest.raises(LabelingError, match="letters, digits"):
+        with pytest.raises(UserError, match="letters, digits"):
             snapshot_create(name="../escape", kind="preference")
 
 

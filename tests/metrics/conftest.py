@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture
 def metrics_prefix(settings):
     """This test's own counters: a fresh key prefix, its keys removed after."""
-    from metrics.store import client
+    from core.telemetry.store import client
 
     settings.METRICS_REDIS_PREFIX = f"test-metrics-{uuid.uuid4().hex[:12]}"
     yield settings.METRICS_REDIS_PREFIX

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from jobs.models import TrainingJob
-from metrics.store import client
+from core.telemetry.store import client
 
 from .helpers import value
 

@@ -4,7 +4,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 
 from chat.models import Conversation, Message, MessageStatus
-from metrics.registry import generation_record
+from core.telemetry.instruments import generation_record
 from moderation.services import review_item_create
 
 from ..chat.wsclient import connect, final_message, receive_until
@@ -49,7 +49,7 @@ def test_flags_are_counted_per_category_and_stage(user, metrics_prefix, django_c
 @pytest.mark.django_db
 def test_a_flag_rolled_back_is_not_counted(user, metrics_prefix, django_capture_on_commit_callbacks):
     """The worker runs input moderation again when SQLite refused its
-    transaction (chatsite.db.retry_if_locked): only the committed try counts."""
+    transaction (core.db.retry_if_locked): only the committed try counts."""
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(RuntimeError), transaction.atomic():
             _flag(user, make_verdict("violence"), "input")

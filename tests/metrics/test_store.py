@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from metrics.registry import HTTP_REQUESTS, generation_record
-from metrics.store import client, key
+from core.telemetry.instruments import HTTP_REQUESTS, generation_record
+from core.telemetry.store import client, key
 
 from .helpers import value
 

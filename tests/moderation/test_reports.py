@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.models import Conversation, Message, MessageStatus
 from chat.services import message_report
 from moderation.models import ReviewItem
@@ -43,7 +43,7 @@ def test_a_report_queues_the_answer_with_its_verdict(user, answer):
 
 def test_one_open_report_per_answer_and_user(user, answer, make_user):
     first = message_report(user=user, message=answer, reason="rude")
-    with pytest.raises(ChatError) as refused:
+    with pytest.raises(UserError) as refused:
         message_report(user=user, message=answer, reason="still rude")
     assert refused.value.code == "already_reported"
     review_item_decide(item=first, reviewer=make_user(username="mod", role="moderator"), decision="overturn")
@@ -63,15 +63,15 @@ def test_the_database_refuses_a_second_open_report_too(user, answer):
 
 
 def test_only_finished_answers_can_be_reported(user, answer):
-    with pytest.raises(ChatError, match="Only an answer"):
+    with pytest.raises(UserError, match="Only an answer"):
         message_report(user=user, message=answer.parent, reason="")
     answer.status = MessageStatus.STREAMING
     answer.save(update_fields=["status"])
-    with pytest.raises(ChatError, match="Wait for the answer"):
+    with pytest.raises(UserError, match="Wait for the answer"):
         message_report(user=user, message=answer, reason="")
     answer.status = MessageStatus.MODERATED
     answer.save(update_fields=["status"])
-    with pytest.raises(ChatError, match="already replaced"):
+    with pytest.raises(UserError, match="already replaced"):
         message_report(user=user, message=answer, reason="")
 
 

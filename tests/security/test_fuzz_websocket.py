@@ -18,7 +18,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from chat.runtime import redis_client
+from core.redis_client import redis_client
 from chatsite.asgi import application
 
 from ..conftest import record_figures, session_cookie

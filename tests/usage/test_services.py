@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from chat import dispatch
-from chat.errors import ChatError
+from core.errors import UserError
 from chat.services import message_send
 from usage.models import DailyUsage
 from usage.selectors import compute_by_version, usage_by_day, usage_by_user
@@ -53,7 +53,7 @@ def test_the_site_quota_refuses_the_next_answer(user, settings):
     settings.USAGE_DAILY_TOKEN_QUOTA = 100
     message_send(user=user, conversation=None, parent=None, content="first")
     usage_record(user_id=user.pk, answers=1, prompt_tokens=60, completion_tokens=40)
-    with pytest.raises(ChatError) as refused:
+    with pytest.raises(UserError) as refused:
         message_send(user=user, conversation=None, parent=None, content="second")
     assert refused.value.code == "quota_exceeded"
     assert "100 tokens for today" in refused.value.message and "midnight UTC" in refused.value.message
@@ -68,7 +68,7 @@ def test_a_users_own_quota_overrides_the_site_default_and_zero_is_unlimited(make
         usage_record(user_id=person.pk, completion_tokens=8)
     message_send(user=generous, conversation=None, parent=None, content="still fine")
     message_send(user=admin, conversation=None, parent=None, content="admins have no quota")
-    with pytest.raises(ChatError, match="5 tokens for today"):
+    with pytest.raises(UserError, match="5 tokens for today"):
         message_send(user=tight, conversation=None, parent=None, content="over")
 
 

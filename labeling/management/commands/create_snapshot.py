@@ -1,7 +1,7 @@
 """Freezes the labeled items that match some filters as a dataset version."""
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.errors import LabelingError
+from core.errors import UserError
 from labeling.models import DatasetSnapshot, Prompt, Task
 from labeling.services import snapshot_create
 
@@ -28,6 +28,6 @@ class Command(BaseCommand):
         filters = {key: options[key] for key in keys if options.get(key) is not None}
         try:
             snapshot = snapshot_create(name=name, kind=kind, filters=filters)
-        except LabelingError as error:
+        except UserError as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"Snapshot {snapshot}: {snapshot.item_count} items, sha256 {snapshot.content_hash}.")

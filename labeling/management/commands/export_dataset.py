@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.errors import LabelingError
+from core.errors import UserError
 from labeling.exporters import FORMATS, snapshot_export
 from labeling.models import DatasetSnapshot
 from labeling.selectors import snapshot_get
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             count = snapshot_export(snapshot=frozen, fmt=fmt, output=self.stdout if output == "-" else output)
-        except (LabelingError, ValueError) as error:
+        except (UserError, ValueError) as error:
             raise CommandError(getattr(error, "message", str(error))) from None
         except OSError as error:
             raise CommandError(f"Cannot write {output}: {error.strerror}.") from None

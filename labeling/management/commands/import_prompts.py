@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.errors import LabelingError
+from core.errors import UserError
 from labeling.models import DatasetSnapshot, PromptImport
 from labeling.services import prompts_import, snapshot_create
 
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         lines = _read_lines(file)
         try:
             record = prompts_import(lines=lines, fmt=fmt, file_name=Path(file).name)
-        except LabelingError as error:
+        except UserError as error:
             raise CommandError(error.message) from None
         elapsed = time.perf_counter() - started
         counts = record.counts
@@ -62,7 +62,7 @@ class Command(BaseCommand):
                 frozen = snapshot_create(
                     name=snapshot, kind=DatasetSnapshot.Kind.PREFERENCE, filters={"import_id": record.pk}
                 )
-            except LabelingError as error:
+            except UserError as error:
                 raise CommandError(error.message) from None
             self.stdout.write(
                 f"Snapshot {frozen}: {frozen.item_count} ranked items, sha256 {frozen.content_hash} "

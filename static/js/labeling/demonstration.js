@@ -1,5 +1,5 @@
 /* Writing a demonstration: a live preview of the answer, rendered by the
-   server (chat.markdown, sanitized) so it shows exactly what the chat and
+   server (core.markdown, sanitized) so it shows exactly what the chat and
    the exports will; Ctrl+Enter submits. */
 (() => {
   'use strict';

@@ -4,7 +4,7 @@ kombu's Redis transport. Housekeeping compares them with the database to
 find work whose message was lost (jobs/dispatch.py, chat/dispatch.py)."""
 import json
 
-from chat.runtime import redis_client
+from core.redis_client import redis_client
 
 # kombu's Redis transport: the queue's lists (one per priority step after
 # the first, named queue + separator + step), and the hash and its index of

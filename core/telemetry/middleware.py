@@ -2,7 +2,7 @@
 an ASGI wrapper for each WebSocket route."""
 import time
 
-from .registry import WEBSOCKET_CONNECTIONS, http_request_record
+from .instruments import WEBSOCKET_CONNECTIONS, http_request_record
 
 
 class RequestMetricsMiddleware:

@@ -34,7 +34,7 @@ class ClosesOnLayerFault:
 
 class DispatchesOffTheSharedThread:
     """Mix into an AsyncConsumer subclass, before it, when every database
-    call of the consumer goes through chatsite.db.database_sync_to_async.
+    call of the consumer goes through core.db.database_sync_to_async.
 
     Channels runs `close_old_connections` before it hands a consumer any
     message: each client frame, and each channel-layer event, every streamed

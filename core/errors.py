@@ -1,4 +1,4 @@
-class ChatError(Exception):
+class UserError(Exception):
     """A request the user can fix or retry; `code` is stable for clients,
     `message` is shown as it is."""
 
