@@ -35,16 +35,18 @@ class CancelWatch:
     """`should_stop` for a generation: asks Redis whether the answer was
     stopped at most every `interval` seconds, not once per token (a round
     trip inside every decoding step slowed the stream), so a stop takes
-    effect within that interval."""
+    effect within that interval. `clock` is time.monotonic, or a test's own
+    clock, so a test decides how much time passes between calls."""
 
-    def __init__(self, message_id: int, interval: float = 0.1):
+    def __init__(self, message_id: int, interval: float = 0.1, clock=time.monotonic):
         self.message_id = message_id
         self.interval = interval
+        self.clock = clock
         self.cancelled = False
         self._checked_at = float("-inf")
 
     def __call__(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         if not self.cancelled and now - self._checked_at >= self.interval:
             self._checked_at = now
             self.cancelled = is_cancel_requested(self.message_id)

@@ -1,15 +1,12 @@
-"""Sends from synchronous code share one event loop (and so one Redis
-connection pool) per process, and a stop flag is read from Redis at most
-once per interval."""
+"""core/broadcast.py: sends from synchronous code share one event loop (and
+so one Redis connection pool) per process."""
 import asyncio
 import threading
-import time
 
 import pytest
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
-from chat import runtime
 from core import broadcast
 
 
@@ -47,16 +44,3 @@ def test_sending_from_async_code_is_refused():
     with pytest.raises(RuntimeError, match="await the channel layer"):
         asyncio.run(inside_a_loop())
 
-
-def test_cancel_watch_reads_redis_once_per_interval():
-    watch = runtime.CancelWatch(987654, interval=0.2)
-    try:
-        assert watch() is False
-        runtime.request_cancel(987654)
-        assert watch() is False, "within the interval the last answer stands"
-        time.sleep(0.25)
-        assert watch() is True
-        runtime.clear_cancel(987654)
-        assert watch() is True, "a stop is final"
-    finally:
-        runtime.clear_cancel(987654)
