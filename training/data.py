@@ -172,16 +172,16 @@ _HH_ROLES = {"Human": "user", "Assistant": "assistant"}
 
 
 def parse_hh_transcript(text: str) -> list[dict]:
-    """The turns of an HH-RLHF transcript. Consecutive turns of one speaker
-    (a few transcripts have them) are joined, as chat templates want turns
-    to alternate. Raises ValueError when there is text before the first
-    turn. The labeling importer reads HH files with this too."""
+    """The turns of an HH-RLHF transcript, each turn's text stripped.
+    Consecutive turns of one speaker (a few transcripts have them) are
+    joined, as chat templates want turns to alternate. Raises ValueError
+    when there is text before the first turn."""
     parts = _HH_TURN.split(text)
     if parts[0].strip():
         raise ValueError('text before the first "Human:" turn')
     turns: list[dict] = []
     for speaker, content in zip(parts[1::2], parts[2::2]):
-        role = _HH_ROLES[speaker]
+        role, content = _HH_ROLES[speaker], content.strip()
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"] += "\n\n" + content
         else:
@@ -191,9 +191,27 @@ def parse_hh_transcript(text: str) -> list[dict]:
 
 def hh_pair(record: dict) -> tuple[list[dict], str, str] | None:
     """(prompt, chosen answer, rejected answer) of an HH record: the turns
-    both transcripts share up to the last human turn are the prompt. None
-    when the two answers are the same. Raises ValueError for a bad record."""
-    chosen, rejected = (parse_hh_transcript(record[key]) for key in ("chosen", "rejected"))
+    both transcripts share up to the last human turn are the prompt, what
+    follows in each (one or more assistant turns) its answer. None when the
+    two answers are the same. Raises ValueError for a bad record.
+    load_eval_pairs, `hh-to-preference` and labeling.imports all read HH
+    pairs with it.
+
+    Its one normalisation is stripping each turn's text (parse_hh_transcript):
+    the blank lines between turns and the space after "Human:" are the
+    transcript's syntax, not what was said. Turns and answers are then
+    compared exactly. Removing control characters before storing text, and
+    treating texts that differ only in case or spacing as one candidate, are
+    labeling's rules for everything it imports (core.text.clean_text,
+    labeling.text.text_hash), so they are applied there, not here."""
+    transcripts = []
+    for key in ("chosen", "rejected"):
+        if key not in record:
+            raise ValueError(f'missing "{key}"')
+        if not isinstance(record[key], str):
+            raise ValueError(f'"{key}" must be a string')
+        transcripts.append(parse_hh_transcript(record[key]))
+    chosen, rejected = transcripts
     shared = 0
     while shared < min(len(chosen), len(rejected)) and chosen[shared] == rejected[shared]:
         shared += 1
@@ -202,15 +220,16 @@ def hh_pair(record: dict) -> tuple[list[dict], str, str] | None:
     if not shared:
         raise ValueError("chosen and rejected share no human turn")
     answers = []
-    for turns in (chosen, rejected):
+    for key, turns in zip(("chosen", "rejected"), transcripts):
         rest = turns[shared:]
-        if not rest or any(t["role"] != "assistant" for t in rest):
-            raise ValueError("an answer is not only assistant turns after the prompt")
-        answers.append("\n\n".join(t["content"].strip() for t in rest))
+        if not rest:
+            raise ValueError(f"{key} does not end with an assistant turn")
+        if any(t["role"] != "assistant" for t in rest):
+            raise ValueError("chosen and rejected differ before their last human turn")
+        answers.append("\n\n".join(t["content"] for t in rest))
     if answers[0] == answers[1]:
         return None
-    prompt = [{"role": t["role"], "content": t["content"].strip()} for t in chosen[:shared]]
-    return prompt, answers[0], answers[1]
+    return chosen[:shared], answers[0], answers[1]
 
 
 def hh_to_preference(lines: Iterable[tuple[int, dict]]) -> tuple[list[dict], int]:

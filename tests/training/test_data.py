@@ -2,7 +2,15 @@ import json
 
 import pytest
 
-from training.data import DataError, hh_to_preference, load_preference_groups, load_prompts, split_groups
+from training.data import (
+    DataError,
+    hh_pair,
+    hh_to_preference,
+    load_preference_groups,
+    load_prompts,
+    parse_hh_transcript,
+    split_groups,
+)
 
 from .conftest import preference_rows, write_jsonl
 
@@ -53,6 +61,25 @@ class TestHh:
             "rejected": [{"role": "assistant", "content": "No."}],
             "margin": 0.0, "group_id": "hh-1",
         }]
+
+    def test_transcripts_split_into_stripped_turns_and_repeated_speakers_merge(self):
+        assert parse_hh_transcript("\n\nHuman: a \n\nAssistant:  b\n\nAssistant: c\n\n\nHuman: d") == [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "b\n\nc"},
+            {"role": "user", "content": "d"},
+        ]
+
+    @pytest.mark.parametrize(
+        "record, problem",
+        [
+            ({"chosen": "\n\nHuman: q\n\nAssistant: a"}, 'missing "rejected"'),
+            ({"chosen": 1, "rejected": "x"}, '"chosen" must be a string'),
+            ({"chosen": "\n\nHuman: q", "rejected": "\n\nHuman: q\n\nAssistant: b"}, "chosen does not end"),
+        ],
+    )
+    def test_a_bad_record_says_what_is_wrong(self, record, problem):
+        with pytest.raises(ValueError, match=problem):
+            hh_pair(record)
 
 
 class TestPrompt:
