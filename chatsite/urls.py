@@ -10,7 +10,7 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
-    path("moderation/", include("moderation.urls")),
+    path("moderation/", include("review.urls")),
     path("jobs/", include("jobs.urls")),
     path("models/", include("registry.urls")),
     path("arena/", include("arena.urls")),
@@ -19,7 +19,7 @@ urlpatterns = [
     path("healthz", healthz_view, name="healthz"),
     path("healthz/ready", readiness_view, name="readiness"),
     path("metrics", include("metrics.urls")),
-    path("usage/", include("usage.urls")),
+    path("usage/", include("metrics.usage_urls")),
     path("", include("openai_api.urls")),
     path("", include("chat.urls")),
 ]

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from chat.models import Conversation, Message, MessageStatus
 from core.telemetry.instruments import generation_record
-from moderation.services import review_item_create
+from moderation.flags import review_item_create
 
 from ..chat.wsclient import connect, final_message, receive_until
 from ..moderation.factories import make_verdict

@@ -9,7 +9,6 @@ from chat import dispatch
 from core.errors import UserError
 from chat.services import message_send
 from usage.models import DailyUsage
-from usage.selectors import compute_by_version, usage_by_day, usage_by_user
 from usage.services import usage_record
 
 pytestmark = pytest.mark.django_db
@@ -72,33 +71,11 @@ def test_a_users_own_quota_overrides_the_site_default_and_zero_is_unlimited(make
         message_send(user=tight, conversation=None, parent=None, content="over")
 
 
-def test_the_admin_tables(make_user):
-    from jobs.models import TrainingJob
-    from registry.models import ModelVersion
-
-    alice, bob = make_user(username="alice"), make_user(username="bob")
-    usage_record(user_id=alice.pk, answers=2, prompt_tokens=100, completion_tokens=50)
-    usage_record(user_id=bob.pk, answers=1, prompt_tokens=10, completion_tokens=5)
-    days = usage_by_day(days=30)
-    assert len(days) == 30 and days[-1]["prompt_tokens"] == 110 and days[0]["prompt_tokens"] == 0
-    assert [(row["user"].username, row["tokens"], row["today"]) for row in usage_by_user(days=30)] == [
-        ("alice", 150, 150), ("bob", 15, 15),
-    ]
-    base = ModelVersion.objects.create(name="base", source="imported", path="/x")
-    sft_job = TrainingJob.objects.create(kind="sft", preset="cpu-quick", compute_seconds=120.0)
-    sft = ModelVersion.objects.create(name="sft", source="trained", path="/y", base=base, job=sft_job)
-    ppo_job = TrainingJob.objects.create(kind="ppo", preset="cpu-quick", compute_seconds=300.0)
-    ModelVersion.objects.create(name="ppo", source="trained", path="/z", base=sft, job=ppo_job)
-    assert [(r["version"].name, r["own"], r["lineage"]) for r in compute_by_version()] == [
-        ("ppo", 300.0, 420.0), ("sft", 120.0, 120.0),
-    ]
-
-
 def test_an_answer_whose_conversation_is_deleted_mid_stream_is_still_charged(user, tiny_model_dir, monkeypatch):
     """The usage was recorded after the answer was saved, so deleting the
     conversation while it streamed (its row gone) skipped it: a way past
     the daily quota."""
-    from chat import generation
+    from chat import worker
     from chat.models import Conversation, Message, MessageStatus
     from registry.models import ModelVersion
 
@@ -109,7 +86,7 @@ def test_an_answer_whose_conversation_is_deleted_mid_stream_is_still_charged(use
         conversation=conversation, parent=question, role="assistant", status=MessageStatus.QUEUED,
         model_version=version, sampling={"max_new_tokens": 16},
     )
-    real_backend = generation.chat_backend
+    real_backend = worker.version_backend
 
     class DeletedWhileStreaming:
         """The real backend; the user deletes the conversation (and it is
@@ -131,8 +108,8 @@ def test_an_answer_whose_conversation_is_deleted_mid_stream_is_still_charged(use
             stream.deltas = deltas()
             return stream
 
-    monkeypatch.setattr(generation, "chat_backend", lambda v=None: (DeletedWhileStreaming(real_backend(v)[0]), v))
-    generation.answer_generate(message_id=answer.pk)
+    monkeypatch.setattr(worker, "version_backend", lambda v=None: (DeletedWhileStreaming(real_backend(v)[0]), v))
+    worker.answer_generate(message_id=answer.pk)
     assert not Message.objects.filter(pk=answer.pk).exists()
     row = DailyUsage.objects.get(user=user)
     assert (row.answers, row.completion_tokens) == (1, 16) and row.prompt_tokens > 0

@@ -6,8 +6,8 @@ from django.shortcuts import render
 from accounts.access import role_required
 from accounts.models import Role
 
-from .charts import stacked_bars
-from .selectors import compute_by_job, compute_by_version, usage_by_day, usage_by_user
+from .usage_charts import stacked_bars
+from .usage_selectors import compute_by_job, compute_by_version, usage_by_day, usage_by_user
 
 DAYS = 30
 
