@@ -235,7 +235,7 @@ def world(make_user):
 @pytest.fixture(autouse=True)
 def _frames_as_fast_as_hypothesis_sends(settings):
     """Each example is a frame and a ping, sent back to back: far past the
-    frame rate a page keeps (tests/test_user_sockets.py tests that limit)."""
+    frame rate a page keeps (tests/core/test_user_sockets.py tests that limit)."""
     settings.WEBSOCKET_FRAMES_PER_SECOND = 1_000_000
     settings.WEBSOCKET_FRAME_BURST = 1_000_000
 

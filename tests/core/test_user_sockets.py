@@ -12,8 +12,8 @@ from websockets.sync.client import connect as ws_connect
 from chatsite.asgi import application
 from jobs.models import TrainingJob
 
-from .conftest import session_cookie
-from .processes import start_asgi_server
+from ..conftest import session_cookie
+from ..processes import start_asgi_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
