@@ -3,7 +3,6 @@ per training job and per model version. They read every app, so they sit
 with the other pages that do (usage itself only counts and admits)."""
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -11,6 +10,7 @@ from accounts.models import User
 from jobs.models import TrainingJob
 from registry.models import ModelVersion
 from usage.models import DailyUsage
+from usage.selectors import daily_token_quota
 
 
 def usage_by_day(*, days: int) -> list[dict]:

@@ -1,9 +1,6 @@
 """Reading usage: a user's day against their quota (the admin page's tables
 are metrics/usage_selectors.py's)."""
-from datetime import timedelta
-
 from django.conf import settings
-from django.db.models import F, Sum
 from django.utils import timezone
 
 from .models import DailyUsage
