@@ -3,21 +3,18 @@ rights. When they change (a ban, lost approval, a role, arena access or a
 permission removed, a logout, a new password), every socket of that account
 is closed with 4001 and the page reconnects; the handshake then decides on
 the account as it is now. Other users' sockets go on working."""
-import json
-
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from accounts.services import user_update_access
-from chatsite.asgi import application
 from core.user_sockets import ACCOUNT_CHANGED
 from jobs.models import TrainingJob
 
 from ..conftest import session_cookie
+from ..helpers.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,18 +29,6 @@ def signed_in_client(user) -> Client:
 
 def cookie_of(client: Client) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-async def open_socket(cookie: str, path: str = "/ws/chat/"):
-    """(communicator, the first frame) for an allowed socket, else (communicator, close code)."""
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", f"sessionid={cookie}".encode())]
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect(timeout=10)
-    assert connected
-    output = await communicator.receive_output(timeout=10)
-    if output["type"] == "websocket.close":
-        return communicator, output["code"]
-    return communicator, json.loads(output["text"])
 
 
 async def closed_code(communicator) -> int:

@@ -6,24 +6,24 @@ from channels.db import database_sync_to_async
 from arena.models import ArenaMatch
 from chat.models import Conversation
 
+from ..helpers.sockets import connect_arena
 from .helpers import played_match
-from .wsclient import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_anonymous_and_not_enabled_sockets_are_closed(make_user):
-    communicator, connected, code = await connect(None)
+    communicator, connected, code = await connect_arena(None)
     assert not connected and code == 4401
     await communicator.disconnect()
     plain = await database_sync_to_async(make_user)(username="plain")
-    communicator, connected, code = await connect(plain)
+    communicator, connected, code = await connect_arena(plain)
     assert not connected and code == 4403
     await communicator.disconnect()
 
 
 async def test_start_stores_a_match_and_hides_the_versions(arena_user, versions, no_tasks):
-    communicator, connected, _ = await connect(arena_user)
+    communicator, connected, _ = await connect_arena(arena_user)
     assert connected
     await communicator.send_json_to({"type": "start", "request_id": "r1", "content": "Say hello"})
     reply = await communicator.receive_json_from(timeout=10)
@@ -42,7 +42,7 @@ async def test_start_stores_a_match_and_hides_the_versions(arena_user, versions,
 
 async def test_one_version_is_a_clear_error_and_leaves_nothing(arena_user, versions, no_tasks):
     await database_sync_to_async(versions[1].delete)()
-    communicator, _, _ = await connect(arena_user)
+    communicator, _, _ = await connect_arena(arena_user)
     await communicator.send_json_to({"type": "start", "content": "Say hello"})
     reply = await communicator.receive_json_from(timeout=10)
     assert reply["type"] == "error" and reply["code"] == "not_enough_versions"
@@ -53,7 +53,7 @@ async def test_one_version_is_a_clear_error_and_leaves_nothing(arena_user, versi
 async def test_others_matches_cannot_be_watched_or_stopped(arena_user, make_user, versions, no_tasks):
     match = await database_sync_to_async(played_match)(arena_user)
     other = await database_sync_to_async(make_user)(username="other", arena_enabled=True)
-    communicator, _, _ = await connect(other)
+    communicator, _, _ = await connect_arena(other)
     for frame in ({"type": "watch", "match": match.pk}, {"type": "stop", "match": match.pk}):
         await communicator.send_json_to(frame)
         reply = await communicator.receive_json_from(timeout=10)
@@ -62,14 +62,14 @@ async def test_others_matches_cannot_be_watched_or_stopped(arena_user, make_user
 
 
 async def test_trials_are_for_admins(arena_user, admin, versions, no_tasks):
-    communicator, _, _ = await connect(arena_user)
+    communicator, _, _ = await connect_arena(arena_user)
     await communicator.send_json_to({"type": "start", "content": "hi", "trial_version": versions[1].pk})
     reply = await communicator.receive_json_from(timeout=10)
     assert reply["type"] == "error" and reply["code"] == "forbidden"
     assert not await database_sync_to_async(ArenaMatch.objects.exists)()
     await communicator.disconnect()
 
-    communicator, _, _ = await connect(admin)
+    communicator, _, _ = await connect_arena(admin)
     await communicator.send_json_to({"type": "start", "content": "hi", "trial_version": versions[1].pk})
     reply = await communicator.receive_json_from(timeout=10)
     while reply["type"] == "message":

@@ -10,8 +10,8 @@ from arena import selectors, services
 from chat.events import conversation_group
 from chat.models import Message, MessageStatus
 
+from ..helpers.sockets import connect_arena
 from .helpers import played_match
-from .wsclient import connect
 
 REVEALING = ("model", "tokens_per_second", "ttft_ms", "prompt_tokens", "completion_tokens")
 
@@ -48,7 +48,7 @@ def test_after_the_vote_everything_is_shown(arena_user, versions, no_tasks):
 @pytest.mark.django_db(transaction=True)
 async def test_the_socket_relays_answers_blind(arena_user, versions, no_tasks):
     match = await database_sync_to_async(played_match)(arena_user)
-    communicator, connected, _ = await connect(arena_user)
+    communicator, connected, _ = await connect_arena(arena_user)
     assert connected
     await communicator.send_json_to({"type": "watch", "match": match.pk})
     while (await communicator.receive_json_from(timeout=10))["type"] != "watching":

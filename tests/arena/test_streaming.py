@@ -9,8 +9,7 @@ from arena.models import ArenaMatch
 from chat.models import Message, MessageStatus
 from registry.models import ModelVersion
 
-from ..chat.wsclient import receive_until
-from .wsclient import connect
+from ..helpers.sockets import connect_arena, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -35,7 +34,7 @@ def tiny_versions(db, tiny_model_dir, second_tiny_model_dir):
 
 
 async def test_both_answers_stream_from_their_own_versions(celery_worker, arena_user, tiny_versions):
-    communicator, connected, _ = await connect(arena_user)
+    communicator, connected, _ = await connect_arena(arena_user)
     assert connected
     await communicator.send_json_to({"type": "start", "request_id": "r1", "content": "Tell me about the sea"})
     frames = await receive_until(communicator, lambda f: f["type"] in ("started", "error"), timeout=20)

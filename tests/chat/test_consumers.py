@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 
 from chat.models import Conversation
 
-from .wsclient import connect
+from ..helpers.sockets import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

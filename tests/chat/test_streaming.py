@@ -9,7 +9,7 @@ from chat import runtime
 from chat.models import Conversation, Message, MessageStatus
 from moderation.models import ModerationRule, ReviewItem
 
-from .wsclient import connect, final_message, receive_until
+from ..helpers.sockets import connect, final_message, receive_until, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -23,23 +23,13 @@ def streamed_text(frames, message_id):
     return text
 
 
-async def send(communicator, content, conversation=None, parent=None, settings=None):
-    await communicator.send_json_to(
-        {"type": "send", "request_id": "r1", "conversation": conversation, "parent": parent, "content": content,
-         "settings": settings or {}}
-    )
-    frames = await receive_until(communicator, lambda f: f["type"] in ("sent", "error"), timeout=20)
-    assert frames[-1]["type"] == "sent", frames[-1]
-    return frames[-1]
-
-
 async def get(model, **kwargs):
     return await database_sync_to_async(model.objects.get)(**kwargs)
 
 
 async def test_answer_streams_token_by_token_and_is_stored(celery_worker, user):
     communicator, _, _ = await connect(user)
-    sent = await send(communicator, "Hello there", settings={"max_new_tokens": 300, "temperature": 0.8})
+    sent = await send_message(communicator, "Hello there", settings={"max_new_tokens": 300, "temperature": 0.8})
     answer_id = sent["answer"]["id"]
     assert sent["user_message"]["status"] == "pending" and sent["answer"]["status"] == "queued"
     frames = await receive_until(communicator, final_message(answer_id))
@@ -61,7 +51,7 @@ async def test_a_long_answer_arrives_whole(celery_worker, user):
     """Thousands of tokens through the channel layer: every delta arrives, in
     order, and together they are exactly the stored answer."""
     communicator, _, _ = await connect(user)
-    sent = await send(communicator, "Write a very long story", settings={"max_new_tokens": 3000})
+    sent = await send_message(communicator, "Write a very long story", settings={"max_new_tokens": 3000})
     answer_id = sent["answer"]["id"]
     frames = await receive_until(communicator, final_message(answer_id), timeout=120)
     answer = await get(Message, pk=answer_id)
@@ -72,7 +62,7 @@ async def test_a_long_answer_arrives_whole(celery_worker, user):
 
 async def test_stop_keeps_the_partial_answer(celery_worker, user):
     communicator, _, _ = await connect(user)
-    sent = await send(communicator, "Tell me a long story", settings={"max_new_tokens": 4000})
+    sent = await send_message(communicator, "Tell me a long story", settings={"max_new_tokens": 4000})
     answer_id = sent["answer"]["id"]
     before = await receive_until(communicator, lambda f: f["type"] == "delta")
     await communicator.send_json_to({"type": "stop", "message": answer_id})
@@ -88,7 +78,7 @@ async def test_stop_keeps_the_partial_answer(celery_worker, user):
 
 async def test_regenerate_makes_a_second_branch(celery_worker, user):
     communicator, _, _ = await connect(user)
-    sent = await send(communicator, "Give me a name", settings={"max_new_tokens": 8})
+    sent = await send_message(communicator, "Give me a name", settings={"max_new_tokens": 8})
     first_id = sent["answer"]["id"]
     await receive_until(communicator, final_message(first_id))
     await communicator.send_json_to({"type": "regenerate", "request_id": "r2", "message": first_id})
@@ -104,7 +94,7 @@ async def test_regenerate_makes_a_second_branch(celery_worker, user):
 
 async def test_flagged_input_never_reaches_the_model(celery_worker, user):
     communicator, _, _ = await connect(user)
-    sent = await send(communicator, "I want to kill myself tonight")
+    sent = await send_message(communicator, "I want to kill myself tonight")
     answer_id = sent["answer"]["id"]
     frames = await receive_until(communicator, final_message(answer_id))
     assert not [f for f in frames if f["type"] == "delta"]
@@ -123,7 +113,7 @@ async def test_flagged_output_is_retracted_and_replaced(celery_worker, user):
         category="violence", kind="regex", pattern=r"\S", applies_to="output", note="test: flag every answer"
     )
     communicator, _, _ = await connect(user)
-    sent = await send(communicator, "Say something", settings={"max_new_tokens": 400})
+    sent = await send_message(communicator, "Say something", settings={"max_new_tokens": 400})
     answer_id = sent["answer"]["id"]
     frames = await receive_until(communicator, final_message(answer_id))
     final = frames[-1]["message"]
@@ -189,7 +179,7 @@ async def test_a_flagged_phrase_mid_answer_never_reaches_the_client(celery_worke
     )
     communicator, _, _ = await connect(user)
     for _ in range(8):
-        sent = await send(communicator, "Tell me about the sea", settings={"max_new_tokens": 300, "temperature": 1.0})
+        sent = await send_message(communicator, "Tell me about the sea", settings={"max_new_tokens": 300, "temperature": 1.0})
         answer_id = sent["answer"]["id"]
         frames = await receive_until(communicator, final_message(answer_id))
         shown = streamed_text(frames, answer_id)

@@ -11,7 +11,7 @@ from django.test import Client
 
 from core import request_ids
 
-from ..chat.wsclient import connect, final_message, receive_until, send_message
+from ..helpers.sockets import connect, final_message, receive_until, send_message
 
 
 @pytest.mark.django_db

@@ -5,28 +5,16 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
-from chatsite.asgi import application
 from jobs.models import TrainingJob
 
 from ..conftest import session_cookie
+from ..helpers.sockets import cookie_of, handshake
 from ..processes import start_asgi_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def open_socket(user, path: str = "/ws/chat/"):
-    """(communicator, the first thing the server sent: a frame, or the close)."""
-    cookie = await database_sync_to_async(session_cookie)(user)
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", f"sessionid={cookie}".encode())]
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect(timeout=10)
-    assert connected
-    output = await communicator.receive_output(timeout=10)
-    return communicator, output
 
 
 def refused_with(output) -> int | None:
@@ -39,22 +27,22 @@ async def test_one_socket_past_the_cap_is_refused_while_another_user_connects(ma
     bob = await database_sync_to_async(make_user)(username="bob")
     held = []
     for path in ("/ws/chat/", "/ws/arena/", "/ws/chat/"):
-        communicator, first = await open_socket(alice, path)
+        communicator, first = await handshake(await cookie_of(alice), path)
         assert json.loads(first["text"])["type"] == "ready"
         held.append(communicator)
 
     for path in ("/ws/chat/", "/ws/arena/"):  # the chat and arena sockets count together
-        communicator, first = await open_socket(alice, path)
+        communicator, first = await handshake(await cookie_of(alice), path)
         assert refused_with(first) == 4429
         assert "3" in first["reason"] and "open" in first["reason"], first
         await communicator.disconnect()
 
-    communicator, first = await open_socket(bob)
+    communicator, first = await handshake(await cookie_of(bob))
     assert json.loads(first["text"])["type"] == "ready", "another user still connects"
     await communicator.disconnect()
 
     await held.pop().disconnect()
-    communicator, first = await open_socket(alice)
+    communicator, first = await handshake(await cookie_of(alice))
     assert json.loads(first["text"])["type"] == "ready", "a closed socket frees its place"
     held.append(communicator)
     for communicator in held:
@@ -66,9 +54,9 @@ async def test_the_job_socket_counts_too(make_user, settings):
     admin = await database_sync_to_async(make_user)(username="boss", role="admin")
     job = await database_sync_to_async(TrainingJob.objects.create)(
         kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="running")
-    chat, first = await open_socket(admin)
+    chat, first = await handshake(await cookie_of(admin))
     assert json.loads(first["text"])["type"] == "ready"
-    communicator, first = await open_socket(admin, f"/ws/jobs/{job.pk}/")
+    communicator, first = await handshake(await cookie_of(admin), f"/ws/jobs/{job.pk}/")
     assert refused_with(first) == 4429
     await communicator.disconnect()
     await chat.disconnect()
@@ -91,8 +79,8 @@ async def test_a_flood_of_frames_closes_the_chat_socket_with_4429(make_user, set
     settings.WEBSOCKET_FRAME_BURST = 10
     flooder = await database_sync_to_async(make_user)(username="flooder")
     neighbour = await database_sync_to_async(make_user)(username="neighbour")
-    quiet, _ = await open_socket(neighbour)
-    communicator, _ = await open_socket(flooder)
+    quiet, _ = await handshake(await cookie_of(neighbour))
+    communicator, _ = await handshake(await cookie_of(flooder))
     pongs, closed = await flood(communicator, 200)
     assert closed["code"] == 4429 and "frames" in closed["reason"], closed
     assert 10 <= pongs < 200, "the burst is answered, the rest is not"
@@ -108,7 +96,7 @@ async def test_a_flood_of_frames_closes_the_job_socket_with_4429(make_user, sett
     admin = await database_sync_to_async(make_user)(username="boss", role="admin")
     job = await database_sync_to_async(TrainingJob.objects.create)(
         kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="running")
-    communicator, first = await open_socket(admin, f"/ws/jobs/{job.pk}/")
+    communicator, first = await handshake(await cookie_of(admin), f"/ws/jobs/{job.pk}/")
     assert json.loads(first["text"])["type"] == "snapshot"
     pongs, closed = await flood(communicator, 200)
     assert closed["code"] == 4429 and pongs < 200
@@ -144,7 +132,7 @@ def test_the_sockets_of_a_killed_process_stop_counting_when_their_lease_ends(mak
         server.stop()
 
     async def attempt():
-        communicator, first = await open_socket(user)
+        communicator, first = await handshake(await cookie_of(user))
         await communicator.disconnect()
         return refused_with(first)
 

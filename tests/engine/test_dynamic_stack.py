@@ -8,17 +8,14 @@ from channels.db import database_sync_to_async
 
 from chat.models import Message, MessageStatus
 
-from ..chat.wsclient import connect, final_message, receive_until
+from ..helpers.sockets import connect, final_message, receive_until, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 
 async def ask(user, content: str, max_new_tokens: int) -> tuple[Message, str]:
     communicator, _, _ = await connect(user)
-    await communicator.send_json_to({"type": "send", "request_id": "r1", "conversation": None, "parent": None,
-                                     "content": content, "settings": {"temperature": 0, "max_new_tokens": max_new_tokens}})
-    sent = (await receive_until(communicator, lambda f: f["type"] in ("sent", "error"), timeout=20))[-1]
-    assert sent["type"] == "sent", sent
+    sent = await send_message(communicator, content, settings={"temperature": 0, "max_new_tokens": max_new_tokens})
     answer_id = sent["answer"]["id"]
     frames = await receive_until(communicator, final_message(answer_id), timeout=120)
     await communicator.disconnect()

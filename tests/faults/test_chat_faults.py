@@ -18,7 +18,7 @@ from chat import dispatch
 from chat.dispatch import chat_work_redispatch_lost
 from chat.models import Message, MessageStatus
 
-from ..chat.wsclient import connect, final_message, receive_until, send_message
+from ..helpers.sockets import connect, final_message, receive_until, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.faults]
 

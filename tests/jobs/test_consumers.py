@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from jobs.events import send_now
 from jobs.models import TrainingJob, TrainingMetric
 
-from .wsclient import connect_job
+from ..helpers.sockets import connect_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

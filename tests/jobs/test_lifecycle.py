@@ -13,8 +13,8 @@ from jobs.models import TrainingJob
 from registry.models import ModelVersion
 from registry.services import model_version_promote
 
+from ..helpers.sockets import connect_job
 from .conftest import wait_for
-from .wsclient import connect_job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

@@ -5,7 +5,7 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from ..chat.wsclient import connect
+from ..helpers.sockets import connect
 from .helpers import value
 
 

@@ -7,7 +7,7 @@ from chat.models import Conversation, Message, MessageStatus
 from core.telemetry.instruments import generation_record
 from moderation.flags import review_item_create
 
-from ..chat.wsclient import connect, final_message, receive_until
+from ..helpers.sockets import connect, final_message, receive_until, send_message
 from ..moderation.factories import make_verdict
 from .helpers import value
 
@@ -65,12 +65,7 @@ async def test_an_answer_from_the_worker_is_timed(celery_worker, user):
     before = await ttft_count("chatsite_generation_time_to_first_token_seconds_count")
     communicator, _, _ = await connect(user)
     try:
-        await communicator.send_json_to(
-            {"type": "send", "request_id": "r1", "conversation": None, "parent": None, "content": "Hello",
-             "settings": {"max_new_tokens": 8}}
-        )
-        sent = (await receive_until(communicator, lambda f: f["type"] in ("sent", "error"), timeout=20))[-1]
-        assert sent["type"] == "sent", sent
+        sent = await send_message(communicator, "Hello", settings={"max_new_tokens": 8})
         frames = await receive_until(communicator, final_message(sent["answer"]["id"]))
         assert frames[-1]["message"]["status"] == "complete"
     finally:

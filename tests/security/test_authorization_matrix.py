@@ -13,7 +13,6 @@ no answer. A principal *gets in* when some method answers anything else
 be a server error, but for the health check's 503, its way of saying a
 worker is missing.
 """
-import json
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-
 from arena.routing import websocket_urlpatterns as arena_ws
 from chat.models import Conversation, Message, MessageStatus
 from chat.routing import websocket_urlpatterns as chat_ws
-from chatsite.asgi import application
 from jobs.models import TrainingJob
 from jobs.routing import websocket_urlpatterns as jobs_ws
 from labeling.models import DatasetSnapshot, Demonstration, Prompt
@@ -38,7 +33,7 @@ from openai_api.services import api_key_create
 from registry.models import ModelVersion
 
 from ..arena.helpers import played_match
-from ..conftest import session_cookie
+from ..helpers.sockets import cookie_of, open_socket
 from ..moderation.factories import make_verdict
 
 SECRET = "VICTIM-SECRET-7f3a"
@@ -308,24 +303,9 @@ async def test_websocket_routes_let_in_exactly_their_principals(world):
     for route, allowed in WEBSOCKET_POLICY.items():
         path = "/" + route.replace("<int:job_id>", str(ids["job_id"]))
         for principal in PRINCIPALS:
-            communicator, first_frame, code = await _ws_connect(None if principal == ANONYMOUS else users[principal], path)
+            cookie = await cookie_of(None if principal == ANONYMOUS else users[principal])
+            communicator, first = await open_socket(cookie, path)
             await communicator.disconnect()
-            if (first_frame is not None) != (principal in allowed):
-                wrong.append(f"{path} {principal}: {'open' if first_frame else f'closed {code}'}")
+            if isinstance(first, dict) != (principal in allowed):
+                wrong.append(f"{path} {principal}: {'open' if isinstance(first, dict) else f'closed {first}'}")
     assert not wrong, "; ".join(wrong)
-
-
-async def _ws_connect(user, path: str):
-    """(communicator, the first frame or None when refused, close code)."""
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
-    if user is not None:
-        cookie = await database_sync_to_async(session_cookie)(user)
-        headers.append((b"cookie", f"sessionid={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await communicator.connect(timeout=10)
-    if not connected:
-        return communicator, None, code
-    output = await communicator.receive_output(timeout=10)
-    if output["type"] == "websocket.close":
-        return communicator, None, output["code"]
-    return communicator, json.loads(output["text"]), None

@@ -22,6 +22,7 @@ from core.redis_client import redis_client
 from chatsite.asgi import application
 
 from ..conftest import record_figures, session_cookie
+from ..helpers.sockets import handshake, handshake_headers
 from .fuzzing import (
     FUZZ_SETTINGS,
     SECRET,
@@ -48,24 +49,17 @@ SENTINEL = "fuzz-sentinel"
 ANSWER_TIMEOUT = 5
 
 
-def signed_in(user) -> list[tuple[bytes, bytes]]:
-    cookie = session_cookie(user)
-    return [(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", f"sessionid={cookie}".encode())]
-
-
 def close_code(user, path: str) -> int:
     """The code a socket `user` may not open is closed with after the handshake."""
 
-    async def attempt(headers):
-        communicator = WebsocketCommunicator(application, path, headers=headers)
-        await communicator.connect(timeout=10)
-        output = await communicator.receive_output(timeout=10)
+    async def attempt(cookie):
+        communicator, output = await handshake(cookie, path)
         await communicator.disconnect()
         return output
 
     loop = asyncio.new_event_loop()
     try:
-        output = loop.run_until_complete(attempt(signed_in(user)))
+        output = loop.run_until_complete(attempt(session_cookie(user)))
     finally:
         loop.close()
     assert output["type"] == "websocket.close", output
@@ -80,7 +74,7 @@ class Socket:
     def __init__(self, user, path: str, *, pong_has_request_id: bool = True):
         self.pong_has_request_id = pong_has_request_id
         self.loop = asyncio.new_event_loop()
-        self.communicator = WebsocketCommunicator(application, path, headers=signed_in(user))
+        self.communicator = WebsocketCommunicator(application, path, headers=handshake_headers(session_cookie(user)))
         connected, _ = self.loop.run_until_complete(self.communicator.connect(timeout=10))
         assert connected
         self.first = self._run(self._next())

@@ -12,7 +12,7 @@ from transformers import AutoTokenizer
 from chat.generation import chat_history
 from chat.models import Conversation, Message, MessageStatus
 
-from ..chat.wsclient import connect, final_message, receive_until, send_message
+from ..helpers.sockets import connect, final_message, receive_until, send_message
 
 SECRET = "Alice's bank PIN is 4912 and her address is 12 Quarry Lane"
 INJECTIONS = [

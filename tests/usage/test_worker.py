@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from chat.models import Message
 from usage.models import DailyUsage
 
-from ..chat.wsclient import connect, final_message, receive_until, send_message
+from ..helpers.sockets import connect, final_message, receive_until, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
