@@ -2,7 +2,7 @@
 these; consumers relay what arrives."""
 from django.db import transaction
 
-from core.broadcast import group_send
+from core import broadcast
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -10,7 +10,7 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def send_now(conversation_id: int, event: dict) -> None:
-    group_send(conversation_group(conversation_id), event)
+    broadcast.group_send(conversation_group(conversation_id), event)
 
 
 def send_on_commit(conversation_id: int, event: dict) -> None:

@@ -2,7 +2,7 @@
 log lines and metric points; services send state changes on commit."""
 from django.db import transaction
 
-from core.broadcast import group_send
+from core import broadcast
 
 
 def job_group(job_id: int) -> str:
@@ -10,7 +10,7 @@ def job_group(job_id: int) -> str:
 
 
 def send_now(job_id: int, event: dict) -> None:
-    group_send(job_group(job_id), event)
+    broadcast.group_send(job_group(job_id), event)
 
 
 def send_on_commit(job_id: int, event: dict) -> None:

@@ -8,6 +8,7 @@ from django.test import Client
 
 from engine.tiny import build_tiny_chat_model
 
+from .helpers.recorders import broadcasts_capturer, record_chat_tasks
 from .processes import (
     start_asgi_server,
     start_celery_beat,
@@ -130,6 +131,21 @@ def openai_server_url(tiny_model_dir, process_log_dir):
     server, url = start_openai_server(str(tiny_model_dir), dict(os.environ), process_log_dir)
     yield url
     server.stop()
+
+
+@pytest.fixture
+def captured_tasks(monkeypatch) -> list[tuple[str, int]]:
+    """The chat tasks services would have sent to Celery, recorded instead
+    of sent: ("moderate", message id) and ("generate", answer id)."""
+    return record_chat_tasks(monkeypatch)
+
+
+@pytest.fixture
+def captured_events(monkeypatch, django_capture_on_commit_callbacks):
+    """Zulip's capture_send_event_calls: `with captured_events() as events:`
+    records the broadcasts (`Broadcast(group, event)`) the block makes,
+    its on-commit callbacks run as it ends."""
+    return broadcasts_capturer(monkeypatch, django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
