@@ -151,6 +151,13 @@ def positive(config, *names: str) -> None:
             raise ConfigError(f"{name}: must be > 0, got {getattr(config, name)!r}")
 
 
+def non_negative(config, *names: str) -> None:
+    """Raises ConfigError for the first of `names` that is < 0."""
+    for name in names:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name}: must be >= 0, got {getattr(config, name)!r}")
+
+
 def fraction(config, name: str, *, allow_zero: bool = True) -> None:
     value = getattr(config, name)
     if not (0 <= value < 1) or (value == 0 and not allow_zero):

@@ -1,5 +1,5 @@
 """Reading the recipes' data files (JSONL, optionally gzipped), in the
-formats labeling.exporters writes:
+formats labeling.datasets writes:
 
 - sft-messages: {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}
 - preference: {"prompt": [messages], "chosen": [{"role": "assistant", "content": ...}],

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import device as hw
-from .config import fraction, positive
+from .config import fraction, non_negative, positive
 from .data import load_preference_groups, split_groups
 from .models import check_model_dir, load_dtype, lora_config
 
@@ -48,8 +48,12 @@ class DpoRecipeConfig:
     logging_steps: int = 1
     device: str = "auto"
     seed: int = 0
+    # --- checkpoints (the Trainer's, training.trainer_recipe)
+    checkpoint_every: int = 100  # steps; 0: only when stopped. Written to output_dir/checkpoint/
+    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
 
     def check(self):
+        non_negative(self, "checkpoint_every")
         positive(self, "max_length", "batch_size", "grad_accum", "lr", "epochs", "beta", "logging_steps", "lora_r")
         fraction(self, "eval_fraction")
 
@@ -68,7 +72,7 @@ def build_trainer(config: DpoRecipeConfig, callbacks=()):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
-    from .hf_callback import trainer_arguments
+    from .trainer_recipe import trainer_arguments
 
     device = hw.resolve_device(config.device)
     check_model_dir(config.model)
@@ -93,7 +97,7 @@ def build_trainer(config: DpoRecipeConfig, callbacks=()):
 
 
 def train(config: DpoRecipeConfig, *, progress=None) -> dict:
-    from .hf_callback import run_trainer
+    from .trainer_recipe import run_trainer
 
     return run_trainer(config, build_trainer, eval_accuracy_key="eval_rewards/accuracies", progress=progress)
 

@@ -1,4 +1,4 @@
-"""What a recipe writes as it goes, and how it learns it must stop.
+"""What a recipe writes as it goes.
 
 `metrics.jsonl` gets one flushed JSON line per logged step; the jobs app
 tails it for progress. `summary.json` is written last (atomically, by
@@ -9,38 +9,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
-import sys
 import time
 from pathlib import Path
-
-
-class StopSignal:
-    """Turns SIGTERM and SIGINT into a flag the training loop checks at each
-    step boundary: cancelling a job stops within a step and still saves the
-    model, instead of dying mid-write."""
-
-    def __init__(self):
-        self.requested = False
-        self._previous = {}
-
-    def install(self) -> "StopSignal":
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread (a test calling train())
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        if not self.requested:
-            print(f"received {signal.Signals(signum).name}: stopping at the next step", file=sys.stderr, flush=True)
-        self.requested = True
-
-    def uninstall(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous.clear()
 
 
 def _clean(value):
@@ -54,18 +24,24 @@ def _clean(value):
 class MetricsWriter:
     """Appends `{"step", "total_steps", "elapsed_s", ...metrics}` lines to
     output_dir/metrics.jsonl and echoes them to stdout. Only the main process
-    of a distributed run writes (`enabled`)."""
+    of a distributed run writes (`enabled`). A run resumed from a checkpoint
+    of `resumed_step` keeps the lines up to that step (later ones are
+    trained again) and its clock goes on from `elapsed_s`."""
 
-    def __init__(self, output_dir: str | Path, total_steps: int, *, enabled: bool = True, progress=None):
+    def __init__(self, output_dir: str | Path, total_steps: int, *, enabled: bool = True, progress=None,
+                 resumed_step: int | None = None, elapsed_s: float = 0.0):
         self.path = Path(output_dir) / "metrics.jsonl"
         self.total_steps = total_steps
         self.enabled = enabled
         self.progress = progress
-        self.started = time.monotonic()
+        self.started = time.monotonic() - elapsed_s
         self.last: dict = {}
         if enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("")
+            if resumed_step is None:
+                self.path.write_text("")
+            else:
+                keep_lines_through(self.path, resumed_step)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -85,12 +61,29 @@ class MetricsWriter:
         return record
 
 
+def keep_lines_through(path: Path, step: int) -> None:
+    """Drops the JSON lines of `path` logged after `step`, and a torn last line."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (ValueError, KeyError, TypeError):
+            continue
+    path.write_text("".join(kept), encoding="utf-8")
+
+
 def write_summary(output_dir: str | Path, *, kind: str, stopped: bool, steps: int, wall_time_s: float,
-                  final: dict, config: dict) -> dict:
+                  final: dict, config: dict, resumed_from_step: int | None = None) -> dict:
+    """`resumed_from_step`: the checkpoint's step this run went on from, None
+    when it started from scratch."""
     summary = {
         "kind": kind,
         "status": "stopped" if stopped else "completed",
         "steps": int(steps),
+        "resumed_from_step": resumed_from_step,
         "wall_time_s": round(wall_time_s, 3),
         "final": {key: _clean(value) for key, value in final.items()},
         "config": config,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -32,10 +31,13 @@ import torch
 
 from . import device as hw
 from . import ppo_math as pm
-from .config import ConfigError, config_dict, positive
+from .config import ConfigError, non_negative, positive
 from .data import DataError, load_prompts
-from .metrics import MetricsWriter, StopSignal, write_summary
+from .data_order import ShuffledOrder
+from .distributed import all_reduce_grads, all_reduce_mean
+from .metrics import keep_lines_through
 from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+from .recipe_run import RecipeRun
 
 
 @dataclass
@@ -80,8 +82,12 @@ class PpoRecipeConfig:
     log_every: int = 1
     device: str = "auto"
     seed: int = 0
+    # --- checkpoints (training.checkpoint)
+    checkpoint_every: int = 10  # steps; 0: only when stopped. Written to output_dir/checkpoint/
+    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
 
     def check(self):
+        non_negative(self, "checkpoint_every")
         positive(self, "max_prompt_length", "max_new_tokens", "temperature", "max_steps", "rollout_batch_size",
                  "minibatch_size", "ppo_epochs", "lr", "log_every", "eval_every", "lora_r", "reward_max_length")
         if (self.reward_model is None) == (self.synthetic_reward is None):
@@ -108,7 +114,7 @@ class SyntheticReward:
                 raise ConfigError(f"synthetic_reward: {token!r} is not a token of the policy's tokenizer")
             self.token_id = ids[0]
 
-    def __call__(self, responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def __call__(self, prompts: list[list[dict]], responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         hits = ((responses == self.token_id).float() * mask).sum(dim=1)
         if self.mode == "contains":
             return (hits > 0).float()
@@ -144,6 +150,9 @@ def load_models(config: PpoRecipeConfig, device: str):
     tokenizer = AutoTokenizer.from_pretrained(config.policy_model)
     if tokenizer.eos_token_id is None:
         raise DataError(f"policy {config.policy_model}: the tokenizer has no EOS token")
+    if tokenizer.pad_token_id is None:
+        # Prompts are left-padded (and the padding masked out): EOS will do.
+        tokenizer.pad_token = tokenizer.eos_token
     policy = AutoModelForCausalLM.from_pretrained(config.policy_model, dtype=dtype)
     reward_tokenizer = reward = None
     if config.reward_model:
@@ -189,14 +198,13 @@ class ModelReward:
     def __init__(self, model, tokenizer, policy_tokenizer, max_length: int, device: str):
         self.model, self.tokenizer, self.policy_tokenizer = model, tokenizer, policy_tokenizer
         self.max_length, self.device = max_length, device
-        self.prompts: list[list[dict]] = []
 
     @torch.no_grad()
-    def __call__(self, responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def __call__(self, prompts: list[list[dict]], responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         from .reward import conversation_text, score_texts
 
         texts = []
-        for prompt, ids, row_mask in zip(self.prompts, responses, mask):
+        for prompt, ids, row_mask in zip(prompts, responses, mask):
             answer = self.policy_tokenizer.decode(ids[row_mask.bool()], skip_special_tokens=True)
             texts.append(conversation_text(self.tokenizer, prompt, answer))
         return score_texts(self.model, self.tokenizer, texts, self.max_length, self.device)
@@ -263,16 +271,16 @@ def _reference(policy, reference):
 @torch.no_grad()
 def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, encoded, kl_coef, device):
     """Samples answers and computes everything PPO's update needs."""
-    prompt_ids, prompt_mask = left_pad(encoded, tokenizer.pad_token_id or tokenizer.eos_token_id, device)
+    prompt_ids, prompt_mask = left_pad(encoded, tokenizer.pad_token_id, device)
     sequences = policy.generate(
         input_ids=prompt_ids, attention_mask=prompt_mask, do_sample=True, temperature=config.temperature,
         top_k=0, top_p=1.0, max_new_tokens=config.max_new_tokens, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     width = prompt_ids.shape[1]
     responses = sequences[:, width:]
     mask, ended = pm.response_mask(responses, tokenizer.eos_token_id)
-    responses = torch.where(mask.bool(), responses, torch.full_like(responses, tokenizer.pad_token_id or 0))
+    responses = torch.where(mask.bool(), responses, torch.full_like(responses, tokenizer.pad_token_id))
     full_ids = torch.cat([prompt_ids, responses], dim=1)
     full_mask = torch.cat([prompt_mask, mask.long()], dim=1)
     logprobs = response_logprobs(policy, full_ids, full_mask, width, config.temperature, device)
@@ -280,9 +288,7 @@ def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, 
     with context:
         ref_logprobs = response_logprobs(ref_model, full_ids, full_mask, width, config.temperature, device)
     values = token_values(value_model, full_ids, full_mask, width, device)
-    if isinstance(scorer, ModelReward):
-        scorer.prompts = prompts
-    scores = scorer(responses, mask).float()
+    scores = scorer(prompts, responses, mask).float()
     raw_scores = scores.clone()
     if config.missing_eos_penalty is not None:
         scores = scores - config.missing_eos_penalty * (~ended).float()
@@ -321,7 +327,7 @@ def ppo_update(config, batch, policy, value_model, optimizer, device, rng) -> di
             loss = pg_loss + config.vf_coef * vf_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            hw.all_reduce_grads(params)
+            all_reduce_grads(params)
             torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             optimizer.step()
             with torch.no_grad():
@@ -338,15 +344,13 @@ def ppo_update(config, batch, policy, value_model, optimizer, device, rng) -> di
 def write_samples(path: Path, step: int, tokenizer, policy, scorer, prompts, encoded, config, device) -> None:
     """Greedy answers to the fixed evaluation prompts, appended to
     samples.jsonl: how the policy's answers change over training."""
-    ids, mask = left_pad(encoded, tokenizer.pad_token_id or tokenizer.eos_token_id, device)
+    ids, mask = left_pad(encoded, tokenizer.pad_token_id, device)
     sequences = policy.generate(input_ids=ids, attention_mask=mask, do_sample=False,
                                 max_new_tokens=config.max_new_tokens, eos_token_id=tokenizer.eos_token_id,
-                                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+                                pad_token_id=tokenizer.pad_token_id)
     responses = sequences[:, ids.shape[1]:]
     response_mask, _ = pm.response_mask(responses, tokenizer.eos_token_id)
-    if isinstance(scorer, ModelReward):
-        scorer.prompts = prompts
-    scores = scorer(responses, response_mask)
+    scores = scorer(prompts, responses, response_mask)
     with open(path, "a", encoding="utf-8") as stream:
         for prompt, row, row_mask, score in zip(prompts, responses, response_mask, scores.tolist()):
             text = tokenizer.decode(row[row_mask.bool()], skip_special_tokens=True)
@@ -356,78 +360,58 @@ def write_samples(path: Path, step: int, tokenizer, policy, scorer, prompts, enc
 
 
 def train(config: PpoRecipeConfig, *, progress=None) -> dict:
-    started = time.monotonic()
-    device = hw.resolve_device(config.device)
-    hw.init_distributed(device)
-    rank, world_size = hw.world()
-    main = rank == 0
-    hw.seed_everything(config.seed + rank)
-    prompts = load_prompts(config.prompts_file)
-    tokenizer, policy, reference, value_model, scorer = load_models(config, device)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    encoded = encode_prompts(tokenizer, prompts, config.max_prompt_length)
-    eval_prompts, eval_encoded = prompts[:config.eval_prompts], encoded[:config.eval_prompts]
-    value_lr = config.value_lr if config.value_lr is not None else config.lr
-    optimizer = torch.optim.AdamW(
-        [{"params": [p for p in policy.parameters() if p.requires_grad], "lr": config.lr},
-         {"params": [p for p in value_model.parameters() if p.requires_grad], "lr": value_lr}],
-        weight_decay=0.0, eps=1e-5, fused=hw.is_cuda(device))
-    controller = (pm.AdaptiveKLController(config.kl_coef, config.kl_target, config.kl_horizon) if config.adaptive_kl
-                  else pm.FixedKLController(config.kl_coef))
-    out = Path(config.output_dir)
-    writer = MetricsWriter(out, config.max_steps, enabled=main, progress=progress)
-    samples_path = out / "samples.jsonl"
-    if main:
-        samples_path.write_text("")
-    print(f"ppo: {len(prompts)} prompts, device {device}, world {world_size}, "
-          f"reward {'synthetic ' + config.synthetic_reward if config.synthetic_reward else config.reward_model}",
-          flush=True)
-    stop = StopSignal().install()
-    rng = random.Random(config.seed + rank)
-    order: list[int] = []
-    step, stopped = 0, False
-    try:
+    with RecipeRun(config, progress=progress, seed_per_rank=True) as run:
+        device, main, world_size = run.device, run.main, run.world_size
+        prompts = load_prompts(config.prompts_file)
+        tokenizer, policy, reference, value_model, scorer = load_models(config, device)
+        encoded = encode_prompts(tokenizer, prompts, config.max_prompt_length)
+        eval_prompts, eval_encoded = prompts[:config.eval_prompts], encoded[:config.eval_prompts]
+        value_lr = config.value_lr if config.value_lr is not None else config.lr
+        optimizer = torch.optim.AdamW(
+            [{"params": [p for p in policy.parameters() if p.requires_grad], "lr": config.lr},
+             {"params": [p for p in value_model.parameters() if p.requires_grad], "lr": value_lr}],
+            weight_decay=0.0, eps=1e-5, fused=hw.is_cuda(device))
+        controller = (pm.AdaptiveKLController(config.kl_coef, config.kl_target, config.kl_horizon) if config.adaptive_kl
+                      else pm.FixedKLController(config.kl_coef))
+        print(f"ppo: {len(prompts)} prompts, device {device}, world {world_size}, "
+              f"reward {'synthetic ' + config.synthetic_reward if config.synthetic_reward else config.reward_model}",
+              flush=True)
+        # One generator for the prompt order and the minibatches; each process its own.
+        rng = random.Random(config.seed + run.rank)
+        order = ShuffledOrder(len(prompts), rng)
+        run.track(policy=policy, value_model=value_model, optimizer=optimizer, kl_controller=controller)
+        run.track_local(order=order, rng=rng)
+        step = run.start(config.max_steps)
+        samples_path = run.out / "samples.jsonl"
+        if main and step:
+            keep_lines_through(samples_path, step - 1)  # the resumed run writes the checkpoint step's again
+        elif main:
+            samples_path.write_text("")
         while step < config.max_steps:
-            if hw.any_process(stop.requested, device):
-                stopped = True
+            if run.should_stop(step):
                 break
             if main and eval_prompts and step % config.eval_every == 0:
                 write_samples(samples_path, step, tokenizer, policy, scorer, eval_prompts, eval_encoded, config, device)
-            if len(order) < config.rollout_batch_size:
-                epoch = list(range(len(prompts)))
-                rng.shuffle(epoch)
-                order.extend(epoch)
-            chosen, order = order[:config.rollout_batch_size], order[config.rollout_batch_size:]
+            chosen = order.take(config.rollout_batch_size)
             batch = rollout(config, tokenizer, policy, reference, value_model, scorer,
                             [prompts[i] for i in chosen], [encoded[i] for i in chosen], controller.value, device)
             stats = ppo_update(config, batch, policy, value_model, optimizer, device, rng)
             step += 1
-            kl = hw.all_reduce_mean(batch["kl"].mean().item(), device)
+            kl = all_reduce_mean(batch["kl"].mean().item(), device)
             kl_coef = controller.value
             controller.update(kl, config.rollout_batch_size * world_size)
             if step % config.log_every == 0 or step == config.max_steps:
-                writer.write(step, reward=hw.all_reduce_mean(batch["raw_scores"].mean().item(), device),
-                             reward_with_penalty=hw.all_reduce_mean(batch["scores"].mean().item(), device),
-                             kl=kl, kl_coef=kl_coef,
-                             **{k: hw.all_reduce_mean(v, device) for k, v in stats.items()},
-                             response_length=batch["mask"].sum(dim=1).float().mean().item(),
-                             no_eos_fraction=(~batch["ended"]).float().mean().item(),
-                             learning_rate=config.lr)
+                run.writer.write(step, reward=all_reduce_mean(batch["raw_scores"].mean().item(), device),
+                                 reward_with_penalty=all_reduce_mean(batch["scores"].mean().item(), device),
+                                 kl=kl, kl_coef=kl_coef,
+                                 **{k: all_reduce_mean(v, device) for k, v in stats.items()},
+                                 response_length=batch["mask"].sum(dim=1).float().mean().item(),
+                                 no_eos_fraction=(~batch["ended"]).float().mean().item(),
+                                 learning_rate=config.lr)
         if main and eval_prompts:
             write_samples(samples_path, step, tokenizer, policy, scorer, eval_prompts, eval_encoded, config, device)
-        if main:
-            save_pretrained(policy, tokenizer, out)
-            summary = write_summary(out, kind="ppo", stopped=stopped, steps=step,
-                                    wall_time_s=time.monotonic() - started, final=dict(writer.last),
-                                    config=config_dict(config))
-        else:
-            summary = {"kind": "ppo", "status": "stopped" if stopped else "completed", "final": dict(writer.last)}
-        hw.barrier()
-        return summary
-    finally:
-        stop.uninstall()
-        hw.shutdown_distributed()
+        run.end(step, dict(run.writer.last), save=lambda: save_pretrained(policy, tokenizer, run.out))
+    return run.summary
 
 
 if __name__ == "__main__":

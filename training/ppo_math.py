@@ -127,6 +127,12 @@ class AdaptiveKLController:
         self.value *= 1 + error * n_steps / self.horizon
         return self.value
 
+    def state_dict(self) -> dict:
+        return {"value": self.value}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.value = state["value"]
+
 
 class FixedKLController:
     def __init__(self, kl_coef: float):
@@ -134,3 +140,9 @@ class FixedKLController:
 
     def update(self, current_kl: float, n_steps: int) -> float:
         return self.value
+
+    def state_dict(self) -> dict:
+        return {"value": self.value}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.value = state["value"]

@@ -26,15 +26,16 @@ import torch
 import torch.nn.functional as F
 
 from . import device as hw
-from .config import ConfigError, config_dict, fraction, positive
+from .config import ConfigError, fraction, non_negative, positive
 from .data import DataError
-from .metrics import MetricsWriter, StopSignal, write_summary
+from .distributed import all_reduce_mean, data_parallel
+from .recipe_run import RecipeRun
 
 DOC_SEPARATOR = "<|endoftext|>"
 
 
 @dataclass
-class PretrainConfig:
+class PretrainRecipeConfig:
     kind: ClassVar[str] = "pretrain"
     # --- data
     output_dir: str
@@ -69,8 +70,12 @@ class PretrainConfig:
     peak_tflops: float = 989.0  # per GPU, for MFU (H100 SXM dense bf16); reported on CUDA only
     device: str = "auto"
     seed: int = 0
+    # --- checkpoints (training.checkpoint)
+    checkpoint_every: int = 250  # steps; 0: only when stopped. Written to output_dir/checkpoint/
+    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
 
     def check(self):
+        non_negative(self, "checkpoint_every")
         positive(self, "vocab_size", "n_layer", "n_head", "n_kv_head", "d_model", "d_ff", "seq_len",
                  "batch_size", "grad_accum", "max_steps", "lr", "eval_every", "log_every")
         fraction(self, "eval_fraction", allow_zero=False)
@@ -114,7 +119,7 @@ def _encode(tokenizer, text: str) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-def load_corpus(config: PretrainConfig) -> tuple[str, str]:
+def load_corpus(config: PretrainRecipeConfig) -> tuple[str, str]:
     path = Path(config.corpus)
     try:
         text = path.read_text(encoding="utf-8")
@@ -128,7 +133,7 @@ def load_corpus(config: PretrainConfig) -> tuple[str, str]:
     return text[:split], text[split:]
 
 
-def build_model(config: PretrainConfig, vocab_size: int, tokenizer):
+def build_model(config: PretrainRecipeConfig, vocab_size: int, tokenizer):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     model_config = LlamaConfig(
@@ -159,14 +164,14 @@ def add_residual_dropout(model, p: float) -> None:
         layer.mlp.down_proj.register_forward_hook(drop)
 
 
-def flops_per_token(config: PretrainConfig, n_params: int) -> float:
+def flops_per_token(config: PretrainRecipeConfig, n_params: int) -> float:
     """Training FLOPs per token (PaLM, appendix B): 6 N for the weights'
     matmuls (tied embeddings: counted once, as the output layer's matmul)
     + 12 L d T for attention."""
     return 6 * n_params + 12 * config.n_layer * config.d_model * config.seq_len
 
 
-def get_lr(config: PretrainConfig, step: int, progress: float) -> float:
+def get_lr(config: PretrainRecipeConfig, step: int, progress: float) -> float:
     """Linear warmup, then cosine decay to min_lr_ratio * lr; `progress` is
     the fraction of the run done (by steps or by the time budget)."""
     if step < config.warmup_steps:
@@ -175,7 +180,7 @@ def get_lr(config: PretrainConfig, step: int, progress: float) -> float:
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
 
 
-def get_batch(tokens: torch.Tensor, config: PretrainConfig, generator: torch.Generator):
+def get_batch(tokens: torch.Tensor, config: PretrainRecipeConfig, generator: torch.Generator):
     """Random windows gathered where `tokens` lives (the whole corpus sits on
     the GPU: one gather per step instead of a host stack and a copy)."""
     starts = torch.randint(len(tokens) - config.seq_len - 1, (config.batch_size, 1), generator=generator)
@@ -199,7 +204,7 @@ def bits_per_byte(nats: float, count: int, eval_tokens: torch.Tensor, eval_bytes
 
 
 @torch.no_grad()
-def estimate_loss(model, tokens: torch.Tensor, config: PretrainConfig, device: str,
+def estimate_loss(model, tokens: torch.Tensor, config: PretrainRecipeConfig, device: str,
                   max_tokens: int | None = None) -> float:
     """Summed nats over the held-out targets (in windows of seq_len, no
     overlap), and how many targets: the mean and bits per byte come from
@@ -224,82 +229,107 @@ def estimate_loss(model, tokens: torch.Tensor, config: PretrainConfig, device: s
     return total_nats, count
 
 
-def train(config: PretrainConfig, *, progress=None) -> dict:
-    started = time.monotonic()
-    device = hw.resolve_device(config.device)
-    distributed = hw.init_distributed(device)
-    rank, world_size = hw.world()
-    main = rank == 0
-    hw.seed_everything(config.seed)
-    out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+class TimeBudget:
+    """Training seconds against `time_budget_s`. The first step (compilation,
+    first allocations) is kept out of them; checkpointed, so a resumed run
+    has what was left of the budget."""
 
-    train_text, eval_text = load_corpus(config)
+    def __init__(self, budget_s: float | None, max_steps: int):
+        self.budget_s, self.max_steps = budget_s, max_steps
+        self.warmup_s = 0.0
+        self._before, self._started = 0.0, time.monotonic()
+
+    def elapsed(self) -> float:
+        return self._before + time.monotonic() - self._started
+
+    def train_seconds(self) -> float:
+        return self.elapsed() - self.warmup_s
+
+    def spent(self) -> bool:
+        return self.budget_s is not None and self.train_seconds() >= self.budget_s
+
+    def progress(self, step: int) -> float:
+        """The fraction of the run done, by steps or by time, whichever is further."""
+        done = step / self.max_steps
+        return done if self.budget_s is None else max(done, self.train_seconds() / self.budget_s)
+
+    def expected_steps(self, step: int) -> int:
+        """The step count this pace reaches within the budget: the total the
+        jobs app shows progress and ETA against. (After the first step, its
+        warm-up is the only pace known.)"""
+        timed_steps, seconds = (step - 1, self.train_seconds()) if step > 1 else (1, self.warmup_s)
+        return max(step, min(self.max_steps, round(timed_steps * self.budget_s / max(seconds, 1e-9))))
+
+    def state_dict(self) -> dict:
+        return {"elapsed_s": self.elapsed(), "warmup_s": self.warmup_s}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._before, self._started, self.warmup_s = state["elapsed_s"], time.monotonic(), state["warmup_s"]
+
+
+def load_tokenizer(config: PretrainRecipeConfig, train_text: str, checkpoint: Path | None):
+    """The checkpoint's tokenizer when resuming (a retrained BPE need not
+    come out the same), else the configured one, else a BPE trained on the
+    training split."""
+    from transformers import AutoTokenizer
+
+    if checkpoint is not None:
+        return AutoTokenizer.from_pretrained(checkpoint / "tokenizer")
     if config.tokenizer:
-        from transformers import AutoTokenizer
+        return AutoTokenizer.from_pretrained(config.tokenizer)
+    return train_bpe(train_text, config.vocab_size)
 
-        tokenizer = AutoTokenizer.from_pretrained(config.tokenizer)
-    else:
-        tokenizer = train_bpe(train_text, config.vocab_size)
-    train_tokens = _encode(tokenizer, train_text)
-    eval_tokens = _encode(tokenizer, eval_text)
-    eval_bytes = len(eval_text.encode("utf-8"))
-    train_bytes_per_token = len(train_text.encode("utf-8")) / (len(train_tokens) - 1)
-    if len(train_tokens) <= config.seq_len + 1:
-        raise DataError(f"corpus {config.corpus}: the training split has fewer tokens than seq_len + 1")
 
-    model = build_model(config, len(tokenizer), tokenizer).to(device)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"pretrain: {n_params / 1e6:.2f}M parameters, vocab {len(tokenizer)}, {len(train_tokens)} train / "
-          f"{len(eval_tokens)} held-out tokens, device {device}, world {world_size}", flush=True)
-    optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
-                         betas=(0.9, config.beta2))
-    trained = model
-    if distributed:
-        from torch.nn.parallel import DistributedDataParallel
+def train(config: PretrainRecipeConfig, *, progress=None) -> dict:
+    with RecipeRun(config, progress=progress) as run:
+        device = run.device
+        train_text, eval_text = load_corpus(config)
+        tokenizer = load_tokenizer(config, train_text, run.checkpoint)
+        train_tokens = _encode(tokenizer, train_text)
+        eval_tokens = _encode(tokenizer, eval_text)
+        eval_bytes = len(eval_text.encode("utf-8"))
+        train_bytes_per_token = len(train_text.encode("utf-8")) / (len(train_tokens) - 1)
+        if len(train_tokens) <= config.seq_len + 1:
+            raise DataError(f"corpus {config.corpus}: the training split has fewer tokens than seq_len + 1")
 
-        trained = DistributedDataParallel(model, device_ids=[torch.device(device).index] if hw.is_cuda(device) else None)
-    # Compiling the loss, not only the model, takes the logits' upcast and
-    # the cross-entropy into the graph too, where a large vocabulary makes
-    # them costly to leave eager.
-    step_loss = torch.compile(_loss) if config.compile else _loss
-    device_type, bf16 = torch.device(device).type, hw.use_bf16(device)
-    train_tokens = train_tokens.to(device)
+        model = build_model(config, len(tokenizer), tokenizer).to(device)
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"pretrain: {n_params / 1e6:.2f}M parameters, vocab {len(tokenizer)}, {len(train_tokens)} train / "
+              f"{len(eval_tokens)} held-out tokens, device {device}, world {run.world_size}", flush=True)
+        optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
+                             betas=(0.9, config.beta2))
+        trained = data_parallel(model, device, run.distributed)
+        # Compiling the loss, not only the model, takes the logits' upcast and
+        # the cross-entropy into the graph too, where a large vocabulary makes
+        # them costly to leave eager.
+        step_loss = torch.compile(_loss) if config.compile else _loss
+        device_type, bf16 = torch.device(device).type, hw.use_bf16(device)
+        train_tokens = train_tokens.to(device)
+        generator = torch.Generator().manual_seed(config.seed + run.rank)
+        budget = TimeBudget(config.time_budget_s, config.max_steps)
+        run.track(model=model, optimizer=optimizer, tokenizer=tokenizer)
+        run.track_local(generator=generator, budget=budget)
+        step = run.start(config.max_steps)
+        writer = run.writer
+        tokens_per_step = config.batch_size * config.seq_len * config.grad_accum * run.world_size
+        token_flops = flops_per_token(config, n_params)
+        window_start, window_tokens, train_loss = time.monotonic(), 0, float("nan")
 
-    generator = torch.Generator().manual_seed(config.seed + rank)
-    writer = MetricsWriter(out, config.max_steps, enabled=main, progress=progress)
-    stop = StopSignal().install()
-    tokens_per_step = config.batch_size * config.seq_len * config.grad_accum * world_size
-    token_flops = flops_per_token(config, n_params)
-    step, stopped, window_start, window_tokens = 0, False, time.monotonic(), 0
-    warmup_s = 0.0  # the first step: compilation and first allocations, kept out of the time budget
-    train_loss = float("nan")
+        def evaluate(max_tokens) -> dict:
+            nats, count = estimate_loss(model, eval_tokens, config, device, max_tokens)
+            return {"eval_loss": nats / count,
+                    "eval_bits_per_byte": bits_per_byte(nats, count, eval_tokens, eval_bytes)}
 
-    def train_seconds() -> float:
-        return writer.elapsed() - warmup_s
-
-    def evaluate(max_tokens) -> dict:
-        nats, count = estimate_loss(model, eval_tokens, config, device, max_tokens)
-        return {"eval_loss": nats / count, "eval_bits_per_byte": bits_per_byte(nats, count, eval_tokens, eval_bytes)}
-
-    try:
         while step < config.max_steps:
-            if hw.any_process(stop.requested, device):
-                stopped = True
+            if run.should_stop(step) or budget.spent():
                 break
-            elapsed = train_seconds()
-            if config.time_budget_s is not None and elapsed >= config.time_budget_s:
-                break
-            run_progress = step / config.max_steps
-            if config.time_budget_s is not None:
-                run_progress = max(run_progress, elapsed / config.time_budget_s)
-            lr = get_lr(config, step, run_progress)
+            lr = get_lr(config, step, budget.progress(step))
             for group in optimizer.param_groups:
                 group["lr"] = lr
             total = torch.zeros((), device=device)
             for micro in range(config.grad_accum):
                 x, y = get_batch(train_tokens, config, generator)
-                if distributed:
+                if run.distributed:
                     trained.require_backward_grad_sync = micro == config.grad_accum - 1
                 loss = step_loss(trained, x, y, device_type, bf16) / config.grad_accum
                 loss.backward()
@@ -310,23 +340,18 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
             step += 1
             if step == 1:
                 hw.synchronize(device)
-                warmup_s = writer.elapsed()
+                budget.warmup_s = budget.elapsed()
                 window_start = time.monotonic()
             else:
                 window_tokens += tokens_per_step
             if config.time_budget_s is not None:
-                # The run ends by time: the expected step count at this pace
-                # is the total the jobs app shows progress and ETA against.
-                # (After the first step, its warm-up is the only pace known.)
-                timed_steps, seconds = (step - 1, train_seconds()) if step > 1 else (1, warmup_s)
-                expected = round(timed_steps * config.time_budget_s / max(seconds, 1e-9))
-                writer.total_steps = max(step, min(config.max_steps, expected))
+                writer.total_steps = budget.expected_steps(step)
             logging, evaluating = step % config.log_every == 0 or step == 1, step % config.eval_every == 0
             if logging or evaluating:
-                metrics = {"train_s": train_seconds()}
+                metrics = {"train_s": budget.train_seconds()}
                 if logging:
                     # The loss is read (a device sync) only on logged steps.
-                    train_loss = hw.all_reduce_mean(total.item(), device)
+                    train_loss = all_reduce_mean(total.item(), device)
                     metrics.update(loss=train_loss, bits_per_byte=train_loss / math.log(2) / train_bytes_per_token,
                                    learning_rate=lr)
                     if window_tokens:
@@ -334,29 +359,20 @@ def train(config: PretrainConfig, *, progress=None) -> dict:
                         tokens_per_second = window_tokens / max(time.monotonic() - window_start, 1e-9)
                         metrics["tokens_per_second"] = tokens_per_second
                         if hw.is_cuda(device):
-                            metrics["mfu"] = tokens_per_second * token_flops / (config.peak_tflops * 1e12 * world_size)
+                            peak = config.peak_tflops * 1e12 * run.world_size
+                            metrics["mfu"] = tokens_per_second * token_flops / peak
                 if evaluating:
                     metrics.update(evaluate(config.eval_tokens))
                 writer.write(step, **metrics)
                 window_start, window_tokens = time.monotonic(), 0
-        if config.time_budget_s is not None and not stopped:
+        if config.time_budget_s is not None and not run.stopped:
             writer.total_steps = step
         final = {"loss": train_loss, **evaluate(None), "parameters": n_params,
-                 "train_s": train_seconds(), "warmup_s": warmup_s}
+                 "train_s": budget.train_seconds(), "warmup_s": budget.warmup_s}
         writer.write(step, train_s=final["train_s"], eval_loss=final["eval_loss"],
                      eval_bits_per_byte=final["eval_bits_per_byte"])
-        if main:
-            save_model(model, tokenizer, out)
-            summary = write_summary(out, kind="pretrain", stopped=stopped, steps=step,
-                                    wall_time_s=time.monotonic() - started, final=final, config=config_dict(config))
-        else:
-            summary = {"kind": "pretrain", "status": "stopped" if stopped else "completed", "steps": step,
-                       "final": final}
-        hw.barrier()
-        return summary
-    finally:
-        stop.uninstall()
-        hw.shutdown_distributed()
+        run.end(step, final, save=lambda: save_model(model, tokenizer, run.out))
+    return run.summary
 
 
 def save_model(model, tokenizer, out: Path) -> None:
@@ -373,4 +389,4 @@ def save_model(model, tokenizer, out: Path) -> None:
 if __name__ == "__main__":
     from .cli import run
 
-    run("pretrain", PretrainConfig, train)
+    run("pretrain", PretrainRecipeConfig, train)

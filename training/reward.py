@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,10 +40,12 @@ import torch
 import torch.nn.functional as F
 
 from . import device as hw
-from .config import ConfigError, config_dict, fraction, positive
+from .config import ConfigError, fraction, non_negative, positive
 from .data import PreferenceGroup, load_preference_groups, split_groups
-from .metrics import MetricsWriter, StopSignal, write_summary
+from .data_order import ShuffledOrder
+from .distributed import all_reduce_mean, data_parallel, world
 from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+from .recipe_run import RecipeRun
 
 PAD_TOKEN = "<|pad|>"
 
@@ -79,8 +80,12 @@ class RewardRecipeConfig:
     device: str = "auto"
     precision: str = "auto"  # auto: bf16 where the hardware has it fast (CUDA, a CPU with AMX); bf16; fp32
     seed: int = 0
+    # --- checkpoints (training.checkpoint)
+    checkpoint_every: int = 50  # steps; 0: only when stopped. Written to output_dir/checkpoint/
+    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
 
     def check(self):
+        non_negative(self, "checkpoint_every")
         positive(self, "max_length", "groups_per_step", "groups_per_forward", "lr", "epochs", "log_every",
                  "lora_r")
         fraction(self, "eval_fraction")
@@ -214,7 +219,7 @@ def evaluate(model, tokenizer, groups: list[PreferenceGroup], config: RewardReci
     """Pairwise accuracy and mean loss over held-out groups (sharded over the
     processes of a distributed run)."""
     model.eval()
-    rank, size = hw.world()
+    rank, size = world()
     mine = groups[rank::size]
     wins = pairs = loss = 0.0
     for chunk in _batches(mine, config.groups_per_forward):
@@ -234,53 +239,38 @@ def evaluate(model, tokenizer, groups: list[PreferenceGroup], config: RewardReci
 
 
 def train(config: RewardRecipeConfig, *, progress=None) -> dict:
-    started = time.monotonic()
-    device = hw.resolve_device(config.device)
-    distributed = hw.init_distributed(device)
-    rank, world_size = hw.world()
-    main = rank == 0
-    hw.seed_everything(config.seed)
-    groups = load_preference_groups(config.train_file)
-    train_groups, eval_groups = split_groups(groups, config.eval_fraction, config.seed)
-    model, tokenizer = load_reward_model(config, device)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    print(f"reward: {len(train_groups)} training groups ({sum(len(g.pairs) for g in train_groups)} pairs), "
-          f"{len(eval_groups)} held-out groups, {trainable / 1e6:.2f}M trainable parameters, device {device}",
-          flush=True)
-    steps_per_epoch = math.ceil(len(train_groups) / (config.groups_per_step * world_size))
-    total_steps = config.max_steps if config.max_steps > 0 else max(1, math.ceil(steps_per_epoch * config.epochs))
-    optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
-                         betas=(0.9, 0.999))
-    warmup = max(1, int(total_steps * config.warmup_ratio))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total_steps))))
-    bf16 = config.bf16(device)
-    trained = model
-    if distributed:
-        from torch.nn.parallel import DistributedDataParallel
-
-        trained = DistributedDataParallel(model, device_ids=[torch.device(device).index] if hw.is_cuda(device) else None)
-
-    writer = MetricsWriter(config.output_dir, total_steps, enabled=main, progress=progress)
-    stop = StopSignal().install()
-    rng = random.Random(config.seed)
-    order: list = []
-    step, stopped = 0, False
-    try:
+    with RecipeRun(config, progress=progress) as run:
+        device, world_size = run.device, run.world_size
+        groups = load_preference_groups(config.train_file)
+        train_groups, eval_groups = split_groups(groups, config.eval_fraction, config.seed)
+        model, tokenizer = load_reward_model(config, device)
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        print(f"reward: {len(train_groups)} training groups ({sum(len(g.pairs) for g in train_groups)} pairs), "
+              f"{len(eval_groups)} held-out groups, {trainable / 1e6:.2f}M trainable parameters, device {device}",
+              flush=True)
+        steps_per_epoch = math.ceil(len(train_groups) / (config.groups_per_step * world_size))
+        total_steps = config.max_steps if config.max_steps > 0 else max(1, math.ceil(steps_per_epoch * config.epochs))
+        optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
+                             betas=(0.9, 0.999))
+        warmup = max(1, int(total_steps * config.warmup_ratio))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total_steps))))
+        bf16 = config.bf16(device)
+        trained = data_parallel(model, device, run.distributed)
+        # Every process shuffles alike and takes its share of each step's groups.
+        order = ShuffledOrder(len(train_groups), random.Random(config.seed))
+        run.track(model=model, optimizer=optimizer, scheduler=scheduler)
+        run.track_local(order=order, order_rng=order.rng)
+        step = run.start(total_steps)
         while step < total_steps:
-            if hw.any_process(stop.requested, device):
-                stopped = True
+            if run.should_stop(step):
                 break
-            if len(order) < config.groups_per_step * world_size:
-                epoch = list(train_groups)
-                rng.shuffle(epoch)
-                order.extend(epoch)
-            step_groups = order[:config.groups_per_step * world_size][rank::world_size]
-            del order[:config.groups_per_step * world_size]
+            taken = order.take(config.groups_per_step * world_size)
+            step_groups = [train_groups[i] for i in taken][run.rank::world_size]
             chunks = list(_batches(step_groups, config.groups_per_forward))
             loss_sum = wins = pairs = 0.0
             for index, chunk in enumerate(chunks):
-                sync = index == len(chunks) - 1 or not distributed
+                sync = index == len(chunks) - 1 or not run.distributed
                 context = trained.no_sync() if not sync else contextlib.nullcontext()
                 with context:
                     rewards = _forward_groups(trained, tokenizer, chunk, config.max_length, device, bf16)
@@ -298,31 +288,22 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
             step += 1
             metrics = {}
             if step % config.log_every == 0 or step == total_steps:
-                metrics.update(loss=hw.all_reduce_mean(loss_sum, device),
-                               accuracy=hw.all_reduce_mean(wins / max(pairs, 1), device),
+                metrics.update(loss=all_reduce_mean(loss_sum, device),
+                               accuracy=all_reduce_mean(wins / max(pairs, 1), device),
                                learning_rate=scheduler.get_last_lr()[0])
             if eval_groups and config.eval_every and step % config.eval_every == 0 and step < total_steps:
                 metrics.update(evaluate(model, tokenizer, eval_groups, config, device))
             if metrics:
-                writer.write(step, **metrics)
-        final = dict(writer.last)
+                run.writer.write(step, **metrics)
+        final = dict(run.writer.last)
         if eval_groups:
             held_out = evaluate(model, tokenizer, eval_groups, config, device)
-            writer.write(step, **held_out)
+            run.writer.write(step, **held_out)
             final.update(held_out)
-        if main:
-            # LoRA's update merges into fp32 weights: bf16 would round most of it away.
-            save_pretrained(model.float() if config.lora else model, tokenizer, config.output_dir)
-            summary = write_summary(config.output_dir, kind="reward", stopped=stopped, steps=step,
-                                    wall_time_s=time.monotonic() - started, final=final,
-                                    config=config_dict(config))
-        else:
-            summary = {"kind": "reward", "status": "stopped" if stopped else "completed", "final": final}
-        hw.barrier()
-        return summary
-    finally:
-        stop.uninstall()
-        hw.shutdown_distributed()
+        # LoRA's update merges into fp32 weights: bf16 would round most of it away.
+        run.end(step, final, save=lambda: save_pretrained(model.float() if config.lora else model, tokenizer,
+                                                          config.output_dir))
+    return run.summary
 
 
 if __name__ == "__main__":

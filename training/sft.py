@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import device as hw
-from .config import fraction, positive
+from .config import fraction, non_negative, positive
 from .data import load_sft_messages
 from .models import check_model_dir, load_dtype, lora_config
 
@@ -49,8 +49,12 @@ class SftRecipeConfig:
     logging_steps: int = 1
     device: str = "auto"
     seed: int = 0
+    # --- checkpoints (the Trainer's, training.trainer_recipe)
+    checkpoint_every: int = 100  # steps; 0: only when stopped. Written to output_dir/checkpoint/
+    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
 
     def check(self):
+        non_negative(self, "checkpoint_every")
         positive(self, "max_length", "batch_size", "grad_accum", "lr", "epochs", "logging_steps", "lora_r")
         fraction(self, "eval_fraction")
 
@@ -70,7 +74,7 @@ def build_trainer(config: SftRecipeConfig, callbacks=()):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from .hf_callback import trainer_arguments
+    from .trainer_recipe import trainer_arguments
 
     device = hw.resolve_device(config.device)
     check_model_dir(config.model)
@@ -92,7 +96,7 @@ def build_trainer(config: SftRecipeConfig, callbacks=()):
 
 
 def train(config: SftRecipeConfig, *, progress=None) -> dict:
-    from .hf_callback import run_trainer
+    from .trainer_recipe import run_trainer
 
     return run_trainer(config, build_trainer, eval_accuracy_key="eval_mean_token_accuracy", progress=progress)
 

@@ -7,7 +7,7 @@ import pytest
 
 from training.config import ConfigError, load_config, preset
 from training.presets import PRESETS
-from training.pretrain import PretrainConfig
+from training.pretrain import PretrainRecipeConfig
 from training.reward import RewardRecipeConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ def write(path: Path, data: dict) -> Path:
 class TestLoadConfig:
     def test_json_preset_and_overrides(self, tmp_path):
         path = write(tmp_path / "c.json", {"preset": "cpu-quick", "output_dir": "o", "corpus": "c", "lr": 0.01})
-        config = load_config(PretrainConfig, path, ["seq_len=64", "tokenizer=null"])
+        config = load_config(PretrainRecipeConfig, path, ["seq_len=64", "tokenizer=null"])
         assert config.lr == 0.01  # the file beats the preset
         assert config.d_model == PRESETS["pretrain"]["cpu-quick"]["d_model"]
         assert config.seq_len == 64 and config.tokenizer is None
@@ -48,13 +48,13 @@ class TestLoadConfig:
     ])
     def test_errors_name_the_key(self, tmp_path, data, message):
         with pytest.raises(ConfigError, match=message):
-            load_config(PretrainConfig, write(tmp_path / "c.json", data))
+            load_config(PretrainRecipeConfig, write(tmp_path / "c.json", data))
 
     def test_unparseable_file(self, tmp_path):
         path = tmp_path / "c.json"
         path.write_text("{not json")
         with pytest.raises(ConfigError, match="does not parse"):
-            load_config(PretrainConfig, path)
+            load_config(PretrainRecipeConfig, path)
 
 
 class TestPreset:
@@ -69,7 +69,7 @@ class TestPreset:
         from training.config import build_config
 
         required = {
-            PretrainConfig: {"output_dir": "o", "corpus": "c"},
+            PretrainRecipeConfig: {"output_dir": "o", "corpus": "c"},
             SftRecipeConfig: {"output_dir": "o", "model": "m", "train_file": "t"},
             RewardRecipeConfig: {"output_dir": "o", "model": "m", "train_file": "t"},
             PpoRecipeConfig: {"output_dir": "o", "policy_model": "p", "prompts_file": "t", "reward_model": "r"},
@@ -93,7 +93,7 @@ class TestCliError:
         path = write(tmp_path / "c.json", {"output_dir": str(tmp_path / "o"), "corpus": "c", "bogus": 1})
         result = self.run("training.pretrain", "--config", str(path))
         assert result.returncode == 2
-        assert result.stderr.strip() == "pretrain: unknown config key 'bogus' for PretrainConfig"
+        assert result.stderr.strip() == "pretrain: unknown config key 'bogus' for PretrainRecipeConfig"
 
     def test_missing_data_exits_2(self, tmp_path):
         path = write(tmp_path / "c.json", {"output_dir": str(tmp_path / "o"), "corpus": str(tmp_path / "none.txt")})

@@ -4,7 +4,7 @@ import math
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from training.pretrain import PretrainConfig, train
+from training.pretrain import PretrainRecipeConfig, train
 
 from .conftest import read_metrics
 
@@ -24,7 +24,7 @@ def small(tmp_path, corpus, **overrides):
                   n_kv_head=1, d_model=32, d_ff=64, seq_len=32, batch_size=8, max_steps=40, lr=3e-3,
                   warmup_steps=5, eval_every=20, log_every=5, device="cpu")
     values.update(overrides)
-    config = PretrainConfig(**values)
+    config = PretrainRecipeConfig(**values)
     config.check()
     return config
 

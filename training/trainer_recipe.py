@@ -1,18 +1,29 @@
-"""Progress and stopping for the recipes that run a transformers/TRL
-Trainer (sft, dpo): the Trainer's logs become metrics.jsonl lines, a
-SIGTERM ends training at the next step boundary, and `run_trainer` is the
-train-evaluate-save sequence both recipes share."""
+"""The scaffold of the recipes that run a transformers/TRL Trainer (sft,
+dpo): the TrainingArguments they share, the Trainer's logs as
+metrics.jsonl lines, a SIGTERM ending training at the next step boundary,
+and `run_trainer`, the train-evaluate-save sequence.
+
+Checkpoints are the Trainer's own (model, optimizer, scheduler, RNG states,
+data position), in output_dir/checkpoint/checkpoint-<step>/, written every
+`checkpoint_every` steps and when stopped; a run whose output_dir holds one
+resumes from it (`resume`), and a completed run removes them.
+"""
 from __future__ import annotations
 
-import tempfile
+import re
+import shutil
 import time
+from pathlib import Path
 
 from transformers import TrainerCallback
 
 from . import device as hw
+from .checkpoint import CHECKPOINT
 from .config import config_dict
-from .metrics import MetricsWriter, StopSignal, write_summary
+from .distributed import is_main_process
+from .metrics import MetricsWriter, write_summary
 from .models import save_pretrained
+from .stop import StopSignal
 
 # Trainer log keys -> the contract's metric names. A later key wins: DPO
 # logs both token accuracy and preference accuracy, and the latter is its
@@ -43,6 +54,10 @@ class ProgressCallback(TrainerCallback):
         if self.stop.requested:
             self.stopped = True
             control.should_training_stop = True
+            control.should_save = True
+        elif state.global_step >= state.max_steps:
+            # The saved model is the result; a checkpoint of it would be removed at once.
+            control.should_save = False
         return control
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -69,7 +84,7 @@ def trainer_arguments(config, device, *, has_eval: bool) -> dict:
     which fail on a CPU."""
     checkpointing = hw.is_cuda(device) if config.gradient_checkpointing is None else config.gradient_checkpointing
     return dict(
-        output_dir=tempfile.mkdtemp(prefix=f"{config.kind}-trainer-"),
+        output_dir=str(Path(config.output_dir) / CHECKPOINT),
         use_cpu=not hw.is_cuda(device),
         bf16=hw.use_bf16(device),
         fp16=False,
@@ -84,7 +99,9 @@ def trainer_arguments(config, device, *, has_eval: bool) -> dict:
         lr_scheduler_type="cosine",
         logging_steps=config.logging_steps,
         eval_strategy="epoch" if has_eval else "no",
-        save_strategy="no",
+        save_strategy="steps" if config.checkpoint_every else "no",
+        save_steps=max(config.checkpoint_every, 1),
+        save_total_limit=1,
         report_to="none",
         seed=config.seed,
         max_length=config.max_length,
@@ -99,14 +116,16 @@ def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None)
     writes summary.json last, so its presence means the output is whole."""
     kind = config.kind
     started = time.monotonic()
-    writer = MetricsWriter(config.output_dir, max(config.max_steps, 0), enabled=hw.is_main_process(),
-                           progress=progress)
+    resume_from = last_checkpoint(config.output_dir) if config.resume else None
+    resumed_from_step = int(resume_from.name.rpartition("-")[2]) if resume_from else None
+    writer = MetricsWriter(config.output_dir, max(config.max_steps, 0), enabled=is_main_process(),
+                           progress=progress, resumed_step=resumed_from_step)
     stop = StopSignal().install()
     callback = ProgressCallback(writer, stop)
     try:
         hw.seed_everything(config.seed)
         trainer = build_trainer(config, callbacks=[callback])
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         stopped = callback.stopped or stop.requested
         if trainer.eval_dataset is not None and not stopped:
             metrics = trainer.evaluate()
@@ -117,10 +136,23 @@ def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None)
                             config.output_dir)
             summary = write_summary(config.output_dir, kind=kind, stopped=stopped, steps=trainer.state.global_step,
                                     wall_time_s=time.monotonic() - started, final=dict(writer.last),
-                                    config=config_dict(config))
+                                    config=config_dict(config), resumed_from_step=resumed_from_step)
+            if not stopped:
+                shutil.rmtree(Path(config.output_dir) / CHECKPOINT, ignore_errors=True)
         else:
-            summary = {"kind": kind, "status": "stopped" if stopped else "completed"}
+            summary = {"kind": kind, "status": "stopped" if stopped else "completed",
+                       "resumed_from_step": resumed_from_step}
         trainer.accelerator.wait_for_everyone()
         return summary
     finally:
         stop.uninstall()
+
+
+def last_checkpoint(output_dir) -> Path | None:
+    """The newest complete Trainer checkpoint in output_dir/checkpoint/. The
+    Trainer writes trainer_state.json after the weights, optimizer and RNG
+    states, so a directory without it is one a kill cut short."""
+    root = Path(output_dir) / CHECKPOINT
+    steps = [(int(match.group(1)), path) for path in root.glob("checkpoint-*")
+             if (match := re.fullmatch(r"checkpoint-(\d+)", path.name)) and (path / "trainer_state.json").is_file()]
+    return max(steps)[1] if steps else None
