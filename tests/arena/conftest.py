@@ -19,17 +19,6 @@ def data_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def no_tasks(monkeypatch):
-    """The tasks services enqueue on commit are recorded instead of sent."""
-    sent = []
-    from chat import dispatch
-
-    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: sent.append(("moderate", pk)))
-    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: sent.append(("generate", pk)))
-    return sent
-
-
-@pytest.fixture
 def versions(db):
     """Two registered chat models (paths unused by tests that run no worker);
     the first serves chat."""

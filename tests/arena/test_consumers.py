@@ -22,7 +22,7 @@ async def test_anonymous_and_not_enabled_sockets_are_closed(make_user):
     await communicator.disconnect()
 
 
-async def test_start_stores_a_match_and_hides_the_versions(arena_user, versions, no_tasks):
+async def test_start_stores_a_match_and_hides_the_versions(arena_user, versions, captured_tasks):
     communicator, connected, _ = await connect_arena(arena_user)
     assert connected
     await communicator.send_json_to({"type": "start", "request_id": "r1", "content": "Say hello"})
@@ -36,11 +36,11 @@ async def test_start_stores_a_match_and_hides_the_versions(arena_user, versions,
     assert "model" not in match["answers"]["a"] and "model" not in match["answers"]["b"]
     stored = await database_sync_to_async(ArenaMatch.objects.get)(pk=match["id"])
     assert stored.user_id == arena_user.pk and stored.kind == ArenaMatch.Kind.ARENA
-    assert len(no_tasks) == 1 and no_tasks[0][0] == "moderate"
+    assert len(captured_tasks) == 1 and captured_tasks[0][0] == "moderate"
     await communicator.disconnect()
 
 
-async def test_one_version_is_a_clear_error_and_leaves_nothing(arena_user, versions, no_tasks):
+async def test_one_version_is_a_clear_error_and_leaves_nothing(arena_user, versions, captured_tasks):
     await database_sync_to_async(versions[1].delete)()
     communicator, _, _ = await connect_arena(arena_user)
     await communicator.send_json_to({"type": "start", "content": "Say hello"})
@@ -50,7 +50,7 @@ async def test_one_version_is_a_clear_error_and_leaves_nothing(arena_user, versi
     await communicator.disconnect()
 
 
-async def test_others_matches_cannot_be_watched_or_stopped(arena_user, make_user, versions, no_tasks):
+async def test_others_matches_cannot_be_watched_or_stopped(arena_user, make_user, versions, captured_tasks):
     match = await database_sync_to_async(played_match)(arena_user)
     other = await database_sync_to_async(make_user)(username="other", arena_enabled=True)
     communicator, _, _ = await connect_arena(other)
@@ -61,7 +61,7 @@ async def test_others_matches_cannot_be_watched_or_stopped(arena_user, make_user
     await communicator.disconnect()
 
 
-async def test_trials_are_for_admins(arena_user, admin, versions, no_tasks):
+async def test_trials_are_for_admins(arena_user, admin, versions, captured_tasks):
     communicator, _, _ = await connect_arena(arena_user)
     await communicator.send_json_to({"type": "start", "content": "hi", "trial_version": versions[1].pk})
     reply = await communicator.receive_json_from(timeout=10)

@@ -49,7 +49,7 @@ def no_template_dir(tiny_model_dir, tmp_path):
     return out
 
 
-def test_a_freshly_trained_version_is_not_drawn_in_arena_rounds(trained, serving, make_user, no_tasks):
+def test_a_freshly_trained_version_is_not_drawn_in_arena_rounds(trained, serving, make_user, captured_tasks):
     assert selectors.arena_versions() == [serving]
     player = make_user(username="player", arena_enabled=True)
     with pytest.raises(ArenaError) as error:

@@ -28,7 +28,7 @@ def _with_telltales(match):
 
 
 @pytest.mark.django_db
-def test_before_the_vote_an_answer_shows_only_its_words(arena_user, versions, no_tasks):
+def test_before_the_vote_an_answer_shows_only_its_words(arena_user, versions, captured_tasks):
     match = _with_telltales(played_match(arena_user))
     answers = selectors.match_to_dict(match)["answers"]
     for side in ("a", "b"):
@@ -38,7 +38,7 @@ def test_before_the_vote_an_answer_shows_only_its_words(arena_user, versions, no
 
 
 @pytest.mark.django_db
-def test_after_the_vote_everything_is_shown(arena_user, versions, no_tasks):
+def test_after_the_vote_everything_is_shown(arena_user, versions, captured_tasks):
     match = _with_telltales(services.match_vote(match=played_match(arena_user), outcome="a"))
     answers = selectors.match_to_dict(match)["answers"]
     assert answers["a"]["tokens_per_second"] == 41.5 and answers["a"]["completion_tokens"] == 80
@@ -46,7 +46,7 @@ def test_after_the_vote_everything_is_shown(arena_user, versions, no_tasks):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_socket_relays_answers_blind(arena_user, versions, no_tasks):
+async def test_the_socket_relays_answers_blind(arena_user, versions, captured_tasks):
     match = await database_sync_to_async(played_match)(arena_user)
     communicator, connected, _ = await connect_arena(arena_user)
     assert connected

@@ -33,7 +33,7 @@ def preference_lines(name="arena-prefs", filters=None) -> list[dict]:
 
 class TestMatchStart:
     def test_two_queued_answers_from_two_versions_moderated_once(
-        self, arena_user, versions, no_tasks, django_capture_on_commit_callbacks
+        self, arena_user, versions, captured_tasks, django_capture_on_commit_callbacks
     ):
         conversation = Conversation.objects.create(owner=arena_user)
         with django_capture_on_commit_callbacks(execute=True):
@@ -45,9 +45,9 @@ class TestMatchStart:
         assert (match.version_a, match.version_b) == (a.model_version, b.model_version)
         assert match.kind == ArenaMatch.Kind.ARENA and not match.is_decided
         # Input moderation runs once and then starts every queued answer.
-        assert no_tasks == [("moderate", match.question_id)]
+        assert captured_tasks == [("moderate", match.question_id)]
 
-    def test_sides_are_drawn_in_random_order(self, arena_user, versions, no_tasks, settings):
+    def test_sides_are_drawn_in_random_order(self, arena_user, versions, captured_tasks, settings):
         settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1000
         settings.CHAT_RATE_LIMIT_PER_MINUTE = 1000
         lefts = set()
@@ -56,7 +56,7 @@ class TestMatchStart:
             lefts.add(services.match_start(user=arena_user, conversation=conversation, content=f"q{i}").version_a_id)
         assert lefts == {v.pk for v in versions}
 
-    def test_one_version_is_not_enough_and_nothing_is_stored(self, arena_user, versions, no_tasks):
+    def test_one_version_is_not_enough_and_nothing_is_stored(self, arena_user, versions, captured_tasks):
         versions[1].delete()
         conversation = Conversation.objects.create(owner=arena_user)
         with pytest.raises(ArenaError) as error:
@@ -64,7 +64,7 @@ class TestMatchStart:
         assert error.value.code == "not_enough_versions" and "at least two" in error.value.message
         assert not Message.objects.exists() and not ArenaMatch.objects.exists()
 
-    def test_a_round_needs_room_for_two_answers(self, arena_user, versions, no_tasks, settings):
+    def test_a_round_needs_room_for_two_answers(self, arena_user, versions, captured_tasks, settings):
         settings.CHAT_MAX_CONCURRENT_GENERATIONS = 2
         services.match_start(user=arena_user, conversation=Conversation.objects.create(owner=arena_user), content="one")
         with pytest.raises(ArenaError) as error:
@@ -72,7 +72,7 @@ class TestMatchStart:
         assert error.value.code == "too_many_generations"
         assert ArenaMatch.objects.count() == 1
 
-    def test_arena_conversations_stay_out_of_the_chat_pages(self, arena_user, versions, no_tasks):
+    def test_arena_conversations_stay_out_of_the_chat_pages(self, arena_user, versions, captured_tasks):
         Conversation.objects.create(owner=arena_user, title="a normal chat")
         match = played_match(arena_user)
         assert [c["title"] for c in conversation_list(user=arena_user)] == ["a normal chat"]
@@ -81,7 +81,7 @@ class TestMatchStart:
         with pytest.raises(Http404):
             access_message_by_id(arena_user, match.answer_a_id)
 
-    def test_versions_stay_hidden_until_the_vote(self, arena_user, versions, no_tasks):
+    def test_versions_stay_hidden_until_the_vote(self, arena_user, versions, captured_tasks):
         match = played_match(arena_user)
         before = selectors.match_to_dict(match)
         assert before["versions"] is None
@@ -92,7 +92,7 @@ class TestMatchStart:
 
 class TestMatchVote:
     @pytest.mark.parametrize("outcome,chosen,rejected", [("a", "Nine.", "Seven is larger."), ("b", "Seven is larger.", "Nine.")])
-    def test_decisive_vote_exports_as_a_preference_pair(self, arena_user, versions, no_tasks, outcome, chosen, rejected):
+    def test_decisive_vote_exports_as_a_preference_pair(self, arena_user, versions, captured_tasks, outcome, chosen, rejected):
         match = services.match_vote(match=played_match(arena_user), outcome=outcome)
         assert match.outcome == outcome and match.decided_at is not None
         task = match.preference_task
@@ -106,7 +106,7 @@ class TestMatchVote:
             "group_id": f"task-{task.pk}",
         }
 
-    def test_a_single_vote_is_no_finished_ranking_in_a_default_snapshot(self, arena_user, versions, no_tasks):
+    def test_a_single_vote_is_no_finished_ranking_in_a_default_snapshot(self, arena_user, versions, captured_tasks):
         """Issue 15, item 9: one user's vote became a finished ranking that
         every default preference snapshot took, so adversarial votes fed
         the reward model directly. Its consensus says it is one vote, and
@@ -119,7 +119,7 @@ class TestMatchVote:
         assert len(preference_lines(name="opted-in", filters={"arena_votes": True})) == 1
 
     @pytest.mark.parametrize("outcome", ["tie", "both_bad"])
-    def test_tie_and_both_bad_are_stored_without_a_pair(self, arena_user, versions, no_tasks, outcome):
+    def test_tie_and_both_bad_are_stored_without_a_pair(self, arena_user, versions, captured_tasks, outcome):
         match = services.match_vote(match=played_match(arena_user), outcome=outcome)
         match.refresh_from_db()
         assert match.outcome == outcome and match.preference_task is None
@@ -127,7 +127,7 @@ class TestMatchVote:
         with pytest.raises(UserError):
             preference_lines()
 
-    def test_a_match_is_voted_once(self, arena_user, versions, no_tasks):
+    def test_a_match_is_voted_once(self, arena_user, versions, captured_tasks):
         match = played_match(arena_user)
         services.match_vote(match=match, outcome="a")
         with pytest.raises(ArenaError) as again:
@@ -136,43 +136,43 @@ class TestMatchVote:
         match.refresh_from_db()
         assert match.outcome == "a" and Task.objects.count() == 1
 
-    def test_no_vote_before_both_answers_are_written(self, arena_user, versions, no_tasks):
+    def test_no_vote_before_both_answers_are_written(self, arena_user, versions, captured_tasks):
         conversation = Conversation.objects.create(owner=arena_user)
         match = services.match_start(user=arena_user, conversation=conversation, content="hi")
         with pytest.raises(ArenaError) as error:
             services.match_vote(match=match, outcome="a")
         assert error.value.code == "not_ready"
 
-    def test_unknown_outcome_is_refused(self, arena_user, versions, no_tasks):
+    def test_unknown_outcome_is_refused(self, arena_user, versions, captured_tasks):
         with pytest.raises(ArenaError) as error:
             services.match_vote(match=played_match(arena_user), outcome="left")
         assert error.value.code == "invalid_outcome"
 
-    def test_identical_answers_make_no_pair(self, arena_user, versions, no_tasks):
+    def test_identical_answers_make_no_pair(self, arena_user, versions, captured_tasks):
         match = services.match_vote(match=played_match(arena_user, texts=("Same.", "Same.")), outcome="a")
         assert match.preference_task is None
 
 
 class TestTrial:
-    def test_trial_sets_serving_left_and_chosen_right_named_from_the_start(self, admin, versions, no_tasks):
+    def test_trial_sets_serving_left_and_chosen_right_named_from_the_start(self, admin, versions, captured_tasks):
         serving, other = versions
         match = played_match(admin, trial_version=other)
         assert (match.kind, match.version_a, match.version_b) == (ArenaMatch.Kind.TRIAL, serving, other)
         assert selectors.match_to_dict(match)["versions"] == {"a": serving.name, "b": other.name}
 
-    def test_trial_votes_make_no_pair_and_no_leaderboard_row(self, admin, versions, no_tasks):
+    def test_trial_votes_make_no_pair_and_no_leaderboard_row(self, admin, versions, captured_tasks):
         services.match_vote(match=played_match(admin, trial_version=versions[1]), outcome="b")
         assert not Task.objects.exists()
         assert selectors.leaderboard() == []
 
-    def test_serving_version_cannot_be_tried_against_itself(self, admin, versions, no_tasks):
+    def test_serving_version_cannot_be_tried_against_itself(self, admin, versions, captured_tasks):
         conversation = Conversation.objects.create(owner=admin)
         with pytest.raises(ArenaError) as error:
             services.match_start(user=admin, conversation=conversation, content="hi", trial_version=versions[0])
         assert error.value.code == "invalid_version"
 
 
-def test_leaderboard_ranks_by_bradley_terry_with_counts(arena_user, versions, no_tasks, settings):
+def test_leaderboard_ranks_by_bradley_terry_with_counts(arena_user, versions, captured_tasks, settings):
     settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1000
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 1000
     weak, strong = versions

@@ -21,7 +21,7 @@ class TestPermissions:
         client.force_login(make_user(username="plain"))
         assert client.get(path).status_code == 403
 
-    def test_user_not_enabled_cannot_vote_even_on_their_old_match(self, client, make_user, versions, no_tasks):
+    def test_user_not_enabled_cannot_vote_even_on_their_old_match(self, client, make_user, versions, captured_tasks):
         user = make_user(username="revoked", arena_enabled=True)
         match = played_match(user)
         user.arena_enabled = False
@@ -49,7 +49,7 @@ class TestPermissions:
         client.force_login(admin)
         assert client.get(path).status_code == 200
 
-    def test_users_cannot_see_or_vote_on_others_matches(self, client, arena_user, make_user, versions, no_tasks):
+    def test_users_cannot_see_or_vote_on_others_matches(self, client, arena_user, make_user, versions, captured_tasks):
         match = played_match(arena_user)
         client.force_login(make_user(username="other", arena_enabled=True))
         assert client.get(f"/arena/api/matches/{match.pk}/").status_code == 404
@@ -59,7 +59,7 @@ class TestPermissions:
 
 
 class TestApi:
-    def test_vote_reveals_versions_and_a_second_vote_conflicts(self, client, arena_user, versions, no_tasks):
+    def test_vote_reveals_versions_and_a_second_vote_conflicts(self, client, arena_user, versions, captured_tasks):
         match = played_match(arena_user)
         client.force_login(arena_user)
         hidden = client.get(f"/arena/api/matches/{match.pk}/").json()
@@ -71,13 +71,13 @@ class TestApi:
         again = vote(client, match, "a")
         assert again.status_code == 409 and again.json()["code"] == "already_decided"
 
-    def test_bad_vote_is_400(self, client, arena_user, versions, no_tasks):
+    def test_bad_vote_is_400(self, client, arena_user, versions, captured_tasks):
         match = played_match(arena_user)
         client.force_login(arena_user)
         assert vote(client, match, "left").status_code == 400
         assert vote(client, match, 1).status_code == 400
 
-    def test_vote_needs_csrf(self, arena_user, versions, no_tasks):
+    def test_vote_needs_csrf(self, arena_user, versions, captured_tasks):
         from django.test import Client
 
         match = played_match(arena_user)
@@ -93,7 +93,7 @@ class TestApi:
 
 
 class TestAdminPages:
-    def test_leaderboard_lists_versions_with_ratings(self, client, admin, arena_user, versions, no_tasks):
+    def test_leaderboard_lists_versions_with_ratings(self, client, admin, arena_user, versions, captured_tasks):
         match_vote(match=played_match(arena_user), outcome="a")
         client.force_login(admin)
         page = client.get("/arena/leaderboard/").content.decode()

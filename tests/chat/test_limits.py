@@ -12,14 +12,6 @@ from chat.models import Conversation, Message, MessageStatus
 from usage.models import AnswerStart
 
 
-@pytest.fixture
-def no_tasks(monkeypatch):
-    from chat import dispatch
-
-    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: None)
-    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: None)
-
-
 def send_at_once(user, count: int) -> list[str]:
     """`count` threads send one message each, released together; returns
     each one's outcome ("sent" or the refusal's code)."""
@@ -45,7 +37,7 @@ def send_at_once(user, count: int) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_sends_pass_the_concurrency_limit_exactly_as_often_as_it_allows(user, no_tasks, settings):
+def test_parallel_sends_pass_the_concurrency_limit_exactly_as_often_as_it_allows(user, captured_tasks, settings):
     """Each send counted the answers being written before any had stored
     its own, so all of them passed a limit of 2 (PostgreSQL, READ COMMITTED)."""
     assert connection.vendor == "postgresql"
@@ -58,7 +50,7 @@ def test_parallel_sends_pass_the_concurrency_limit_exactly_as_often_as_it_allows
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_sends_pass_the_per_minute_limit_exactly_as_often_as_it_allows(user, no_tasks, settings):
+def test_parallel_sends_pass_the_per_minute_limit_exactly_as_often_as_it_allows(user, captured_tasks, settings):
     settings.CHAT_MAX_CONCURRENT_GENERATIONS = 100
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 3
     outcomes = send_at_once(user, 12)
@@ -67,7 +59,7 @@ def test_parallel_sends_pass_the_per_minute_limit_exactly_as_often_as_it_allows(
 
 
 @pytest.mark.django_db
-def test_deleting_conversations_does_not_reset_the_per_minute_count(user, no_tasks, settings):
+def test_deleting_conversations_does_not_reset_the_per_minute_count(user, captured_tasks, settings):
     """The count was of the user's messages: deleting the conversations (or
     /v1's store: false, which does it after every answer) gave the minute back."""
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 2
@@ -83,7 +75,7 @@ def test_deleting_conversations_does_not_reset_the_per_minute_count(user, no_tas
 
 
 @pytest.mark.django_db
-def test_a_refused_send_takes_no_count(user, no_tasks, settings):
+def test_a_refused_send_takes_no_count(user, captured_tasks, settings):
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 2
     settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1
     _, _, first = services.message_send(user=user, conversation=None, parent=None, content="one")
@@ -95,7 +87,7 @@ def test_a_refused_send_takes_no_count(user, no_tasks, settings):
 
 
 @pytest.mark.django_db
-def test_regenerating_counts_like_sending(user, no_tasks, settings):
+def test_regenerating_counts_like_sending(user, captured_tasks, settings):
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 2
     settings.CHAT_MAX_CONCURRENT_GENERATIONS = 100
     _, question, answer = services.message_send(user=user, conversation=None, parent=None, content="one")
@@ -107,7 +99,7 @@ def test_regenerating_counts_like_sending(user, no_tasks, settings):
 
 
 @pytest.mark.django_db
-def test_the_count_forgets_what_is_older_than_a_minute(user, no_tasks, settings):
+def test_the_count_forgets_what_is_older_than_a_minute(user, captured_tasks, settings):
     from datetime import timedelta
 
     from django.utils import timezone

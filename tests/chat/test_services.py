@@ -10,18 +10,6 @@ from core.redis_client import redis_client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def no_tasks(monkeypatch):
-    """These tests look at what the services store; the tasks they enqueue
-    on commit are recorded instead of sent."""
-    sent = []
-    from chat import dispatch
-
-    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: sent.append(("moderate", pk)))
-    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: sent.append(("generate", pk)))
-    return sent
-
-
 def answered(conversation, parent, text="q", answer_status=MessageStatus.COMPLETE):
     question = Message.objects.create(conversation=conversation, parent=parent, role="user", content=text, status=MessageStatus.ACCEPTED)
     answer = Message.objects.create(conversation=conversation, parent=question, role="assistant", content="a " + text, status=answer_status)
@@ -29,7 +17,7 @@ def answered(conversation, parent, text="q", answer_status=MessageStatus.COMPLET
 
 
 class TestMessageSend:
-    def test_stores_message_and_placeholder_then_enqueues_moderation(self, user, no_tasks, django_capture_on_commit_callbacks):
+    def test_stores_message_and_placeholder_then_enqueues_moderation(self, user, captured_tasks, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             conversation, question, answer = services.message_send(
                 user=user, conversation=None, parent=None, content="Hello there, model", settings_values={"temperature": 0.2}
@@ -41,9 +29,9 @@ class TestMessageSend:
         assert answer.sampling["temperature"] == 0.2
         conversation.refresh_from_db()
         assert conversation.current_leaf == answer
-        assert no_tasks == [("moderate", question.pk)]
+        assert captured_tasks == [("moderate", question.pk)]
 
-    def test_rejects_empty_and_oversize_messages(self, user, no_tasks, settings):
+    def test_rejects_empty_and_oversize_messages(self, user, captured_tasks, settings):
         settings.CHAT_MAX_MESSAGE_CHARS = 10
         with pytest.raises(UserError) as empty:
             services.message_send(user=user, conversation=None, parent=None, content="   ")
@@ -53,7 +41,7 @@ class TestMessageSend:
         assert long.value.code == "too_long" and "limit is 10" in long.value.message
         assert not Message.objects.exists()
 
-    def test_rate_limit_per_minute(self, user, no_tasks, settings):
+    def test_rate_limit_per_minute(self, user, captured_tasks, settings):
         settings.CHAT_RATE_LIMIT_PER_MINUTE = 2
         settings.CHAT_MAX_CONCURRENT_GENERATIONS = 10
         conversation = Conversation.objects.create(owner=user)
@@ -63,7 +51,7 @@ class TestMessageSend:
             services.message_send(user=user, conversation=conversation, parent=None, content="three")
         assert exc.value.code == "rate_limited"
 
-    def test_concurrent_generations_limit(self, user, no_tasks, settings):
+    def test_concurrent_generations_limit(self, user, captured_tasks, settings):
         settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1
         conversation = Conversation.objects.create(owner=user)
         services.message_send(user=user, conversation=conversation, parent=None, content="one")
@@ -71,7 +59,7 @@ class TestMessageSend:
             services.message_send(user=user, conversation=conversation, parent=None, content="two")
         assert exc.value.code == "too_many_generations"
 
-    def test_parent_must_be_an_answer_of_the_same_conversation(self, user, make_user, no_tasks):
+    def test_parent_must_be_an_answer_of_the_same_conversation(self, user, make_user, captured_tasks):
         mine = Conversation.objects.create(owner=user)
         other = Conversation.objects.create(owner=make_user(username="bob"))
         _, foreign_answer = answered(other, None)
@@ -81,7 +69,7 @@ class TestMessageSend:
         with pytest.raises(UserError):
             services.message_send(user=user, conversation=mine, parent=question, content="hi")
 
-    def test_edit_and_resend_makes_a_sibling_branch(self, user, no_tasks):
+    def test_edit_and_resend_makes_a_sibling_branch(self, user, captured_tasks):
         conversation = Conversation.objects.create(owner=user)
         q1, a1 = answered(conversation, None, "first")
         q2, a2 = answered(conversation, a1, "second")
@@ -92,17 +80,17 @@ class TestMessageSend:
 
 
 class TestRegenerateAndBranches:
-    def test_regenerate_adds_a_sibling_answer_and_enqueues_generation(self, user, no_tasks, django_capture_on_commit_callbacks):
+    def test_regenerate_adds_a_sibling_answer_and_enqueues_generation(self, user, captured_tasks, django_capture_on_commit_callbacks):
         conversation = Conversation.objects.create(owner=user)
         question, first = answered(conversation, None)
         with django_capture_on_commit_callbacks(execute=True):
             second = services.answer_regenerate(user=user, message=first)
         assert second.parent == question and second.status == MessageStatus.QUEUED
-        assert no_tasks == [("generate", second.pk)]
+        assert captured_tasks == [("generate", second.pk)]
         conversation.refresh_from_db()
         assert conversation.current_leaf == second
 
-    def test_flagged_questions_are_not_answered_again(self, user, no_tasks):
+    def test_flagged_questions_are_not_answered_again(self, user, captured_tasks):
         conversation = Conversation.objects.create(owner=user)
         question, answer = answered(conversation, None, answer_status=MessageStatus.MODERATED)
         Message.objects.filter(pk=question.pk).update(status=MessageStatus.FLAGGED)
@@ -192,7 +180,7 @@ class TestFeedbackAndSearch:
         assert theirs.pk not in [c["id"] for c in conversation_list(user=user)]
 
 
-def test_control_characters_are_stripped_before_storing(user, no_tasks):
+def test_control_characters_are_stripped_before_storing(user, captured_tasks):
     _, question, _ = services.message_send(user=user, conversation=None, parent=None, content="a\x00b\x07c\td\ne")
     question.refresh_from_db()
     assert question.content == "abc\td\ne"

@@ -84,10 +84,7 @@ def test_a_refused_request_stores_nothing(post, served, settings):
     assert not Conversation.objects.exists() and not Message.objects.exists() and not AnswerStart.objects.exists()
 
 
-def test_the_history_is_stored_in_a_fixed_number_of_queries(user, monkeypatch, django_assert_max_num_queries):
-    from chat import dispatch
-
-    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: None)
+def test_the_history_is_stored_in_a_fixed_number_of_queries(user, captured_tasks, django_assert_max_num_queries):
     joined = []
     counts = {}
     for turns in (2, 200):

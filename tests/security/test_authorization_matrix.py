@@ -164,14 +164,10 @@ def test_every_route_has_a_policy():
 
 
 @pytest.fixture
-def world(django_user_model, settings, tmp_path, monkeypatch):
+def world(django_user_model, settings, tmp_path, captured_tasks):
     """One account per principal, and the owner's objects, each holding
-    SECRET. The chat tasks that creating them would enqueue are not sent:
-    no worker is part of these tests."""
-    from chat import dispatch
-
-    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: None)
-    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: None)
+    SECRET. The chat tasks that creating them would enqueue are recorded,
+    not sent: no worker is part of these tests."""
     settings.DATA_DIR = tmp_path / "data"
 
     def make_user(username, **fields):  # no password: hashing one costs a third of a second

@@ -5,19 +5,12 @@ import threading
 import pytest
 from django.db import connection
 
-from chat import dispatch
 from core.errors import UserError
 from chat.services import message_send
 from usage.models import DailyUsage
 from usage.services import usage_record
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_tasks(monkeypatch):
-    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: None)
-    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("captured_tasks")]
 
 
 def test_records_add_up_in_one_row_per_day(user):
