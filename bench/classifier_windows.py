@@ -197,7 +197,7 @@ def main() -> int:
     from moderation.categories import CATEGORIES
     from moderation.classifier.features import FeatureSpec
     from moderation.classifier.heads import Heads
-    from moderation.classifier.layer import SHIPPED_HEAD
+    from moderation.classifier.serving import SHIPPED_HEAD
     from moderation.classifier.train import Dataset, read_openai_jsonl, with_train_only_texts
     from moderation.pipeline import moderate
 

@@ -18,9 +18,9 @@ from chatsite.db import retry_if_locked
 from engine.backends import ContextTooLong, GenerationStream, SamplingParams
 from engine.backends.remote import RemoteGenerationError
 from metrics.registry import generation_record
+from moderation.flags import review_item_create
 from moderation.pipeline import Verdict, moderate, moderate_many
-from moderation.selectors import template_response_for
-from moderation.services import review_item_create
+from moderation.responses import template_response_for
 from usage.services import usage_record
 
 from . import context, dispatch, events, runtime

@@ -285,8 +285,7 @@ REPORT_MAX_CHARS = 1000
 def message_report(*, user, message: Message, reason) -> "ReviewItem":
     """Puts an answer the user finds wrong in the moderators' review queue,
     once: a second report waits until a moderator has decided the first."""
-    from moderation.selectors import review_report_is_open
-    from moderation.services import review_item_report
+    from moderation.flags import review_item_report, review_report_is_open
 
     if message.role != Message.Role.ASSISTANT:
         raise ChatError("invalid_message", "Only an answer can be reported.")

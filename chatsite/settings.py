@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "chat",
     "openai_api",
     "labeling",
+    "review",
     "arena",
     "jobs",
     "metrics",

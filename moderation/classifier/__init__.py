@@ -8,5 +8,6 @@ head per labelled category that says which category it belongs to.
     features.py  the feature spec and the feature matrix (no Django)
     heads.py     the head model: fit, predict, save/load (no Django)
     train.py     the training recipe and cross-validation, with a CLI (no Django)
-    layer.py     the pipeline layer and which head serves (Django)
+    serving.py   which head serves: the registry's serving classifier, else the shipped one (Django)
+    layer.py     the pipeline layer, loading the serving head once per process (Django)
 """

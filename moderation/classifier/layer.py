@@ -1,10 +1,8 @@
 """The classifier layer of the moderation pipeline.
 
-Which head serves: the newest classifier `ModelVersion` whose metadata says
-`"serving": true` (an admin promotes one with
-`services.classifier_version_promote`; the registry's `is_serving` is for
-the chat policy alone), else the head shipped in `moderation/heads/default/`.
-Each process loads the head once and checks the registry again at most every
+Which head serves is `serving.classifier_head_path`'s decision (the
+registry's serving classifier version, else the shipped head). Each process
+loads the head once and checks the registry again at most every
 `settings.MODERATION_CLASSIFIER_REFRESH_SECONDS` (one indexed query), so a
 promotion reaches every worker within that time.
 """
@@ -23,30 +21,9 @@ from ..categories import HARASSMENT
 from .embedder import get_embedder
 from .features import window_features
 from .heads import Heads
+from .serving import SHIPPED_HEAD, classifier_head_path
 
 logger = logging.getLogger(__name__)
-
-SHIPPED_HEAD = Path(__file__).resolve().parent.parent / "heads" / "default"
-
-
-def classifier_head_path() -> Path:
-    """The directory of the head that should serve now."""
-    from registry.models import ModelVersion
-
-    # The JSON lookup also matches "true" the string on some databases; only
-    # a JSON true counts.
-    candidates = (
-        ModelVersion.objects.filter(kind=ModelVersion.Kind.CLASSIFIER, metadata__serving=True)
-        .order_by("-created_at", "-id")
-        .only("name", "path", "metadata")
-    )
-    version = next((v for v in candidates if (v.metadata or {}).get("serving") is True), None)
-    if version is not None:
-        path = Path(version.path)
-        if path.is_dir():
-            return path
-        logger.warning("Classifier version %s serves but %s is missing; using the shipped head.", version.name, path)
-    return SHIPPED_HEAD
 
 
 @dataclass(frozen=True)

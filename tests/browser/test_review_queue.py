@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from chat.models import Conversation, Message, MessageStatus
 from moderation import categories as c
 from moderation.models import ReviewDecision, ReviewItem
-from moderation.services import review_item_create
+from moderation.flags import review_item_create
 
 from ..moderation.factories import make_verdict
 from .conftest import log_in

@@ -32,10 +32,11 @@ from labeling.models import (
 from labeling.services import candidate_add, guidelines_update, task_create_demonstration, task_create_ranking
 from labeling.text import messages_hash
 from moderation import categories as c
+from moderation.flags import review_item_create, review_item_from_annotators, review_item_report
 from moderation.models import ClassifierTraining
-from moderation.services import review_item_create, review_item_decide, review_item_from_annotators, review_item_report
 from openai_api.services import api_key_create
 from registry.models import ModelVersion
+from review.services import review_item_decide
 
 from ..moderation.factories import make_verdict
 from .conftest import log_in

@@ -11,8 +11,9 @@ from chat import services
 from chat.access import access_conversation_by_id, access_message_by_id
 from chat.models import Conversation, Message, MessageStatus
 from chat.selectors import conversation_list
+from moderation.flags import review_item_create
 from moderation.models import ReviewDecision, ReviewItem
-from moderation.services import review_item_create, review_item_decide
+from review.services import review_item_decide
 
 from ..moderation.factories import make_verdict
 

@@ -4,7 +4,7 @@ import pytest
 
 from labeling.services import ranking_submit, task_assign_next
 from moderation.models import ReviewItem
-from moderation.services import review_item_decide
+from review.services import review_item_decide
 
 pytestmark = pytest.mark.django_db
 

@@ -2,6 +2,8 @@ import pytest
 
 from chat.models import Conversation, Message, MessageStatus
 from moderation import rules
+from moderation.flags import review_item_create
+from moderation.pipeline import moderate
 
 from .factories import make_verdict
 
@@ -32,7 +34,6 @@ def exchange(make_user):
 def flag(exchange):
     """Files a review item on the exchange's answer: flag("hate", "violence",
     text=..., layer=..., direction=...)."""
-    from moderation.services import review_item_create
 
     def make(*categories: str, text: str = "flagged text", layer: str = "rules", direction: str = "output"):
         return review_item_create(
@@ -40,3 +41,11 @@ def flag(exchange):
         )
 
     return make
+
+
+@pytest.fixture
+def item(exchange):
+    """A threat in the exchange's answer, flagged by the rules layer."""
+    _, answer = exchange
+    verdict = moderate("I will kill you", "assistant")
+    return review_item_create(message=answer, direction="output", text="I will kill you", verdict=verdict)

@@ -1,8 +1,9 @@
 import pytest
 
+from moderation.flags import review_item_create
 from moderation.models import ModerationRule, ReviewItem, TemplateResponse
 from moderation.pipeline import moderate
-from moderation.services import review_item_create, review_item_decide
+from review.services import review_item_decide
 
 pytestmark = pytest.mark.django_db
 

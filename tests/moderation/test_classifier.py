@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from moderation import categories as c
-from moderation.classifier import layer
+from moderation.classifier import layer, serving
 from moderation.classifier.embedder import get_embedder, model_dir
 from moderation.classifier.features import FeatureSpec, window_features
 from moderation.classifier.heads import HeadParams, Heads
@@ -23,6 +23,7 @@ from moderation.classifier.train import (
 )
 from moderation.profanity import profanity_probabilities
 from moderation.pipeline import Verdict, moderate, moderate_many
+from moderation.services import classifier_version_promote
 from registry.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
@@ -179,15 +180,15 @@ def test_the_fast_profanity_probability_equals_the_package():
 
 
 def test_the_shipped_head_loads_and_says_how_it_was_made():
-    heads = Heads.load(layer.SHIPPED_HEAD)
-    assert sum(path.stat().st_size for path in layer.SHIPPED_HEAD.iterdir()) < 1_000_000
+    heads = Heads.load(serving.SHIPPED_HEAD)
+    assert sum(path.stat().st_size for path in serving.SHIPPED_HEAD.iterdir()) < 1_000_000
     assert heads.spec == FeatureSpec()
     assert {c.SEXUAL, c.HATE, c.VIOLENCE, c.HARASSMENT, c.SELF_HARM} <= set(heads.categories)
     figures = heads.metadata["cross_validation"]
     assert figures["folds"] == 5 and 0.5 < figures["overall"]["auprc"]["mean"] <= 1.0
     assert heads.metadata["training_data"]["texts"] > 500
     # Only weights: the texts it learnt from are not in the repository.
-    metadata = (layer.SHIPPED_HEAD / "metadata.json").read_text()
+    metadata = (serving.SHIPPED_HEAD / "metadata.json").read_text()
     assert "prompt" not in json.loads(metadata)
 
 
@@ -248,30 +249,32 @@ def test_the_training_command_writes_a_loadable_head(tmp_path, capsys):
 def _register(name, path, *, serving):
     return ModelVersion.objects.create(
         name=name, kind=ModelVersion.Kind.CLASSIFIER, source=ModelVersion.Source.TRAINED, path=str(path),
-        metadata={"serving": serving},
+        is_serving=serving,
     )
 
 
 def test_the_shipped_head_serves_until_a_version_is_promoted(synthetic_head):
-    assert layer.classifier_head_path() == layer.SHIPPED_HEAD
+    assert serving.classifier_head_path() == serving.SHIPPED_HEAD
     _register("classifier-waiting", synthetic_head, serving=False)
-    assert layer.classifier_head_path() == layer.SHIPPED_HEAD
+    assert serving.classifier_head_path() == serving.SHIPPED_HEAD
 
 
-def test_the_newest_serving_classifier_version_serves(synthetic_head, tmp_path):
+def test_the_promoted_classifier_version_serves(synthetic_head, tmp_path):
     older = Heads.load(synthetic_head).save(tmp_path / "older")
     _register("classifier-older", older, serving=True)
-    _register("classifier-newer", synthetic_head, serving=True)
-    _register("classifier-string", tmp_path, serving="true")  # not JSON true: ignored
-    assert layer.classifier_head_path() == synthetic_head
+    newer = _register("classifier-newer", synthetic_head, serving=False)
+    ModelVersion.objects.create(name="chat", kind=ModelVersion.Kind.POLICY, source="trained", path=str(tmp_path), is_serving=True)
+    assert serving.classifier_head_path() == older
+    classifier_version_promote(version=newer)
+    assert serving.classifier_head_path() == synthetic_head
     text = "The cat slept on the sofa all afternoon"
-    shipped = Heads.load(layer.SHIPPED_HEAD).score(*_features(Heads.load(layer.SHIPPED_HEAD), [text]), 1)[0]
+    shipped = Heads.load(serving.SHIPPED_HEAD).score(*_features(Heads.load(serving.SHIPPED_HEAD), [text]), 1)[0]
     assert layer.score_many([text], "user")[0] != pytest.approx(shipped)
 
 
 def test_a_serving_version_whose_files_are_gone_falls_back_to_the_shipped_head(tmp_path):
     _register("classifier-gone", tmp_path / "missing", serving=True)
-    assert layer.classifier_head_path() == layer.SHIPPED_HEAD
+    assert serving.classifier_head_path() == serving.SHIPPED_HEAD
 
 
 def test_a_promotion_reaches_a_process_within_the_refresh_time(settings, synthetic_head):
@@ -335,7 +338,7 @@ def test_harmful_text_behind_a_benign_paragraph_is_still_flagged(settings, text,
     padded = f"{BENIGN_PARAGRAPH}\n\n{text}"
     assert len(get_embedder().tokenizer(BENIGN_PARAGRAPH)["input_ids"]) > FeatureSpec().max_tokens
     assert not moderate(BENIGN_PARAGRAPH, "user").flagged
-    heads = Heads.load(layer.SHIPPED_HEAD)
+    heads = Heads.load(serving.SHIPPED_HEAD)
     features, owner = window_features(heads.spec, [padded], builtin_rule_scores([padded]), first_only=True)
     assert heads.score(features, owner, 1)[0][category] < 0.5  # the first window alone would pass it
     assert layer.score_many([padded], "user")[0][category] >= 0.5
@@ -353,7 +356,7 @@ def test_a_head_with_fine_windows_flags_one_harmful_sentence_behind_a_benign_par
     settings.MODERATION_LAYERS = ["rules", "profanity", "classifier"]
     padded = f"{BENIGN_PARAGRAPH}\n\n{text}"
     assert layer.score_many([padded], "user")[0][category] < 0.5
-    fine = Heads.load(layer.SHIPPED_HEAD).save(tmp_path / "fine")
+    fine = Heads.load(serving.SHIPPED_HEAD).save(tmp_path / "fine")
     metadata = json.loads((fine / "metadata.json").read_text())
     metadata["feature_spec"]["fine_tokens"] = 32
     (fine / "metadata.json").write_text(json.dumps(metadata))
@@ -366,7 +369,7 @@ def test_a_head_with_fine_windows_flags_one_harmful_sentence_behind_a_benign_par
 
 
 def test_a_head_saved_before_fine_windows_existed_reads_128_token_windows(tmp_path):
-    path = Heads.load(layer.SHIPPED_HEAD).save(tmp_path / "old")
+    path = Heads.load(serving.SHIPPED_HEAD).save(tmp_path / "old")
     metadata = json.loads((path / "metadata.json").read_text())
     del metadata["feature_spec"]["fine_tokens"], metadata["feature_spec"]["fine_stride"]
     metadata["feature_spec"]["windows"] = "first"

@@ -8,7 +8,7 @@ from core.errors import UserError
 from chat.models import Conversation, Message, MessageStatus
 from chat.services import message_report
 from moderation.models import ReviewItem
-from moderation.services import review_item_decide
+from review.services import review_item_decide
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_one_open_report_per_answer_and_user(user, answer, make_user):
 def test_the_database_refuses_a_second_open_report_too(user, answer):
     from django.db import IntegrityError, transaction
 
-    from moderation.services import review_item_report
+    from moderation.flags import review_item_report
 
     review_item_report(message=answer, reported_by=user, reason="")
     with pytest.raises(IntegrityError), transaction.atomic():

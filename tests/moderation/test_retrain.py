@@ -2,17 +2,18 @@
 admin's "Retrain now", run by a real Celery worker process on the
 `moderation` queue, registers a new classifier version that does not serve
 until it is promoted."""
-import time
 from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from moderation import categories as c
+from moderation.classifier.serving import serving_classifier_version
 from moderation.models import ClassifierTraining, ReviewItem
-from moderation.selectors import seed_examples, serving_classifier_version
+from moderation.selectors import seed_examples
 from registry.models import ModelVersion
 
+from ..helpers.polling import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -20,13 +21,11 @@ TRAINING_TIMEOUT = 240
 
 
 def wait_for_training(training_id: int) -> ClassifierTraining:
-    deadline = time.monotonic() + TRAINING_TIMEOUT
-    while time.monotonic() < deadline:
+    def finished():
         training = ClassifierTraining.objects.get(pk=training_id)
-        if training.state in (ClassifierTraining.State.SUCCEEDED, ClassifierTraining.State.FAILED):
-            return training
-        time.sleep(0.5)
-    pytest.fail(f"training {training_id} still {training.state} after {TRAINING_TIMEOUT}s")
+        return training if training.state in (ClassifierTraining.State.SUCCEEDED, ClassifierTraining.State.FAILED) else None
+
+    return eventually(finished, timeout=TRAINING_TIMEOUT, interval=0.5, what=f"training {training_id} finishing")
 
 
 def test_an_overturn_retrains_the_classifier_into_a_new_version(
@@ -54,7 +53,7 @@ def test_an_overturn_retrains_the_classifier_into_a_new_version(
     assert (version.kind, version.source) == (ModelVersion.Kind.CLASSIFIER, ModelVersion.Source.TRAINED)
     heads = Path(app_env["DATA_DIR"]) / "moderation" / "heads" / version.name
     assert Path(version.path) == heads and heads.is_dir() and any(heads.iterdir())
-    assert version.metadata["serving"] is False
+    assert not version.is_serving and "serving" not in version.metadata
     assert version.metadata["figures"] == training.figures and version.metadata["examples"] == seeded + 2
     assert serving_classifier_version() is None, "a new version waits for promotion"
 
@@ -67,5 +66,5 @@ def test_an_overturn_retrains_the_classifier_into_a_new_version(
     admin.post("/moderation/classifier/retrain/")
     second = wait_for_training(ClassifierTraining.objects.exclude(pk=training.pk).get().pk)
     assert second.state == ClassifierTraining.State.SUCCEEDED, second.error
-    assert second.model_version.base == version and second.model_version.metadata["serving"] is False
+    assert second.model_version.base == version and not second.model_version.is_serving
     assert serving_classifier_version() == version

@@ -28,7 +28,7 @@ from jobs.routing import websocket_urlpatterns as jobs_ws
 from labeling.models import DatasetSnapshot, Demonstration, Prompt
 from labeling.services import snapshot_create, task_assign_next, task_create_demonstration
 from labeling.text import messages_hash
-from moderation.services import review_item_create
+from moderation.flags import review_item_create
 from openai_api.services import api_key_create
 from registry.models import ModelVersion
 
@@ -85,15 +85,15 @@ POLICY = {
     "api-keys": APPROVED,
     "api-key-create": APPROVED,
     "api-key-revoke": ONLY_OWNER,
-    "moderation:review-list": MODERATORS,
-    "moderation:review-bulk-decide": MODERATORS,
-    "moderation:review-detail": MODERATORS,
-    "moderation:review-decide": MODERATORS,
-    "moderation:dashboard": MODERATORS,
-    "moderation:classifier": MODERATORS,
+    "review:review-list": MODERATORS,
+    "review:review-bulk-decide": MODERATORS,
+    "review:review-detail": MODERATORS,
+    "review:review-decide": MODERATORS,
+    "review:dashboard": MODERATORS,
+    "review:classifier": MODERATORS,
     # Retraining and promoting the classifier change what everyone's chat lets through.
-    "moderation:classifier-retrain": ADMINS,
-    "moderation:classifier-promote": ADMINS,
+    "review:classifier-retrain": ADMINS,
+    "review:classifier-promote": ADMINS,
     # Jobs: their owner and admins.
     "jobs:list": TRAINERS,
     "jobs:create": TRAINERS,
@@ -229,7 +229,7 @@ def _url(name: str, ids: dict) -> str:
     route = ROUTES[name]
     kwargs = {key: value for key, value in ids.items() if f":{key}>" in route}
     kwargs.update(_NAMED_ARGUMENTS.get(name, {}))
-    if name == "moderation:classifier-promote":
+    if name == "review:classifier-promote":
         kwargs["version_id"] = ids["classifier_version_id"]
     return reverse(name, kwargs=kwargs)
 

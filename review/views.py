@@ -18,13 +18,14 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import role_required
 from accounts.models import Role
 
+from moderation.classifier.serving import serving_classifier_head
+from moderation.selectors import classifier_training_active, classifier_training_list, classifier_version_list
+from moderation.services import classifier_training_request, classifier_version_promote
+
+from .classifier import classifier_version_rows, serving_head_figures
+from .dashboard import moderation_dashboard
 from .forms import ReviewBulkDecisionForm, ReviewDecisionForm, ReviewFilterForm
 from .selectors import (
-    classifier_training_active,
-    classifier_training_list,
-    classifier_version_list,
-    classifier_version_rows,
-    moderation_dashboard,
     review_decision_list,
     review_item_context,
     review_item_flagged_message_id,
@@ -32,11 +33,9 @@ from .selectors import (
     review_item_list,
     review_items_by_ids,
     review_layer_choices,
-    serving_classifier_head,
-    serving_head_figures,
 )
 from .serializers import review_item_to_dict
-from .services import classifier_training_request, classifier_version_promote, review_item_decide, review_items_decide
+from .services import review_item_decide, review_items_decide
 
 PAGE_SIZE = 50
 
@@ -68,7 +67,7 @@ def _decided(request, items, decision: str):
     verb = "confirmed" if decision == "confirm" else "overturned"
     ids = ", ".join(f"#{item.pk}" for item in items)
     messages.success(request, f"Review {ids}: {verb}.")
-    return _back(request, reverse("moderation:review-list"))
+    return _back(request, reverse("review:review-list"))
 
 
 @role_required(Role.MODERATOR)
@@ -78,7 +77,7 @@ def review_list_view(request):
     page = Paginator(review_item_list(**filter_form.filters()), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
-        "moderation/review_list.html",
+        "review/review_list.html",
         {"page": page, "filter_form": filter_form, "filter_query": urlencode(filter_form.query())},
     )
 
@@ -94,10 +93,10 @@ def review_detail_view(request, item_id: int):
             item=item, reviewer=request.user, decision=form.cleaned_data["decision"], note=form.cleaned_data["note"]
         )
         messages.success(request, f"Review #{item.pk}: {item.get_status_display().lower()}.")
-        return redirect("moderation:review-list")
+        return redirect("review:review-list")
     return render(
         request,
-        "moderation/review_detail.html",
+        "review/review_detail.html",
         {
             "item": item,
             "form": form,
@@ -117,7 +116,7 @@ def review_item_decide_view(request, item_id: int):
         raise Http404("No such review item.")
     form = ReviewDecisionForm(request.POST)
     if not form.is_valid():
-        return _refused(request, form, reverse("moderation:review-list"))
+        return _refused(request, form, reverse("review:review-list"))
     decision = form.cleaned_data["decision"]
     review_item_decide(item=item, reviewer=request.user, decision=decision, note=form.cleaned_data["note"])
     return _decided(request, [item], decision)
@@ -128,7 +127,7 @@ def review_item_decide_view(request, item_id: int):
 def review_items_decide_view(request):
     form = ReviewBulkDecisionForm(request.POST)
     if not form.is_valid():
-        return _refused(request, form, reverse("moderation:review-list"))
+        return _refused(request, form, reverse("review:review-list"))
     items = review_items_by_ids(item_ids=form.cleaned_data["ids"])
     if not items:
         raise Http404("No such review items.")
@@ -140,7 +139,7 @@ def review_items_decide_view(request):
 @role_required(Role.MODERATOR)
 @require_GET
 def dashboard_view(request):
-    return render(request, "moderation/dashboard.html", moderation_dashboard(days=14))
+    return render(request, "review/dashboard.html", moderation_dashboard(days=14))
 
 
 @role_required(Role.MODERATOR)
@@ -149,7 +148,7 @@ def classifier_view(request):
     serving = serving_classifier_head()
     return render(
         request,
-        "moderation/classifier.html",
+        "review/classifier.html",
         {
             "trainings": classifier_training_list(),
             "active": classifier_training_active(),
@@ -170,7 +169,7 @@ def classifier_retrain_view(request):
         messages.info(request, f"Training #{training.pk} is already queued; it will learn from the latest decisions.")
     else:
         messages.info(request, f"Training #{training.pk} is running; retrain again when it has finished.")
-    return redirect("moderation:classifier")
+    return redirect("review:classifier")
 
 
 @role_required(Role.ADMIN)
@@ -181,5 +180,5 @@ def classifier_version_promote_view(request, version_id: int):
         raise Http404("No such classifier version.")
     classifier_version_promote(version=version)
     messages.success(request, f"{version.name} now moderates.")
-    return redirect("moderation:classifier")
+    return redirect("review:classifier")
 

@@ -6,11 +6,12 @@ from django.utils import timezone
 
 from chat.models import Conversation, Message
 from moderation import categories as c
+from moderation.flags import review_item_create, review_item_report
 from moderation.models import ReviewItem
-from moderation.selectors import flag_rates_by_day, moderation_dashboard, overturn_rates_by_layer
-from moderation.services import review_item_create, review_item_decide, review_item_report
+from review.dashboard import flag_rates_by_day, moderation_dashboard, overturn_rates_by_layer
+from review.services import review_item_decide
 
-from .factories import make_verdict
+from ..moderation.factories import make_verdict
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "moderation"
+app_name = "review"
 
 urlpatterns = [
     path("review/", views.review_list_view, name="review-list"),

@@ -1,7 +1,7 @@
 from django import forms
 
-from .categories import CATEGORY_CHOICES
-from .models import ReviewDecision, ReviewItem
+from moderation.categories import CATEGORY_CHOICES
+from moderation.models import ReviewDecision, ReviewItem
 
 NOTE_MAX_CHARS = 2000
 BULK_MAX_ITEMS = 500

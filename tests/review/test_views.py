@@ -1,9 +1,10 @@
 import pytest
 
+from moderation.flags import review_item_create
 from moderation.models import ClassifierTraining, ReviewDecision, ReviewItem
 from moderation.pipeline import moderate
-from moderation.services import review_item_create, review_item_decide
 from registry.models import ModelVersion
+from review.services import review_item_decide
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +102,7 @@ def test_a_missing_item_is_404(moderator_client):
 
 @pytest.fixture
 def classifier_version():
-    return ModelVersion.objects.create(name="heads-1", kind="classifier", source="trained", path="/tmp/heads-1", metadata={"serving": False})
+    return ModelVersion.objects.create(name="heads-1", kind="classifier", source="trained", path="/tmp/heads-1")
 
 
 def moderation_requests(item, version):
@@ -124,7 +125,7 @@ def assert_nothing_changed(item, version):
     item.refresh_from_db()
     version.refresh_from_db()
     assert item.status == "open" and not item.decisions.exists()
-    assert not ClassifierTraining.objects.exists() and version.metadata == {"serving": False}
+    assert not ClassifierTraining.objects.exists() and not version.is_serving
 
 
 def test_anonymous_visitors_are_sent_to_log_in_everywhere(client, items, classifier_version):
@@ -153,7 +154,7 @@ def test_moderators_see_every_page_and_decide_but_neither_retrain_nor_promote(mo
             assert response.status_code == 200, url
     assert not ClassifierTraining.objects.exists()
     classifier_version.refresh_from_db()
-    assert classifier_version.metadata == {"serving": False}
+    assert not classifier_version.is_serving
     page = moderator_client.get("/moderation/classifier/").content.decode()
     assert 'data-testid="retrain"' not in page and 'data-testid="promote"' not in page
 
@@ -172,7 +173,7 @@ def test_admins_retrain_and_promote(client, make_user, classifier_version):
     response = client.post(f"/moderation/classifier/versions/{classifier_version.pk}/promote/")
     assert response.status_code == 302
     classifier_version.refresh_from_db()
-    assert classifier_version.metadata["serving"] is True
+    assert classifier_version.is_serving
     policy = ModelVersion.objects.create(name="chat", kind="policy", source="trained", path="/p")
     assert client.post(f"/moderation/classifier/versions/{policy.pk}/promote/").status_code == 404
     assert client.get("/moderation/classifier/retrain/").status_code == 405
@@ -191,12 +192,12 @@ def figures(auprc: float, hate_f1: float) -> dict:
 def test_the_classifier_page_puts_figures_next_to_the_serving_ones(client, make_user):
     client.force_login(make_user(username="root", role="admin"))
     ModelVersion.objects.create(
-        name="heads-serving", kind="classifier", source="trained", path="/h/a",
-        metadata={"serving": True, "examples": 500, "figures": figures(0.71, 0.6)},
+        name="heads-serving", kind="classifier", source="trained", path="/h/a", is_serving=True,
+        metadata={"examples": 500, "figures": figures(0.71, 0.6)},
     )
     ModelVersion.objects.create(
         name="heads-new", kind="classifier", source="trained", path="/h/b",
-        metadata={"serving": False, "examples": 600, "figures": figures(0.78, 0.7)},
+        metadata={"examples": 600, "figures": figures(0.78, 0.7)},
     )
     ClassifierTraining.objects.create(state="failed", error="ValueError: broken")
     response = client.get("/moderation/classifier/")
@@ -212,10 +213,10 @@ def test_the_classifier_page_puts_figures_next_to_the_serving_ones(client, make_
 def test_without_a_promoted_version_the_shipped_head_is_compared(client, make_user, monkeypatch, tmp_path):
     import json
 
-    from moderation import selectors
+    from moderation.classifier import serving
 
     (tmp_path / "metadata.json").write_text(json.dumps({"format": "moderation-heads/1", "cross_validation": figures(0.66, 0.5)}))
-    monkeypatch.setattr(selectors, "DEFAULT_HEAD_DIR", tmp_path)
+    monkeypatch.setattr(serving, "SHIPPED_HEAD", tmp_path)
     ModelVersion.objects.create(name="heads-new", kind="classifier", source="trained", path="/h/b", metadata={"figures": figures(0.7, 0.6)})
     client.force_login(make_user(username="mod", role="moderator"))
     response = client.get("/moderation/classifier/")
@@ -247,7 +248,7 @@ def test_the_list_filters_by_category_layer_direction_and_origin(moderator_clien
 
 
 def test_pagination_keeps_the_filters(moderator_client, flag, monkeypatch):
-    from moderation import views
+    from review import views
 
     monkeypatch.setattr(views, "PAGE_SIZE", 2)
     for n in range(5):

@@ -1,5 +1,5 @@
 """The JSON shapes the review page's script receives."""
-from .models import ReviewItem
+from moderation.models import ReviewItem
 
 
 def review_item_to_dict(item: ReviewItem) -> dict:
