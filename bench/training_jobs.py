@@ -55,8 +55,9 @@ def prepare(hh: str, demo_count: int) -> dict:
     from django.core.management import call_command
 
     from accounts.models import Role, User
+    from labeling.assignments import demonstration_submit, task_assign_next, task_create_demonstration
+    from labeling.datasets import snapshot_create
     from labeling.models import DatasetSnapshot, Prompt
-    from labeling.services import demonstration_submit, snapshot_create, task_assign_next, task_create_demonstration
     from labeling.text import messages_hash
     from registry.services import model_version_import_bundled
 

@@ -26,7 +26,8 @@ def reap_stale_work_task() -> None:
     from chat.dispatch import chat_work_redispatch_lost
     from jobs.dispatch import training_jobs_redispatch_lost
     from jobs.services import training_jobs_reap_stale
-    from labeling.services import assignments_expire, candidate_generations_expire
+    from labeling.assignments import assignments_expire
+    from labeling.services import candidate_generations_expire
 
     reaped = {
         "training jobs failed": len(training_jobs_reap_stale()),

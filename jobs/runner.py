@@ -29,8 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import UserError
-from labeling.exporters import snapshot_export
-from labeling.selectors import snapshot_rows
+from labeling.datasets import snapshot_export, snapshot_rows
 
 from . import events, recipes, runtime
 from .lineage import code_version, file_sha256

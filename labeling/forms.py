@@ -170,7 +170,7 @@ class SnapshotCreateForm(forms.Form):
         return data
 
     def filters(self) -> dict:
-        """The filters in the form labeling.selectors.snapshot_filters_clean reads."""
+        """The filters in the form labeling.datasets.snapshot_filters_clean reads."""
         data = self.cleaned_data
         filters = {}
         if data.get("sources"):

@@ -21,7 +21,8 @@ from chat.models import Feedback, Message, MessageStatus
 from .consensus import borda_points
 from .errors import LabelingError
 from .models import Candidate, Consensus, Prompt, Task, TaskCandidate
-from .services import candidate_add, prompt_create_from_chat
+from .assignments import candidate_add
+from .services import prompt_create_from_chat
 from .text import clean_messages, messages_hash
 
 # Answers whose text is the model's own (a moderation template is not).

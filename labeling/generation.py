@@ -20,7 +20,7 @@ from engine.backends.remote import RemoteGenerationError
 
 from .errors import LabelingError
 from .models import MIN_CANDIDATES, Candidate, CandidateGeneration
-from .services import candidate_add, task_create_ranking
+from .assignments import candidate_add, task_create_ranking
 from .text import text_hash
 
 logger = logging.getLogger(__name__)

@@ -2,8 +2,9 @@
 answer, rank K candidates), the annotators' work, the consensus it makes and
 the frozen dataset snapshots that training reads.
 
-Writes go through labeling.services; see labeling.consensus for how rankings
-are merged and annotators weighted.
+Writes go through labeling.imports, .assignments, .consensus_store,
+.datasets and .services; see labeling.consensus for how rankings are merged
+and annotators weighted.
 """
 from django.conf import settings
 from django.db import models

@@ -23,11 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import role_required
 from accounts.models import Role
+from core.errors import UserError
 from core.markdown import render_markdown
 
-from . import selectors, services
-from core.errors import UserError
-from .exporters import export_lines, format_check
+from . import assignments, datasets, imports, selectors, services
 from .forms import (
     CandidateGenerationForm,
     DemonstrationForm,
@@ -97,7 +96,7 @@ def task_next_view(request, kind: str):
     is safe to repeat: the live lease comes back rather than a second."""
     if kind not in Task.Kind.values:
         raise Http404("No such kind of task.")
-    assignment = services.task_assign_next(annotator=request.user, kind=kind)
+    assignment = assignments.task_assign_next(annotator=request.user, kind=kind)
     if assignment is None:
         messages.info(request, f"No {Task.Kind(kind).label.lower()} task is open to you right now.")
         return redirect("labeling:home")
@@ -156,7 +155,7 @@ def demonstration_submit_view(request, assignment_id: int):
         messages.error(request, _form_errors(form))
         return redirect("labeling:assignment", assignment_id=assignment.pk)
     try:
-        services.demonstration_submit(assignment=assignment, content=form.cleaned_data["content"])
+        assignments.demonstration_submit(assignment=assignment, content=form.cleaned_data["content"])
     except UserError as error:
         return _after_refusal(request, assignment, error)
     messages.success(request, "Answer saved. Here is the next one.")
@@ -173,7 +172,7 @@ def ranking_submit_view(request, assignment_id: int):
         return redirect("labeling:assignment", assignment_id=assignment.pk)
     data = form.cleaned_data
     try:
-        services.ranking_submit(
+        assignments.ranking_submit(
             assignment=assignment,
             groups=data["groups"],
             none_acceptable=data["none_acceptable"],
@@ -195,7 +194,7 @@ def assignment_skip_view(request, assignment_id: int):
         messages.error(request, "Say why you skip this task.")
         return redirect("labeling:assignment", assignment_id=assignment.pk)
     try:
-        services.assignment_skip(assignment=assignment, reason=form.cleaned_data["reason"])
+        assignments.assignment_skip(assignment=assignment, reason=form.cleaned_data["reason"])
     except UserError as error:
         return _after_refusal(request, assignment, error)
     messages.info(request, "Skipped; the task goes to someone else.")
@@ -281,7 +280,7 @@ def demonstration_tasks_create_view(request):
         messages.error(request, _form_errors(form))
         return redirect("labeling:admin-prompts")
     prompts = _selected_prompts(form)
-    created = services.demonstration_tasks_create(
+    created = assignments.demonstration_tasks_create(
         prompts=prompts, required_annotations=form.cleaned_data["required_annotations"]
     )
     messages.success(request, f"{created} demonstration task(s) made ({len(prompts) - created} had one).")
@@ -294,7 +293,7 @@ def prompt_import_view(request):
     form = PromptImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            record = services.prompts_import(
+            record = imports.prompts_import(
                 lines=form.cleaned_data["file"],
                 fmt=form.cleaned_data["format"],
                 file_name=form.file_name,
@@ -346,7 +345,7 @@ def snapshot_create_view(request):
     if not form.is_valid():
         return _snapshot_page(request, form, status=400)
     try:
-        snapshot = services.snapshot_create(
+        snapshot = datasets.snapshot_create(
             name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], filters=form.filters(), created_by=request.user
         )
     except UserError as error:
@@ -365,15 +364,15 @@ def snapshot_download_view(request, snapshot_id: int, fmt: str):
     attachment. The file's hash is checked before the first byte goes out."""
     snapshot = get_object_or_404(DatasetSnapshot, pk=snapshot_id)
     try:
-        format_check(kind=snapshot.kind, fmt=fmt)
-        rows = selectors.snapshot_rows(snapshot=snapshot)
+        datasets.format_check(kind=snapshot.kind, fmt=fmt)
+        rows = datasets.snapshot_rows(snapshot=snapshot)
     except ValueError as error:
         raise Http404(str(error)) from None
     except UserError as error:
         messages.error(request, error.message)
         return redirect("labeling:admin-snapshots")
-    response = StreamingHttpResponse(
-        export_lines(kind=snapshot.kind, rows=rows, fmt=fmt), content_type="application/jsonl; charset=utf-8")
+    lines = datasets.export_lines(kind=snapshot.kind, rows=rows, fmt=fmt)
+    response = StreamingHttpResponse(lines, content_type="application/jsonl; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{snapshot.name}-v{snapshot.version}-{fmt}.jsonl"'
     return response
 

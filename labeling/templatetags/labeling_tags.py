@@ -6,7 +6,7 @@ from django.utils.safestring import mark_safe
 
 from core.markdown import render_markdown
 
-from ..exporters import formats_for
+from ..datasets import formats_for
 
 register = template.Library()
 

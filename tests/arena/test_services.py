@@ -13,9 +13,8 @@ from chat.access import access_conversation_by_id, access_message_by_id
 from chat.models import Conversation, Message, MessageStatus
 from chat.selectors import conversation_list
 from core.errors import UserError
-from labeling.exporters import snapshot_export
+from labeling.datasets import snapshot_create, snapshot_export
 from labeling.models import Prompt, Task
-from labeling.services import snapshot_create
 from registry.models import ModelVersion
 
 from .helpers import played_match

@@ -7,8 +7,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from labeling.assignments import candidate_add, task_create_demonstration, task_create_ranking
 from labeling.models import Assignment, Candidate, Demonstration, Prompt, Ranking, Task
-from labeling.services import candidate_add, task_create_demonstration, task_create_ranking
 from labeling.text import messages_hash
 
 from ..conftest import record_figures

@@ -26,10 +26,11 @@ from chat import events as chat_events
 from chat.models import Conversation, Message, MessageStatus
 from jobs import events as job_events
 from jobs.models import TrainingJob
+from labeling.assignments import candidate_add, task_create_demonstration, task_create_ranking
 from labeling.models import (
     Assignment, Candidate, CandidateGeneration, Consensus, DatasetSnapshot, Prompt, PromptImport, Task,
 )
-from labeling.services import candidate_add, guidelines_update, task_create_demonstration, task_create_ranking
+from labeling.services import guidelines_update
 from labeling.text import messages_hash
 from moderation import categories as c
 from moderation.flags import review_item_create, review_item_from_annotators, review_item_report

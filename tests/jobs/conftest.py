@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Permission
 
+from labeling.datasets import snapshot_create
+from labeling.imports import prompts_import
 from labeling.models import DatasetSnapshot, Demonstration, Prompt, PromptImport
-from labeling.services import prompts_import, snapshot_create
 from labeling.text import messages_hash
 from registry.models import ModelVersion
 

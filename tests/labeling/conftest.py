@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from labeling.assignments import candidate_add, task_create_ranking
 from labeling.models import Candidate, Prompt
-from labeling.services import candidate_add, task_create_ranking
 from labeling.text import messages_hash
 
 

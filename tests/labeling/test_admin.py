@@ -1,7 +1,9 @@
 import pytest
 
+from labeling.assignments import ranking_submit, task_assign_next
+from labeling.datasets import snapshot_create
+from labeling.imports import prompts_import
 from labeling.models import Task
-from labeling.services import prompts_import, ranking_submit, snapshot_create, task_assign_next
 
 from .conftest import hh_line
 

@@ -6,14 +6,10 @@ import pytest
 
 from engine.tiny import build_tiny_chat_model
 from labeling import generation
+from labeling.assignments import demonstration_submit, task_assign_next, task_create_demonstration
 from labeling.generation import candidates_generate
 from labeling.models import Candidate, CandidateGeneration, Prompt, Task
-from labeling.services import (
-    candidate_generations_request,
-    demonstration_submit,
-    task_assign_next,
-    task_create_demonstration,
-)
+from labeling.services import candidate_generations_request
 from labeling.text import messages_hash
 from registry.models import ModelVersion
 

@@ -3,9 +3,8 @@ import json
 import pytest
 
 from labeling.errors import PromptImportError
-from labeling.importers import parse_hh_transcript
+from labeling.imports import prompts_import
 from labeling.models import Candidate, Consensus, Prompt, PromptImport, Task
-from labeling.services import prompts_import
 
 from .conftest import hh_line
 
@@ -138,13 +137,6 @@ class TestHH:
         assert (record.counts["prompts_created"], record.counts["tasks_created"], record.counts["tasks_duplicate"]) == (0, 0, 5)
         assert Task.objects.count() == 4
 
-    def test_transcripts_split_into_turns_and_repeated_speakers_merge(self):
-        assert parse_hh_transcript("\n\nHuman: a\n\nAssistant: b\n\nAssistant: c\n\nHuman: d") == [
-            {"role": "user", "content": "a"},
-            {"role": "assistant", "content": "b\n\nc"},
-            {"role": "user", "content": "d"},
-        ]
-
     def test_an_answer_of_several_assistant_turns_is_kept_whole(self):
         line = json.dumps(
             {
@@ -158,6 +150,24 @@ class TestHH:
     def test_identical_answers_carry_no_preference_and_are_skipped(self):
         record = _import([hh_line([("user", "q")], "same", "same"), self.LINES[0]], "hh")
         assert record.counts["same_answers"] == 1 and record.counts["tasks_created"] == 1
+
+    def test_answers_that_are_one_candidate_here_are_the_same_answers(self):
+        """hh_pair compares answers exactly; they differ only in case and
+        spacing, which makes them one candidate, so the pair says nothing."""
+        record = _import([hh_line([("user", "q")], "Same answer.", "same   ANSWER."), self.LINES[0]], "hh")
+        assert record.counts["same_answers"] == 1 and record.counts["tasks_created"] == 1
+        assert not Prompt.objects.filter(messages=[{"role": "user", "content": "q"}]).exists()
+
+    def test_turns_are_stripped_and_cleaned_like_every_imported_text(self):
+        line = json.dumps(
+            {
+                "chosen": "\n\nHuman:  What is\x00 2+2? \n\nAssistant: Four.\x07 \n\n",
+                "rejected": "\n\nHuman:  What is\x00 2+2? \n\nAssistant: Five. ",
+            }
+        )
+        _import([line], "hh")
+        assert Prompt.objects.get().messages == [{"role": "user", "content": "What is 2+2?"}]
+        assert set(Candidate.objects.values_list("text", flat=True)) == {"Four.", "Five."}
 
     @pytest.mark.parametrize(
         "bad_line, problem",

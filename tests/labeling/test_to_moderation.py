@@ -2,7 +2,7 @@
 review queue once per candidate, and a moderator can read and decide them."""
 import pytest
 
-from labeling.services import ranking_submit, task_assign_next
+from labeling.assignments import ranking_submit, task_assign_next
 from moderation.models import ReviewItem
 from review.services import review_item_decide
 

@@ -9,7 +9,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from labeling.exporters import export_lines
+from labeling.assignments import (
+    candidate_add,
+    ranking_submit,
+    task_assign_next,
+    task_create_demonstration,
+    task_create_ranking,
+)
+from labeling.datasets import export_lines, snapshot_create, snapshot_rows
+from labeling.imports import prompts_import
 from labeling.models import (
     AnnotatorStats,
     Assignment,
@@ -23,16 +31,7 @@ from labeling.models import (
     Ranking,
     Task,
 )
-from labeling.selectors import annotator_progress, leaderboard, snapshot_rows
-from labeling.services import (
-    candidate_add,
-    prompts_import,
-    ranking_submit,
-    snapshot_create,
-    task_assign_next,
-    task_create_demonstration,
-    task_create_ranking,
-)
+from labeling.selectors import annotator_progress, leaderboard
 from registry.models import ModelVersion
 
 from ..conftest import record_figures

@@ -25,8 +25,9 @@ from chat.models import Conversation, Message, MessageStatus
 from chat.routing import websocket_urlpatterns as chat_ws
 from jobs.models import TrainingJob
 from jobs.routing import websocket_urlpatterns as jobs_ws
+from labeling.assignments import task_assign_next, task_create_demonstration
+from labeling.datasets import snapshot_create
 from labeling.models import DatasetSnapshot, Demonstration, Prompt
-from labeling.services import snapshot_create, task_assign_next, task_create_demonstration
 from labeling.text import messages_hash
 from moderation.flags import review_item_create
 from openai_api.services import api_key_create

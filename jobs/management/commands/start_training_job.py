@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from jobs.forms import TrainingJobForm
 from jobs.models import TrainingJob
 from jobs.services import corpus_store, training_job_create
+from labeling.datasets import snapshot_get
 from labeling.models import DatasetSnapshot
-from labeling.selectors import snapshot_get
 from registry.models import ModelVersion
 
 _FINAL = (TrainingJob.State.SUCCEEDED, TrainingJob.State.FAILED, TrainingJob.State.CANCELLED)

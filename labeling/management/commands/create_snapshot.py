@@ -2,8 +2,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import UserError
+from labeling.datasets import snapshot_create
 from labeling.models import DatasetSnapshot, Prompt, Task
-from labeling.services import snapshot_create
 
 
 class Command(BaseCommand):

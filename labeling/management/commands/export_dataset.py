@@ -4,9 +4,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import UserError
-from labeling.exporters import FORMATS, snapshot_export
+from labeling.datasets import FORMATS, snapshot_export, snapshot_get
 from labeling.models import DatasetSnapshot
-from labeling.selectors import snapshot_get
 
 
 class Command(BaseCommand):

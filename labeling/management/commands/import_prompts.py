@@ -6,8 +6,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import UserError
+from labeling.datasets import snapshot_create
+from labeling.imports import prompts_import
 from labeling.models import DatasetSnapshot, PromptImport
-from labeling.services import prompts_import, snapshot_create
 
 
 def _read_lines(path: str) -> list[str]:

@@ -6,7 +6,7 @@
    acceptable, b better answer, s skip, Enter or Ctrl+Enter submit.
    Dragging drops an answer as its own group before or after the answer it
    is dropped on. On submit the groups and flags go into the form's hidden
-   fields; the server checks them (labeling.services.ranking_submit). */
+   fields; the server checks them (labeling.assignments.ranking_submit). */
 (() => {
   'use strict';
 

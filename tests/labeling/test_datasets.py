@@ -8,17 +8,10 @@ import pytest
 from django.utils import timezone
 
 from core.errors import UserError
-from labeling.exporters import export_rows, snapshot_export
+from labeling.assignments import demonstration_submit, ranking_submit, task_assign_next, task_create_demonstration
+from labeling.datasets import export_rows, snapshot_create, snapshot_export, snapshot_get, snapshot_rows
+from labeling.imports import prompts_import
 from labeling.models import Candidate, DatasetSnapshot, Demonstration, Prompt, Ranking, Task
-from labeling.selectors import snapshot_get, snapshot_rows
-from labeling.services import (
-    demonstration_submit,
-    prompts_import,
-    ranking_submit,
-    snapshot_create,
-    task_assign_next,
-    task_create_demonstration,
-)
 from labeling.text import messages_hash
 
 from .conftest import hh_line

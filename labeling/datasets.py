@@ -1,0 +1,385 @@
+"""Dataset snapshots, all of what one is: the filters that choose its items,
+the rows it holds, freezing them into a file whose hash is stored, reading
+them back, and writing them in the formats trainers read.
+
+A snapshot's file is canonical JSONL (sorted keys, one item a line, in id
+order) under DATA_DIR/datasets/, written once; nothing done later to
+prompts, rankings or consensus changes it, and a file whose bytes no longer
+have the stored hash is refused.
+
+Export formats, one JSON object a line (TRL's dataset formats,
+conversational form):
+
+- sft-messages: {"messages": [...prompt, {"role": "assistant", ...}]}
+- sft-prompt-completion: {"prompt": [...], "completion": [{"role": "assistant", ...}]}
+- preference: {"prompt": [...], "chosen": [{"role": "assistant", ...}],
+  "rejected": [...], "margin": 1.5, "group_id": "task-12"}: every pair of
+  a ranking's candidates that are not tied, better first; `margin` is their
+  consensus score difference and `group_id` names the ranking, so a trainer
+  can keep its C(K,2) pairs in one split and one batch. A candidate the
+  consensus flagged harmful is never `chosen` (its pairs as `rejected` stay:
+  they teach what to avoid).
+- oasst: OpenAssistant message trees, {"message_tree_id", "prompt": node},
+  a node {"text", "role": "prompter"|"assistant", "replies": [...]},
+  ranked replies with "rank" (0 best); a system message, which the format
+  has no node for, goes in "system". labeling.imports reads them back.
+"""
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, QuerySet
+
+from core.errors import UserError
+
+from .batches import batches
+from .consensus import preference_pairs
+from .consensus_store import quality_refresh
+from .models import FLAG_HARMFUL, Consensus, DatasetSnapshot, Demonstration, Prompt, Task, TaskCandidate
+
+# --- What a snapshot holds --------------------------------------------------
+
+_COMMON_FILTERS = {"sources", "created_from", "created_to", "import_id"}
+SNAPSHOT_FILTERS = {
+    DatasetSnapshot.Kind.SFT: _COMMON_FILTERS | {"task_kind"},
+    DatasetSnapshot.Kind.PREFERENCE: _COMMON_FILTERS | {"min_agreement", "arena_votes"},
+}
+
+
+def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
+    """The filters, checked, with their values in canonical form; raises
+    ValueError naming the first bad one.
+
+    - sources: list of Prompt.Source values
+    - created_from, created_to: ISO dates, both included; the item's date
+      is its task's (preference) or demonstration's (SFT)
+    - import_id: only what that import brought (its ranked pairs)
+    - min_agreement (preference): 0..1; an item needs at least two rankings
+      to have an agreement, so imported pairs never pass it
+    - task_kind (SFT): "demonstration" (demonstration tasks) or "ranking"
+      (better answers written while ranking)
+    - arena_votes (preference): true takes single arena votes too, which
+      no annotator checked (labeling.from_chat.arena_pair_record)
+    """
+    if kind not in SNAPSHOT_FILTERS:
+        raise ValueError(f"unknown dataset kind {kind!r}")
+    unknown = set(filters) - SNAPSHOT_FILTERS[kind]
+    if unknown:
+        raise ValueError(f"{', '.join(sorted(unknown))} cannot filter a {kind} dataset")
+    clean = {}
+    if "sources" in filters:
+        sources = filters["sources"]
+        if not isinstance(sources, list) or not sources or not set(sources) <= set(Prompt.Source.values):
+            raise ValueError(f"sources must be a list of {', '.join(Prompt.Source.values)}")
+        clean["sources"] = sorted(set(sources))
+    for key in ("created_from", "created_to"):
+        if key in filters:
+            try:
+                clean[key] = date.fromisoformat(str(filters[key])).isoformat()
+            except ValueError:
+                raise ValueError(f"{key} must be a date (YYYY-MM-DD)") from None
+    if "import_id" in filters:
+        if isinstance(filters["import_id"], bool) or not isinstance(filters["import_id"], int):
+            raise ValueError("import_id must be a whole number")
+        clean["import_id"] = filters["import_id"]
+    if "min_agreement" in filters:
+        value = filters["min_agreement"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError("min_agreement must be a number from 0 to 1")
+        clean["min_agreement"] = float(value)
+    if "task_kind" in filters:
+        if filters["task_kind"] not in Task.Kind.values:
+            raise ValueError(f"task_kind must be one of {', '.join(Task.Kind.values)}")
+        clean["task_kind"] = filters["task_kind"]
+    if "arena_votes" in filters:
+        if not isinstance(filters["arena_votes"], bool):
+            raise ValueError("arena_votes must be true or false")
+        if filters["arena_votes"]:
+            clean["arena_votes"] = True
+    return clean
+
+
+def _dated(queryset: QuerySet, filters: dict) -> QuerySet:
+    if "created_from" in filters:
+        queryset = queryset.filter(created_at__date__gte=filters["created_from"])
+    if "created_to" in filters:
+        queryset = queryset.filter(created_at__date__lte=filters["created_to"])
+    return queryset
+
+
+def sft_items(*, filters: dict) -> list[dict]:
+    """Demonstrations matching the (clean) filters, oldest first, as
+    snapshot rows: the prompt's messages and the answer."""
+    demonstrations = _dated(Demonstration.objects.all(), filters).select_related("prompt", "assignment__task")
+    if "sources" in filters:
+        demonstrations = demonstrations.filter(prompt__source__in=filters["sources"])
+    if "import_id" in filters:
+        demonstrations = demonstrations.filter(prompt__prompt_import_id=filters["import_id"])
+    if "task_kind" in filters:
+        demonstrations = demonstrations.filter(assignment__task__kind=filters["task_kind"])
+    return [
+        {
+            "id": f"demonstration-{d.pk}",
+            "prompt_id": d.prompt_id,
+            "source": d.prompt.source,
+            "task_kind": d.assignment.task.kind if d.assignment else None,
+            "created_at": d.created_at.isoformat(),
+            "messages": d.prompt.messages,
+            "completion": d.content,
+        }
+        for d in demonstrations.order_by("id")
+    ]
+
+
+def preference_items(*, filters: dict) -> list[dict]:
+    """Ranking tasks with a finished consensus matching the (clean)
+    filters, oldest first, as snapshot rows: the prompt's messages and every
+    candidate with its consensus rank (0 best; equal ranks tie), score and
+    flags.
+
+    Finished: every annotation the task asked for is in (imported tasks ask
+    for none). Left out: items the weighted majority found none acceptable,
+    items whose candidates all tie (they hold no preference), and single
+    arena votes unless `arena_votes` asks for them."""
+    tasks = (
+        _dated(Task.objects.filter(kind=Task.Kind.RANKING, consensus__isnull=False), filters)
+        .filter(consensus__num_rankings__gte=F("required_annotations"), consensus__none_acceptable=False)
+        .select_related("prompt", "consensus")
+    )
+    if "sources" in filters:
+        tasks = tasks.filter(prompt__source__in=filters["sources"])
+    if "import_id" in filters:
+        tasks = tasks.filter(prompt_import_id=filters["import_id"])
+    if "min_agreement" in filters:
+        tasks = tasks.filter(consensus__agreement__gte=filters["min_agreement"])
+    if not filters.get("arena_votes"):
+        tasks = tasks.exclude(consensus__method=Consensus.Method.ARENA)
+    tasks = [task for task in tasks.order_by("id") if len(task.consensus.groups) >= 2]
+    texts: dict[int, dict[int, str]] = {}
+    for some in batches(tasks):
+        links = TaskCandidate.objects.filter(task__in=some).values_list("task_id", "candidate_id", "candidate__text")
+        for task_id, candidate_id, text in links:
+            texts.setdefault(task_id, {})[candidate_id] = text
+    rows = []
+    for task in tasks:
+        consensus = task.consensus
+        rank = {pk: index for index, group in enumerate(consensus.groups) for pk in group}
+        rows.append(
+            {
+                "id": f"task-{task.pk}",
+                "prompt_id": task.prompt_id,
+                "source": task.prompt.source,
+                "created_at": task.created_at.isoformat(),
+                "messages": task.prompt.messages,
+                "method": consensus.method,
+                "agreement": consensus.agreement,
+                "num_rankings": consensus.num_rankings,
+                "candidates": [
+                    {
+                        "id": pk,
+                        "text": texts[task.pk][pk],
+                        "rank": rank[pk],
+                        "score": consensus.scores[str(pk)],
+                        "flags": consensus.flags.get(str(pk), []),
+                    }
+                    for pk in sorted(rank, key=lambda pk: (rank[pk], pk))
+                ],
+            }
+        )
+    return rows
+
+
+def canonical_json(row: dict) -> str:
+    """One snapshot row as the bytes its hash is taken over: sorted keys, no
+    spaces, text as it is (not \\u-escaped)."""
+    return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- Freezing and reading back ----------------------------------------------
+
+_SNAPSHOT_NAME = re.compile(r"[-a-zA-Z0-9_]{1,100}")
+
+
+def snapshot_create(*, name: str, kind: str, filters: dict | None = None, created_by=None) -> DatasetSnapshot:
+    """Freezes the items that match `filters` as the next version of
+    dataset `name`: canonical JSONL (sorted keys, one item per line, in id
+    order) written once to DATA_DIR/datasets/, its sha256 stored. Nothing
+    done later to prompts, rankings or consensus changes the file. Raises
+    UserError for bad filters or when nothing matches."""
+    if not _SNAPSHOT_NAME.fullmatch(name):
+        raise UserError("invalid_name", "A dataset name is letters, digits, - and _ (at most 100).")
+    try:
+        filters = snapshot_filters_clean(kind=kind, filters=filters or {})
+    except ValueError as error:
+        raise UserError("invalid_filters", f"The filters are not valid: {error}.") from None
+    if kind == DatasetSnapshot.Kind.PREFERENCE:
+        quality_refresh()
+        rows = preference_items(filters=filters)
+    else:
+        rows = sft_items(filters=filters)
+    if not rows:
+        raise UserError("empty", "No items match these filters.")
+    data = "".join(canonical_json(row) + "\n" for row in rows).encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        version = (DatasetSnapshot.objects.filter(name=name).aggregate(latest=Max("version"))["latest"] or 0) + 1
+        # The hash in the name: two admins racing for one version never
+        # write over each other's file (the loser's row is refused).
+        relative = f"datasets/{name}/v{version}-{digest[:12]}.jsonl"
+        path = settings.DATA_DIR / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        partial.chmod(0o444)
+        os.replace(partial, path)
+        try:
+            return DatasetSnapshot.objects.create(
+                name=name,
+                version=version,
+                kind=kind,
+                filters=filters,
+                content_hash=digest,
+                item_count=len(rows),
+                path=relative,
+                created_by=created_by,
+            )
+        except IntegrityError:
+            raise UserError("busy", f"Version {version} of {name} was just made; try again.") from None
+
+
+def snapshot_get(*, spec: str) -> DatasetSnapshot:
+    """`name@version`, or `name` for its latest version. Raises
+    DatasetSnapshot.DoesNotExist."""
+    name, _, version = spec.partition("@")
+    snapshots = DatasetSnapshot.objects.filter(name=name)
+    if version:
+        if not version.isdigit():
+            raise DatasetSnapshot.DoesNotExist(f"{spec!r}: the version must be a number")
+        return snapshots.get(version=int(version))
+    snapshot = snapshots.order_by("-version").first()
+    if snapshot is None:
+        raise DatasetSnapshot.DoesNotExist(f"No snapshot is named {name!r}.")
+    return snapshot
+
+
+def snapshot_rows(*, snapshot: DatasetSnapshot) -> list[dict]:
+    """The frozen rows, after checking the file still has the stored hash."""
+    path = settings.DATA_DIR / snapshot.path
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError("missing", f"The file of {snapshot} cannot be read: {error.strerror}.") from None
+    if hashlib.sha256(data).hexdigest() != snapshot.content_hash:
+        raise UserError("tampered", f"The file of {snapshot} no longer has its recorded hash; it was changed.")
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+# --- Export formats ---------------------------------------------------------
+
+FORMATS = {
+    "sft-messages": DatasetSnapshot.Kind.SFT,
+    "sft-prompt-completion": DatasetSnapshot.Kind.SFT,
+    "preference": DatasetSnapshot.Kind.PREFERENCE,
+    "oasst": None,  # either kind
+}
+
+
+def _assistant(text: str) -> list[dict]:
+    return [{"role": "assistant", "content": text}]
+
+
+def _pairs(row: dict) -> Iterator[dict]:
+    candidates = {c["id"]: c for c in row["candidates"]}
+    groups: dict[int, list[int]] = {}
+    for candidate in row["candidates"]:
+        groups.setdefault(candidate["rank"], []).append(candidate["id"])
+    harmful = {pk for pk, c in candidates.items() if FLAG_HARMFUL in c["flags"]}
+    scores = {pk: c["score"] for pk, c in candidates.items()}
+    for chosen, rejected, margin in preference_pairs([groups[r] for r in sorted(groups)], scores, harmful):
+        yield {
+            "prompt": row["messages"],
+            "chosen": _assistant(candidates[chosen]["text"]),
+            "rejected": _assistant(candidates[rejected]["text"]),
+            "margin": margin,
+            "group_id": row["id"],
+        }
+
+
+def _tree(row: dict) -> dict:
+    messages = row["messages"]
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    turns = [m for m in messages if m["role"] != "system"]
+    if "candidates" in row:
+        answers = [{"text": c["text"], "role": "assistant", "rank": c["rank"], "replies": []} for c in row["candidates"]]
+    else:
+        answers = [{"text": row["completion"], "role": "assistant", "replies": []}]
+    replies = answers
+    for message in reversed(turns):
+        role = "prompter" if message["role"] == "user" else "assistant"
+        node = {"text": message["content"], "role": role, "replies": replies}
+        replies = [node]
+    tree = {"message_tree_id": row["id"], "prompt": replies[0]}
+    if system:
+        tree["system"] = system[0]
+    return tree
+
+
+def formats_for(*, kind: str) -> list[str]:
+    """The formats a `kind` snapshot can be written in."""
+    return [fmt for fmt, fits in FORMATS.items() if fits in (None, kind)]
+
+
+def format_check(*, kind: str, fmt: str) -> None:
+    """Raises ValueError unless a `kind` snapshot can be written as `fmt`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if FORMATS[fmt] not in (None, kind):
+        raise ValueError(f"a {kind} snapshot cannot be exported as {fmt}")
+
+
+def export_rows(*, kind: str, rows: list[dict], fmt: str) -> Iterator[dict]:
+    """Rows of a `kind` snapshot in format `fmt`."""
+    format_check(kind=kind, fmt=fmt)
+    for row in rows:
+        if fmt == "sft-messages":
+            yield {"messages": [*row["messages"], *_assistant(row["completion"])]}
+        elif fmt == "sft-prompt-completion":
+            yield {"prompt": row["messages"], "completion": _assistant(row["completion"])}
+        elif fmt == "preference":
+            yield from _pairs(row)
+        else:
+            yield _tree(row)
+
+
+def export_lines(*, kind: str, rows: list[dict], fmt: str) -> Iterator[str]:
+    """The same rows as JSONL lines, as files and downloads hold them."""
+    for record in export_rows(kind=kind, rows=rows, fmt=fmt):
+        yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def snapshot_export(*, snapshot: DatasetSnapshot, fmt: str, output: TextIO | Path | str) -> int:
+    """Writes the snapshot in format `fmt` to `output` (a stream, or a file
+    path), one object a line; returns how many lines. The format and the
+    file's hash are checked before a file is opened, so a refusal leaves
+    no file behind."""
+    format_check(kind=snapshot.kind, fmt=fmt)
+    rows = snapshot_rows(snapshot=snapshot)
+    if isinstance(output, (str, Path)):
+        with open(output, "w", encoding="utf-8") as stream:
+            return _write(export_lines(kind=snapshot.kind, rows=rows, fmt=fmt), stream)
+    return _write(export_lines(kind=snapshot.kind, rows=rows, fmt=fmt), output)
+
+
+def _write(lines: Iterator[str], stream: TextIO) -> int:
+    count = 0
+    for line in lines:
+        stream.write(line)
+        count += 1
+    return count
