@@ -2,9 +2,9 @@
 the last user (input) or assistant (output) message of a conversation is
 safe, scored by how likely its answer starts with "unsafe".
 
-The prompt lists the categories, shows the conversation (the `context`
-when given, then the text) and asks for "safe" or "unsafe" on the first
-line. From the model's next-token distribution after the assistant prompt:
+The prompt lists the categories, shows the text as the last message of a
+conversation and asks for "safe" or "unsafe" on the first line. From the
+model's next-token distribution after the assistant prompt:
 
     score = sum(p[t] for t in U) / (sum(p[t] for t in U) + sum(p[t] for t in S))
 
@@ -58,10 +58,9 @@ SAFE_WORDS = ("safe", " safe", "Safe", " Safe", "SAFE", " SAFE")
 # The judged text is read in windows of WINDOW_CHARS characters, each its
 # own prompt, overlapping by WINDOW_OVERLAP so a sentence cut at one edge is
 # whole in the next; the worst window decides, so a benign opening cannot
-# hide what follows. Each context message is cut to CONTEXT_MESSAGE_CHARS.
+# hide what follows.
 WINDOW_CHARS = 4000
 WINDOW_OVERLAP = 500
-CONTEXT_MESSAGE_CHARS = 4000
 _SPEAKER = {"user": "User", "assistant": "Agent"}
 # The prompt's own section markers ("<END CONVERSATION>"), however spaced:
 # a message that wrote one could close the conversation and add
@@ -85,18 +84,13 @@ def _neutralised(content: str) -> str:
     return _MARKER.sub(r"‹\1", content)
 
 
-def guard_prompt(text: str, role: str, context: Sequence[dict] | None = None) -> str:
-    """The task for the model: judge the last message (`text`, said by
-    `role`, one window of it) of the conversation `context` + [text]."""
+def guard_prompt(text: str, role: str) -> str:
+    """The task for the model: judge `text` (one window of it), said by
+    `role`, as the conversation's one message. The pipeline judges each text
+    alone, so the guard is shown no conversation before it."""
     policy = "\n".join(f"S{i}: {name}. {CATEGORY_DESCRIPTIONS[name]}" for i, name in enumerate(c.CATEGORIES, 1))
-    messages = [
-        *({**message, "content": str(message["content"])[:CONTEXT_MESSAGE_CHARS]} for message in context or ()),
-        {"role": role, "content": text},
-    ]
-    conversation = "\n\n".join(
-        f"{_SPEAKER.get(message['role'], 'User')}: {_neutralised(message['content'])}" for message in messages
-    )
     speaker = _SPEAKER[role]
+    conversation = f"{speaker}: {_neutralised(text)}"
     return (
         f"Task: Check if there is unsafe content in '{speaker}' messages in conversations according to our "
         "safety policy with the below categories.\n\n"
@@ -152,8 +146,8 @@ class Guard:
         takes = "logits_to_keep" in inspect.signature(model.forward).parameters
         return cls(tokenizer, model, sorted(unsafe), sorted(safe), device, {"logits_to_keep": 1} if takes else {})
 
-    def prompt_ids(self, text: str, role: str, context: Sequence[dict] | None) -> list[int]:
-        content = guard_prompt(text, role, context)
+    def prompt_ids(self, text: str, role: str) -> list[int]:
+        content = guard_prompt(text, role)
         if getattr(self.tokenizer, "chat_template", None):
             ids = self.tokenizer.apply_chat_template(
                 [{"role": "user", "content": content}], add_generation_prompt=True, tokenize=True, return_dict=True
@@ -161,18 +155,16 @@ class Guard:
             return list(ids)
         return self.tokenizer.encode(content + "\n\nAssessment:")
 
-    def score(self, texts: Sequence[str], role: str, contexts: Sequence[Sequence[dict] | None] | None = None,
-              *, batch_size: int = 8) -> list[float]:
+    def score(self, texts: Sequence[str], role: str, *, batch_size: int = 8) -> list[float]:
         """P(unsafe) of each text, its worst window's (`text_windows`),
         `batch_size` prompts per forward pass (left-padded, so every
         prompt's last token is the last position)."""
         import torch
 
-        contexts = contexts or [None] * len(texts)
         prompts, owner = [], []
-        for index, (text, context) in enumerate(zip(texts, contexts)):
+        for index, text in enumerate(texts):
             for window in text_windows(text):
-                prompts.append(self.prompt_ids(window, role, context))
+                prompts.append(self.prompt_ids(window, role))
                 owner.append(index)
         pad = self.tokenizer.pad_token_id
         scores: list[float] = []
@@ -223,12 +215,9 @@ def get_guard() -> Guard:
     return guard
 
 
-def score_many(
-    texts: list[str], role: str, contexts: Sequence[Sequence[dict] | None] | None = None
-) -> list[dict[str, float]]:
+def score_many(texts: list[str], role: str) -> list[dict[str, float]]:
     """The layer's entry point: the guard's P(unsafe) under the configured
-    category. `contexts[i]`, the conversation before `texts[i]` as
-    `{"role", "content"}` dicts, is shown to the model when given."""
+    category."""
     if role not in _SPEAKER:
         raise ValueError(f"role must be 'user' or 'assistant', not {role!r}")
     if not texts:
@@ -238,7 +227,7 @@ def score_many(
         raise ImproperlyConfigured(f"MODERATION_GUARD_CATEGORY {category!r} is not a moderation category.")
     # Loading and scoring run torch kernels: in a passing thread (engine/passing_thread.py).
     scores = in_passing_thread(
-        lambda: get_guard().score(texts, role, contexts, batch_size=settings.MODERATION_GUARD_BATCH_SIZE),
+        lambda: get_guard().score(texts, role, batch_size=settings.MODERATION_GUARD_BATCH_SIZE),
         "moderation-guard",
     )
     return [{category: score} for score in scores]

