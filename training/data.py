@@ -1,14 +1,36 @@
-"""Reading the recipes' data files (JSONL, optionally gzipped), in the
-formats labeling.datasets writes:
+"""The recipes' dataset formats, and reading them. This is the one page
+that documents them; the recipes link here rather than restate them.
 
-- sft-messages: {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]}
-- preference: {"prompt": [messages], "chosen": [{"role": "assistant", "content": ...}],
-  "rejected": [...], "margin": 1.5, "group_id": "task-12"}
-- prompts (PPO): {"prompt": [messages]} or {"messages": [...]}
+Files are JSONL (one JSON object a line; `.gz` read as gzip), as
+labeling.datasets writes them. A message is {"role": "system" | "user" |
+"assistant", "content": str}.
 
-Also `python -m training.data hh-to-preference IN OUT`, which converts
-Anthropic HH-RLHF {"chosen", "rejected"} transcripts to the preference format
-(each line its own group).
+- sft-messages (sft): a conversation ending with the assistant turn that is
+  trained (the loss is on that turn only):
+      {"messages": [{"role": "user", "content": "What is the capital of France?"},
+                    {"role": "assistant", "content": "Paris."}]}
+- preference (reward, dpo): one preference pair a line. "chosen"/"rejected"
+  are assistant messages (or a plain string); "prompt" is messages (or a
+  string, read as one user turn). "margin" (default 0) is how much better
+  chosen is (the reward recipe's use_margin). Lines sharing a "group_id"
+  come from one ranking of K answers (up to C(K,2) pairs); a line without
+  one is its own group, and held-out data is whole groups:
+      {"prompt": [{"role": "user", "content": "How do I pick a lock?"}],
+       "chosen": [{"role": "assistant", "content": "I can't help with that..."}],
+       "rejected": [{"role": "assistant", "content": "Sure, first..."}],
+       "margin": 1.0, "group_id": "task-12"}
+- prompts (ppo): {"prompt": [messages]} or {"messages": [...]} (or a
+  string); a trailing assistant turn, as in an sft-messages file, is dropped,
+  and the prompt must end with a user turn:
+      {"prompt": [{"role": "user", "content": "Write a haiku about rain."}]}
+- corpus (pretrain): any UTF-8 text file, e.g. tinyshakespeare ("First
+  Citizen: Before we proceed any further, hear me speak. ..."); not JSONL.
+- HH-RLHF transcripts (reward_eval, and the converter below): Anthropic's
+  {"chosen": "\\n\\nHuman: ...\\n\\nAssistant: ...", "rejected": "..."};
+  `hh_pair` splits one into prompt and answers.
+
+`python -m training.data hh-to-preference IN OUT` converts HH-RLHF
+transcripts to the preference format (each line its own group).
 """
 from __future__ import annotations
 

@@ -1,11 +1,7 @@
 """Direct preference optimisation with TRL's DPOTrainer: the cheaper
 alternative to reward model + PPO.
 
-Example row (labeling exporter "preference"):
-    {"prompt": [{"role": "user", "content": "Tell me a joke."}],
-     "chosen": [{"role": "assistant", "content": "Why did the chicken..."}],
-     "rejected": [{"role": "assistant", "content": "No."}],
-     "margin": 1.0, "group_id": "task-12"}
+Data: preference lines (format in training/data.py); the margin is not used.
 
 Held-out pairs (eval_fraction) are whole groups, as in the reward recipe.
 With LoRA the reference model is the base with the adapter disabled.

@@ -1,9 +1,7 @@
 """RLHF with PPO: the policy (from SFT) learns to raise a reward model's
 score while a per-token KL penalty keeps it near a frozen reference.
 
-Example prompt row (PPO reads the prompt; a trailing assistant turn, as in
-an SFT file, is dropped):
-    {"prompt": [{"role": "user", "content": "Write a haiku about rain."}]}
+Data: prompts lines (format in training/data.py).
 
 One step: sample answers to `rollout_batch_size` prompts; score each with
 the reward model (minus `missing_eos_penalty` when it never ends); per-token

@@ -1,7 +1,6 @@
 """Pre-training a decoder-only transformer from scratch on a text corpus.
 
-Example corpus: any UTF-8 text file, e.g. tinyshakespeare ("First Citizen:
-Before we proceed any further, hear me speak. ..."). The last
+Data: a corpus, any UTF-8 text (training/data.py). The last
 `eval_fraction` of it is held out; the training split alone trains a
 byte-level BPE tokenizer (`tokenizers`) unless `tokenizer` names one.
 

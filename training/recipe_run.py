@@ -71,12 +71,12 @@ class RecipeRun:
         every process: the main process saves them. An object with only
         save_pretrained (a tokenizer) is saved as a directory of that name,
         which the recipe reads back itself from `self.checkpoint`."""
-        self._shared.update(objects)
+        self._shared.update(_unreserved(objects))
 
     def track_local(self, **objects) -> None:
         """What differs between processes (random.Random, torch.Generator,
         data order): each process saves its own."""
-        self._local.update(objects)
+        self._local.update(_unreserved(objects))
 
     def start(self, total_steps: int) -> int:
         """Restores the checkpoint, if any, into what was tracked (RNG states
@@ -94,7 +94,7 @@ class RecipeRun:
                     ckpt.restore(obj, shared[name])
             for name, obj in self._local.items():
                 ckpt.restore(obj, local[name])
-            ckpt.restore_rng_states(local["rng"])
+            ckpt.restore_rng_states(local["rng_states"])
             self.resumed_from_step = self._saved_step = int(local["step"])
             print(f"{self.kind}: resuming from the checkpoint of step {self.resumed_from_step}", flush=True)
         self._wall_before = local.get("wall_time_s", 0.0)
@@ -133,7 +133,7 @@ class RecipeRun:
         local = {name: ckpt.state_of(obj) for name, obj in self._local.items()}
         ckpt.save_state(partial / f"rank-{self.rank}.pt",
                         {"step": step, "elapsed_s": self.writer.elapsed(), "wall_time_s": self.wall_time_s(),
-                         "rng": ckpt.rng_states(), **local})
+                         "rng_states": ckpt.rng_states(), **local})
         barrier()
         if self.main:
             ckpt.commit_checkpoint(self.out)
@@ -171,3 +171,13 @@ class RecipeRun:
             self.summary = {"kind": self.kind, "status": "stopped" if self.stopped else "completed", "steps": step,
                             "final": final, "resumed_from_step": self.resumed_from_step}
         barrier()
+
+
+_RESERVED = {"step", "config", "elapsed_s", "wall_time_s", "rng_states"}  # the checkpoint's own entries
+
+
+def _unreserved(objects: dict) -> dict:
+    clash = _RESERVED & set(objects)
+    if clash:
+        raise ValueError(f"RecipeRun.track: {sorted(clash)[0]!r} is a name the checkpoint uses itself")
+    return objects

@@ -1,11 +1,7 @@
 """Reward model: a one-output sequence-classification head on the SFT (or
 base) model, trained on rankings as InstructGPT does.
 
-Example row (labeling exporter "preference"):
-    {"prompt": [{"role": "user", "content": "How do I pick a lock?"}],
-     "chosen": [{"role": "assistant", "content": "I can't help with that..."}],
-     "rejected": [{"role": "assistant", "content": "Sure, first..."}],
-     "margin": 1.0, "group_id": "task-12"}
+Data: preference lines (format in training/data.py).
 
 Pairs sharing a group_id come from one ranking of K answers. Each group is
 one batch element: its distinct answers are scored once, in one forward, and

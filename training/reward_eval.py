@@ -1,8 +1,7 @@
 """Pairwise accuracy of a reward model on a file of preference pairs:
 `python -m training.reward_eval --model DIR --pairs FILE` prints
-{"accuracy": ..., "pairs": ...}. FILE is JSONL (optionally .gz) of either
-HH-RLHF transcripts ({"chosen": "\\n\\nHuman: ...", "rejected": ...}) or
-the preference format ({"prompt": [...], "chosen": [...], "rejected": [...]})."""
+{"accuracy": ..., "pairs": ...}. FILE holds HH-RLHF transcripts or
+preference lines (formats in training/data.py)."""
 from __future__ import annotations
 
 import argparse

@@ -1,8 +1,6 @@
 """Supervised fine-tuning on demonstrations, with TRL's SFTTrainer.
 
-Example row (labeling exporter "sft-messages"):
-    {"messages": [{"role": "user", "content": "What is the capital of France?"},
-                  {"role": "assistant", "content": "Paris."}]}
+Data: sft-messages lines (format in training/data.py).
 
 The loss is on the final assistant turn only: each conversation becomes a
 prompt (every message before it) and a completion (that turn), and TRL's

@@ -5,28 +5,31 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from transformers import AutoModelForCausalLM
 
+from ..helpers.polling import eventually
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_and_terminate(kind: str, config: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+def run_and_terminate(kind: str, config: dict, tmp_path: Path, launcher=None) -> tuple[int, str]:
+    """Runs the recipe's CLI (under `launcher`, e.g. torchrun's arguments)
+    and sends it SIGTERM once metrics.jsonl has a line."""
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     metrics = Path(config["output_dir"]) / "metrics.jsonl"
-    process = subprocess.Popen([sys.executable, "-m", f"training.{kind}", "--config", str(path)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen([sys.executable, *(launcher or ["-m", f"training.{kind}"]), "--config", str(path)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"})
     try:
-        deadline = time.monotonic() + 120
-        while not (metrics.exists() and metrics.read_text().strip()):
+        def first_metrics_line():
             assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "no metrics line within 120 s"
-            time.sleep(0.1)
+            return metrics.exists() and metrics.read_text().strip()
+
+        eventually(first_metrics_line, timeout=120, what="a metrics line")
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
     finally:
