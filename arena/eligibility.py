@@ -3,7 +3,7 @@
 Anyone allowed to train registers policy versions, and arena rounds show
 them to every arena user, so a version plays only once an admin enabled it
 on /models/ and a smoke generation passed: the generation worker loads it
-the way an arena answer would (chat.generation.chat_backend) and has it
+the way an arena answer would (registry.serving.version_backend) and has it
 answer a one-turn conversation with a few tokens. A version that cannot
 (its files missing here, no chat template, weights that fail) stays out
 with the reason shown to the admin, instead of breaking users' rounds. The
@@ -48,10 +48,10 @@ def arena_version_disable(*, version: ModelVersion) -> ModelVersion:
 def _smoke_generation(version: ModelVersion) -> str:
     """The version's reply to SMOKE_MESSAGES, greedy and SMOKE_TOKENS long;
     raises on anything that would break an arena answer."""
-    from chat.generation import chat_backend
+    from registry.serving import version_backend
     from engine.backends import SamplingParams
 
-    backend, _ = chat_backend(version)
+    backend, _ = version_backend(version)
     stream = backend.stream(
         SMOKE_MESSAGES, SamplingParams(temperature=0.0, max_new_tokens=SMOKE_TOKENS), should_stop=lambda: False
     )

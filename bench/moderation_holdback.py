@@ -1,4 +1,4 @@
-"""What the streamed output gate (chat.generation.OutputGate) adds to the
+"""What the streamed output gate (moderation.holdback.OutputGate) adds to the
 time until an answer's first text is visible, offline: a real chat model
 streams its answer (greedy, `TextIteratorStreamer`), and the consumer loop
 feeds each delta to the gate as the generation worker does, with the
@@ -49,7 +49,7 @@ def stream_answer(model, tokenizer, prompt: str, max_new_tokens: int, holdback: 
     import torch
     from transformers import TextIteratorStreamer
 
-    from chat.generation import OutputGate
+    from moderation.holdback import OutputGate
 
     ids = tokenizer.apply_chat_template(
         [{"role": "user", "content": prompt}], add_generation_prompt=True, return_tensors="pt", return_dict=True

@@ -4,13 +4,13 @@ from celery import shared_task
 
 @shared_task(ignore_result=True)
 def moderate_user_message_task(message_id: int) -> None:
-    from .generation import user_message_moderate
+    from .worker import user_message_moderate
 
     user_message_moderate(message_id=message_id)
 
 
 @shared_task(ignore_result=True)
 def generate_answer_task(message_id: int) -> None:
-    from .generation import answer_generate
+    from .worker import answer_generate
 
     answer_generate(message_id=message_id)

@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat.generation import ModelUnavailable
-from chat.text import clean_text
+from core.text import clean_text
 from engine.backends import ContextTooLong, SamplingParams
 from engine.backends.remote import RemoteGenerationError
+from registry.serving import ModelUnavailable, version_backend
 
-from .errors import LabelingError
+from core.errors import UserError
 from .models import MIN_CANDIDATES, Candidate, CandidateGeneration
 from .assignments import candidate_add, task_create_ranking
 from .text import text_hash
@@ -34,9 +34,7 @@ SEEDS_PER_GENERATION = 1000
 
 
 def _sample(version, messages: list[dict], params: SamplingParams) -> str:
-    from chat.generation import chat_backend
-
-    backend, _ = chat_backend(version)
+    backend, _ = version_backend(version)
     return "".join(backend.stream(messages, params, should_stop=lambda: False))
 
 
@@ -90,7 +88,7 @@ def _candidates(generation: CandidateGeneration) -> list[Candidate]:
         )
         chosen[candidate.text_hash] = candidate
     if len(chosen) < MIN_CANDIDATES:
-        raise LabelingError(
+        raise UserError(
             "too_few", f"Only {len(chosen)} distinct answer(s) came out of {attempts} samples; a ranking needs {MIN_CANDIDATES}."
         )
     return list(chosen.values())
@@ -109,7 +107,7 @@ def candidates_generate(*, generation_id: int) -> None:
     generation = CandidateGeneration.objects.select_related("prompt").get(pk=generation_id)
     try:
         candidates = _candidates(generation)
-    except (LabelingError, ContextTooLong, RemoteGenerationError, ModelUnavailable) as error:
+    except (UserError, ContextTooLong, RemoteGenerationError, ModelUnavailable) as error:
         _fail(generation, str(error))
         return
     except Exception:

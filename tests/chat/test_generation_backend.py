@@ -1,8 +1,9 @@
-"""Which backend answers (chat.generation.chat_backend): a version whose
+"""Which backend answers (registry.serving.version_backend): a version whose
 files this worker lacks, and the names asked of remote servers."""
 import pytest
 
-from chat.generation import answer_generate, chat_backend
+from chat.worker import answer_generate
+from registry.serving import version_backend
 from chat.models import Conversation, Message, MessageStatus
 from registry.models import ModelVersion
 
@@ -42,9 +43,9 @@ def test_with_the_openai_backend_versions_are_asked_for_by_name_from_one_pool(se
     serving = ModelVersion.objects.create(name="serving", kind="policy", source="trained", path="/x", is_serving=True)
     trial = ModelVersion.objects.create(name="sft-3", kind="policy", source="trained", path="/nowhere/sft-3")
 
-    for_trial, version = chat_backend(trial)
+    for_trial, version = version_backend(trial)
     assert (for_trial.model, for_trial.model_path, version) == ("sft-3", "sft-3", trial)
-    assert chat_backend(serving)[0].model == "served", "the servers call the serving model OPENAI_MODEL"
-    default, version = chat_backend()
+    assert version_backend(serving)[0].model == "served", "the servers call the serving model OPENAI_MODEL"
+    default, version = version_backend()
     assert (default.model, version) == ("served", None)
     assert default.pool is for_trial.pool and len(default.pool.endpoints) == 2

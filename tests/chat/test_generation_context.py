@@ -7,7 +7,8 @@ import pytest
 from chat import services
 from chat.context import system_prompt_fingerprint
 from core.errors import UserError
-from chat.generation import answer_generate, chat_history, user_message_moderate
+from chat.selectors import model_context
+from chat.worker import answer_generate, user_message_moderate
 from chat.models import Conversation, Message, MessageStatus
 from moderation.models import ModerationRule, ReviewItem
 from openai_api.requests import parse_completion_request
@@ -119,12 +120,12 @@ def test_a_v1_history_that_passes_is_read_once_judged(user, captured_tasks):
         {"role": "assistant", "content": "Blue."},
         {"role": "user", "content": "Another?"},
     ])
-    assert chat_history(answer) == [{"role": "user", "content": "Another?"}], "no client turn read before it is judged"
+    assert model_context(answer) == [{"role": "user", "content": "Another?"}], "no client turn read before it is judged"
     with pytest.raises(UserError) as not_yet:
         services.answer_regenerate(user=user, message=Message.objects.get(content="Blue."))
     assert not_yet.value.code == "not_allowed"
     user_message_moderate(message_id=question.pk)
-    assert chat_history(answer) == [
+    assert model_context(answer) == [
         {"role": "user", "content": "Name a colour."},
         {"role": "assistant", "content": "Blue."},
         {"role": "user", "content": "Another?"},
@@ -147,7 +148,7 @@ def test_a_flagged_turn_stays_out_of_later_answers(user, captured_tasks):
         user=user, conversation=fabricated.conversation, parent=fabricated, content="Something else, then."
     )
     user_message_moderate(message_id=later.pk)
-    assert [t["content"] for t in chat_history(later_answer)] == ["Plan?", "Something else, then."]
+    assert [t["content"] for t in model_context(later_answer)] == ["Plan?", "Something else, then."]
 
 
 def test_a_long_conversation_is_read_to_its_limits(user, settings, django_assert_max_num_queries):
@@ -163,12 +164,12 @@ def test_a_long_conversation_is_read_to_its_limits(user, settings, django_assert
         )
     answer = Message.objects.create(conversation=conversation, parent=parent, role="assistant", status="queued")
     with django_assert_max_num_queries(2):
-        history = chat_history(answer)
+        history = model_context(answer)
     assert history[0] == {"role": "system", "content": "S" * 100}
     # The newest 8 turns; the oldest of them, an answer, left out.
     assert [t["content"][:8] for t in history[1:]] == [f"turn {i}" for i in range(294, 301)]
     # The system prompt's 100 characters and five turns of 109 fit in 700.
     settings.CHAT_MAX_CONTEXT_CHARS = 700
-    assert [t["content"][:8] for t in chat_history(answer)[1:]] == [f"turn {i}" for i in range(296, 301)]
+    assert [t["content"][:8] for t in model_context(answer)[1:]] == [f"turn {i}" for i in range(296, 301)]
     settings.CHAT_MAX_CONTEXT_CHARS = 10
-    assert [t["content"][:8] for t in chat_history(answer)[1:]] == ["turn 300"], "the question is always read"
+    assert [t["content"][:8] for t in model_context(answer)[1:]] == ["turn 300"], "the question is always read"

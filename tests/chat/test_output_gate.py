@@ -1,6 +1,6 @@
 import pytest
 
-from chat.generation import OutputGate
+from moderation.holdback import OutputGate
 from moderation.models import ModerationRule
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 
 from chat import services
 from chat.context import system_prompt_fingerprint
-from chat.generation import user_message_moderate
+from chat.worker import user_message_moderate
 from chat.models import Conversation, Feedback, Message, MessageStatus
 from labeling.from_chat import chat_prompt_share, disliked_answer_share
 from labeling.models import Candidate, Prompt

@@ -198,7 +198,7 @@ async def test_a_flagged_phrase_mid_answer_never_reaches_the_client(celery_worke
 async def _answer_in_process(user, settings_values=None):
     """A conversation with an accepted question and a queued answer, then the
     answer service run here, watched over the WebSocket."""
-    from chat.generation import answer_generate
+    from chat.worker import answer_generate
 
     conversation = await database_sync_to_async(Conversation.objects.create)(owner=user)
     question = await database_sync_to_async(Message.objects.create)(

@@ -2,14 +2,14 @@
 theirs is ever in the model's context: the context is the answer's own
 branch of its own conversation and that conversation's system prompt.
 
-Checked on what the worker builds (`chat_history`) and, through a real
+Checked on what the worker builds (`chat.selectors.model_context`) and, through a real
 worker, on the number of prompt tokens the model actually read, which
 matches the user's own turns alone."""
 import pytest
 from channels.db import database_sync_to_async
 from transformers import AutoTokenizer
 
-from chat.generation import chat_history
+from chat.selectors import model_context
 from chat.models import Conversation, Message, MessageStatus
 
 from ..helpers.sockets import connect, final_message, receive_until, send_message
@@ -44,7 +44,7 @@ def test_the_context_holds_only_the_users_own_branch(make_user, injection):
                                       status=MessageStatus.ACCEPTED)
     answer = Message.objects.create(conversation=conversation, parent=question, role="assistant", content="",
                                     status=MessageStatus.QUEUED)
-    assert chat_history(answer) == [
+    assert model_context(answer) == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Hi"},
         {"role": "assistant", "content": "Hello!"},

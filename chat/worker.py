@@ -1,107 +1,37 @@
-"""Worker-side services: input moderation, then the streamed answer with its
-output moderation. Both re-fetch rows by id and return early when the row
-moved on (stopped, deleted, or the task was delivered twice)."""
+"""The two worker services of an answer: input moderation of the user's
+message, then the streamed answer (claim, stream through the hold-back
+gate, finalise). Both re-fetch rows by id and return early when the row
+moved on (stopped, deleted, or the task was delivered twice). What the
+model reads is chat.selectors.model_context; which model answers is
+registry.serving."""
 from __future__ import annotations
 
 import logging
-import re
-import threading
 import time
-from functools import lru_cache
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chatsite.db import retry_if_locked
+from core.db import retry_if_locked
+from core.telemetry.instruments import generation_record
+from core.text import clean_text
 from engine.backends import ContextTooLong, GenerationStream, SamplingParams
 from engine.backends.remote import RemoteGenerationError
-from metrics.registry import generation_record
 from moderation.flags import review_item_create
+from moderation.holdback import OutputGate
 from moderation.pipeline import Verdict, moderate, moderate_many
 from moderation.responses import template_response_for
+from registry.serving import ModelUnavailable, version_backend
 from usage.services import usage_record
 
 from . import context, dispatch, events, runtime
 from .models import Message, MessageStatus
-from .selectors import branch_ending_at
-from .text import clean_text
+from .selectors import branch_ending_at, model_context
 
 logger = logging.getLogger(__name__)
 
-# Where a chunk of output may end for moderation: after a sentence or a line.
-_CHUNK_END = re.compile(r"[.!?;:\n](?=\s)|\n")
-_WHITESPACE = re.compile(r"\s")
 _SAVE_EVERY_SECONDS = 1.0
-
-
-class ModelUnavailable(RuntimeError):
-    """This worker cannot answer with the chosen model (its files are not on
-    this host); the message is fit to show and names no path."""
-
-
-# A few models at once: the serving one, plus a version on side-by-side
-# trial or in the arena. A promoted version is loaded on its next answer;
-# streams in flight keep the backend object they hold.
-@lru_cache(maxsize=3)
-def _local_backend(path: str):
-    from engine.backends import load_local_backend
-
-    logger.info("Loading chat model from %s (%s engine)", path, settings.GENERATION_ENGINE)
-    return load_local_backend(path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE,
-                              dtype=settings.GENERATION_DTYPE)
-
-
-# One pool of endpoints per process, so every answer's choice sees the
-# others in flight and the endpoints marked down.
-@lru_cache(maxsize=4)
-def _remote_backend(base_url: str, api_key: str, timeout: float, backoff_seconds: float):
-    from engine.backends.remote import OpenAIBackend
-
-    return OpenAIBackend(base_url, api_key=api_key, timeout=timeout, backoff_seconds=backoff_seconds)
-
-
-_backend_lock = threading.Lock()
-_MODEL_FILES = ("config.json", "adapter_config.json")
-
-
-def _missing_here(path: str) -> bool:
-    """Whether `path` names a local model directory this host lacks (or
-    holds without its config). A bare `name` or `org/name` that is not a
-    directory here is a hub id, left to the loader."""
-    directory = Path(path).expanduser()
-    if directory.is_dir():
-        return not any((directory / name).is_file() for name in _MODEL_FILES)
-    return directory.is_absolute() or path.startswith(("./", "../", "~")) or path.count("/") > 1
-
-
-def chat_backend(version=None):
-    """The backend and model version to answer with: `version` when one is
-    asked for (a trial, arena or labeling answer), else the serving one.
-    With GENERATION_BACKEND=openai the remote servers answer, asked for the
-    version's registered name, or OPENAI_MODEL for the serving model. A
-    local model is loaded once per worker process and shared by its
-    threads; one whose directory this host lacks (a worker without the
-    shared DATA_DIR) raises ModelUnavailable."""
-    if settings.GENERATION_BACKEND == "openai":
-        backend = _remote_backend(settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY,
-                                  settings.OPENAI_TIMEOUT_SECONDS, settings.OPENAI_BACKOFF_SECONDS)
-        # The servers know the serving model as OPENAI_MODEL, whichever side of a round it is on.
-        serving = version is None or (version.is_serving and settings.OPENAI_MODEL)
-        return backend.with_model(settings.OPENAI_MODEL if serving else version.name), version
-    if version is not None:
-        path = version.path
-    else:
-        from registry.selectors import chat_model_spec
-
-        path, version = chat_model_spec()
-    if _missing_here(path):
-        logger.warning("Model %s: %s is not on this host", version.name if version else "CHAT_MODEL", path)
-        named = f"The model version {version.name}" if version else "The chat model (CHAT_MODEL)"
-        raise ModelUnavailable(f"{named} is not available on this worker: its files are missing here.")
-    with _backend_lock:
-        return _local_backend(path), version
 
 
 def _replace_with_template(message: Message, *, verdict: Verdict, direction: str, flagged_text: str) -> None:
@@ -177,95 +107,6 @@ def _system_prompt_refusal(answer: Message) -> Verdict | None:
     }
     question.save(update_fields=["moderation"])
     return None
-
-
-def chat_history(answer: Message) -> list[dict[str, str]]:
-    """The chat messages the model reads: the system prompt, then the newest
-    turns on this answer's branch, at most CHAT_MAX_TURNS holding
-    CHAT_MAX_CONTEXT_CHARS with the system prompt (the question always).
-    Refused exchanges are left out, so a refused request does not steer
-    later answers, and so are client turns input moderation has not
-    judged."""
-    conversation = answer.conversation
-    system_prompt = conversation.system_prompt if conversation.system_prompt.strip() else ""
-    path = branch_ending_at(
-        answer.parent_id, turns=settings.CHAT_MAX_TURNS, chars=settings.CHAT_MAX_CONTEXT_CHARS - len(system_prompt)
-    )
-    turns = [
-        {"role": m.role, "content": m.content}
-        for m in path
-        if m.content and not context.is_refused(m) and not context.awaits_moderation(m)
-    ]
-    while turns and turns[0]["role"] != "user":
-        turns.pop(0)
-    if system_prompt:
-        turns.insert(0, {"role": "system", "content": system_prompt})
-    return turns
-
-
-class OutputGate:
-    """Holds generated text back until the chunk it belongs to has passed
-    output moderation: a sentence, or `holdback_chars` when none ends sooner.
-    `feed` returns the text that may be shown; `verdict` is set when a
-    chunk is flagged, which then stays in `pending`, so `released + pending`
-    is always everything the model wrote. With no output layers configured
-    there is nothing to wait for: text passes at once."""
-
-    def __init__(self, holdback_chars: int):
-        self.holdback_chars = holdback_chars
-        self.checking = bool(settings.MODERATION_OUTPUT_LAYERS)
-        self.released = ""
-        self.pending = ""
-        self.verdict: Verdict | None = None
-        self.final_verdict: Verdict | None = None
-        self.moderation_seconds = 0.0
-
-    def _check(self, chunk: str) -> bool:
-        started = time.perf_counter()
-        # The last released sentence rides along, so words split across chunks are seen whole.
-        verdict = moderate(self.released[-self.holdback_chars:] + chunk, "assistant")
-        self.moderation_seconds += time.perf_counter() - started
-        if verdict.flagged:
-            self.verdict = verdict
-            return False
-        return True
-
-    def feed(self, text: str) -> str:
-        if not self.checking:
-            self.released += text
-            return text
-        self.pending += text
-        cut = 0
-        for match in _CHUNK_END.finditer(self.pending):
-            cut = match.end()
-        if cut == 0 and len(self.pending) >= self.holdback_chars:
-            spaces = [m.end() for m in _WHITESPACE.finditer(self.pending)]
-            cut = spaces[-1] if spaces else len(self.pending)
-        if cut == 0:
-            return ""
-        chunk = self.pending[:cut]
-        if not self._check(chunk):
-            return ""
-        self.pending = self.pending[cut:]
-        self.released += chunk
-        return chunk
-
-    def finish(self) -> str:
-        """Releases the tail, then checks the whole answer once more."""
-        if not self.checking:
-            return ""
-        chunk = self.pending
-        if chunk and not self._check(chunk):
-            return ""
-        self.pending = ""
-        self.released += chunk
-        started = time.perf_counter()
-        self.final_verdict = moderate(self.released, "assistant")
-        self.moderation_seconds += time.perf_counter() - started
-        if self.final_verdict.flagged:
-            self.verdict = self.final_verdict
-            return ""
-        return chunk
 
 
 class _DeltaSender:
@@ -357,7 +198,7 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
         )
         events.send_now(message.conversation_id, events.message_event(message))
         return
-    backend, version = chat_backend(message.model_version)
+    backend, version = version_backend(message.model_version)
     message.model_version = version
     message.model_name = version.name if version else backend.model_path
     message.save(update_fields=["model_version", "model_name"])
@@ -373,7 +214,7 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
     gate = OutputGate(settings.MODERATION_HOLDBACK_CHARS)
     sender = _DeltaSender(message)
     cancelled = runtime.CancelWatch(message.pk)
-    stream = backend.stream(chat_history(message), params, should_stop=lambda: gate.verdict is not None or cancelled())
+    stream = backend.stream(model_context(message), params, should_stop=lambda: gate.verdict is not None or cancelled())
     streams.append(stream)
     for delta in stream:
         sender.add(gate.feed(clean_text(delta)), gate.released)

@@ -1,3 +1,4 @@
+"""What a Celery worker does as it starts, before its first task."""
 import logging
 import threading
 
@@ -25,10 +26,10 @@ def preload_chat_model(sender, **kwargs):
     mark_serving_chat_model()
 
     def load():
-        from .generation import chat_backend
+        from registry.serving import version_backend
 
         try:
-            chat_backend()
+            version_backend()
         except Exception:  # the first task reports the same error to its user
             logger.exception("Could not preload the chat model")
 
