@@ -117,11 +117,6 @@ class Feedback(models.Model):
     rating = models.SmallIntegerField(choices=Rating.choices)
     reasons = models.JSONField(default=list, blank=True)
     comment = models.TextField(blank=True, default="")
-    # A thumbs-down answer shared to the labeling pool (labeling.from_chat):
-    # the candidate it became, whose reasons are this row's.
-    labeling_candidate = models.ForeignKey(
-        "labeling.Candidate", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_feedback"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

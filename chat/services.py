@@ -10,15 +10,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chatsite.db import retry_if_locked
+from core.db import retry_if_locked
 from usage.services import answers_admit
 
 from . import dispatch, events, runtime
 from .context import awaits_moderation, client_turn_moderation
-from .errors import ChatError
+from core.errors import UserError
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
 from .selectors import latest_leaf_under
-from .text import clean_text
+from .signals import answer_disliked
+from core.text import clean_text
 
 if TYPE_CHECKING:
     from moderation.models import ReviewItem
@@ -94,9 +95,9 @@ def conversations_purge() -> int:
 
 def _check_content(content: str) -> None:
     if not content.strip():
-        raise ChatError("empty", "The message is empty.")
+        raise UserError("empty", "The message is empty.")
     if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
-        raise ChatError(
+        raise UserError(
             "too_long",
             f"The message is {len(content):,} characters long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
         )
@@ -105,7 +106,7 @@ def _check_content(content: str) -> None:
 def _limits_take(*, user, answers: int) -> None:
     """Admits `answers` new answers for `user` under the daily quota, the
     per-minute rate and the limit on answers being written at once, or
-    raises ChatError. Precondition: inside the transaction that stores
+    raises UserError. Precondition: inside the transaction that stores
     them, which then holds the user's limits lock (usage.services): a
     parallel send waits and counts these, and a rollback takes them back."""
     answers_admit(user=user, answers=answers)
@@ -113,7 +114,7 @@ def _limits_take(*, user, answers: int) -> None:
         conversation__owner=user, role=Message.Role.ASSISTANT, status__in=ACTIVE_STATUSES
     ).count()
     if running + answers > settings.CHAT_MAX_CONCURRENT_GENERATIONS:
-        raise ChatError(
+        raise UserError(
             "too_many_generations",
             f"{running} answers are still being written; wait for one to finish or stop it." if answers == 1 else
             f"This writes {answers} answers at once and {running} are still being written; wait for them to finish.",
@@ -184,7 +185,7 @@ def message_send(
     content = clean_text(content)
     _check_content(content)
     if parent is not None and (parent.conversation_id != getattr(conversation, "pk", None) or parent.role != Message.Role.ASSISTANT):
-        raise ChatError("invalid_parent", "A message must follow an answer in the same conversation.")
+        raise UserError("invalid_parent", "A message must follow an answer in the same conversation.")
     _limits_take(user=user, answers=answers)
     if conversation is None:
         conversation = conversation_create(owner=user, settings_values=settings_values)
@@ -222,12 +223,12 @@ def answer_add_for_version(*, question: Message, version) -> Message:
 def answer_regenerate(*, user, message: Message) -> Message:
     """A new answer beside `message`, to the same user turn. A system prompt
     changed since that turn was moderated is judged before the model reads
-    it (chat.generation)."""
+    it (chat.worker)."""
     if message.role != Message.Role.ASSISTANT:
-        raise ChatError("invalid_message", "Only an answer can be regenerated.")
+        raise UserError("invalid_message", "Only an answer can be regenerated.")
     question = Message.objects.get(pk=message.parent_id)
     if question.status != MessageStatus.ACCEPTED or awaits_moderation(question):
-        raise ChatError("not_allowed", "This message was not accepted, so it cannot be answered again.")
+        raise UserError("not_allowed", "This message was not accepted, so it cannot be answered again.")
     _limits_take(user=user, answers=1)
     conversation = message.conversation
     answer = _new_answer(conversation=conversation, parent=question)
@@ -241,7 +242,7 @@ def generation_stop(*, message: Message) -> None:
     """Asks the worker to stop; an answer no worker has taken yet is
     stopped here and then."""
     if message.role != Message.Role.ASSISTANT:
-        raise ChatError("invalid_message", "Only an answer can be stopped.")
+        raise UserError("invalid_message", "Only an answer can be stopped.")
     runtime.request_cancel(message.pk)
     stopped = Message.objects.filter(pk=message.pk, status=MessageStatus.QUEUED).update(
         status=MessageStatus.STOPPED, finished_at=timezone.now()
@@ -261,21 +262,19 @@ def conversation_select_branch(*, conversation: Conversation, message: Message) 
 
 def feedback_submit(*, user, message: Message, rating: int, reasons: list[str], comment: str) -> Feedback:
     if message.role != Message.Role.ASSISTANT:
-        raise ChatError("invalid_message", "Feedback goes on answers.")
+        raise UserError("invalid_message", "Feedback goes on answers.")
     if rating not in (Feedback.Rating.UP, Feedback.Rating.DOWN):
-        raise ChatError("invalid_feedback", "Rating must be 1 (up) or -1 (down).")
+        raise UserError("invalid_feedback", "Rating must be 1 (up) or -1 (down).")
     allowed = FEEDBACK_REASONS[rating]
     if not isinstance(reasons, list) or any(r not in allowed for r in reasons):
-        raise ChatError("invalid_feedback", f"Reasons must be chosen from: {', '.join(allowed)}.")
+        raise UserError("invalid_feedback", f"Reasons must be chosen from: {', '.join(allowed)}.")
     if not isinstance(comment, str) or len(comment) > 4000:
-        raise ChatError("invalid_feedback", "The comment must be text of at most 4000 characters.")
+        raise UserError("invalid_feedback", "The comment must be text of at most 4000 characters.")
     feedback, _ = Feedback.objects.update_or_create(
         message=message, user=user, defaults={"rating": rating, "reasons": reasons, "comment": clean_text(comment)}
     )
     if rating == Feedback.Rating.DOWN:
-        from labeling.from_chat import disliked_answer_share
-
-        disliked_answer_share(feedback=feedback)
+        answer_disliked.send(sender=Feedback, feedback=feedback)
     return feedback
 
 
@@ -288,14 +287,14 @@ def message_report(*, user, message: Message, reason) -> "ReviewItem":
     from moderation.flags import review_item_report, review_report_is_open
 
     if message.role != Message.Role.ASSISTANT:
-        raise ChatError("invalid_message", "Only an answer can be reported.")
+        raise UserError("invalid_message", "Only an answer can be reported.")
     if message.status in ACTIVE_STATUSES:
-        raise ChatError("not_allowed", "Wait for the answer to finish before reporting it.")
+        raise UserError("not_allowed", "Wait for the answer to finish before reporting it.")
     if message.status == MessageStatus.MODERATED:
-        raise ChatError("not_allowed", "Moderation already replaced this answer; the moderators have it.")
+        raise UserError("not_allowed", "Moderation already replaced this answer; the moderators have it.")
     if not isinstance(reason, str) or len(reason) > REPORT_MAX_CHARS:
-        raise ChatError("invalid_report", f"The reason must be text of at most {REPORT_MAX_CHARS} characters.")
-    already = ChatError("already_reported", "You have reported this answer; a moderator will review it.")
+        raise UserError("invalid_report", f"The reason must be text of at most {REPORT_MAX_CHARS} characters.")
+    already = UserError("already_reported", "You have reported this answer; a moderator will review it.")
     if review_report_is_open(message=message, user=user):
         raise already
     try:

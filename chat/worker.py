@@ -28,6 +28,7 @@ from usage.services import usage_record
 from . import context, dispatch, events, runtime
 from .models import Message, MessageStatus
 from .selectors import branch_ending_at, model_context
+from .signals import user_message_accepted
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,9 @@ def user_message_moderate(*, message_id: int) -> None:
             events.send_on_commit(message.conversation_id, events.message_event(answer))
         events.send_on_commit(message.conversation_id, events.message_event(message))
     if not refusal:
-        from labeling.from_chat import chat_prompt_share
-
         for answer in answers:
             dispatch.generation_dispatch(answer.pk)
-        chat_prompt_share(message=message)
+        user_message_accepted.send(sender=Message, message=message)
 
 
 def _system_prompt_refusal(answer: Message) -> Verdict | None:

@@ -17,9 +17,10 @@ from django.db import IntegrityError, transaction
 
 from chat.context import awaits_moderation, is_client_turn, is_refused, passed_with_system_prompt
 from chat.models import Feedback, Message, MessageStatus
+from chat.selectors import message_branch
 
 from .consensus import borda_points
-from .errors import LabelingError
+from core.errors import UserError
 from .models import Candidate, Consensus, Prompt, Task, TaskCandidate
 from .assignments import candidate_add
 from .services import prompt_create_from_chat
@@ -37,14 +38,7 @@ def _branch_is_clean(message: Message) -> bool:
     moderation let through."""
     if not passed_with_system_prompt(message, message.conversation.system_prompt):
         return False
-    path = message.conversation.messages.only("pk", "parent_id", "status", "moderation")
-    by_id = {turn.pk: turn for turn in path}
-    node = by_id[message.pk]
-    while node is not None:
-        if is_refused(node) or awaits_moderation(node):
-            return False
-        node = by_id.get(node.parent_id)
-    return True
+    return not any(is_refused(turn) or awaits_moderation(turn) for turn in message_branch(message))
 
 
 def _is_arena(message: Message) -> bool:
@@ -53,11 +47,12 @@ def _is_arena(message: Message) -> bool:
     return Message.objects.filter(pk=message.pk, conversation__arena_match__isnull=False).exists()
 
 
-def chat_prompt_share(*, message: Message) -> Prompt | None:
+def chat_prompt_share(*, message: Message, **signal) -> Prompt | None:
     """The conversation up to an accepted user message, into the pool as a
     "chat" prompt, when its owner opted in and no turn on its branch was
-    flagged or moderated; None otherwise. Called by the worker once input
-    moderation accepted the message."""
+    flagged or moderated; None otherwise. The receiver of chat's
+    `user_message_accepted` (labeling.apps), sent once input moderation
+    accepted the message."""
     owner = message.conversation.owner
     if (
         message.conversation.deleted_at is not None  # its owner deleted it, perhaps before moderation ran
@@ -70,23 +65,25 @@ def chat_prompt_share(*, message: Message) -> Prompt | None:
         return None
     try:
         return prompt_create_from_chat(message=message)
-    except LabelingError:  # a conversation the pool cannot hold (empty turns): nothing to share
+    except UserError:  # a conversation the pool cannot hold (empty turns): nothing to share
         return None
 
 
 @transaction.atomic
-def disliked_answer_share(*, feedback: Feedback) -> Candidate | None:
+def disliked_answer_share(*, feedback: Feedback, **signal) -> Candidate | None:
     """A thumbs-down answer as a candidate for ranking on its prompt (the
-    conversation up to the user turn it answers), linked from the feedback
-    so its reasons travel with it; None when the owner did not opt in or
-    the answer is not the model's own text. A second thumbs-down on the
-    same answer returns the same candidate."""
+    conversation up to the user turn it answers), linked to the feedback
+    (Candidate.source_feedback) so its reasons travel with it; None when
+    the owner did not opt in or the answer is not the model's own text. A
+    second thumbs-down on the same answer returns the same candidate. The
+    receiver of chat's `answer_disliked` (labeling.apps)."""
     feedback = Feedback.objects.select_for_update().select_related("message__conversation__owner", "user").get(
         pk=feedback.pk
     )
     answer = feedback.message
-    if feedback.labeling_candidate_id is not None:
-        return feedback.labeling_candidate
+    shared = Candidate.objects.filter(source_feedback=feedback).first()
+    if shared is not None:
+        return shared
     if (
         feedback.rating != Feedback.Rating.DOWN
         or not feedback.user.shares_chat_data
@@ -102,7 +99,7 @@ def disliked_answer_share(*, feedback: Feedback) -> Candidate | None:
         return None
     try:
         prompt = prompt_create_from_chat(message=question)
-    except LabelingError:
+    except UserError:
         return None
     candidate = candidate_add(
         prompt=prompt,
@@ -111,8 +108,9 @@ def disliked_answer_share(*, feedback: Feedback) -> Candidate | None:
         model_version=answer.model_version,
         sampling=answer.sampling,
     )
-    feedback.labeling_candidate = candidate
-    feedback.save(update_fields=["labeling_candidate"])
+    # The same text already in the pool keeps the feedback that brought it first.
+    Candidate.objects.filter(pk=candidate.pk, source_feedback__isnull=True).update(source_feedback=feedback)
+    candidate.refresh_from_db(fields=["source_feedback"])
     return candidate
 
 
@@ -140,7 +138,7 @@ def arena_pair_record(
     try:
         messages = clean_messages(messages)
     except ValueError as error:
-        raise LabelingError("invalid_prompt", f"This arena prompt cannot be a prompt: {error}.") from None
+        raise UserError("invalid_prompt", f"This arena prompt cannot be a prompt: {error}.") from None
     prompt, _ = Prompt.objects.get_or_create(
         content_hash=messages_hash(messages),
         defaults={"messages": messages, "source": Prompt.Source.ARENA, "source_ref": match_ref, "author": author},

@@ -58,7 +58,7 @@ def _candidates(generation: CandidateGeneration) -> list[Candidate]:
     candidate, so any of them can be sampled again."""
     prompt, k = generation.prompt, generation.k
     preselected = Candidate.objects.filter(prompt=prompt).filter(
-        Q(origin=Candidate.Origin.DEMONSTRATION) | Q(chat_feedback__isnull=False)
+        Q(origin=Candidate.Origin.DEMONSTRATION) | Q(source_feedback__isnull=False)
     )
     chosen: dict[str, Candidate] = {c.text_hash: c for c in preselected.distinct().order_by("-id")[: k - 1]}
     versions = list(generation.model_versions.order_by("id"))

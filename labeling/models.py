@@ -159,6 +159,12 @@ class Candidate(models.Model):
         Demonstration, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
     )
     sampling = models.JSONField(default=dict, blank=True)
+    # A chat answer its user gave a thumbs-down (labeling.from_chat): the
+    # feedback whose reasons travel with it. Labeling points at chat, which
+    # knows nothing of the pool.
+    source_feedback = models.ForeignKey(
+        "chat.Feedback", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,12 +1,14 @@
 """Chat data into the labeling pool: opted-in users' accepted prompts after
 input moderation, and their thumbs-down answers as ranking candidates with
-the reasons on the linked feedback. Nothing flows without the opt-in."""
+the reasons on the linked feedback. Nothing flows without the opt-in. Chat
+only announces (chat.signals); labeling's receivers do the sharing."""
 import pytest
 
 from chat import services
 from chat.context import system_prompt_fingerprint
-from chat.worker import user_message_moderate
 from chat.models import Conversation, Feedback, Message, MessageStatus
+from chat.signals import answer_disliked, user_message_accepted
+from chat.worker import user_message_moderate
 from labeling.from_chat import chat_prompt_share, disliked_answer_share
 from labeling.models import Candidate, Prompt
 from moderation.models import ModerationRule
@@ -92,6 +94,25 @@ class TestPromptSharing:
         assert chat_prompt_share(message=second_q) == prompt and Prompt.objects.count() == 1
 
 
+class TestChatSignals:
+    """Chat sends its facts to whoever listens; labeling's receivers are
+    connected once (labeling.apps), so each fact is shared once."""
+
+    def test_an_accepted_message_of_an_opted_in_user_becomes_a_prompt_through_the_receiver(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        question, _ = exchange(user)
+        responses = user_message_accepted.send(sender=Message, message=question)
+        assert [response for receiver, response in responses if response is not None] == [Prompt.objects.get()]
+        assert Prompt.objects.get().chat_message == question
+
+    def test_a_disliked_answer_becomes_a_candidate_through_the_receiver(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        _, answer = exchange(user)
+        feedback = Feedback.objects.create(message=answer, user=user, rating=Feedback.Rating.DOWN, reasons=["Being lazy"])
+        responses = answer_disliked.send(sender=Feedback, feedback=feedback)
+        assert [response for receiver, response in responses if response is not None] == [Candidate.objects.get()]
+        assert Candidate.objects.get().source_feedback == feedback
+
 class TestThumbsDown:
     def rate_down(self, user, answer, reasons=("Not helpful",)):
         return services.feedback_submit(user=user, message=answer, rating=-1, reasons=list(reasons), comment="")
@@ -100,15 +121,14 @@ class TestThumbsDown:
         user = make_user(username="sharer", shares_chat_data=True)
         question, answer = exchange(user, system="Be brief.")
         feedback = self.rate_down(user, answer, ["Not helpful", "Too verbose"])
-        feedback.refresh_from_db()
-        candidate = feedback.labeling_candidate
+        candidate = Candidate.objects.get(source_feedback=feedback)
         assert candidate.text == "The moon pulls the sea." and candidate.origin == Candidate.Origin.MODEL
         assert candidate.prompt.source == Prompt.Source.CHAT
         assert candidate.prompt.messages == [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "How do tides work?"},
         ]
-        assert [f.reasons for f in candidate.chat_feedback.all()] == [["Not helpful", "Too verbose"]]
+        assert candidate.source_feedback.reasons == ["Not helpful", "Too verbose"]
 
     def test_repeated_feedback_makes_no_duplicates(self, make_user):
         user = make_user(username="sharer", shares_chat_data=True)
@@ -118,8 +138,7 @@ class TestThumbsDown:
         services.feedback_submit(user=user, message=answer, rating=1, reasons=[], comment="")
         self.rate_down(user, answer, ["Other"])
         assert (Prompt.objects.count(), Candidate.objects.count()) == (1, 1)
-        first.refresh_from_db()
-        assert first.labeling_candidate == Candidate.objects.get()
+        assert Candidate.objects.get().source_feedback == first
         assert Feedback.objects.get().reasons == ["Other"]
         assert disliked_answer_share(feedback=first) == Candidate.objects.get()
 
@@ -140,7 +159,7 @@ class TestThumbsDown:
         _, answer = exchange(user)
         feedback = self.rate_down(user, answer)
         feedback.refresh_from_db()
-        assert feedback.reasons == ["Not helpful"] and feedback.labeling_candidate is None
+        assert feedback.reasons == ["Not helpful"]
         assert not Prompt.objects.exists() and not Candidate.objects.exists()
 
     def test_thumbs_up_and_moderated_answers_do_not_flow(self, make_user):
