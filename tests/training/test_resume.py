@@ -13,6 +13,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 from training.checkpoint import find_checkpoint, load_state
+from training.dpo import DpoRecipeConfig
+from training.dpo import train as dpo_train
 from training.ppo import PpoRecipeConfig
 from training.ppo import train as ppo_train
 from training.pretrain import PretrainRecipeConfig
@@ -272,3 +274,14 @@ def test_sft_resumes_from_the_trainers_checkpoint(tmp_path, tiny_chat_dir, sft_f
     assert same_weights(AutoModelForCausalLM.from_pretrained(tmp_path / "straight"),
                         AutoModelForCausalLM.from_pretrained(tmp_path / "resumed"), atol=1e-5)
     assert not (tmp_path / "resumed" / "checkpoint").exists()
+
+
+def test_dpo_resumes_from_the_trainers_checkpoint(tmp_path, tiny_chat_dir, preference_file):
+    config = DpoRecipeConfig(output_dir=str(tmp_path / "out"), model=str(tiny_chat_dir),
+                             train_file=str(preference_file), lora=True, lora_r=4, max_steps=5, batch_size=4,
+                             lr=5e-3, device="cpu", warmup_ratio=0.0, checkpoint_every=2)
+    with pytest.raises(Interrupt):
+        dpo_train(config, progress=crash_at(3))
+    resumed = dpo_train(config)
+    assert resumed["status"] == "completed" and resumed["resumed_from_step"] == 2 and resumed["steps"] == 5
+    assert loss_steps(tmp_path / "out") == [1, 2, 3, 4, 5]
