@@ -120,4 +120,4 @@ def version_arena_view(request, version_id: int):
     else:
         arena_version_disable(version=version)
         messages.success(request, f"{version.name} no longer plays in new arena rounds.")
-    return redirect("registry:versions")
+    return redirect("versions:list")

@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("moderation/", include("review.urls")),
     path("jobs/", include("jobs.urls")),
-    path("models/", include("registry.urls")),
+    path("models/", include("jobs.version_urls")),
     path("arena/", include("arena.urls")),
     path("labeling/", include("labeling.urls")),
     path("admin/", admin.site.urls),

@@ -1,5 +1,5 @@
 """Who may train, and whose jobs they see: shared by views, the consumer and
-the registry pages. Admins may do everything; others need the permission
+the model version pages. Admins may do everything; others need the permission
 `jobs.add_trainingjob` (given in the admin, per user or group) and see
 only their own jobs."""
 from functools import wraps

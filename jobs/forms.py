@@ -9,17 +9,8 @@ from labeling.models import DatasetSnapshot
 from registry.models import ModelVersion
 
 from . import recipes
-from .models import TrainingJob
 from .selectors import corpus_choices
 
-# What each kind trains from: (needs a base version, the snapshot kinds it reads).
-_NEEDS = {
-    "pretrain": (False, ()),
-    "sft": (True, (DatasetSnapshot.Kind.SFT,)),
-    "reward": (True, (DatasetSnapshot.Kind.PREFERENCE,)),
-    "dpo": (True, (DatasetSnapshot.Kind.PREFERENCE,)),
-    "ppo": (True, (DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE)),
-}
 MAX_CORPUS_BYTES = 512 * 1024 * 1024
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -33,7 +24,7 @@ def _clean_value(key: str, value):
 
 
 class TrainingJobForm(forms.Form):
-    kind = forms.ChoiceField(choices=TrainingJob.Kind.choices)
+    kind = forms.ChoiceField(choices=recipes.KIND_CHOICES)
     preset = forms.ChoiceField(choices=list(recipes.PRESETS.items()))
     base_version = forms.ModelChoiceField(
         ModelVersion.objects.exclude(kind=ModelVersion.Kind.CLASSIFIER), required=False,
@@ -95,27 +86,31 @@ class TrainingJobForm(forms.Form):
         kind, preset = data.get("kind"), data.get("preset")
         if not kind or not preset:
             return data
-        needs_base, snapshot_kinds = _NEEDS[kind]
+        spec = recipes.RECIPES[kind]
         base, snapshot = data.get("base_version"), data.get("snapshot")
-        if needs_base and base is None:
-            self.add_error("base_version", f"{TrainingJob.Kind(kind).label} needs a base model version.")
-        if kind in ("sft", "dpo", "ppo") and base is not None and base.kind != ModelVersion.Kind.POLICY:
-            self.add_error("base_version", f"{TrainingJob.Kind(kind).label} trains a policy (chat model); {base} is a {base.kind} model.")
-        if kind == "ppo" and data.get("reward_version") is None:
-            self.add_error("reward_version", "PPO needs a reward model version.")
-        if kind != "ppo":
+        if spec.base_required and base is None:
+            self.add_error("base_version", f"{spec.label} needs a base model version.")
+        if base is not None and base.kind not in spec.base_kinds:
+            wanted = " or ".join(ModelVersion.Kind(k).label.lower() for k in spec.base_kinds)
+            self.add_error(
+                "base_version", f"{spec.label} starts from a {wanted}; {base} is a {base.get_kind_display().lower()}."
+            )
+        if spec.reward_key and data.get("reward_version") is None:
+            self.add_error("reward_version", f"{spec.label} needs a reward model version.")
+        if not spec.reward_key:
             data["reward_version"] = None
-        if snapshot_kinds:
+        if spec.snapshot_kinds:
             if snapshot is None:
-                self.add_error("snapshot", f"{TrainingJob.Kind(kind).label} needs a dataset snapshot.")
-            elif snapshot.kind not in snapshot_kinds:
-                wanted = " or ".join(DatasetSnapshot.Kind(k).label for k in snapshot_kinds)
+                self.add_error("snapshot", f"{spec.label} needs a dataset snapshot.")
+            elif snapshot.kind not in spec.snapshot_kinds:
+                wanted = " or ".join(DatasetSnapshot.Kind(k).label for k in spec.snapshot_kinds)
                 self.add_error("snapshot", f"{snapshot} holds {snapshot.get_kind_display()}; {kind} needs {wanted}.")
         else:
             data["snapshot"] = None
+        if spec.data == recipes.CORPUS:
             if not data.get("corpus") and not data.get("corpus_upload"):
-                self.add_error("corpus", "Pre-training needs a corpus: choose a file or upload one.")
-        if kind != "pretrain":
+                self.add_error("corpus", f"{spec.label} needs a corpus: choose a file or upload one.")
+        else:
             data["corpus"], data["corpus_upload"] = "", None
         try:
             defaults = recipes.preset_values(kind, preset)

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from .recipes import KIND_CHOICES
+
 
 class TrainingJob(models.Model):
     """One run of a training recipe (training.<kind>) started from the web.
@@ -10,14 +12,10 @@ class TrainingJob(models.Model):
     (its output registered as a model version), `failed` or `cancelled`.
     `heartbeat_at` is renewed while the worker lives, so a job whose worker
     died is found and failed (selectors/services: jobs_reap_stale).
+    A failed or cancelled job can be resumed: queued again, it runs in the
+    same directory, where the recipe resumes from its checkpoint
+    (services: training_job_resume).
     """
-
-    class Kind(models.TextChoices):
-        PRETRAIN = "pretrain", "Pre-training"
-        SFT = "sft", "Supervised fine-tuning"
-        REWARD = "reward", "Reward model"
-        PPO = "ppo", "PPO"
-        DPO = "dpo", "DPO"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -26,7 +24,7 @@ class TrainingJob(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_jobs"
@@ -56,6 +54,12 @@ class TrainingJob(models.Model):
     # The checkout the recipe ran from (git commit), read when it started.
     code_version = models.CharField(max_length=100, blank=True, default="")
     step = models.PositiveIntegerField(default=0)
+    # How much of output/metrics.jsonl is stored as metrics (whole lines, in
+    # bytes): a resumed job's run reads on from there.
+    metrics_offset = models.PositiveBigIntegerField(default=0)
+    # The step the recipe's checkpoint held when the latest run started
+    # (its summary's resumed_from_step); null when it started from scratch.
+    resumed_from_step = models.PositiveIntegerField(null=True, blank=True)
     total_steps = models.PositiveIntegerField(null=True, blank=True)
     elapsed_seconds = models.FloatField(null=True, blank=True)
     log_tail = models.TextField(blank=True, default="")
@@ -81,6 +85,12 @@ class TrainingJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def is_resumable(self) -> bool:
+        """Ended without an output: it may be queued again (a succeeded job
+        registered its model and is done)."""
+        return self.state in (self.State.FAILED, self.State.CANCELLED)
 
 
 class TrainingMetric(models.Model):

@@ -1,28 +1,90 @@
-"""The jobs app's side of the recipe contract (training/, plain Python): which
-module runs a job, the presets that prefill the form, the config keys a job
-sets itself, and the command line that starts a recipe.
+"""The jobs app's side of the recipe contract (training/, plain Python): one
+table, RECIPES, of what each training kind trains from and what it makes,
+the presets that prefill the form, the config keys a job sets itself, and
+the command line that starts a recipe.
+
+Every per-kind fact the app uses is a field of RecipeSpec: the model's
+choices, the form's checks, the runner's data preparation and config, and
+the kind of version registered. Adding a recipe (KTO, GRPO...) is one row
+here plus training/<kind>.py with its presets in training/presets.py.
 
 The recipe package is a setting (TRAINING_RECIPE_PACKAGE) so tests can run
 small stand-in recipes; each job records the module it was created with."""
 import importlib
 import re
 import sys
+from dataclasses import dataclass
 
 from django.conf import settings
 
+from labeling.models import DatasetSnapshot
+from registry.models import ModelVersion
+
 PRESETS = {"cpu-quick": "CPU quick", "single-gpu": "Single GPU", "multi-gpu": "Multi-GPU"}
 
-# The inputs of each recipe, which the job fills in from the chosen versions
-# and data; the form refuses them as hyper-parameters, as it does
-# `output_dir`, so nobody points a recipe at files of their choosing.
-INPUT_KEYS = {
-    "pretrain": ("corpus", "tokenizer"),
-    "sft": ("model", "train_file"),
-    "reward": ("model", "train_file"),
-    "ppo": ("policy_model", "reward_model", "prompts_file"),
-    "dpo": ("model", "train_file"),
-}
-RESERVED_KEYS = frozenset({"output_dir", "preset"} | {key for keys in INPUT_KEYS.values() for key in keys})
+# How a job's training data is written before the recipe starts (the
+# runner has one function per way), and the config key it is passed under.
+CORPUS = "corpus"  # a text file under DATA_DIR/corpora/, read where it is
+EXPORT = "export"  # the snapshot exported in the spec's export_format
+PROMPTS = "prompts"  # each snapshot row's prompt once (rollouts are generated)
+DATA_KEYS = {CORPUS: "corpus", EXPORT: "train_file", PROMPTS: "prompts_file"}
+
+# Every kind a job can start from: the form never offers classifiers.
+_ANY_BASE = (ModelVersion.Kind.POLICY, ModelVersion.Kind.REWARD, ModelVersion.Kind.VALUE)
+_POLICY = (ModelVersion.Kind.POLICY,)
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """What one training kind (the recipe training.<kind>) needs and makes."""
+
+    kind: str
+    label: str
+    # The base version's path goes to config[base_key]; required or not, and
+    # which kinds of version it may be.
+    base_key: str
+    base_required: bool
+    base_kinds: tuple[str, ...]
+    # How the training data is written (CORPUS, EXPORT or PROMPTS) and, for
+    # EXPORT, labeling's export format; the snapshot kinds it reads (none
+    # for CORPUS).
+    data: str
+    snapshot_kinds: tuple[str, ...] = ()
+    export_format: str = ""
+    # Set where the recipe scores with a reward model version (PPO): the
+    # config key of its path; the job then needs one.
+    reward_key: str = ""
+    # The kind of the model version the finished job registers.
+    output_kind: str = ModelVersion.Kind.POLICY
+
+    @property
+    def input_keys(self) -> tuple[str, ...]:
+        """The config keys the job fills in from the chosen versions and data."""
+        return tuple(key for key in (self.base_key, self.reward_key, DATA_KEYS[self.data]) if key)
+
+
+RECIPES: dict[str, RecipeSpec] = {spec.kind: spec for spec in (
+    # Pre-training from scratch on a corpus; a base version only lends its tokenizer.
+    RecipeSpec(kind="pretrain", label="Pre-training", base_key="tokenizer", base_required=False, base_kinds=_ANY_BASE,
+               data=CORPUS),
+    RecipeSpec(kind="sft", label="Supervised fine-tuning", base_key="model", base_required=True, base_kinds=_POLICY,
+               data=EXPORT, snapshot_kinds=(DatasetSnapshot.Kind.SFT,), export_format="sft-messages"),
+    RecipeSpec(kind="reward", label="Reward model", base_key="model", base_required=True, base_kinds=_ANY_BASE,
+               data=EXPORT, snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,), export_format="preference",
+               output_kind=ModelVersion.Kind.REWARD),
+    # The base is the policy; rollouts start from the snapshot's prompts.
+    RecipeSpec(kind="ppo", label="PPO", base_key="policy_model", base_required=True, base_kinds=_POLICY,
+               data=PROMPTS, snapshot_kinds=(DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE),
+               reward_key="reward_model"),
+    RecipeSpec(kind="dpo", label="DPO", base_key="model", base_required=True, base_kinds=_POLICY,
+               data=EXPORT, snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,), export_format="preference"),
+)}
+
+KIND_CHOICES = [(spec.kind, spec.label) for spec in RECIPES.values()]
+
+# The form refuses the inputs as hyper-parameters, as it does `output_dir`,
+# so nobody points a recipe at files of their choosing.
+RESERVED_KEYS = frozenset({"output_dir", "preset"} | {key for spec in RECIPES.values() for key in spec.input_keys})
 
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -50,7 +112,7 @@ def preset_values(kind: str, name: str) -> dict:
 def all_presets() -> dict[str, dict[str, dict]]:
     """Every kind's presets that exist, for the form's script to prefill."""
     found: dict[str, dict[str, dict]] = {}
-    for kind in INPUT_KEYS:
+    for kind in RECIPES:
         for name in PRESETS:
             try:
                 found.setdefault(kind, {})[name] = preset_values(kind, name)

@@ -7,8 +7,14 @@ log.txt, reads new lines of metrics.jsonl into the database, renews the
 heartbeat, sends progress, log lines and metric points to the job's group,
 and stops the recipe when a cancel is asked for (SIGTERM; SIGKILL after
 TRAINING_CANCEL_GRACE_SECONDS). A recipe that ends well is registered as a
-model version; anything else ends the job failed or cancelled with the
-files kept. The serving model is never touched.
+model version (registration.py); anything else ends the job failed or
+cancelled with the files kept. The serving model is never touched.
+
+A resumed job (services.training_job_resume) runs again in the same
+directory with the same output_dir: the recipe resumes from the checkpoint
+it left in output/checkpoint/, and says so in its summary
+("resumed_from_step"). The steps it repeats after that checkpoint replace
+their metric points from the run before.
 """
 from __future__ import annotations
 
@@ -34,8 +40,8 @@ from labeling.datasets import snapshot_export, snapshot_rows
 from . import events, recipes, runtime
 from .lineage import code_version, file_sha256
 from .models import TrainingJob, TrainingMetric
+from .registration import training_job_register_output
 from .serializers import metric_point
-from .services import training_job_register_output
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +51,6 @@ _LOG_TAIL_LINES = 200
 _LOG_TAIL_CHARS = 20_000
 _LOG_LINES_PER_EVENT = 500
 _PROGRESS_KEYS = ("step", "total_steps", "elapsed_s")
-_EXPORT_FORMATS = {"sft": "sft-messages", "reward": "preference", "dpo": "preference"}
 
 # Linux: the recipe gets SIGKILL when the worker thread that started it dies,
 # so a killed worker leaves no training running on behind the failed job.
@@ -92,12 +97,14 @@ class JobInputError(Exception):
 def training_job_run(*, job_id: int) -> None:
     now = timezone.now()
     claimed = TrainingJob.objects.filter(pk=job_id, state=TrainingJob.State.QUEUED).update(
-        state=TrainingJob.State.RUNNING, started_at=now, heartbeat_at=now
+        state=TrainingJob.State.RUNNING, started_at=now, heartbeat_at=now, resumed_from_step=None
     )
     if not claimed:
         logger.info("Training job %s is not queued any more; skipped", job_id)
         return
     job = TrainingJob.objects.select_related("base_version", "reward_version", "snapshot").get(pk=job_id)
+    # A job that got this far before runs again where it ran (resumed).
+    resumed = bool(job.directory)
     directory = Path(settings.DATA_DIR) / "jobs" / str(job.pk)
     directory.mkdir(parents=True, exist_ok=True)
     job.directory = str(directory)
@@ -105,7 +112,7 @@ def training_job_run(*, job_id: int) -> None:
     events.send_now(job.pk, events.progress_event(job))
     try:
         config_path = _prepare(job, directory)
-        RecipeRun(job, directory, config_path).run()
+        RecipeRun(job, directory, config_path, resumed=resumed).run()
     except JobInputError as error:
         _end(job, TrainingJob.State.FAILED, error=str(error), log_tail=f"[job] Failed: {error}")
     except Exception as error:  # the job must end in a final state, whatever broke
@@ -116,6 +123,15 @@ def training_job_run(*, job_id: int) -> None:
 
 
 # --- Inputs -----------------------------------------------------------------
+
+
+def _corpus_file(job: TrainingJob, directory: Path) -> Path:
+    """Pre-training's corpus, read where it is under DATA_DIR."""
+    corpus = Path(settings.DATA_DIR) / job.corpus_path
+    if not job.corpus_path or not corpus.is_file():
+        raise JobInputError(f"The corpus {job.corpus_path or '(none)'} is not a file under the data directory.")
+    job.input_hash = file_sha256(corpus)
+    return corpus
 
 
 def _write_prompts(snapshot, path: Path) -> int:
@@ -130,44 +146,46 @@ def _write_prompts(snapshot, path: Path) -> int:
     return len(seen)
 
 
-def _data_file(job: TrainingJob, directory: Path) -> tuple[str, Path]:
-    """(the config key, the file) of the job's training data, written or
-    checked, with job.input_hash set to the hash trained on."""
-    if job.kind == TrainingJob.Kind.PRETRAIN:
-        corpus = Path(settings.DATA_DIR) / job.corpus_path
-        if not job.corpus_path or not corpus.is_file():
-            raise JobInputError(f"The corpus {job.corpus_path or '(none)'} is not a file under the data directory.")
-        job.input_hash = file_sha256(corpus)
-        return "corpus", corpus
-    snapshot = job.snapshot
+def _from_snapshot(job: TrainingJob, write) -> None:
+    """Runs write() -> the number of examples written from the job's
+    snapshot: one that cannot be read, or gives none, is an input error;
+    the hash trained on is the snapshot's."""
     try:
-        if job.kind == TrainingJob.Kind.PPO:
-            path = directory / "prompts.jsonl"
-            count = _write_prompts(snapshot, path)
-            key = "prompts_file"
-        else:
-            path = directory / "train.jsonl"
-            count = snapshot_export(snapshot=snapshot, fmt=_EXPORT_FORMATS[job.kind], output=path)
-            key = "train_file"
+        count = write()
     except (UserError, ValueError) as error:
-        raise JobInputError(f"The dataset {snapshot} cannot be used: {error}") from None
+        raise JobInputError(f"The dataset {job.snapshot} cannot be used: {error}") from None
     if count == 0:
-        raise JobInputError(f"The dataset {snapshot} gives no training examples for {job.kind}.")
-    job.input_hash = snapshot.content_hash
-    return key, path
+        raise JobInputError(f"The dataset {job.snapshot} gives no training examples for {job.kind}.")
+    job.input_hash = job.snapshot.content_hash
+
+
+def _exported_snapshot(job: TrainingJob, directory: Path) -> Path:
+    """The snapshot in the recipe's export format, as train.jsonl."""
+    path = directory / "train.jsonl"
+    fmt = recipes.RECIPES[job.kind].export_format
+    _from_snapshot(job, lambda: snapshot_export(snapshot=job.snapshot, fmt=fmt, output=path))
+    return path
+
+
+def _prompts_file(job: TrainingJob, directory: Path) -> Path:
+    path = directory / "prompts.jsonl"
+    _from_snapshot(job, lambda: _write_prompts(job.snapshot, path))
+    return path
+
+
+# How each RecipeSpec.data is written: (job, directory) -> the file.
+_DATA_WRITERS = {recipes.CORPUS: _corpus_file, recipes.EXPORT: _exported_snapshot, recipes.PROMPTS: _prompts_file}
 
 
 def _prepare(job: TrainingJob, directory: Path) -> Path:
-    """Writes the data and config.json; returns the config's path."""
-    key, data = _data_file(job, directory)
-    inputs = {key: str(data)}
-    if job.kind == TrainingJob.Kind.PPO:
-        inputs.update(policy_model=job.base_version.path, reward_model=job.reward_version.path)
-    elif job.kind == TrainingJob.Kind.PRETRAIN:
-        if job.base_version is not None:
-            inputs["tokenizer"] = job.base_version.path
-    else:
-        inputs["model"] = job.base_version.path
+    """Writes the data and config.json (inputs from the job's versions and
+    data, under the keys its RecipeSpec names); returns the config's path."""
+    spec = recipes.RECIPES[job.kind]
+    inputs = {recipes.DATA_KEYS[spec.data]: str(_DATA_WRITERS[spec.data](job, directory))}
+    if job.base_version is not None:
+        inputs[spec.base_key] = job.base_version.path
+    if spec.reward_key:
+        inputs[spec.reward_key] = job.reward_version.path
     config = {**job.hyperparameters, **inputs, "output_dir": str(directory / "output")}
     path = directory / "config.json"
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -192,16 +210,25 @@ def _processes(job: TrainingJob) -> int:
 
 class _MetricsTail:
     """New complete lines of a growing metrics.jsonl (the recipe appends and
-    flushes; a line cut mid-write waits for the next read)."""
+    flushes; a line cut mid-write waits for the next read), from `offset`
+    on (a resumed job's earlier lines are stored already). A file that
+    shrank was written anew: it is read from its start."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, offset: int = 0):
         self.path = path
-        self.offset = 0
+        self.offset = offset
         self.rest = b""
+
+    @property
+    def whole_lines_offset(self) -> int:
+        """Where the lines read so far end (a cut line is read again)."""
+        return self.offset - len(self.rest)
 
     def read(self) -> list[dict]:
         try:
             with open(self.path, "rb") as stream:
+                if stream.seek(0, os.SEEK_END) < self.offset:
+                    self.offset, self.rest = 0, b""
                 stream.seek(self.offset)
                 data = stream.read()
         except FileNotFoundError:
@@ -220,13 +247,17 @@ class _MetricsTail:
 
 
 class RecipeRun:
-    def __init__(self, job: TrainingJob, directory: Path, config_path: Path):
+    def __init__(self, job: TrainingJob, directory: Path, config_path: Path, *, resumed: bool = False):
         self.job = job
         self.directory = directory
         self.output_dir = directory / "output"
         self.config_path = config_path
         self.nproc = _processes(job)
-        self.metrics = _MetricsTail(self.output_dir / "metrics.jsonl")
+        self.metrics = _MetricsTail(self.output_dir / "metrics.jsonl", offset=job.metrics_offset)
+        self.resumed = resumed
+        # A resumed recipe repeats the steps logged after its checkpoint:
+        # its first new point tells from where the stored ones are stale.
+        self.rewind_pending = False
         self.tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
         self.new_lines: list[str] = []
         self.lock = threading.Lock()
@@ -265,15 +296,21 @@ class RecipeRun:
             )
             for p in points
         ]
+        if rows and self.rewind_pending:
+            self.job.metrics.filter(step__gte=rows[0].step).delete()
+            self.rewind_pending = False
         if rows:
             TrainingMetric.objects.bulk_create(rows)
             last = points[-1]
             self.job.step = last["step"]
             self.job.total_steps = last.get("total_steps") or self.job.total_steps
             self.job.elapsed_seconds = last.get("elapsed_s", self.job.elapsed_seconds)
+        self.job.metrics_offset = self.metrics.whole_lines_offset
         self.job.log_tail = self._tail()
         self.job.heartbeat_at = timezone.now()
-        self.job.save(update_fields=["step", "total_steps", "elapsed_seconds", "log_tail", "heartbeat_at"])
+        self.job.save(
+            update_fields=["step", "total_steps", "elapsed_seconds", "metrics_offset", "log_tail", "heartbeat_at"]
+        )
         self._send_new_lines()
         if rows:
             events.send_now(self.job.pk, {"type": "job.metrics", "points": [metric_point(row) for row in rows]})
@@ -297,8 +334,22 @@ class RecipeRun:
             _kill_group(proc)
             self.killed = True
 
+    def _start_resumed(self) -> None:
+        """Before a resumed job's recipe starts: the points the last run
+        wrote but did not store (its worker was killed) are stored, and its
+        summary, not this run's result, goes."""
+        self._flush()
+        self.rewind_pending = True
+        (self.output_dir / "summary.json").unlink(missing_ok=True)
+        if (self.output_dir / "checkpoint").is_dir():
+            self.note(f"[job] Resumed: the recipe goes on from its checkpoint in {self.output_dir / 'checkpoint'}.")
+        else:
+            self.note("[job] Resumed, but the last run left no checkpoint: the recipe starts from the beginning.")
+
     def run(self) -> None:
         args = recipes.recipe_command(module=self.job.recipe, config_path=str(self.config_path), nproc=self.nproc)
+        if self.resumed:
+            self._start_resumed()
         self.note("[job] $ " + " ".join(args))
         started = time.monotonic()
         proc = subprocess.Popen(
@@ -354,7 +405,11 @@ class RecipeRun:
     def _finish(self, returncode: int, compute_seconds: float) -> None:
         job, summary = self.job, self._summary()
         job.exit_code = returncode
-        job.compute_seconds = compute_seconds
+        # A resumed job's compute is all its runs'.
+        job.compute_seconds = (job.compute_seconds or 0.0) + compute_seconds if self.resumed else compute_seconds
+        if summary and isinstance(summary.get("resumed_from_step"), int):
+            job.resumed_from_step = summary["resumed_from_step"]
+            self.note(f"[job] The recipe resumed from step {job.resumed_from_step} (its checkpoint).")
         if self.stop_sent_at is not None:
             self.note(f"[job] Cancelled; what the recipe wrote is kept in {self.output_dir}.")
             self._send_new_lines()
@@ -395,7 +450,7 @@ def _end(job: TrainingJob, state: str, *, error: str = "", log_tail: str | None 
     job.state = state
     job.error = error[:10_000]
     job.finished_at = timezone.now()
-    fields = ["state", "error", "finished_at", "exit_code", "compute_seconds"]
+    fields = ["state", "error", "finished_at", "exit_code", "compute_seconds", "resumed_from_step"]
     if log_tail is not None:
         job.log_tail = log_tail
         fields.append("log_tail")

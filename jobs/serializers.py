@@ -21,6 +21,7 @@ def job_to_dict(job: TrainingJob) -> dict:
         "eta_seconds": eta_seconds(job),
         "error": job.error,
         "cancel_requested": job.cancel_requested,
+        "resumed_from_step": job.resumed_from_step,
         "compute_seconds": job.compute_seconds,
         "output_version": {"id": version.pk, "name": version.name} if version else None,
     }

@@ -1,6 +1,6 @@
-"""Writes of the jobs app: creating, cancelling and reaping jobs, storing an
-uploaded corpus, and registering a finished job's output with its lineage.
-The run itself (worker side) is in runner.py."""
+"""Writes of the jobs app: creating, cancelling, resuming and reaping jobs,
+and storing an uploaded corpus. The run itself (worker side) is in
+runner.py, and registering its output in registration.py."""
 import hashlib
 import logging
 import re
@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import UserError
 from registry.models import ModelVersion
-from registry.services import model_version_register
 
 from . import events, recipes, runtime
 from .models import TrainingJob
@@ -91,6 +91,39 @@ def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
     return job
 
 
+def training_job_resume(*, job: TrainingJob) -> TrainingJob:
+    """Queues a failed or cancelled job again. Its worker runs the recipe
+    in the job's directory with the same config, so the recipe finds its
+    checkpoint in output/ and goes on from there (or starts afresh where
+    there is none). A succeeded job is done; an active one is refused too,
+    and so is a failed one whose worker still beats its heart after the
+    job ended (the reaper judged it dead, but its recipe still writes
+    there). Raises UserError with the reason."""
+    from .dispatch import training_job_dispatch
+
+    resumable = (TrainingJob.State.FAILED, TrainingJob.State.CANCELLED)
+    with transaction.atomic():
+        locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if locked.state not in resumable:
+            raise UserError("not_resumable", f"Job #{job.pk} is {locked.get_state_display().lower()}; only a failed "
+                            "or cancelled job can be resumed.")
+        if locked.heartbeat_at and locked.finished_at and locked.heartbeat_at > locked.finished_at and (
+            timezone.now() - locked.heartbeat_at < timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
+        ):
+            raise UserError("worker_alive", f"Job #{job.pk}'s worker still answers; wait until it stops to resume it.")
+        locked.state = TrainingJob.State.QUEUED
+        locked.cancel_requested = False
+        locked.error = ""
+        locked.exit_code = None
+        locked.finished_at = None
+        locked.save(update_fields=["state", "cancel_requested", "error", "exit_code", "finished_at"])
+        logger.info("Training job %s resumed", job.pk)
+        events.send_on_commit(job.pk, events.progress_event(locked))
+        transaction.on_commit(lambda: training_job_dispatch(job.pk))
+    job.refresh_from_db()
+    return job
+
+
 def training_jobs_reap_stale() -> list[int]:
     """Fails running jobs whose worker stopped beating its heart (killed, out
     of memory, machine gone) for TRAINING_HEARTBEAT_TIMEOUT seconds. Called
@@ -113,52 +146,3 @@ def training_jobs_reap_stale() -> list[int]:
             logger.warning("Training job %s failed: its worker stopped answering", pk)
             events.send_now(pk, events.progress_event(TrainingJob.objects.get(pk=pk)))
     return reaped
-
-
-def _version_name(job: TrainingJob) -> str:
-    stem = job.base_version.name if job.base_version else "scratch"
-    return f"{stem[:70]}-{job.kind}-j{job.pk}"
-
-
-def _lineage(job: TrainingJob, summary: dict) -> dict:
-    snapshot = job.snapshot
-    return {
-        "job": job.pk,
-        "kind": job.kind,
-        "recipe": job.recipe,
-        "preset": job.preset,
-        "base_version": {"id": job.base_version.pk, "name": job.base_version.name} if job.base_version else None,
-        "reward_version": (
-            {"id": job.reward_version.pk, "name": job.reward_version.name} if job.reward_version else None
-        ),
-        "snapshot": (
-            {"id": snapshot.pk, "name": snapshot.name, "version": snapshot.version,
-             "content_hash": snapshot.content_hash, "item_count": snapshot.item_count}
-            if snapshot else None
-        ),
-        "corpus": {"path": job.corpus_path, "sha256": job.input_hash} if job.corpus_path else None,
-        "config": job.config,
-        "code_version": job.code_version,
-        "metrics": summary.get("final", {}),
-        "steps": summary.get("steps"),
-        "wall_time_s": summary.get("wall_time_s"),
-    }
-
-
-def training_job_register_output(*, job: TrainingJob, output_dir: Path, summary: dict) -> ModelVersion:
-    """Registers a finished job's output directory as a new model version
-    (reward kind for reward jobs, policy otherwise) with its lineage. It
-    never serves chat until an admin promotes it."""
-    kind = ModelVersion.Kind.REWARD if job.kind == TrainingJob.Kind.REWARD else ModelVersion.Kind.POLICY
-    return model_version_register(
-        name=_version_name(job),
-        kind=kind,
-        path=str(output_dir),
-        base=job.base_version,
-        job=job,
-        snapshot=job.snapshot,
-        description=f"{job.get_kind_display()} job #{job.pk}"
-        + (f" on {job.snapshot}" if job.snapshot else f" on {Path(job.corpus_path).name}" if job.corpus_path else ""),
-        metadata={"lineage": _lineage(job, summary)},
-    )
-

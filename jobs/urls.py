@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:job_id>/", views.job_detail_view, name="detail"),
     path("<int:job_id>/log/", views.job_log_view, name="log"),
     path("<int:job_id>/cancel/", views.job_cancel_view, name="cancel"),
+    path("<int:job_id>/resume/", views.job_resume_view, name="resume"),
 ]

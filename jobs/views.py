@@ -1,5 +1,5 @@
 """Training job pages: the list, the new-job form, a job's page (live over
-/ws/jobs/<id>/), its full log, and cancel. Only admins and users given
+/ws/jobs/<id>/), its full log, cancel and resume. Only admins and users given
 `jobs.add_trainingjob` get in; the others see 403."""
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -7,12 +7,20 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import UserError
+
 from . import recipes
 from .access import access_job_by_id, trainer_required
 from .forms import TrainingJobForm
 from .selectors import job_list, job_log_path, job_metric_points, job_samples
 from .serializers import job_to_dict
-from .services import corpus_store, training_job_cancel, training_job_create, training_jobs_reap_stale
+from .services import (
+    corpus_store,
+    training_job_cancel,
+    training_job_create,
+    training_job_resume,
+    training_jobs_reap_stale,
+)
 
 
 @trainer_required
@@ -81,4 +89,18 @@ def job_cancel_view(request, job_id: int):
     else:
         training_job_cancel(job=job)
         messages.success(request, f"Job #{job.pk}: cancel requested.")
+    return redirect("jobs:detail", job_id=job.pk)
+
+
+@require_POST
+def job_resume_view(request, job_id: int):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    job = access_job_by_id(request.user, job_id)
+    try:
+        training_job_resume(job=job)
+    except UserError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Job #{job.pk} is queued again; it goes on from its last checkpoint.")
     return redirect("jobs:detail", job_id=job.pk)

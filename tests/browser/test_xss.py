@@ -450,7 +450,7 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
         "".join(json.dumps({"step": n, "prompt": p, "response": p, "reward": 0.5}) + "\n" for n, p in enumerate(sampled))
     )
     job = TrainingJob.objects.create(
-        kind=TrainingJob.Kind.PRETRAIN, state=TrainingJob.State.RUNNING, created_by=admin, corpus_path=chunks(500)[0],
+        kind="pretrain", state=TrainingJob.State.RUNNING, created_by=admin, corpus_path=chunks(500)[0],
         preset=PAYLOADS[0][:32], recipe=PAYLOADS[1], code_version=PAYLOADS[2], hyperparameters={"note": joined()},
         directory=str(job_dir), log_tail="\n".join(PAYLOADS), error=joined(), step=1, total_steps=10,
     )

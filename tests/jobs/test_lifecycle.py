@@ -13,8 +13,8 @@ from jobs.models import TrainingJob
 from registry.models import ModelVersion
 from registry.services import model_version_promote
 
+from ..helpers.polling import eventually
 from ..helpers.sockets import connect_job
-from .conftest import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -36,7 +36,7 @@ def finished(job: TrainingJob, timeout: float = 60.0) -> TrainingJob:
         job.refresh_from_db()
         return job.state in FINAL
 
-    wait_for(done, timeout=timeout, what=f"job #{job.pk} finishing (state {job.state})")
+    eventually(done, timeout=timeout, what=f"job #{job.pk} finishing (state {job.state})")
     return job
 
 
@@ -94,7 +94,7 @@ def final_fields(version: ModelVersion):
 def test_cancel_stops_the_recipe_within_seconds_and_keeps_its_output(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot):
     snapshot = sft_snapshot(["An answer."])
     job = start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk, hyperparameters={"max_steps": 10_000})
-    wait_for(lambda: TrainingJob.objects.get(pk=job.pk).step >= 2, what="two steps")
+    eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 2, what="two steps")
     client = Client()
     client.force_login(admin_user)
     asked = time.monotonic()
@@ -182,7 +182,7 @@ def test_a_worker_killed_mid_job_leaves_it_failed_and_its_recipe_dead(
             base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1},
         )
         training_job_run_task.apply_async(args=[job.pk], queue="jobs-kill-test")
-        wait_for(lambda: TrainingJob.objects.get(pk=job.pk).step >= 2, what="two steps")
+        eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 2, what="two steps")
         worker.kill()
     finally:
         worker.stop()
@@ -207,7 +207,82 @@ def test_a_worker_killed_mid_job_leaves_it_failed_and_its_recipe_dead(
             base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 3, "step_seconds": 0.05},
         )
         training_job_run_task.apply_async(args=[next_job.pk], queue="jobs-kill-test")
-        wait_for(lambda: TrainingJob.objects.get(pk=next_job.pk).state == "succeeded", timeout=120, what="the next job")
+        eventually(lambda: TrainingJob.objects.get(pk=next_job.pk).state == "succeeded", timeout=120, what="the next job")
     finally:
         worker.stop()
     assert list(ModelVersion.objects.filter(is_serving=True)) == [base_version]
+
+
+def test_a_cancelled_job_resumed_from_its_page_goes_on_from_its_checkpoint(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot
+):
+    snapshot = sft_snapshot(["An answer."])
+    job = start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk,
+                    hyperparameters={"max_steps": 14, "step_seconds": 0.25})
+    eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 3, what="three steps")
+    client = Client()
+    client.force_login(admin_user)
+    client.post(f"/jobs/{job.pk}/cancel/")
+    job = finished(job, timeout=15)
+    assert job.state == "cancelled", (job.error, job.log_tail[-500:])
+    stopped_at = json.loads((Path(job.directory) / "output" / "summary.json").read_text())["steps"]
+    assert 3 <= stopped_at < 14 and job.step == stopped_at
+    first_compute = job.compute_seconds
+
+    assert client.post(f"/jobs/{job.pk}/resume/").status_code == 302
+    job = finished(job)
+    assert job.state == "succeeded", (job.error, job.log_tail[-1000:])
+    assert job.resumed_from_step == stopped_at and job.step == 14
+    assert [m.step for m in job.metrics.order_by("id")] == list(range(1, 15)), "each step's point once"
+    assert "[job] Resumed: the recipe goes on from its checkpoint" in job.log_tail
+    assert f"sft: resumed from step {stopped_at}" in job.log_tail, "the recipe's own line"
+    assert f"[job] The recipe resumed from step {stopped_at}" in job.log_tail
+    assert f"resumed from step {stopped_at}" in client.get(f"/jobs/{job.pk}/").content.decode()
+    assert job.compute_seconds > first_compute, "compute counts both runs"
+    version = job.output_version
+    assert version.metadata["lineage"]["resumed_from_step"] == stopped_at and not version.is_serving
+    full_log = (Path(job.directory) / "log.txt").read_text()
+    assert "Cancel requested" in full_log and full_log.index("Cancel requested") < full_log.index("[job] Resumed")
+
+
+def test_a_job_failed_with_its_killed_worker_resumes_and_its_repeated_steps_replace_theirs(
+    celery_worker, app_env, process_log_dir, fake_recipes, admin_user, base_version, sft_snapshot, settings
+):
+    """Killed between checkpoints (every 4 steps), the recipe repeats the
+    steps after its last one: their points from the killed run go, and the
+    points it wrote that its dead worker never stored are kept."""
+    from jobs.tasks import training_job_run_task
+
+    from ..processes import start_celery_worker
+
+    worker = start_celery_worker(
+        app_env, process_log_dir, queues="jobs-resume-test", name="jobs-resume-test", concurrency=1
+    )
+    try:
+        snapshot = sft_snapshot(["Fine."])
+        job = TrainingJob.objects.create(
+            kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", created_by=admin_user,
+            base_version=base_version, snapshot=snapshot,
+            hyperparameters={"max_steps": 24, "step_seconds": 0.15, "checkpoint_every": 4},
+        )
+        training_job_run_task.apply_async(args=[job.pk], queue="jobs-resume-test")
+        eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 6, what="six steps")
+        worker.kill()
+    finally:
+        worker.stop()
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 2
+    client = Client()
+    client.force_login(admin_user)
+    eventually(lambda: client.get(f"/jobs/{job.pk}/") and TrainingJob.objects.get(pk=job.pk).state == "failed",
+             what="the reaper failing the job")
+    job.refresh_from_db()
+    written = [json.loads(line)["step"] for line in
+               (Path(job.directory) / "output" / "metrics.jsonl").read_text().splitlines()]
+    checkpoint = json.loads((Path(job.directory) / "output" / "checkpoint" / "state.json").read_text())["step"]
+    assert checkpoint % 4 == 0 and checkpoint < written[-1], "killed after steps past its checkpoint"
+
+    assert client.post(f"/jobs/{job.pk}/resume/").status_code == 302
+    job = finished(job)
+    assert job.state == "succeeded", (job.error, job.log_tail[-1000:])
+    assert job.resumed_from_step == checkpoint
+    assert [m.step for m in job.metrics.order_by("step", "id")] == list(range(1, 25)), "each step's point once"

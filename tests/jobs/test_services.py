@@ -1,5 +1,6 @@
 """The jobs app's pieces without a worker: claiming, cancelling a queued
-job, the reaper, the metrics tail, ETA, the recipe command line."""
+job, resuming, the reaper, the metrics tail, ETA, the recipe command line,
+the recipe table."""
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -7,11 +8,14 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from core.errors import UserError
 from jobs.models import TrainingJob
-from jobs.recipes import recipe_command
-from jobs.runner import _MetricsTail, training_job_run
+from jobs.recipes import DATA_KEYS, RECIPES, RESERVED_KEYS, recipe_command
+from jobs.runner import _DATA_WRITERS, _MetricsTail, training_job_run
 from jobs.serializers import eta_seconds
-from jobs.services import training_job_cancel, training_jobs_reap_stale
+from jobs.services import training_job_cancel, training_job_resume, training_jobs_reap_stale
+
+from ..helpers.polling import eventually
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +51,53 @@ def test_cancelling_a_running_job_flags_it_for_its_worker():
     runtime.clear_cancel(running.pk)
 
 
+def test_only_a_failed_or_cancelled_job_is_queued_again(django_capture_on_commit_callbacks):
+    earlier = timezone.now() - timedelta(minutes=5)
+    failed = job(state="failed", error="The recipe was killed by SIGKILL.", exit_code=-9, finished_at=earlier,
+                 heartbeat_at=earlier - timedelta(seconds=1), directory="/data/jobs/1", step=40)
+    cancelled = job(state="cancelled", cancel_requested=True, finished_at=earlier)
+    with django_capture_on_commit_callbacks() as callbacks:
+        training_job_resume(job=failed)
+        training_job_resume(job=cancelled)
+    assert len(callbacks) == 4, "each sends its progress and its message once committed"
+    failed.refresh_from_db()
+    assert (failed.state, failed.error, failed.exit_code, failed.finished_at) == ("queued", "", None, None)
+    assert failed.directory == "/data/jobs/1" and failed.step == 40, "it runs again where it ran"
+    cancelled.refresh_from_db()
+    assert cancelled.state == "queued" and not cancelled.cancel_requested
+    for state in ("succeeded", "running", "queued"):
+        other = job(state=state)
+        with pytest.raises(UserError, match="only a failed or cancelled job can be resumed"):
+            training_job_resume(job=other)
+        other.refresh_from_db()
+        assert other.state == state
+
+
+def test_a_failed_job_whose_worker_still_beats_is_not_resumed(settings):
+    """The reaper failed it, but its worker answered again afterwards: its
+    recipe still writes in the job's directory."""
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 30
+    now = timezone.now()
+    reaped = job(state="failed", finished_at=now - timedelta(seconds=10), heartbeat_at=now - timedelta(seconds=1))
+    with pytest.raises(UserError, match="worker still answers"):
+        training_job_resume(job=reaped)
+    assert TrainingJob.objects.get(pk=reaped.pk).state == "failed"
+    reaped.heartbeat_at = now - timedelta(seconds=31)
+    reaped.save()
+    assert training_job_resume(job=reaped).state == "queued", "once that worker is silent too, it may"
+
+
+def test_every_recipe_row_is_complete():
+    """What the runner and form read of each row: its inputs are reserved
+    config keys, its data has a writer, a snapshot recipe says which kinds."""
+    for kind, spec in RECIPES.items():
+        assert spec.kind == kind and spec.label
+        assert set(spec.input_keys) <= RESERVED_KEYS and DATA_KEYS[spec.data] in spec.input_keys
+        assert spec.data in _DATA_WRITERS
+        assert bool(spec.snapshot_kinds) == (spec.data != "corpus"), kind
+        assert bool(spec.export_format) == (spec.data == "export"), kind
+
+
 def test_the_reaper_fails_only_jobs_whose_heartbeat_is_stale(settings):
     settings.TRAINING_HEARTBEAT_TIMEOUT = 30
     now = timezone.now()
@@ -69,6 +120,18 @@ def test_the_metrics_tail_waits_for_whole_lines(tmp_path):
         stream.write('ss": 1.5}\nnot json\n{"no_step": 1}\n{"step": 3}\n')
     assert tail.read() == [{"step": 2, "loss": 1.5}, {"step": 3}]
     assert tail.read() == []
+
+
+def test_the_metrics_tail_of_a_resumed_job_starts_at_its_end_and_follows_a_rewritten_file(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1}\n{"step": 2}\n')
+    tail = _MetricsTail(path, offset=path.stat().st_size)
+    assert tail.read() == [], "the earlier run's points are stored already"
+    with open(path, "a") as stream:
+        stream.write('{"step": 2}\n')
+    assert tail.read() == [{"step": 2}]
+    path.write_text('{"step": 3}\n')
+    assert tail.read() == [{"step": 3}], "a recipe that wrote the file anew is read from its start"
 
 
 def test_eta_is_the_pace_so_far_times_the_steps_left():
@@ -102,9 +165,7 @@ def test_a_recipe_that_ignores_sigterm_is_killed_after_the_grace_period(fake_rec
     stubborn = job(base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1})
     run = threading.Thread(target=training_job_run, kwargs={"job_id": stubborn.pk})
     run.start()
-    deadline = time.monotonic() + 60
-    while TrainingJob.objects.get(pk=stubborn.pk).step < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    eventually(lambda: TrainingJob.objects.get(pk=stubborn.pk).step >= 2, what="two steps")
     asked = time.monotonic()
     runtime.request_cancel(stubborn.pk)
     run.join(timeout=30)

@@ -29,6 +29,7 @@ def test_people_without_the_right_get_403_everywhere(make_user, role, admin_user
     for url in ["/jobs/", "/jobs/new/", f"/jobs/{job.pk}/", f"/jobs/{job.pk}/log/", "/models/", "/models/1/lineage/"]:
         assert client.get(url).status_code == 403, url
     assert client.post(f"/jobs/{job.pk}/cancel/").status_code == 403
+    assert client.post(f"/jobs/{job.pk}/resume/").status_code == 403
     assert client.post("/jobs/new/", {"kind": "sft", "preset": "cpu-quick"}).status_code == 403
     assert TrainingJob.objects.count() == 1
 
@@ -127,3 +128,44 @@ def test_the_command_queues_a_job_with_the_forms_checks(fake_recipes, admin_user
                  "--set", "max_steps=4", "--set", "learning_rate=0.5", "--user", "boss")
     job = TrainingJob.objects.get()
     assert job.snapshot.name == "cmd-demos" and job.hyperparameters == {"max_steps": 4, "step_seconds": 0.2, "learning_rate": 0.5}
+
+
+def test_the_owner_resumes_a_failed_job_from_its_page_and_a_succeeded_one_stays(trainer, make_user):
+    failed = job_of(trainer, state="failed", error="The training worker stopped answering.")
+    done = job_of(trainer, state="succeeded")
+    client = client_for(trainer)
+    page = client.get(f"/jobs/{failed.pk}/").content.decode()
+    assert 'data-testid="resume"' in page and 'data-testid="cancel"' not in page
+    assert 'data-testid="resume"' not in client.get(f"/jobs/{done.pk}/").content.decode()
+    other = make_user(username="other-trainer")
+    other.user_permissions.add(*trainer.user_permissions.all())
+    assert client_for(other).post(f"/jobs/{failed.pk}/resume/").status_code == 404, "someone else's job"
+    response = client.post(f"/jobs/{failed.pk}/resume/", follow=True)
+    assert response.redirect_chain == [(f"/jobs/{failed.pk}/", 302)]
+    failed.refresh_from_db()
+    assert failed.state == "queued" and failed.error == ""
+    assert "queued again" in response.content.decode() and 'data-testid="cancel"' in response.content.decode()
+    refused = client.post(f"/jobs/{done.pk}/resume/", follow=True).content.decode()
+    assert "only a failed or cancelled job can be resumed" in refused
+    assert TrainingJob.objects.get(pk=done.pk).state == "succeeded"
+
+
+def test_a_resumed_job_says_from_which_step(admin_user):
+    job = job_of(admin_user, state="running", resumed_from_step=120, step=130, total_steps=200)
+    page = client_for(admin_user).get(f"/jobs/{job.pk}/").content.decode()
+    assert "resumed from step 120" in page
+    assert "resumed from step" not in client_for(admin_user).get(f"/jobs/{job_of(admin_user).pk}/").content.decode()
+
+
+def test_the_command_resumes_a_cancelled_job_and_refuses_a_succeeded_one(admin_user):
+    from django.core.management import CommandError, call_command
+
+    cancelled = job_of(admin_user, state="cancelled", cancel_requested=True)
+    call_command("start_training_job", "--resume", str(cancelled.pk))
+    cancelled.refresh_from_db()
+    assert cancelled.state == "queued" and not cancelled.cancel_requested
+    done = job_of(admin_user, state="succeeded")
+    with pytest.raises(CommandError, match="only a failed or cancelled job can be resumed"):
+        call_command("start_training_job", "--resume", str(done.pk))
+    with pytest.raises(CommandError, match="No training job"):
+        call_command("start_training_job", "--resume", "999999")

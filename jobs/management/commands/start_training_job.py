@@ -1,6 +1,8 @@
 """`python manage.py start_training_job`: the new-job form from a shell, for
-scripts and measurements. The same checks as the page; --wait follows the
-job until it ends (a training worker must be running)."""
+scripts and measurements. The same checks as the page; --resume JOB queues
+a failed or cancelled job again (it goes on from its checkpoint), as the
+job page's button does; --wait follows the job until it ends (a training
+worker must be running)."""
 import json
 import time
 from pathlib import Path
@@ -8,9 +10,11 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import UserError
 from jobs.forms import TrainingJobForm
 from jobs.models import TrainingJob
-from jobs.services import corpus_store, training_job_create
+from jobs.recipes import RECIPES
+from jobs.services import corpus_store, training_job_create, training_job_resume
 from labeling.datasets import snapshot_get
 from labeling.models import DatasetSnapshot
 from registry.models import ModelVersion
@@ -26,10 +30,12 @@ def _value(text: str):
 
 
 class Command(BaseCommand):
-    help = "Queues a training job (as the new-job page does) and optionally waits for it."
+    help = "Queues a training job (as the new-job page does), or resumes one, and optionally waits for it."
 
     def add_arguments(self, parser):
-        parser.add_argument("--kind", required=True, choices=TrainingJob.Kind.values)
+        start = parser.add_mutually_exclusive_group(required=True)
+        start.add_argument("--kind", choices=list(RECIPES))
+        start.add_argument("--resume", type=int, metavar="JOB", help="queue this failed or cancelled job again")
         parser.add_argument("--preset", default="cpu-quick")
         parser.add_argument("--base", help="base model version's name (PPO: the policy)")
         parser.add_argument("--reward", help="PPO: the reward model version's name")
@@ -37,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--corpus", help="pre-training: a UTF-8 text file (copied under DATA_DIR/corpora/)")
         parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                             help="a hyper-parameter over the preset's (repeatable; JSON values)")
-        parser.add_argument("--user", default="admin", help="the account the job belongs to")
+        parser.add_argument("--user", default="admin", help="the account a new job belongs to")
         parser.add_argument("--wait", action="store_true", help="print progress until the job ends")
 
     def _version(self, name):
@@ -49,6 +55,21 @@ class Command(BaseCommand):
             raise CommandError(f"No model version is named {name!r}.") from None
 
     def handle(self, *args, **options):
+        job = self._resume(options["resume"]) if options["resume"] is not None else self._create(options)
+        if options["wait"]:
+            self._follow(job)
+
+    def _resume(self, job_id: int) -> TrainingJob:
+        try:
+            job = training_job_resume(job=TrainingJob.objects.get(pk=job_id))
+        except TrainingJob.DoesNotExist:
+            raise CommandError(f"No training job #{job_id}.") from None
+        except UserError as error:
+            raise CommandError(error.message) from None
+        self.stdout.write(f"Job #{job.pk} queued again ({job.recipe}); it goes on from its last checkpoint.")
+        return job
+
+    def _create(self, options) -> TrainingJob:
         try:
             user = get_user_model().objects.get(username=options["user"])
         except get_user_model().DoesNotExist:
@@ -86,8 +107,7 @@ class Command(BaseCommand):
             corpus_path=data["corpus"],
         )
         self.stdout.write(f"Job #{job.pk} queued ({job.recipe}).")
-        if options["wait"]:
-            self._follow(job)
+        return job
 
     def _follow(self, job: TrainingJob) -> None:
         shown = 0

@@ -1,4 +1,7 @@
-"""The stand-in recipe's loop, shared by every kind."""
+"""The stand-in recipe's loop, shared by every kind. It keeps the recipes'
+checkpoint contract: output_dir/checkpoint/ written every
+`checkpoint_every` steps and when stopped, resumed from when it is there
+(unless `resume` is false), and the summary's `resumed_from_step`."""
 import argparse
 import json
 import os
@@ -15,7 +18,7 @@ INPUTS = {
     "dpo": ("model", "train_file"),
     "ppo": ("policy_model", "reward_model", "prompts_file"),
 }
-KNOWN = {"output_dir", "max_steps", "step_seconds", "learning_rate", "seed", "device"}
+KNOWN = {"output_dir", "max_steps", "step_seconds", "learning_rate", "seed", "device", "checkpoint_every", "resume"}
 BAD_MARK = "BAD_EXAMPLE"
 # Dies the way the kernel's OOM killer ends a process, after one step.
 KILL_MARK = "KILL_ME"
@@ -51,9 +54,13 @@ def main(kind: str) -> None:
     if rank != 0:
         out = Path(tempfile.mkdtemp(prefix=f"fake-{kind}-rank{rank}-"))
     total = int(config.get("max_steps", 6))
+    every = int(config.get("checkpoint_every", 1))
     started = time.monotonic()
     print(f"{kind}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')}, {len(lines)} examples, {total} steps", flush=True)
-    step = 0
+    resumed_from = _resume_step(out) if config.get("resume", True) else None
+    step = resumed_from or 0
+    if resumed_from is not None:
+        print(f"{kind}: resumed from step {resumed_from}", flush=True)
     with open(out / "metrics.jsonl", "a") as metrics:
         while step < total and not stop:
             time.sleep(float(config.get("step_seconds", 0.2)))
@@ -64,12 +71,32 @@ def main(kind: str) -> None:
             metrics.write(json.dumps(point) + "\n")
             metrics.flush()
             print(f"step {step}/{total} loss {point['loss']}", flush=True)
+            if step % every == 0:
+                _save_checkpoint(out, step)
             if any(KILL_MARK in line for line in lines):
                 os.kill(os.getpid(), signal.SIGKILL)
+    if stop:
+        _save_checkpoint(out, step)
     model = Path(config[INPUTS[kind][0]])
     shutil.copytree(model, out, dirs_exist_ok=True)
     status = "stopped" if stop else "completed"
     summary = {"kind": kind, "status": status, "steps": step, "wall_time_s": time.monotonic() - started,
-               "final": {"loss": round(2.0 / max(step, 1), 4)}, "config": config}
+               "final": {"loss": round(2.0 / max(step, 1), 4)}, "config": config, "resumed_from_step": resumed_from}
     (out / "summary.json").write_text(json.dumps(summary))
     print(f"{kind}: {status} after {step} steps", flush=True)
+
+
+def _resume_step(out: Path) -> int | None:
+    try:
+        return json.loads((out / "checkpoint" / "state.json").read_text())["step"]
+    except FileNotFoundError:
+        return None
+
+
+def _save_checkpoint(out: Path, step: int) -> None:
+    """The step, written to a temporary file then renamed into place."""
+    directory = out / "checkpoint"
+    directory.mkdir(exist_ok=True)
+    partial = directory / "state.json.partial"
+    partial.write_text(json.dumps({"step": step}))
+    os.replace(partial, directory / "state.json")
