@@ -1,13 +1,9 @@
 /* Writing a demonstration: a live preview of the answer, rendered by the
    server (core.markdown, sanitized) so it shows exactly what the chat and
    the exports will; Ctrl+Enter submits. */
-(() => {
-  'use strict';
-  const form = document.getElementById('lab-demo-form');
-  const answer = document.getElementById('lab-answer');
-  const preview = document.getElementById('lab-preview');
-  if (!form || !answer || !preview) return;
-  const token = form.querySelector('input[name=csrfmiddlewaretoken]').value;
+import { postForm } from '../lib/http.js';
+
+function setUpPreview(form, answer, preview) {
   let timer = null;
   let sent = 0;
 
@@ -17,12 +13,8 @@
     body.append('text', answer.value);
     let html = null;
     try {
-      const res = await fetch(form.dataset.previewUrl, {
-        method: 'POST', credentials: 'same-origin', headers: { 'X-CSRFToken': token, Accept: 'application/json' }, body,
-      });
-      const data = await res.json();
-      html = res.ok ? data.html : null;
-    } catch { /* offline: keep the last preview */ }
+      html = (await postForm(form.dataset.previewUrl, body)).html;
+    } catch { /* offline or refused: keep the last preview */ }
     if (number !== sent) return;  // a newer request is on its way
     if (html === null) {
       preview.classList.add('stale');
@@ -43,4 +35,9 @@
       form.requestSubmit();
     }
   });
-})();
+}
+
+const form = document.getElementById('lab-demo-form');
+const answer = document.getElementById('lab-answer');
+const preview = document.getElementById('lab-preview');
+if (form && answer && preview) setUpPreview(form, answer, preview);

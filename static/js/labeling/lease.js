@@ -1,9 +1,6 @@
 /* The lease countdown of a labeling task: the server decides, this only
    shows how long is left and says when the lease has run out. */
-(() => {
-  'use strict';
-  const lease = document.getElementById('lab-lease');
-  if (!lease) return;
+function countDown(lease) {
   const left = lease.querySelector('.lab-lease-left');
   const endsAt = Date.now() + Number(lease.dataset.secondsLeft) * 1000;
 
@@ -22,4 +19,7 @@
   if (show()) {
     const timer = setInterval(() => { if (!show()) clearInterval(timer); }, 1000);
   }
-})();
+}
+
+const lease = document.getElementById('lab-lease');
+if (lease) countDown(lease);

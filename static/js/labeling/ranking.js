@@ -7,15 +7,9 @@
    Dragging drops an answer as its own group before or after the answer it
    is dropped on. On submit the groups and flags go into the form's hidden
    fields; the server checks them (labeling.assignments.ranking_submit). */
-(() => {
-  'use strict';
+import { $, $$ } from '../lib/dom.js';
 
-  const $ = (sel, root = document) => root.querySelector(sel);
-  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-
-  const form = $('#lab-rank-form');
-  const list = $('#lab-ranking');
-  if (!form || !list) return;
+function setUpRanking(form, list) {
   const groupsInput = $('#lab-groups');
   const flagsInput = $('#lab-flags');
   const none = $('#lab-none');
@@ -254,4 +248,8 @@
 
   render();
   focus(focused, false);
-})();
+}
+
+const form = $('#lab-rank-form');
+const list = $('#lab-ranking');
+if (form && list) setUpRanking(form, list);

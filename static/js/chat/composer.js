@@ -1,0 +1,140 @@
+/* The composer and the frames that ask for an answer (send, edit,
+   regenerate, stop). A request waits in `state.pending` until the server's
+   `sent` frame confirms it (connection.js); unconfirmed, its text goes back
+   into the composer. */
+import { cpLen } from '../lib/codepoints.js';
+import { MAX_CHARS, WARN_CHARS, clearError, els, fmt, showError, state } from './page.js';
+import { activeAnswer, lastAssistantOnPath } from './tree.js';
+import { sendFrame } from './connection.js';
+
+const SENT_TIMEOUT_MS = 20000;
+const BUSY = 'Wait for the current answer to finish, or stop it first.';
+const OFFLINE = 'Not connected to the server. Reconnecting…';
+let seq = 0;
+
+/** Grows a textarea with its text, up to `max` pixels (CSSOM, which the
+    Content-Security-Policy allows, unlike style attributes). */
+export function autosize(ta, max) {
+  ta.style.height = 'auto';
+  ta.style.height = Math.min(ta.scrollHeight + 2, max) + 'px';
+  ta.style.overflowY = ta.scrollHeight > max ? 'auto' : 'hidden';
+}
+
+export function composerMax() {
+  return Math.max(120, Math.round(window.innerHeight * 0.3));
+}
+
+export function limitMessage(n) {
+  return `Your message is ${fmt(n)} characters long; the limit is ${fmt(MAX_CHARS)}. Shorten it by ${fmt(n - MAX_CHARS)} to send.`;
+}
+
+export function updateComposer() {
+  const act = activeAnswer(state.messages, state.leaf);
+  els.send.hidden = !!act;
+  els.stop.hidden = !act;
+  const text = els.composer.value;
+  const n = cpLen(text);
+  els.send.disabled = !text.trim() || state.sending;
+  els.send.classList.toggle('over', n > MAX_CHARS);
+  if (n >= WARN_CHARS) {
+    els.counter.textContent = `${fmt(n)} / ${fmt(MAX_CHARS)}`;
+    els.counter.className = 'counter ' + (n > MAX_CHARS ? 'over' : 'warn');
+  } else {
+    els.counter.textContent = '';
+    els.counter.className = 'counter';
+  }
+  if (n > MAX_CHARS) {
+    if (state.errorKind !== 'limit' || els.error.textContent !== limitMessage(n)) showError(limitMessage(n), 'limit');
+  } else {
+    clearError('limit');
+  }
+}
+
+/** Puts the text of an unconfirmed send back, unless something new was typed. */
+export function restoreDraft(req) {
+  if (req.kind === 'send' && !els.composer.value) {
+    els.composer.value = req.content;
+    autosize(els.composer, composerMax());
+  }
+}
+
+function submitComposer() {
+  const text = els.composer.value;
+  if (!text.trim()) return;
+  const n = cpLen(text);
+  if (n > MAX_CHARS) { showError(limitMessage(n), 'limit'); return; }
+  if (state.sending) return;
+  if (activeAnswer(state.messages, state.leaf)) { showError(BUSY, 'local'); return; }
+  if (sendMessage(text, lastAssistantOnPath(state.messages, state.leaf), 'send')) {
+    els.composer.value = '';
+    autosize(els.composer, composerMax());
+    updateComposer();
+  }
+}
+
+const requestId = () => `r${Date.now().toString(36)}${++seq}`;
+
+export function sendMessage(text, parent, kind) {
+  clearError();
+  const request_id = requestId();
+  const frame = { type: 'send', request_id, conversation: state.convId, parent, content: text };
+  if (state.convId == null && state.pendingSettings) frame.settings = state.pendingSettings;
+  if (!sendFrame(frame)) {
+    showError(OFFLINE, 'conn');
+    return false;
+  }
+  state.pending.set(request_id, { kind, content: text, newChat: state.convId == null, nav: state.nav });
+  state.sending = true;
+  state.follow = true;
+  updateComposer();
+  setTimeout(() => {
+    if (!state.pending.has(request_id)) return;
+    state.pending.delete(request_id);
+    state.sending = state.pending.size > 0;
+    showError('The server did not confirm your message. Check the conversation and try again.');
+    updateComposer();
+  }, SENT_TIMEOUT_MS);
+  return true;
+}
+
+export function regenerate(m) {
+  if (activeAnswer(state.messages, state.leaf)) { showError(BUSY, 'local'); return; }
+  clearError();
+  const request_id = requestId();
+  if (!sendFrame({ type: 'regenerate', request_id, message: m.id })) {
+    showError(OFFLINE, 'conn');
+    return;
+  }
+  state.pending.set(request_id, { kind: 'regenerate', nav: state.nav });
+  state.ui.fb = null;
+  state.follow = true;
+}
+
+function stopAnswer() {
+  const act = activeAnswer(state.messages, state.leaf);
+  if (!act) return;
+  if (!sendFrame({ type: 'stop', message: act.id })) showError(OFFLINE, 'conn');
+}
+
+export function initComposer() {
+  els.composer.addEventListener('input', () => {
+    autosize(els.composer, composerMax());
+    updateComposer();
+  });
+  els.composer.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submitComposer();
+    }
+  });
+  els.form.addEventListener('submit', (e) => { e.preventDefault(); submitComposer(); });
+  els.stop.addEventListener('click', stopAnswer);
+  els.suggestions.addEventListener('click', (e) => {
+    const btn = e.target.closest('.suggestion');
+    if (!btn) return;
+    els.composer.value = btn.dataset.prompt;
+    autosize(els.composer, composerMax());
+    updateComposer();
+    els.composer.focus();
+  });
+}
