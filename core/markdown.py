@@ -25,10 +25,21 @@ _ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "code": {"class"},
     "span": {"class"},
-    "th": {"style"},
-    "td": {"style"},
     "ol": {"start"},
 }
+
+
+# Table cells say their alignment with a class (app.css), not the style
+# attribute markdown-it writes: the Content-Security-Policy refuses those.
+_ALIGNMENTS = {"align-left", "align-center", "align-right"}
+_ALLOWED_CLASSES = {"th": _ALIGNMENTS, "td": _ALIGNMENTS}
+
+
+def _alignment_as_class(state) -> None:
+    for token in state.tokens:
+        style = token.attrs.pop("style", None) if token.type in ("th_open", "td_open") else None
+        if style and style.startswith("text-align:"):
+            token.attrSet("class", "align-" + style.removeprefix("text-align:"))
 
 
 def _highlight(code: str, lang: str, attrs) -> str:
@@ -43,9 +54,11 @@ def _highlight(code: str, lang: str, attrs) -> str:
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight}).enable(
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight}).enable(
         ["table", "strikethrough"]
     )
+    parser.core.ruler.push("alignment_as_class", _alignment_as_class)
+    return parser
 
 
 def render_markdown(text: str) -> str:
@@ -56,5 +69,5 @@ def render_markdown(text: str) -> str:
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
-        filter_style_properties={"text-align"},
+        allowed_classes=_ALLOWED_CLASSES,
     )
