@@ -1,7 +1,11 @@
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+
+from core.errors import UserError
 
 from .models import Role, User
+from .selectors import access_change_refusal
 
 
 @transaction.atomic
@@ -26,8 +30,9 @@ def user_update_access(
     """Changes what is given (None leaves a field as it is). A role below
     admin also takes away Django's superuser and staff flags: `has_role`
     honours is_superuser, so a demoted superuser would otherwise keep every
-    power while the Users page said otherwise. The caller keeps the last
-    admin from being demoted (accounts.selectors.user_is_last_admin)."""
+    power while the Users page said otherwise. An admin's change goes
+    through user_change_access, which refuses what would leave the site
+    without an admin (or the admin without their own rights)."""
     fields = []
     if daily_token_quota is not None:
         user.daily_token_quota = None if daily_token_quota == UNSET_QUOTA else daily_token_quota
@@ -49,9 +54,39 @@ def user_update_access(
     return user
 
 
+def admins_lock() -> None:
+    """Locks the admins' rows until the transaction ends, so two admins
+    demoting (or deleting) each other at once are judged one after the
+    other, and the second is refused as the last admin."""
+    list(
+        User.objects.select_for_update()
+        .filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True, is_approved=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def user_change_access(
+    *, actor: User, user: User, role: str | None = None, is_approved: bool | None = None,
+    arena_enabled: bool | None = None, daily_token_quota: int | None = None,
+) -> User:
+    """An admin's change to another account's access (the Users page):
+    user_update_access, unless accounts.selectors.access_change_refusal
+    refuses it (UserError "refused")."""
+    admins_lock()
+    refusal = access_change_refusal(actor=actor, user=user, role=role, is_approved=is_approved)
+    if refusal:
+        raise UserError("refused", refusal)
+    return user_update_access(
+        user=user, role=role, is_approved=is_approved, arena_enabled=arena_enabled, daily_token_quota=daily_token_quota
+    )
+
+
 def user_update_settings(*, user: User, shares_chat_data: bool) -> User:
     """The user's own choices. Turning sharing off stops what is sent from
     now on; what was shared before stays in the labeling pool."""
     user.shares_chat_data = shares_chat_data
     user.save(update_fields=["shares_chat_data"])
     return user
+

@@ -1,18 +1,37 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.conf import settings
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_POST
+
+from core.errors import UserError
 
 from .access import role_required
 from .forms import SignupForm
 from .models import Role, User
-from .selectors import user_is_last_admin
-from .services import UNSET_QUOTA, user_signup, user_update_access, user_update_settings
+from .selectors import access_change_loss, access_change_refusal
+from .services import UNSET_QUOTA, user_change_access, user_signup, user_update_settings
 from .throttle import client_address, login_retry_after
+
+# Paths whose clients read JSON: their refusals stay JSON.
+_API_PREFIXES = ("/api/", "/arena/api/", "/v1/")
+DEFAULT_REFUSAL = "Your account may not open this page."
+
+
+@requires_csrf_token
+def permission_denied_view(request, exception=None):
+    """handler403: the reason the check gave (accounts.access.role_refusal
+    and its kin), on a page with the site's navigation, or as JSON for the
+    APIs and for clients that ask for JSON."""
+    reason = (str(exception) if exception else "") or DEFAULT_REFUSAL
+    wants_json = request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+    if request.path.startswith(_API_PREFIXES) or wants_json:
+        return JsonResponse({"error": reason, "code": "forbidden"}, status=403)
+    return render(request, "403.html", {"reason": reason}, status=403)
 
 
 class LoginView(auth_views.LoginView):
@@ -56,29 +75,48 @@ def user_list_view(request):
 @require_POST
 @role_required(Role.ADMIN)
 def user_update_view(request, user_id: int):
+    """One change to an account's access. A change that takes something
+    away (approval, a lower role) is shown back for confirmation first: the
+    confirmation page posts the same fields with `confirmed`, so it works
+    without JavaScript."""
     user = get_object_or_404(User, pk=user_id)
     role = request.POST.get("role")
     if role is not None and role not in Role.values:
         messages.error(request, "Unknown role.")
         return redirect("accounts:users")
     approved = request.POST.get("is_approved")
-    if ((role is not None and role != Role.ADMIN) or approved == "0") and user_is_last_admin(user=user):
-        messages.error(request, f"{user.username} is the only admin: make another account admin first.")
+    is_approved = None if approved is None else approved == "1"
+    refusal = access_change_refusal(actor=request.user, user=user, role=role, is_approved=is_approved)
+    if refusal:  # before asking to confirm what would be refused anyway
+        messages.error(request, refusal)
         return redirect("accounts:users")
     arena = request.POST.get("arena_enabled")
     quota = request.POST.get("daily_token_quota")
     if quota is not None and quota.strip() and not (quota.strip().isdigit() and int(quota) < 2**31):
         messages.error(request, "The daily token quota must be a whole number (0: unlimited), or empty for the site's default.")
         return redirect("accounts:users")
-    user_update_access(
-        user=user,
-        role=role,
-        is_approved=None if approved is None else approved == "1",
-        arena_enabled=None if arena is None else arena == "1",
-        daily_token_quota=None if quota is None else (int(quota) if quota.strip() else UNSET_QUOTA),
-    )
+    loss = access_change_loss(user=user, role=role, is_approved=is_approved)
+    if loss and request.POST.get("confirmed") != "1":
+        fields = {key: value for key, value in request.POST.items() if key in _ACCESS_FIELDS}
+        return render(request, "accounts/user_update_confirm.html", {"target": user, "loss": loss, "fields": fields})
+    try:
+        user_change_access(
+            actor=request.user,
+            user=user,
+            role=role,
+            is_approved=is_approved,
+            arena_enabled=None if arena is None else arena == "1",
+            daily_token_quota=None if quota is None else (int(quota) if quota.strip() else UNSET_QUOTA),
+        )
+    except UserError as error:
+        messages.error(request, error.message)
+        return redirect("accounts:users")
     messages.success(request, f"Updated {user.username}.")
     return redirect("accounts:users")
+
+
+# What the Users page's forms post, carried through the confirmation page.
+_ACCESS_FIELDS = ("role", "is_approved", "arena_enabled", "daily_token_quota")
 
 
 @login_required

@@ -11,6 +11,8 @@ from accounts.access import can_use_arena
 
 from .models import ArenaMatch
 
+ARENA_REFUSAL = "The arena is open to the users an admin lets in: ask an admin to enable it for you."
+
 
 def arena_required(view):
     """View decorator: signed in (pages send anonymous visitors to log in;
@@ -21,7 +23,7 @@ def arena_required(view):
         if not request.user.is_authenticated and not request.path.startswith("/arena/api/"):
             return redirect_to_login(request.get_full_path())
         if not can_use_arena(request.user):
-            raise PermissionDenied
+            raise PermissionDenied(ARENA_REFUSAL)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -33,7 +35,7 @@ def can_run_trials(user) -> bool:
 
 def access_match_by_id(user, match_id) -> ArenaMatch:
     if not can_use_arena(user):
-        raise PermissionDenied
+        raise PermissionDenied(ARENA_REFUSAL)
     try:
         return ArenaMatch.objects.select_related(
             "question", "answer_a", "answer_b", "version_a", "version_b"

@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("chat.urls")),
 ]
 
+handler403 = "accounts.views.permission_denied_view"
 handler500 = "core.unavailable.server_error_view"

@@ -11,6 +11,7 @@ from django.http import Http404
 from .models import TrainingJob
 
 TRAIN_PERMISSION = "jobs.add_trainingjob"
+TRAIN_REFUSAL = "Training is for admins and the accounts an admin gives the right to train: ask an admin for it."
 
 
 def can_train(user) -> bool:
@@ -28,7 +29,7 @@ def trainer_required(view):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not can_train(request.user):
-            raise PermissionDenied
+            raise PermissionDenied(TRAIN_REFUSAL)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -38,7 +39,7 @@ def access_job_by_id(user, job_id) -> TrainingJob:
     """The job, for its owner or an admin. Raises PermissionDenied for people
     who may not train at all, Http404 for someone else's job."""
     if not can_train(user):
-        raise PermissionDenied
+        raise PermissionDenied(TRAIN_REFUSAL)
     jobs = TrainingJob.objects.select_related("base_version", "reward_version", "snapshot", "created_by")
     if not user.is_admin:
         jobs = jobs.filter(created_by=user)

@@ -16,7 +16,7 @@ def test_demoting_a_superuser_takes_their_admin_rights_away(admin_client, make_u
     """`has_role` honours is_superuser, so changing the role alone left the
     bootstrap `admin` (a superuser) with every power while the page said User."""
     root = make_user(username="root", role="admin", is_staff=True, is_superuser=True)
-    response = admin_client.post(f"/accounts/users/{root.pk}/", {"role": "user"})
+    response = admin_client.post(f"/accounts/users/{root.pk}/", {"role": "user", "confirmed": "1"})
     assert response.status_code == 302
     root.refresh_from_db()
     assert (root.role, root.is_superuser, root.is_staff, root.is_admin) == ("user", False, False, False)
@@ -38,15 +38,15 @@ def test_the_last_admin_cannot_be_demoted(make_user):
     boss = make_user(username="boss", role="admin")
     client = Client()
     client.force_login(boss)
-    client.post(f"/accounts/users/{boss.pk}/", {"role": "user"})
-    client.post(f"/accounts/users/{boss.pk}/", {"is_approved": "0"})
+    client.post(f"/accounts/users/{boss.pk}/", {"role": "user", "confirmed": "1"})
+    client.post(f"/accounts/users/{boss.pk}/", {"is_approved": "0", "confirmed": "1"})
     boss.refresh_from_db()
     assert boss.is_admin
-    assert "the only admin" in client.get("/accounts/users/").content.decode()
+    assert "You cannot take away your own" in client.get("/accounts/users/").content.decode()
 
 
 def test_an_admin_can_be_demoted_while_another_remains(admin_client, make_user):
     second = make_user(username="second", role="admin")
-    admin_client.post(f"/accounts/users/{second.pk}/", {"role": "moderator"})
+    admin_client.post(f"/accounts/users/{second.pk}/", {"role": "moderator", "confirmed": "1"})
     second.refresh_from_db()
     assert second.role == "moderator" and not second.is_admin
