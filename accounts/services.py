@@ -90,3 +90,20 @@ def user_update_settings(*, user: User, shares_chat_data: bool) -> User:
     user.save(update_fields=["shares_chat_data"])
     return user
 
+
+@transaction.atomic
+def user_anonymise(*, user: User) -> User:
+    """Closes the account for good, keeping its row: moderation's review
+    items and decisions, arena votes and labeling work still point at it
+    (ReviewItem.owner has no constraint to cascade through), now at a
+    nameless, inactive account that cannot sign in, be reset or use an API
+    key. Saving every field closes its sockets (accounts/sockets.py)."""
+    user.username = f"deleted-{user.pk}"
+    user.email = user.first_name = user.last_name = ""
+    user.set_unusable_password()
+    user.is_active = user.is_staff = user.is_superuser = user.arena_enabled = user.shares_chat_data = False
+    user.role = Role.USER
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    return user

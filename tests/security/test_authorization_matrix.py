@@ -68,6 +68,16 @@ POLICY = {
     "accounts:pending": EVERYONE,
     "accounts:settings": SIGNED_IN,
     "accounts:password-change": SIGNED_IN,
+    "accounts:password-change-done": SIGNED_IN,
+    # A forgotten password is reset from a link, signed in or not.
+    "accounts:password-reset": EVERYONE,
+    "accounts:password-reset-done": EVERYONE,
+    "accounts:password-reset-confirm": EVERYONE,
+    "accounts:password-reset-complete": EVERYONE,
+    # Each account's own data; one waiting for approval may delete itself too.
+    "data_controls:export": SIGNED_IN,
+    "data_controls:delete-chats": SIGNED_IN,
+    "data_controls:delete-account": SIGNED_IN,
     "accounts:users": ADMINS,
     "accounts:user-update": ADMINS,
     # Chat: another person's conversation looks like none at all, even to admins.
@@ -224,6 +234,7 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
 
 # URL arguments that are not object ids.
 _NAMED_ARGUMENTS = {"chat:export": {"fmt": "md"}, "labeling:next": {"kind": "demonstration"},
+                    "accounts:password-reset-confirm": {"uidb64": "MQ", "token": "set-password"},
                     "labeling:admin-snapshot-download": {"fmt": "sft-messages"}}
 
 
