@@ -2,10 +2,11 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-from .context import awaits_moderation, is_refused
-from .models import Feedback, Message, Conversation
-from .serializers import conversation_to_dict, message_to_dict
 from core.text import clean_text
+
+from .context import awaits_moderation, is_refused
+from .models import Conversation, Feedback, Message
+from .serializers import conversation_to_dict, message_to_dict
 
 
 def conversation_list(*, user, query: str = "", limit: int = 200) -> list[dict]:

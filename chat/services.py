@@ -11,15 +11,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.db import retry_if_locked
+from core.errors import UserError
+from core.text import clean_text
 from usage.services import answers_admit
 
 from . import dispatch, events, runtime
 from .context import awaits_moderation, client_turn_moderation
-from core.errors import UserError
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
 from .selectors import latest_leaf_under
 from .signals import answer_disliked
-from core.text import clean_text
 
 if TYPE_CHECKING:
     from moderation.models import ReviewItem

@@ -18,11 +18,11 @@ from django.db import IntegrityError, transaction
 from chat.context import awaits_moderation, is_client_turn, is_refused, passed_with_system_prompt
 from chat.models import Feedback, Message, MessageStatus
 from chat.selectors import message_branch
-
-from .consensus import borda_points
 from core.errors import UserError
-from .models import Candidate, Consensus, Prompt, Task, TaskCandidate
+
 from .assignments import candidate_add
+from .consensus import borda_points
+from .models import Candidate, Consensus, Prompt, Task, TaskCandidate
 from .services import prompt_create_from_chat
 from .text import clean_messages, messages_hash
 

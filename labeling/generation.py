@@ -13,14 +13,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import UserError
 from core.text import clean_text
 from engine.backends import ContextTooLong, SamplingParams
 from engine.backends.remote import RemoteGenerationError
 from registry.serving import ModelUnavailable, version_backend
 
-from core.errors import UserError
-from .models import MIN_CANDIDATES, Candidate, CandidateGeneration
 from .assignments import candidate_add, task_create_ranking
+from .models import MIN_CANDIDATES, Candidate, CandidateGeneration
 from .text import text_hash
 
 logger = logging.getLogger(__name__)

@@ -35,7 +35,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='candidate',
             name='source_feedback',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='chat.feedback'),
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='chat.feedback'
+            ),
         ),
         migrations.RunPython(copy_links_forward, copy_links_back),
     ]

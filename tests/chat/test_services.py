@@ -2,9 +2,9 @@ import pytest
 from django.utils import timezone
 
 from chat import runtime, services
-from core.errors import UserError
 from chat.models import Conversation, Feedback, Message, MessageStatus
 from chat.selectors import branch_path, conversation_list, message_branch
+from core.errors import UserError
 from core.redis_client import redis_client
 
 pytestmark = pytest.mark.django_db

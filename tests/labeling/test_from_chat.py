@@ -108,7 +108,9 @@ class TestChatSignals:
     def test_a_disliked_answer_becomes_a_candidate_through_the_receiver(self, make_user):
         user = make_user(username="sharer", shares_chat_data=True)
         _, answer = exchange(user)
-        feedback = Feedback.objects.create(message=answer, user=user, rating=Feedback.Rating.DOWN, reasons=["Being lazy"])
+        feedback = Feedback.objects.create(
+            message=answer, user=user, rating=Feedback.Rating.DOWN, reasons=["Being lazy"]
+        )
         responses = answer_disliked.send(sender=Feedback, feedback=feedback)
         assert [response for receiver, response in responses if response is not None] == [Candidate.objects.get()]
         assert Candidate.objects.get().source_feedback == feedback
