@@ -10,7 +10,7 @@ from django.test import Client
 
 from jobs.models import TrainingJob
 
-from .conftest import wait_for
+from ..helpers.polling import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -36,7 +36,7 @@ def test_a_job_runs_the_real_sft_recipe_and_registers_a_loadable_model(
         job.refresh_from_db()
         return job.state in ("succeeded", "failed", "cancelled")
 
-    wait_for(done, timeout=240, interval=0.5, what="the SFT job")
+    eventually(done, timeout=240, interval=0.5, what="the SFT job")
     assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
     assert job.step == 3 and job.total_steps == 3 and job.metrics.filter(values__has_key="loss").exists()
     version = job.output_version
@@ -73,7 +73,7 @@ def test_real_reward_then_ppo_jobs_hand_their_models_on(
             job.refresh_from_db()
             return job.state in ("succeeded", "failed", "cancelled")
 
-        wait_for(done, timeout=240, interval=0.5, what=f"the {job.kind} job")
+        eventually(done, timeout=240, interval=0.5, what=f"the {job.kind} job")
         assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
         return job
 
@@ -121,7 +121,7 @@ def test_real_pretrain_from_an_uploaded_corpus_and_dpo_jobs(
             job.refresh_from_db()
             return job.state in ("succeeded", "failed", "cancelled")
 
-        wait_for(done, timeout=240, interval=0.5, what=f"the {job.kind} job")
+        eventually(done, timeout=240, interval=0.5, what=f"the {job.kind} job")
         assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
         return job
 
@@ -143,3 +143,49 @@ def test_real_pretrain_from_an_uploaded_corpus_and_dpo_jobs(
         "hyperparameters": json.dumps({"lora": False, "max_steps": 2, "batch_size": 2, "max_length": 64}),
     })
     assert dpo.output_version.kind == "policy" and dpo.step == 2
+
+
+@pytest.mark.skipif(importlib.util.find_spec("training.checkpoint") is None,
+                    reason="the recipes' resumable checkpoints (training.checkpoint) are not written yet")
+def test_a_real_pretrain_cancelled_then_resumed_goes_on_from_its_checkpoint(celery_worker, app_env, settings, admin_user):
+    """The checkpoint contract with training/: output_dir/checkpoint/ is
+    written when the recipe is stopped, the resumed run (same directory)
+    goes on from it, and its summary says from which step. A time budget,
+    kept in the checkpoint, ends the resumed run however fast steps are."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_DIR = Path(app_env["DATA_DIR"])
+    settings.TRAINING_RECIPE_PACKAGE = "training"
+    client = Client()
+    client.force_login(admin_user)
+    text = "".join(f"Line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(400)).encode()
+    response = client.post("/jobs/new/", {
+        "kind": "pretrain", "preset": "cpu-quick", "corpus_upload": SimpleUploadedFile("fox.txt", text),
+        "hyperparameters": json.dumps({"max_steps": 1_000_000, "time_budget_s": 12, "vocab_size": 300, "n_layer": 1,
+                                       "d_model": 32, "d_ff": 64, "seq_len": 32, "batch_size": 4,
+                                       "eval_every": 1_000_000, "eval_tokens": 256, "log_every": 1,
+                                       "checkpoint_every": 0}),
+    })
+    assert response.status_code == 302, response.context["form"].errors
+    job = TrainingJob.objects.get()
+
+    def ended():
+        job.refresh_from_db()
+        return job.state in ("succeeded", "failed", "cancelled")
+
+    eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 3, timeout=120, what="three steps")
+    client.post(f"/jobs/{job.pk}/cancel/")
+    eventually(ended, timeout=60, what="the cancelled pretrain")
+    assert job.state == "cancelled", f"{job.error}\n{job.log_tail[-3000:]}"
+    output = Path(job.directory) / "output"
+    stopped_at = json.loads((output / "summary.json").read_text())["steps"]
+    assert stopped_at >= 3 and (output / "checkpoint").is_dir()
+
+    assert client.post(f"/jobs/{job.pk}/resume/").status_code == 302
+    eventually(ended, timeout=180, what="the resumed pretrain")
+    assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
+    assert job.resumed_from_step == stopped_at and job.step > stopped_at
+    steps = [m.step for m in job.metrics.order_by("id")]
+    assert steps == sorted(steps) and set(steps) == set(range(1, job.step + 1)), "one run's worth of points, in order"
+    assert f"resumed from step {stopped_at}" in client.get(f"/jobs/{job.pk}/").content.decode()
+    assert job.output_version.metadata["lineage"]["resumed_from_step"] == stopped_at
