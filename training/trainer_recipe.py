@@ -11,14 +11,13 @@ resumes from it (`resume`), and a completed run removes them.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 from transformers import TrainerCallback
 
 from . import device as hw
-from .checkpoint import CHECKPOINT
+from .checkpoint import CHECKPOINT, remove_checkpoint
 from .config import config_dict
 from .distributed import is_main_process
 from .metrics import MetricsWriter, write_summary
@@ -138,7 +137,7 @@ def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None)
                                     wall_time_s=time.monotonic() - started, final=dict(writer.last),
                                     config=config_dict(config), resumed_from_step=resumed_from_step)
             if not stopped:
-                shutil.rmtree(Path(config.output_dir) / CHECKPOINT, ignore_errors=True)
+                remove_checkpoint(config.output_dir)
         else:
             summary = {"kind": kind, "status": "stopped" if stopped else "completed",
                        "resumed_from_step": resumed_from_step}
