@@ -7,10 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from django.db import connection
+
+from .helpers.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,14 +73,18 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def wait_for(self, ready, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """Until `ready()`; a process that exits first, or one not ready in
+        time, fails with the end of its log."""
+
+        def running_and_ready():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()[-4000:]}")
-            if ready():
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"{self.name} did not get ready in {timeout}s:\n{self.output()[-4000:]}")
+            return ready()
+
+        try:
+            eventually(running_and_ready, timeout=timeout, interval=0.2, what=f"{self.name} ready")
+        except AssertionError as not_ready:
+            raise AssertionError(f"{not_ready}:\n{self.output()[-4000:]}") from None
 
     def kill(self, sig=signal.SIGKILL) -> None:
         if self.proc.poll() is None:

@@ -25,6 +25,7 @@ from chat.models import ACTIVE_STATUSES, Message
 from core.redis_client import redis_client
 
 from ..conftest import record_figures, session_cookie
+from ..helpers.polling import eventually
 from ..processes import start_asgi_server, start_balancer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -47,10 +48,8 @@ class Cluster:
     def wait_until_both_in_rotation(self, timeout: float = 30.0) -> None:
         """Every web process answers readiness, and HAProxy (checking every
         second, two passes to rise) has had time to see it."""
-        deadline = time.monotonic() + timeout
-        while not all(_get(port, "/healthz/ready")[0] == 200 for port in self.web_ports):
-            assert time.monotonic() < deadline, "a web process is not ready"
-            time.sleep(0.2)
+        eventually(lambda: all(_get(port, "/healthz/ready")[0] == 200 for port in self.web_ports), timeout=timeout,
+                   interval=0.2, what="every web process ready")
         time.sleep(2.5)
 
     def stop(self) -> None:
@@ -110,10 +109,8 @@ def test_a_request_id_is_given_at_the_edge_and_kept_behind_it(cluster):
     status, _, response = _get(cluster.port, "/healthz/ready", headers={"X-Request-ID": "chosen-by-the-client"})
     request_id = response.getheader("X-Request-ID")
     assert status == 200 and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", request_id)
-    deadline = time.monotonic() + 10
-    while request_id not in cluster.balancer.output():
-        assert time.monotonic() < deadline, "HAProxy's log does not name the request id"
-        time.sleep(0.2)
+    eventually(lambda: request_id in cluster.balancer.output(), timeout=10, interval=0.2,
+               what="HAProxy's log naming the request id")
 
 
 def test_the_sign_in_throttle_sees_the_client_behind_the_balancer(cluster):

@@ -13,6 +13,7 @@ from chat.models import Conversation, Message, MessageStatus
 from engine.backends import SamplingParams
 from engine.backends.remote import MID_ANSWER_MESSAGE, OpenAIBackend, RemoteGenerationError
 from tests.conftest import record_figures
+from tests.helpers.polling import eventually
 from tests.processes import port_open, start_openai_server
 
 pytestmark = pytest.mark.integration
@@ -146,10 +147,11 @@ def test_a_chat_answer_whose_server_dies_mid_way_ends_failed_with_the_message(
     )
     worker = threading.Thread(target=answer_generate, kwargs={"message_id": answer.pk})
     worker.start()
-    deadline = time.monotonic() + 60
-    while not Message.objects.get(pk=answer.pk).content:  # saved every second while streaming
-        assert time.monotonic() < deadline and worker.is_alive(), "the answer never streamed"
-        time.sleep(0.2)
+    def streamed():  # the text is saved every second while streaming
+        assert worker.is_alive(), "the worker ended before the answer streamed"
+        return Message.objects.get(pk=answer.pk).content
+
+    eventually(streamed, timeout=60, what="the answer streaming")
     pool = chat_backend()[0].pool
     (busy,) = [e.index for e in pool.endpoints if e.in_flight]
     two_servers[busy][0].kill()

@@ -18,6 +18,7 @@ from chat import dispatch
 from chat.dispatch import chat_work_redispatch_lost
 from chat.models import Message, MessageStatus
 
+from ..helpers.polling import eventually
 from ..helpers.sockets import connect, final_message, receive_until, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.faults]
@@ -81,10 +82,10 @@ def _restart_redis(tmp_path) -> None:
          "--appendonly", "no", "--daemonize", "yes", "--logfile", str(tmp_path / "redis.log")],
         check=True, timeout=30,
     )
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG":
-        assert time.monotonic() < deadline, "Redis did not come back"
-        time.sleep(0.1)
+    eventually(
+        lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG",
+        timeout=10, what="Redis back",
+    )
 
 
 async def _reconnect_and_subscribe(user, conversation_id, attempts: int = 5):

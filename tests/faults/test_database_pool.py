@@ -6,7 +6,6 @@ database outage gets (psycopg_pool's PoolTimeout is an OperationalError),
 never a hang."""
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -15,6 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from ..helpers.polling import eventually
 from ..processes import start_asgi_server
 
 # django_db: so that the test database exists (this process never writes to it).
@@ -63,10 +63,8 @@ def exhausted_server(one_connection_server, app_env):
         # Its session lookup takes the pool's only connection and waits.
         holder = threading.Thread(target=lambda: holder_status.append(_get(f"{url}/accounts/settings/")[0]))
         holder.start()
-        deadline = time.monotonic() + 30
-        while not _waiting_on_sessions(database_url):
-            assert time.monotonic() < deadline, "no request took the connection and waited on the lock"
-            time.sleep(0.1)
+        eventually(lambda: _waiting_on_sessions(database_url), timeout=30,
+                   what="a request holding the connection, waiting on the lock")
         yield url
         locker.rollback()
     holder.join(timeout=CLIENT_TIMEOUT)

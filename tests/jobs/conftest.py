@@ -1,7 +1,6 @@
 """Fixtures for the jobs tests: the stand-in recipes, data directories the
 worker shares, datasets and model versions to train from."""
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -73,13 +72,3 @@ def trainer(make_user):
     user = make_user(username="trainer")
     user.user_permissions.add(Permission.objects.get(codename="add_trainingjob", content_type__app_label="jobs"))
     return user
-
-
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not reached in {timeout}s")

@@ -10,8 +10,8 @@ from django.utils import timezone
 from chat.models import Conversation, Message, MessageStatus
 from jobs.models import TrainingJob
 
+from ..helpers.polling import eventually
 from ..processes import start_celery_beat, start_celery_worker
-from .conftest import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -44,8 +44,8 @@ def test_beat_fails_a_dead_job_and_interrupts_a_dead_answer(housekeeping, admin_
         conversation=conversation, role="assistant", parent=question, content="Half an ans",
         status=MessageStatus.STREAMING, started_at=long_ago,
     )
-    wait_for(lambda: TrainingJob.objects.get(pk=job.pk).state == "failed", timeout=30, what="the job failed by beat")
-    wait_for(lambda: Message.objects.get(pk=answer.pk).status == MessageStatus.INTERRUPTED, timeout=30,
+    eventually(lambda: TrainingJob.objects.get(pk=job.pk).state == "failed", timeout=30, what="the job failed by beat")
+    eventually(lambda: Message.objects.get(pk=answer.pk).status == MessageStatus.INTERRUPTED, timeout=30,
              what="the answer interrupted by beat")
     assert "stopped answering" in TrainingJob.objects.get(pk=job.pk).error
     assert Message.objects.get(pk=answer.pk).content == "Half an ans", "what was shown is kept"
@@ -60,7 +60,7 @@ def test_beat_sends_again_a_job_whose_message_was_lost_and_it_runs(
         base_version=base_version, snapshot=sft_snapshot(["Fine."]),
     )
     TrainingJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
-    wait_for(lambda: TrainingJob.objects.get(pk=job.pk).state == "succeeded", timeout=60,
+    eventually(lambda: TrainingJob.objects.get(pk=job.pk).state == "succeeded", timeout=60,
              what="the lost job sent again by beat and run")
     job.refresh_from_db()
     assert job.task_id and job.dispatched_at is not None

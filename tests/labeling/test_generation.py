@@ -1,7 +1,5 @@
 """Candidate generation: a real Celery worker on the generation queue
 samples the tiny model, and an in-process run shows duplicates dropped."""
-import time
-
 import pytest
 
 from engine.tiny import build_tiny_chat_model
@@ -12,6 +10,8 @@ from labeling.models import Candidate, CandidateGeneration, Prompt, Task
 from labeling.services import candidate_generations_request
 from labeling.text import messages_hash
 from registry.models import ModelVersion
+
+from ..helpers.polling import eventually
 
 CONVERSATION = [
     {"role": "user", "content": "Give me a word for happy."},
@@ -31,14 +31,12 @@ def _prompt_with_demonstration(writer) -> tuple[Prompt, Candidate]:
     return prompt, Candidate.objects.get(demonstration=demonstration)
 
 
-def _wait_until_finished(generation_id: int, timeout: float = 180.0) -> CandidateGeneration:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_until_finished(generation_id: int) -> CandidateGeneration:
+    def finished():
         row = CandidateGeneration.objects.get(pk=generation_id)
-        if row.state in (CandidateGeneration.State.DONE, CandidateGeneration.State.FAILED):
-            return row
-        time.sleep(0.5)
-    raise TimeoutError(f"generation {generation_id} is still {row.state}")
+        return row if row.state in (CandidateGeneration.State.DONE, CandidateGeneration.State.FAILED) else None
+
+    return eventually(finished, timeout=180, interval=0.5, what=f"generation {generation_id} finishing")
 
 
 @pytest.mark.integration

@@ -1,10 +1,10 @@
 """HTTP requests and WebSocket connections are counted where they enter."""
-import asyncio
 import time
 
 import pytest
 from channels.db import database_sync_to_async
 
+from ..helpers.polling import eventually_async
 from ..helpers.sockets import connect
 from .helpers import value
 
@@ -39,14 +39,8 @@ def test_a_request_succeeds_while_redis_is_down(client, admin, settings):
     assert b"chatsite_redis_up 0.0" in response.content and b"chatsite_training_jobs{" in response.content
 
 
-async def _wait_for_gauge(predicate, timeout: float = 10.0) -> float:
-    deadline = time.monotonic() + timeout
-    while True:
-        current = await database_sync_to_async(value)("chatsite_websocket_connections", route="chat")
-        if predicate(current):
-            return current
-        assert time.monotonic() < deadline, f"the gauge stayed at {current}"
-        await asyncio.sleep(0.05)
+async def _chat_sockets_counted() -> float:
+    return await database_sync_to_async(value)("chatsite_websocket_connections", route="chat")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -54,9 +48,13 @@ async def test_an_open_socket_is_counted_until_it_closes(user, metrics_prefix):
     communicator, connected, _ = await connect(user)
     assert connected
     try:
-        open_now = await _wait_for_gauge(lambda current: current >= 1)
+        open_now = await eventually_async(_chat_sockets_counted, timeout=10, what="the open socket counted")
     finally:
         await communicator.disconnect()
-    await _wait_for_gauge(lambda current: current == open_now - 1)
+
+    async def one_less():
+        return await _chat_sockets_counted() == open_now - 1
+
+    await eventually_async(one_less, timeout=10, what="the closed socket no longer counted")
     total = await database_sync_to_async(value)("chatsite_websocket_connections_total", route="chat")
     assert total == 1

@@ -5,8 +5,6 @@ A generation worker of its own, on a queue of its own and without
 CHAT_MODEL (the shared test worker answers with the tiny model the setting
 names), so it answers with the registry's serving version as production
 does; answers are sent to it directly, past input moderation."""
-import time
-
 import pytest
 from django.test import Client
 
@@ -17,6 +15,7 @@ from engine.tiny import build_tiny_chat_model
 from registry.models import ModelVersion
 from registry.services import model_version_promote
 
+from ..helpers.polling import eventually
 from ..processes import start_celery_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -44,15 +43,6 @@ def ask(user, max_new_tokens: int) -> Message:
     return answer
 
 
-def wait_until(predicate, timeout=90.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached in {timeout}s")
-
-
 def test_promotion_switches_the_next_answer_and_spares_the_one_in_flight(
     serving_worker, tiny_model_dir, tmp_path, make_user
 ):
@@ -64,9 +54,9 @@ def test_promotion_switches_the_next_answer_and_spares_the_one_in_flight(
     admin = make_user(username="boss", role="admin")
 
     long_answer = ask(user, max_new_tokens=1500)
-    wait_until(
+    eventually(
         lambda: Message.objects.filter(pk=long_answer.pk, status=MessageStatus.STREAMING, model_version=old).exclude(content="").exists(),
-        what="the long answer streaming on the old version",
+        what="the long answer streaming on the old version", timeout=90,
     )
     client = Client()
     client.force_login(admin)
@@ -75,12 +65,13 @@ def test_promotion_switches_the_next_answer_and_spares_the_one_in_flight(
     assert Message.objects.get(pk=long_answer.pk).status == MessageStatus.STREAMING, "still in flight at the switch"
 
     next_answer = ask(user, max_new_tokens=20)
-    wait_until(lambda: Message.objects.get(pk=next_answer.pk).status == MessageStatus.COMPLETE, what="the next answer")
+    eventually(lambda: Message.objects.get(pk=next_answer.pk).status == MessageStatus.COMPLETE,
+               what="the next answer", timeout=90)
     next_answer.refresh_from_db()
     assert next_answer.model_version == new and next_answer.model_name == "tiny-new"
     assert f"Loading chat model from {new_dir}" in serving_worker.output(), "the worker loaded the new version, no restart"
 
-    wait_until(lambda: Message.objects.get(pk=long_answer.pk).status not in (MessageStatus.QUEUED, MessageStatus.STREAMING),
+    eventually(lambda: Message.objects.get(pk=long_answer.pk).status not in (MessageStatus.QUEUED, MessageStatus.STREAMING),
                what="the long answer finishing", timeout=300)
     long_answer.refresh_from_db()
     assert long_answer.status == MessageStatus.COMPLETE and long_answer.completion_tokens == 1500
