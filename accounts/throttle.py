@@ -98,7 +98,7 @@ def login_failure_record(*, username: str | None, address: str) -> None:
                 pipe.expire(f"accounts:login-failures:{suffix}", settings.LOGIN_FAILURE_WINDOW_SECONDS)
             counts = pipe.execute()[::2]
         with client.pipeline() as pipe:
-            for (suffix, free), failures in zip(buckets, counts):
+            for (suffix, free), failures in zip(buckets, counts, strict=True):
                 wait = _wait_seconds(failures=int(failures), free=free)
                 if wait:
                     pipe.set(f"accounts:login-wait:{suffix}", 1, ex=wait)

@@ -93,7 +93,9 @@ def user_update_view(request, user_id: int):
     arena = request.POST.get("arena_enabled")
     quota = request.POST.get("daily_token_quota")
     if quota is not None and quota.strip() and not (quota.strip().isdigit() and int(quota) < 2**31):
-        messages.error(request, "The daily token quota must be a whole number (0: unlimited), or empty for the site's default.")
+        messages.error(
+            request, "The daily token quota must be a whole number (0: unlimited), or empty for the site's default."
+        )
         return redirect("accounts:users")
     loss = access_change_loss(user=user, role=role, is_approved=is_approved)
     if loss and request.POST.get("confirmed") != "1":
