@@ -23,6 +23,18 @@ def _clean_value(key: str, value):
     raise forms.ValidationError(f"Hyper-parameter {key!r} must be a number, text, true/false, null or a list of those.")
 
 
+def fields_by_kind() -> dict[str, list[str]]:
+    """The inputs each kind uses (from its RecipeSpec), for the form's
+    script to show only those."""
+    return {
+        kind: ["base_version"]
+        + (["reward_version"] if spec.reward_key else [])
+        + (["snapshot"] if spec.snapshot_kinds else [])
+        + (["corpus", "corpus_upload"] if spec.data == recipes.CORPUS else [])
+        for kind, spec in recipes.RECIPES.items()
+    }
+
+
 class TrainingJobForm(forms.Form):
     kind = forms.ChoiceField(choices=recipes.KIND_CHOICES)
     preset = forms.ChoiceField(choices=list(recipes.PRESETS.items()))

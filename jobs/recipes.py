@@ -4,9 +4,11 @@ the presets that prefill the form, the config keys a job sets itself, and
 the command line that starts a recipe.
 
 Every per-kind fact the app uses is a field of RecipeSpec: the model's
-choices, the form's checks, the runner's data preparation and config, and
-the kind of version registered. Adding a recipe (KTO, GRPO...) is one row
-here plus training/<kind>.py with its presets in training/presets.py.
+choices, the form's checks and the inputs its script shows, the runner's
+data preparation and config, and the kind of version registered. Adding a
+recipe (KTO, GRPO...) is one row here plus training/<kind>.py with its
+presets in training/presets.py (and the migration makemigrations writes
+for the new choice).
 
 The recipe package is a setting (TRAINING_RECIPE_PACKAGE) so tests can run
 small stand-in recipes; each job records the module it was created with."""

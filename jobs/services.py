@@ -101,10 +101,9 @@ def training_job_resume(*, job: TrainingJob) -> TrainingJob:
     there). Raises UserError with the reason."""
     from .dispatch import training_job_dispatch
 
-    resumable = (TrainingJob.State.FAILED, TrainingJob.State.CANCELLED)
     with transaction.atomic():
         locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
-        if locked.state not in resumable:
+        if not locked.is_resumable:
             raise UserError("not_resumable", f"Job #{job.pk} is {locked.get_state_display().lower()}; only a failed "
                             "or cancelled job can be resumed.")
         if locked.heartbeat_at and locked.finished_at and locked.heartbeat_at > locked.finished_at and (

@@ -11,7 +11,7 @@ from core.errors import UserError
 
 from . import recipes
 from .access import access_job_by_id, trainer_required
-from .forms import TrainingJobForm
+from .forms import TrainingJobForm, fields_by_kind
 from .selectors import job_list, job_log_path, job_metric_points, job_samples
 from .serializers import job_to_dict
 from .services import (
@@ -52,7 +52,8 @@ def job_create_view(request):
         messages.success(request, f"Job #{job.pk} is queued.")
         return redirect("jobs:detail", job_id=job.pk)
     status = 400 if form.is_bound else 200
-    return render(request, "jobs/create.html", {"form": form, "presets": recipes.all_presets()}, status=status)
+    context = {"form": form, "presets": recipes.all_presets(), "inputs": fields_by_kind()}
+    return render(request, "jobs/create.html", context, status=status)
 
 
 @require_GET

@@ -6,17 +6,12 @@ import { h, readJSON, svg } from './lib/dom.js';
 import { reconnectingSocket } from './lib/socket.js';
 
 // --- New job form ------------------------------------------------------
-const INPUTS = {
-  pretrain: ['base_version', 'corpus', 'corpus_upload'],
-  sft: ['base_version', 'snapshot'],
-  reward: ['base_version', 'snapshot'],
-  dpo: ['base_version', 'snapshot'],
-  ppo: ['base_version', 'reward_version', 'snapshot'],
-};
+// The inputs each kind uses come from the server's recipe table (job-inputs).
 const OPTIONAL = ['base_version', 'reward_version', 'snapshot', 'corpus', 'corpus_upload'];
 
 function setUpForm(form) {
   const presets = readJSON('job-presets');
+  const inputs = readJSON('job-inputs') || {};
   const kind = form.querySelector('[name=kind]');
   const preset = form.querySelector('[name=preset]');
   const params = form.querySelector('[name=hyperparameters]');
@@ -24,7 +19,7 @@ function setUpForm(form) {
   params.addEventListener('input', () => { edited = true; });
 
   function showInputs() {
-    const wanted = INPUTS[kind.value] || [];
+    const wanted = inputs[kind.value] || [];
     for (const name of OPTIONAL) {
       const field = form.querySelector(`[data-field="${name}"]`);
       if (field) field.hidden = !wanted.includes(name);

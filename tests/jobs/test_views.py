@@ -169,3 +169,11 @@ def test_the_command_resumes_a_cancelled_job_and_refuses_a_succeeded_one(admin_u
         call_command("start_training_job", "--resume", str(done.pk))
     with pytest.raises(CommandError, match="No training job"):
         call_command("start_training_job", "--resume", "999999")
+
+
+def test_the_form_page_tells_its_script_each_kinds_inputs_from_the_recipe_table(fake_recipes, admin_user):
+    page = client_for(admin_user).get("/jobs/new/").content.decode()
+    inputs = json.loads(page.split('id="job-inputs" type="application/json">')[1].split("</script>")[0])
+    assert inputs["ppo"] == ["base_version", "reward_version", "snapshot"]
+    assert inputs["pretrain"] == ["base_version", "corpus", "corpus_upload"]
+    assert inputs["sft"] == inputs["dpo"] == inputs["reward"] == ["base_version", "snapshot"]
