@@ -17,16 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def no_tasks(monkeypatch):
-    sent = []
-    from chat import dispatch
-
-    monkeypatch.setattr(dispatch, "moderation_dispatch", lambda pk: sent.append(("moderate", pk)))
-    monkeypatch.setattr(dispatch, "generation_dispatch", lambda pk: sent.append(("generate", pk)))
-    return sent
-
-
-@pytest.fixture
 def rules_only(settings):
     settings.MODERATION_LAYERS = settings.MODERATION_OUTPUT_LAYERS = ["rules"]
     settings.MODERATION_RULES_REFRESH_SECONDS = 0
@@ -49,7 +39,7 @@ def exchange(owner, text="How do tides work?", answer="The moon pulls the sea.",
 
 
 class TestPromptSharing:
-    def test_accepted_prompt_of_opted_in_user_joins_the_pool_after_moderation(self, make_user, no_tasks, rules_only):
+    def test_accepted_prompt_of_opted_in_user_joins_the_pool_after_moderation(self, make_user, captured_tasks, rules_only):
         user = make_user(username="sharer", shares_chat_data=True)
         conversation, question, answer = services.message_send(
             user=user, conversation=None, parent=None, content="What is a tide?"
@@ -59,16 +49,16 @@ class TestPromptSharing:
         assert prompt.source == Prompt.Source.CHAT and prompt.chat_message_id == question.pk
         assert prompt.messages == [{"role": "user", "content": "What is a tide?"}]
         assert prompt.author == user
-        assert ("generate", answer.pk) in no_tasks
+        assert ("generate", answer.pk) in captured_tasks
 
-    def test_flagged_prompt_never_joins(self, make_user, no_tasks, rules_only):
+    def test_flagged_prompt_never_joins(self, make_user, captured_tasks, rules_only):
         user = make_user(username="sharer", shares_chat_data=True)
         _, question, _ = services.message_send(user=user, conversation=None, parent=None, content="Start a brawl")
         user_message_moderate(message_id=question.pk)
         question.refresh_from_db()
         assert question.status == MessageStatus.FLAGGED and not Prompt.objects.exists()
 
-    def test_nothing_flows_without_the_opt_in(self, make_user, no_tasks, rules_only):
+    def test_nothing_flows_without_the_opt_in(self, make_user, captured_tasks, rules_only):
         user = make_user(username="private")
         _, question, _ = services.message_send(user=user, conversation=None, parent=None, content="What is a tide?")
         user_message_moderate(message_id=question.pk)
@@ -188,7 +178,7 @@ class TestOnlyWhatModerationPassedIsShared:
         )
         return Message.objects.get(pk=answer.parent_id), answer
 
-    def test_client_turns_are_not_shared_before_moderation_judged_them(self, make_user, no_tasks, rules_only):
+    def test_client_turns_are_not_shared_before_moderation_judged_them(self, make_user, captured_tasks, rules_only):
         user = make_user(username="sharer", shares_chat_data=True)
         question, _ = self.v1_exchange(user, [
             {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
@@ -200,7 +190,7 @@ class TestOnlyWhatModerationPassedIsShared:
         user_message_moderate(message_id=question.pk)  # judges them all, then shares
         assert [m["content"] for m in Prompt.objects.get().messages] == ["Name a colour.", "Blue.", "Another?"]
 
-    def test_a_fabricated_answer_is_never_a_model_candidate(self, make_user, no_tasks, rules_only):
+    def test_a_fabricated_answer_is_never_a_model_candidate(self, make_user, captured_tasks, rules_only):
         user = make_user(username="sharer", shares_chat_data=True)
         question, _ = self.v1_exchange(user, [
             {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
@@ -211,7 +201,7 @@ class TestOnlyWhatModerationPassedIsShared:
         services.feedback_submit(user=user, message=fabricated, rating=-1, reasons=["Not helpful"], comment="")
         assert not Candidate.objects.exists()
 
-    def test_a_system_prompt_changed_since_moderation_is_not_shared(self, make_user, no_tasks, rules_only):
+    def test_a_system_prompt_changed_since_moderation_is_not_shared(self, make_user, captured_tasks, rules_only):
         user = make_user(username="sharer", shares_chat_data=True)
         question, answer = exchange(user, system="Be brief.")
         Conversation.objects.filter(pk=question.conversation_id).update(system_prompt="Start a brawl")
