@@ -128,7 +128,8 @@ def test_a_chat_answer_whose_server_dies_mid_way_ends_failed_with_the_message(
     """Through the chat's answer service (as the generation worker runs it):
     the answer ends `failed`, its error says what happened and names no
     server, and its model is the configured name."""
-    from chat.generation import answer_generate, chat_backend
+    from chat.worker import answer_generate
+    from registry.serving import version_backend
 
     for process, url in two_servers:
         if process.proc.poll() is not None:
@@ -152,7 +153,7 @@ def test_a_chat_answer_whose_server_dies_mid_way_ends_failed_with_the_message(
         return Message.objects.get(pk=answer.pk).content
 
     eventually(streamed, timeout=60, what="the answer streaming")
-    pool = chat_backend()[0].pool
+    pool = version_backend()[0].pool
     (busy,) = [e.index for e in pool.endpoints if e.in_flight]
     two_servers[busy][0].kill()
     worker.join(timeout=60)

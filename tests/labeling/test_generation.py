@@ -148,7 +148,7 @@ def test_a_thumbs_down_chat_answer_is_ranked_against_fresh_samples(tiny_model_di
     )
     feedback = chat_services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Not factually correct"], comment="")
     feedback.refresh_from_db()
-    disliked = feedback.labeling_candidate
+    disliked = Candidate.objects.get(source_feedback=feedback)
     version = ModelVersion.objects.create(name="tiny", kind="policy", source="imported", path=str(tiny_model_dir))
     (requested,) = candidate_generations_request(
         prompts=[disliked.prompt], model_versions=[version], k=3, required_annotations=1, max_new_tokens=8
