@@ -1,4 +1,5 @@
 """Role checks shared by views, consumers and tasks: the server decides."""
+
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login

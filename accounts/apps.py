@@ -18,8 +18,14 @@ class AccountsConfig(AppConfig):
         post_delete.connect(sockets.on_user_deleted, sender=User, dispatch_uid="accounts.sockets.user_deleted")
         user_logged_out.connect(sockets.on_logged_out, dispatch_uid="accounts.sockets.logged_out")
         for relation in (User.groups.through, User.user_permissions.through):
-            m2m_changed.connect(sockets.on_user_relation_removed, sender=relation,
-                                dispatch_uid=f"accounts.sockets.{relation._meta.model_name}")
-        m2m_changed.connect(sockets.on_group_permissions_removed, sender=Group.permissions.through,
-                            dispatch_uid="accounts.sockets.group_permissions")
+            m2m_changed.connect(
+                sockets.on_user_relation_removed,
+                sender=relation,
+                dispatch_uid=f"accounts.sockets.{relation._meta.model_name}",
+            )
+        m2m_changed.connect(
+            sockets.on_group_permissions_removed,
+            sender=Group.permissions.through,
+            dispatch_uid="accounts.sockets.group_permissions",
+        )
         pre_delete.connect(sockets.on_group_deleted, sender=Group, dispatch_uid="accounts.sockets.group_deleted")

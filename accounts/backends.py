@@ -5,6 +5,7 @@ passwords it finds wrong.
 Only a checked password counts: a refused attempt learns nothing, and
 counting it would let anybody hammering with made-up account names fill
 Redis with counts."""
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied

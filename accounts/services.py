@@ -24,7 +24,11 @@ UNSET_QUOTA = -1
 
 
 def user_update_access(
-    *, user: User, role: str | None = None, is_approved: bool | None = None, arena_enabled: bool | None = None,
+    *,
+    user: User,
+    role: str | None = None,
+    is_approved: bool | None = None,
+    arena_enabled: bool | None = None,
     daily_token_quota: int | None = None,
 ) -> User:
     """Changes what is given (None leaves a field as it is). A role below
@@ -68,8 +72,13 @@ def admins_lock() -> None:
 
 @transaction.atomic
 def user_change_access(
-    *, actor: User, user: User, role: str | None = None, is_approved: bool | None = None,
-    arena_enabled: bool | None = None, daily_token_quota: int | None = None,
+    *,
+    actor: User,
+    user: User,
+    role: str | None = None,
+    is_approved: bool | None = None,
+    arena_enabled: bool | None = None,
+    daily_token_quota: int | None = None,
 ) -> User:
     """An admin's change to another account's access (the Users page):
     user_update_access, unless accounts.selectors.access_change_refusal

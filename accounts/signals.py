@@ -1,5 +1,6 @@
 """Clears the sign-in throttle's count on success (connected in
 AccountsConfig.ready); accounts/backends.py counts the failures."""
+
 from .throttle import client_address, login_success_record
 
 

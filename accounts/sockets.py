@@ -7,6 +7,7 @@ views and group edits change rights without passing through
 accounts/services.py. Changes that only add rights through groups or
 permissions close nothing; a save of the user's rights fields closes even
 when it grants (a reconnect costs the page a second)."""
+
 import logging
 
 from django.contrib.auth import get_user_model

@@ -22,6 +22,7 @@ every way in (the login page, the admin's, an API client calling
 `authenticate`) is limited alike. A Redis fault lets the
 attempt through with a logged warning: sign-in must not depend on Redis.
 """
+
 import hashlib
 import ipaddress
 import logging

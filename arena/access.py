@@ -1,6 +1,7 @@
 """Who may do what in the arena, checked on the server for pages, the API
 and the socket alike. A user the admins have not enabled is refused
 (403); another user's match looks like one that does not exist (404)."""
+
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -37,8 +38,8 @@ def access_match_by_id(user, match_id) -> ArenaMatch:
     if not can_use_arena(user):
         raise PermissionDenied(ARENA_REFUSAL)
     try:
-        return ArenaMatch.objects.select_related(
-            "question", "answer_a", "answer_b", "version_a", "version_b"
-        ).get(pk=int(match_id), user=user)
+        return ArenaMatch.objects.select_related("question", "answer_a", "answer_b", "version_a", "version_b").get(
+            pk=int(match_id), user=user
+        )
     except (ArenaMatch.DoesNotExist, TypeError, ValueError):
         raise Http404("No such match.") from None

@@ -11,15 +11,16 @@ the model's name: the match's versions come with the vote's answer. A
 signed-out account is closed with 4401 after the handshake, one not let
 into the arena with 4403.
 """
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.access import can_chat, can_use_arena
 from chat import services as chat_services
-from core.errors import UserError
 from chat.frames import ConversationFrameConsumer
-from core.frames import optional_id
 from core.db import database_sync_to_async
+from core.errors import UserError
+from core.frames import optional_id
 from registry.models import ModelVersion
 
 from . import selectors, services
@@ -86,9 +87,7 @@ class ArenaConsumer(ConversationFrameConsumer):
         match = await database_sync_to_async(access_match_by_id)(self.user, match_id)
         await self._watch(match.conversation_id)
 
-        data = await database_sync_to_async(
-            lambda: selectors.match_to_dict(access_match_by_id(self.user, match.pk))
-        )()
+        data = await database_sync_to_async(lambda: selectors.match_to_dict(access_match_by_id(self.user, match.pk)))()
         await self.send_json({"type": "watching", "request_id": request_id, "match": data})
 
     async def on_stop(self, content, request_id):

@@ -9,6 +9,7 @@ answer a one-turn conversation with a few tokens. A version that cannot
 with the reason shown to the admin, instead of breaking users' rounds. The
 serving version plays without this: promoting it was the admin's decision.
 """
+
 import logging
 
 from django.db import transaction
@@ -48,8 +49,8 @@ def arena_version_disable(*, version: ModelVersion) -> ModelVersion:
 def _smoke_generation(version: ModelVersion) -> str:
     """The version's reply to SMOKE_MESSAGES, greedy and SMOKE_TOKENS long;
     raises on anything that would break an arena answer."""
-    from registry.serving import version_backend
     from engine.backends import SamplingParams
+    from registry.serving import version_backend
 
     backend, _ = version_backend(version)
     stream = backend.stream(

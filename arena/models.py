@@ -5,6 +5,7 @@ A match owns a conversation of its own, so the answers go through the chat's
 moderation and generation path unchanged; chat's access checks hide those
 conversations from the chat pages, where the model names would show.
 """
+
 from django.conf import settings
 from django.db import models
 
@@ -34,12 +35,8 @@ class ArenaMatch(models.Model):
     answer_b = models.ForeignKey("chat.Message", on_delete=models.CASCADE, related_name="+")
     # Kept apart from the answers' own model_version, which the worker
     # rewrites with what it loaded: this is what the match asked for.
-    version_a = models.ForeignKey(
-        "registry.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    version_b = models.ForeignKey(
-        "registry.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    version_a = models.ForeignKey("registry.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+")
+    version_b = models.ForeignKey("registry.ModelVersion", null=True, on_delete=models.SET_NULL, related_name="+")
     outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True, default="")
     decided_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The preference pair the vote made (a decisive arena vote only).

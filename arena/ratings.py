@@ -18,6 +18,7 @@ Arena: they say the two are alike, which both models should hear.
   approximation), measured from the mean of all players; on simulated votes
   they cover the true strengths 95% of the time (tests/arena/test_ratings.py).
 """
+
 import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass

@@ -1,12 +1,12 @@
 """Reads of the arena: which versions can play, a match as the browser
 sees it (versions hidden until the vote), and the leaderboard."""
-from django.db.models import Q
 
-from registry.models import ModelVersion
-from registry.selectors import serving_model_version
+from django.db.models import Q
 
 from chat.models import Message
 from chat.serializers import message_to_dict
+from registry.models import ModelVersion
+from registry.selectors import serving_model_version
 
 from . import ratings
 from .models import ArenaMatch
@@ -129,6 +129,7 @@ def leaderboard() -> list[dict]:
 
 def trial_history(*, user, limit: int = 20) -> list[ArenaMatch]:
     return list(
-        ArenaMatch.objects.filter(user=user, kind=ArenaMatch.Kind.TRIAL)
-        .select_related("question", "version_a", "version_b")[:limit]
+        ArenaMatch.objects.filter(user=user, kind=ArenaMatch.Kind.TRIAL).select_related(
+            "question", "version_a", "version_b"
+        )[:limit]
     )

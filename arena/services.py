@@ -1,13 +1,14 @@
 """Writes of the arena: a round's start (two answers through the chat's own
 moderation and generation path), the user's vote, a stop."""
+
 import random
 
 from django.db import transaction
 from django.utils import timezone
 
 from chat import services as chat_services
-from core.errors import UserError
 from chat.models import Message, MessageStatus
+from core.errors import UserError
 from registry.models import ModelVersion
 
 from . import selectors
@@ -33,7 +34,9 @@ def match_versions_draw() -> tuple[ModelVersion, ModelVersion]:
 def _trial_versions(trial_version: ModelVersion) -> tuple[ModelVersion, ModelVersion]:
     serving = selectors.trial_serving_version()
     if serving is None:
-        raise ArenaError("no_serving_version", "No registered model version serves chat, so there is nothing to compare with.")
+        raise ArenaError(
+            "no_serving_version", "No registered model version serves chat, so there is nothing to compare with."
+        )
     if trial_version.kind != ModelVersion.Kind.POLICY or trial_version.pk == serving.pk:
         raise ArenaError("invalid_version", "Choose a chat model that is not the serving one.")
     return serving, trial_version

@@ -7,7 +7,6 @@ from accounts.access import role_required
 from accounts.models import Role
 from core.errors import UserError
 from core.http import json_body
-
 from registry.models import ModelVersion
 
 from . import selectors, services

@@ -9,6 +9,7 @@ aggregate tokens per second and p50/p99 time to first token at 1, 4, 8 and
 
 Needs a Redis (REDIS_URL). Moderation runs as configured; greedy decoding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,10 @@ def fresh_postgres_database(server_url: str, name: str) -> str:
 async def wave(url: str, cookie: str, n: int, max_new_tokens: int) -> dict:
     started = time.perf_counter()
     results = await asyncio.gather(
-        *(asyncio.wait_for(one_answer(url, cookie, PROMPTS[i % len(PROMPTS)], max_new_tokens), timeout=900)
-          for i in range(n))
+        *(
+            asyncio.wait_for(one_answer(url, cookie, PROMPTS[i % len(PROMPTS)], max_new_tokens), timeout=900)
+            for i in range(n)
+        )
     )
     elapsed = time.perf_counter() - started
     ttfts = sorted(r["ttft_ms"] for r in results)
@@ -71,17 +74,29 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "var/models/smollm2-135m-instruct"))
     parser.add_argument("--levels", default="1,4,8,16")
-    parser.add_argument("--engines", default="generate,dynamic",
-                        help="ENGINE[:DTYPE],... (DTYPE float32 or bfloat16; by default the engine's)")
+    parser.add_argument(
+        "--engines",
+        default="generate,dynamic",
+        help="ENGINE[:DTYPE],... (DTYPE float32 or bfloat16; by default the engine's)",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench/results/chat_concurrency.json"))
-    parser.add_argument("--postgres", default="", help="a PostgreSQL URL whose role may create databases; "
-                        "each stack then gets a fresh database there instead of SQLite")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="a PostgreSQL URL whose role may create databases; "
+        "each stack then gets a fresh database there instead of SQLite",
+    )
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     engines = args.engines.split(",")
-    report = {"model": args.model, "max_new_tokens": args.max_new_tokens, "cpu_count": os.cpu_count(),
-              "load_average_before": os.getloadavg(), "engines": {engine: [] for engine in engines}}
+    report = {
+        "model": args.model,
+        "max_new_tokens": args.max_new_tokens,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+        "engines": {engine: [] for engine in engines},
+    }
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stacks:
         # Every engine's stack is up at once and the levels alternate between
         # them, so a change in the machine's load falls on all engines alike.
@@ -93,8 +108,9 @@ def main():
             extra_env = {"GENERATION_ENGINE": name, "GENERATION_DTYPE": dtype or "auto", "REDIS_URL": redis_url}
             if args.postgres:
                 extra_env["DATABASE_URL"] = fresh_postgres_database(args.postgres, f"bench_concurrency_{index}")
-            urls[engine] = stacks.enter_context(running_stack(
-                args.model, Path(tmp) / engine.replace(':', '-'), extra_env, concurrency=max(levels)))
+            urls[engine] = stacks.enter_context(
+                running_stack(args.model, Path(tmp) / engine.replace(":", "-"), extra_env, concurrency=max(levels))
+            )
             asyncio.run(wave(*urls[engine], 2, 8))  # model load and warm-up
         for n in levels:
             for engine in engines:

@@ -12,6 +12,7 @@ output hold-back (what users get). Greedy decoding, so every run writes the
 same tokens. Throughput is compared on the whole answer's wall time, from
 the request to the last token.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,12 +76,19 @@ def measure_generate(model_dir: str, max_new_tokens: int, runs: int) -> list[dic
         streamer = FirstToken()
         started = time.perf_counter()
         with torch.inference_mode():
-            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                                 do_sample=False, streamer=streamer, pad_token_id=tokenizer.eos_token_id)
+            out = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                streamer=streamer,
+                pad_token_id=tokenizer.eos_token_id,
+            )
         finished = time.perf_counter()
         tokens = out.shape[1] - ids.shape[1]
-        results.append({"ttft_ms": (streamer.first - started) * 1000, "tokens": tokens,
-                        "total_ms": (finished - started) * 1000})
+        results.append(
+            {"ttft_ms": (streamer.first - started) * 1000, "tokens": tokens, "total_ms": (finished - started) * 1000}
+        )
     return results
 
 
@@ -108,11 +116,21 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         baseline = summary(measure_generate(args.model, args.max_new_tokens, args.runs))
-        bare = summary(measure_stack(args.model, args.max_new_tokens, args.runs,
-                                     {"MODERATION_LAYERS": "", "MODERATION_OUTPUT_LAYERS": ""}, Path(tmp) / "bare"))
+        bare = summary(
+            measure_stack(
+                args.model,
+                args.max_new_tokens,
+                args.runs,
+                {"MODERATION_LAYERS": "", "MODERATION_OUTPUT_LAYERS": ""},
+                Path(tmp) / "bare",
+            )
+        )
         moderated = summary(measure_stack(args.model, args.max_new_tokens, args.runs, {}, Path(tmp) / "default"))
     report = {
-        "model": args.model, "dtype": str(stack_dtype()), "prompt": PROMPT, "runs": args.runs,
+        "model": args.model,
+        "dtype": str(stack_dtype()),
+        "prompt": PROMPT,
+        "runs": args.runs,
         "max_new_tokens": args.max_new_tokens,
         "generate": baseline,
         "stack_moderation_off": bare,

@@ -19,6 +19,7 @@ head, timing the two modes text by text in turn.
     .venv/bin/python bench/classifier_windows.py [--data ../shared/data/moderation_dev.jsonl]
         [--repeats 3] [--out bench/results/classifier_windows.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -110,13 +111,15 @@ def out_of_fold(data, attacked, attacked_of, repeats: int):
                 if len(held_out):
                     padded[mode][held_out] = padded_views[mode].score(heads, held_out)
         scored = data.known & ~data.train_only
-        runs.append({
-            mode: (
-                [dict(zip(CATEGORIES, map(float, s))) if scored[i] else None for i, s in enumerate(plain[mode])],
-                [dict(zip(CATEGORIES, map(float, s))) for s in padded[mode]],
-            )
-            for mode in MODES
-        })
+        runs.append(
+            {
+                mode: (
+                    [dict(zip(CATEGORIES, map(float, s))) if scored[i] else None for i, s in enumerate(plain[mode])],
+                    [dict(zip(CATEGORIES, map(float, s))) for s in padded[mode]],
+                )
+                for mode in MODES
+            }
+        )
     return runs
 
 
@@ -128,8 +131,12 @@ def attack_counts(texts, padded_texts, unsafe_rows, plain_scores, padded_scores,
     flagged_alone = [i for i, verdict in enumerate(alone) if verdict.flagged]
     still = [i for i in flagged_alone if padded[i].flagged]
     by_classifier = [i for i in still if padded[i].layer == "classifier"]
-    return {"unsafe": len(unsafe_texts), "flagged_alone": len(flagged_alone), "still_flagged_padded": len(still),
-            "still_flagged_padded_by_the_classifier": len(by_classifier)}
+    return {
+        "unsafe": len(unsafe_texts),
+        "flagged_alone": len(flagged_alone),
+        "still_flagged_padded": len(still),
+        "still_flagged_padded_by_the_classifier": len(by_classifier),
+    }
 
 
 def long_messages(texts, chars: int, count: int) -> list[str]:
@@ -176,8 +183,12 @@ def latency(groups: dict[str, list[str]], layers) -> dict:
                 "messages": len(texts),
                 "chars_p50": statistics.median(len(text) for text in texts),
                 **{f"{mode}_p50_ms": round(statistics.median(values), 2) for mode, values in times.items()},
-                **{f"ratio_{mode}_over_first": round(statistics.median(times[mode]) / statistics.median(times["first"]), 2)
-                   for mode in ("full", "fine")},
+                **{
+                    f"ratio_{mode}_over_first": round(
+                        statistics.median(times[mode]) / statistics.median(times["first"]), 2
+                    )
+                    for mode in ("full", "fine")
+                },
             }
     layer.window_features = features.window_features
     return out
@@ -235,11 +246,14 @@ def main() -> int:
         for mode, (plain_scores, padded_scores) in run.items():
             attack[mode].append(attack_counts(texts, padded_texts, unsafe_rows, plain_scores, padded_scores, layers))
             classifier = lookup_layer(texts, plain_scores)
-            quality[mode]["classifier"].append(figures(texts, labels, run_pipeline(texts, ["classifier"], classifier=classifier)))
+            quality[mode]["classifier"].append(
+                figures(texts, labels, run_pipeline(texts, ["classifier"], classifier=classifier))
+            )
             quality[mode]["pipeline"].append(figures(texts, labels, run_pipeline(texts, layers, classifier=classifier)))
     print(f"{args.repeats} x 5-fold cross-validation in {time.perf_counter() - started:.0f} s")
     report["attack_out_of_fold"] = {
-        mode: {key: statistics.fmean(run[key] for run in counts) for key in counts[0]} for mode, counts in attack.items()
+        mode: {key: statistics.fmean(run[key] for run in counts) for key in counts[0]}
+        for mode, counts in attack.items()
     }
     report["quality_out_of_fold"] = {
         mode: {
@@ -258,8 +272,9 @@ def main() -> int:
     for mode in MODES:
         plain_view, padded_view = plain_views[mode], padded_views[mode]
         plain_scores = [dict(zip(CATEGORIES, map(float, s))) for s in plain_view.score(shipped, dev_rows)]
-        padded_scores = [dict(zip(CATEGORIES, map(float, s)))
-                         for s in padded_view.score(shipped, list(range(len(padded_texts))))]
+        padded_scores = [
+            dict(zip(CATEGORIES, map(float, s))) for s in padded_view.score(shipped, list(range(len(padded_texts))))
+        ]
         report["attack_shipped_head_in_sample"][mode] = attack_counts(
             texts, padded_texts, unsafe_rows, plain_scores, padded_scores, layers
         )
@@ -267,24 +282,39 @@ def main() -> int:
     # (c) latency, shipped head.
     short = [text for text in texts if len(text) < 300][:40]
     report["latency"] = latency(
-        {"short (< 300 chars)": short, f"medium ({MEDIUM_CHARS} chars)": long_messages(texts, MEDIUM_CHARS, 12),
-         f"long ({LONG_CHARS} chars)": long_messages(texts, LONG_CHARS, 6)},
+        {
+            "short (< 300 chars)": short,
+            f"medium ({MEDIUM_CHARS} chars)": long_messages(texts, MEDIUM_CHARS, 12),
+            f"long ({LONG_CHARS} chars)": long_messages(texts, LONG_CHARS, 6),
+        },
         layers,
     )
     report["machine"] = {"cpus": os.cpu_count(), "load_average": os.getloadavg()}
 
-    for name, item in [("out-of-fold", report["attack_out_of_fold"]),
-                       ("shipped head, in-sample", report["attack_shipped_head_in_sample"])]:
-        print(f"attack ({name}): " + "; ".join(
-            f"{mode}: {counts['still_flagged_padded']:.1f} of {counts['flagged_alone']:.1f} still flagged"
-            for mode, counts in item.items()))
+    for name, item in [
+        ("out-of-fold", report["attack_out_of_fold"]),
+        ("shipped head, in-sample", report["attack_shipped_head_in_sample"]),
+    ]:
+        print(
+            f"attack ({name}): "
+            + "; ".join(
+                f"{mode}: {counts['still_flagged_padded']:.1f} of {counts['flagged_alone']:.1f} still flagged"
+                for mode, counts in item.items()
+            )
+        )
     for mode, items in report["quality_out_of_fold"].items():
-        print(f"quality, {mode} windows: " + "; ".join(
-            f"{name} AUPRC {figs['auprc']['mean']:.4f} ± {figs['auprc']['std']:.4f}, F1 {figs['f1']['mean']:.4f}"
-            for name, figs in items.items()))
+        print(
+            f"quality, {mode} windows: "
+            + "; ".join(
+                f"{name} AUPRC {figs['auprc']['mean']:.4f} ± {figs['auprc']['std']:.4f}, F1 {figs['f1']['mean']:.4f}"
+                for name, figs in items.items()
+            )
+        )
     for name, item in report["latency"].items():
-        print(f"latency {name}: first {item['first_p50_ms']} ms, full {item['full_p50_ms']} ms "
-              f"(x{item['ratio_full_over_first']}), fine {item['fine_p50_ms']} ms (x{item['ratio_fine_over_first']})")
+        print(
+            f"latency {name}: first {item['first_p50_ms']} ms, full {item['full_p50_ms']} ms "
+            f"(x{item['ratio_full_over_first']}), fine {item['fine_p50_ms']} ms (x{item['ratio_fine_over_first']})"
+        )
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0

@@ -6,6 +6,7 @@ run, and whether each engine's greedy answers equal `generate`'s.
 
     .venv/bin/python bench/engine_batching.py [--model DIR] [--levels 1,4,8,16] [--engines dynamic,generate] [--out FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,15 @@ def main():
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     engines = args.engines.split(",")
-    report = {"model": args.model, "max_new_tokens": args.max_new_tokens, "cpu_count": os.cpu_count(),
-              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "load_average_before": os.getloadavg(), "engines": {}, "greedy_answers_equal_generate": {}}
+    report = {
+        "model": args.model,
+        "max_new_tokens": args.max_new_tokens,
+        "cpu_count": os.cpu_count(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average_before": os.getloadavg(),
+        "engines": {},
+        "greedy_answers_equal_generate": {},
+    }
     backends = {engine: load_local_backend(args.model, engine=engine, device="cpu") for engine in engines}
     for backend in backends.values():
         wave(backend, 2, 8)  # warm-up
@@ -75,8 +83,9 @@ def main():
             print(engine, json.dumps(row), flush=True)
         if "generate" in texts:
             for engine in set(texts) - {"generate"}:
-                report["greedy_answers_equal_generate"].setdefault(engine, {})[str(n)] = sum(
-                    a == b for a, b in zip(texts[engine], texts["generate"])) / n
+                report["greedy_answers_equal_generate"].setdefault(engine, {})[str(n)] = (
+                    sum(a == b for a, b in zip(texts[engine], texts["generate"])) / n
+                )
     single = report["engines"][engines[0]][0]["aggregate_tokens_per_second"]
     report["ratios_vs_one_request_on_first_engine"] = {
         engine: {str(r["requests"]): r["aggregate_tokens_per_second"] / single for r in rows}

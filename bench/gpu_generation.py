@@ -8,6 +8,7 @@ against `model.generate` on the same model, in the same run.
 
 `--tiny` runs a toy configuration on the CPU to check the script itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,10 @@ def generate_single(backend: LocalBackend, new_tokens: int) -> float:
 def generate_static_batch(backend: LocalBackend, batch: int, new_tokens: int) -> float:
     tokenizer = backend.tokenizer
     tokenizer.padding_side = "left"
-    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False)
-             for p in PROMPTS[:batch]]
+    texts = [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False)
+        for p in PROMPTS[:batch]
+    ]
     enc = tokenizer(texts, return_tensors="pt", padding=True).to(backend.device)
     kwargs = dict(max_new_tokens=new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     backend.model.generate(**enc, **kwargs)
@@ -118,7 +121,9 @@ def main():
             "parameters": params,
             "new_tokens": new_tokens,
             "generate_single_tokens_per_second": generate_single(plain, new_tokens),
-            f"generate_static_batch{concurrency}_tokens_per_second": generate_static_batch(plain, concurrency, new_tokens),
+            f"generate_static_batch{concurrency}_tokens_per_second": generate_static_batch(
+                plain, concurrency, new_tokens
+            ),
             "engine_generate_single": engine_concurrent(plain, 1, new_tokens),
         }
         del plain
@@ -138,11 +143,13 @@ def main():
     }
     for engine in ("batched", "dynamic"):
         single, many = report[f"engine_{engine}_single"], report[f"engine_{engine}_{concurrency}"]
-        report["ratios"].update({
-            f"engine_{engine}_single_vs_generate": single["aggregate_tokens_per_second"] / base,
-            f"engine_{engine}_{concurrency}_vs_generate_single": many["aggregate_tokens_per_second"] / base,
-            f"engine_{engine}_{concurrency}_vs_static_batch": many["aggregate_tokens_per_second"] / static,
-        })
+        report["ratios"].update(
+            {
+                f"engine_{engine}_single_vs_generate": single["aggregate_tokens_per_second"] / base,
+                f"engine_{engine}_{concurrency}_vs_generate_single": many["aggregate_tokens_per_second"] / base,
+                f"engine_{engine}_{concurrency}_vs_static_batch": many["aggregate_tokens_per_second"] / static,
+            }
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -15,6 +15,7 @@ Each run is its own process. Results: bench/results/gpu_pretrain.json.
 (the bundled SmolLM2's: 49,152). `--tiny` shrinks everything to check the
 script on a CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,18 +33,40 @@ TARGET_BITS_PER_BYTE = 2.10
 SWEEP = {
     "single-gpu preset": {"preset": "single-gpu"},
     "wider (8 x 512, dropout 0.25)": {
-        "preset": "single-gpu", "n_layer": 8, "n_head": 8, "n_kv_head": 8, "d_model": 512, "d_ff": 2048,
-        "dropout": 0.25, "lr": 1.5e-3,
+        "preset": "single-gpu",
+        "n_layer": 8,
+        "n_head": 8,
+        "n_kv_head": 8,
+        "d_model": 512,
+        "d_ff": 2048,
+        "dropout": 0.25,
+        "lr": 1.5e-3,
     },
 }
 # Evaluate the whole held-out split often, to time the crossing finely.
 SWEEP_COMMON = {"eval_every": 100, "eval_tokens": None}
 GPT2_SMALL = {
-    "preset": "multi-gpu", "batch_size": 32, "grad_accum": 2, "max_steps": 40, "log_every": 5,
-    "eval_every": 1_000_000, "warmup_steps": 10,
+    "preset": "multi-gpu",
+    "batch_size": 32,
+    "grad_accum": 2,
+    "max_steps": 40,
+    "log_every": 5,
+    "eval_every": 1_000_000,
+    "warmup_steps": 10,
 }
-TINY = {"device": "cpu", "compile": False, "n_layer": 2, "n_head": 2, "n_kv_head": 2, "d_model": 32, "d_ff": 64,
-        "seq_len": 64, "batch_size": 8, "time_budget_s": 5.0, "vocab_size": 300}
+TINY = {
+    "device": "cpu",
+    "compile": False,
+    "n_layer": 2,
+    "n_head": 2,
+    "n_kv_head": 2,
+    "d_model": 32,
+    "d_ff": 64,
+    "seq_len": 64,
+    "batch_size": 8,
+    "time_budget_s": 5.0,
+    "vocab_size": 300,
+}
 
 
 def run_recipe(name: str, config: dict, workdir: Path) -> dict:
@@ -52,8 +75,9 @@ def run_recipe(name: str, config: dict, workdir: Path) -> dict:
     path = workdir / f"{out.name}.json"
     path.write_text(json.dumps(config))
     started = time.perf_counter()
-    process = subprocess.run([sys.executable, "-m", "training.pretrain", "--config", str(path)], cwd=ROOT,
-                             capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-m", "training.pretrain", "--config", str(path)], cwd=ROOT, capture_output=True, text=True
+    )
     wall = time.perf_counter() - started
     if process.returncode:
         return {"name": name, "error": process.stderr[-3000:], "process_wall_s": wall}
@@ -93,13 +117,19 @@ def main():
     args = parser.parse_args()
     import torch
 
-    report = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-              "torch": torch.__version__, "target_bits_per_byte": TARGET_BITS_PER_BYTE, "runs": []}
+    report = {
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "torch": torch.__version__,
+        "target_bits_per_byte": TARGET_BITS_PER_BYTE,
+        "runs": [],
+    }
     tiny = TINY if args.tiny else {}
     with tempfile.TemporaryDirectory() as tmp:
         jobs = []
         if args.only in (None, "sweep"):
-            jobs += [(name, {**config, **SWEEP_COMMON, "corpus": args.corpus, **tiny}) for name, config in SWEEP.items()]
+            jobs += [
+                (name, {**config, **SWEEP_COMMON, "corpus": args.corpus, **tiny}) for name, config in SWEEP.items()
+            ]
         if args.only in (None, "mfu") and args.tokenizer:
             mfu = {**GPT2_SMALL, "corpus": args.corpus, "tokenizer": args.tokenizer}
             if args.tiny:
@@ -113,11 +143,14 @@ def main():
             if "error" in result:
                 print(f"{name}: FAILED\n{result['error']}", flush=True)
                 continue
-            print(f"{name}: {result['parameters'] / 1e6:.1f}M params, {result['steps']} steps, "
-                  f"final {result['final_eval_bits_per_byte']:.3f} bpb (best {result['best_eval_bits_per_byte']:.3f}), "
-                  f"{TARGET_BITS_PER_BYTE} reached: {result['reached_target']} at train {result['target_train_s']} s "
-                  f"(with warm-up {result['target_with_warmup_s']} s), warm-up {result['warmup_s']:.1f} s, "
-                  f"{result['tokens_per_second_median'] or 0:,.0f} tok/s, MFU {result['mfu_median']}", flush=True)
+            print(
+                f"{name}: {result['parameters'] / 1e6:.1f}M params, {result['steps']} steps, "
+                f"final {result['final_eval_bits_per_byte']:.3f} bpb (best {result['best_eval_bits_per_byte']:.3f}), "
+                f"{TARGET_BITS_PER_BYTE} reached: {result['reached_target']} at train {result['target_train_s']} s "
+                f"(with warm-up {result['target_with_warmup_s']} s), warm-up {result['warmup_s']:.1f} s, "
+                f"{result['tokens_per_second_median'] or 0:,.0f} tok/s, MFU {result['mfu_median']}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ length. The engine now turns cuDNN attention off on CUDA
 
     python bench/gpu_thread_probe.py [--tokens 64] [--out FILE.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,14 +41,21 @@ def main():
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--out")
     args = parser.parse_args()
-    shape = dict(hidden_size=768, layers=14, heads=12) if torch.cuda.is_available() else dict(hidden_size=32, layers=2, heads=4)
-    backend = LocalBackend(str(build_tiny_chat_model(Path(tempfile.mkdtemp()) / "m", never_ends=True, init_std=0.3, **shape)))
+    shape = (
+        dict(hidden_size=768, layers=14, heads=12)
+        if torch.cuda.is_available()
+        else dict(hidden_size=32, layers=2, heads=4)
+    )
+    backend = LocalBackend(
+        str(build_tiny_chat_model(Path(tempfile.mkdtemp()) / "m", never_ends=True, init_std=0.3, **shape))
+    )
     ids = backend.encode_chat([{"role": "user", "content": "hello there"}], args.tokens).to(backend.device)
 
     def generate(tokens: int):
         with torch.inference_mode():
-            backend.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens,
-                                   do_sample=False, pad_token_id=0)
+            backend.model.generate(
+                ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens, do_sample=False, pad_token_id=0
+            )
         if torch.cuda.is_available():
             torch.cuda.synchronize()
 
@@ -59,6 +67,7 @@ def main():
             started = time.perf_counter()
             generate(args.tokens)
             result.append(args.tokens / (time.perf_counter() - started))
+
         result = []
         return run, result
 
@@ -66,7 +75,10 @@ def main():
     run, result = tokens_per_second()
     run()
     report["main_thread"] = result[0]
-    for name, before in (("helper_thread", None), ("helper_thread_set_num_threads_1", lambda: torch.set_num_threads(1))):
+    for name, before in (
+        ("helper_thread", None),
+        ("helper_thread_set_num_threads_1", lambda: torch.set_num_threads(1)),
+    ):
         run, result = tokens_per_second(before)
         thread = threading.Thread(target=run)
         thread.start()

@@ -11,6 +11,7 @@ annotators who each swap every adjacent pair of the true order with
 probability 0.10, 0.15, 0.20, 0.25 or 0.30; accuracy is pairwise agreement
 with the true order.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,15 +88,27 @@ def import_export(hh: str, repeats: int) -> dict:
         snapshot = DatasetSnapshot.objects.get(name=f"hh-{repeat}")
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            call_command("export_dataset", f"hh-{repeat}", "--format", "preference", "--output", f"{tmp}/p.jsonl",
-                         stderr=open(os.devnull, "w"))
+            call_command(
+                "export_dataset",
+                f"hh-{repeat}",
+                "--format",
+                "preference",
+                "--output",
+                f"{tmp}/p.jsonl",
+                stderr=open(os.devnull, "w"),
+            )
             exported = time.perf_counter() - started
             lines = sum(1 for _ in open(f"{tmp}/p.jsonl"))
-        runs.append({
-            "items": record.counts["items"], "prompts_created": record.counts["prompts_created"],
-            "snapshot_items": snapshot.item_count, "import_with_snapshot_s": imported,
-            "export_s": exported, "export_lines": lines,
-        })
+        runs.append(
+            {
+                "items": record.counts["items"],
+                "prompts_created": record.counts["prompts_created"],
+                "snapshot_items": snapshot.item_count,
+                "import_with_snapshot_s": imported,
+                "export_s": exported,
+                "export_lines": lines,
+            }
+        )
     items, lines = runs[0]["items"], runs[0]["export_lines"]
     return {
         "runs": runs,
@@ -116,20 +129,33 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
     report = {"machine": f"{os.cpu_count()} CPUs", "database": os.environ.get("DATABASE_URL", "sqlite (temporary)")}
     report["hh"] = import_export(args.hh, args.repeats)
-    report["simulation"] = {"noise": NOISE, "items": 200, "k": 5,
-                            "seeds": {seed: simulate(seed) for seed in range(1, 6)}}
+    report["simulation"] = {
+        "noise": NOISE,
+        "items": 200,
+        "k": 5,
+        "seeds": {seed: simulate(seed) for seed in range(1, 6)},
+    }
     seeds = report["simulation"]["seeds"].values()
     report["simulation"]["summary"] = {
-        "weighted_consensus_range": [min(s["weighted_consensus"] for s in seeds), max(s["weighted_consensus"] for s in seeds)],
-        "unweighted_consensus_range": [min(s["unweighted_consensus"] for s in seeds), max(s["unweighted_consensus"] for s in seeds)],
+        "weighted_consensus_range": [
+            min(s["weighted_consensus"] for s in seeds),
+            max(s["weighted_consensus"] for s in seeds),
+        ],
+        "unweighted_consensus_range": [
+            min(s["unweighted_consensus"] for s in seeds),
+            max(s["unweighted_consensus"] for s in seeds),
+        ],
         "best_annotator_range": [min(max(s["annotators"]) for s in seeds), max(max(s["annotators"]) for s in seeds)],
         "agreement_orders_annotators_by_noise": all(
-            s["fitted_agreement"] == sorted(s["fitted_agreement"], reverse=True) for s in seeds),
+            s["fitted_agreement"] == sorted(s["fitted_agreement"], reverse=True) for s in seeds
+        ),
     }
     Path(args.out).write_text(json.dumps(report, indent=2))
     hh, summary = report["hh"], report["simulation"]["summary"]
-    print(f"HH import (with snapshot): {hh['import_items_per_second_median']:,.0f} items/s; export: "
-          f"{hh['export_items_per_second_median']:,.0f} items/s ({hh['export_lines_per_second_median']:,.0f} lines/s)")
+    print(
+        f"HH import (with snapshot): {hh['import_items_per_second_median']:,.0f} items/s; export: "
+        f"{hh['export_items_per_second_median']:,.0f} items/s ({hh['export_lines_per_second_median']:,.0f} lines/s)"
+    )
     print(json.dumps(summary, indent=1))
 
 

@@ -11,6 +11,7 @@ llama.cpp runs first, then each of our engines.
     .venv/bin/pip install -r requirements-bench.txt   # compiles llama.cpp, minutes
     .venv/bin/python bench/llamacpp_peer.py [--levels 1,8] [--out FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,9 @@ def llamacpp_wave(llm, lock: threading.Lock, n: int, max_new_tokens: int, prompt
         with lock:
             chunks = llm.create_chat_completion(
                 [{"role": "user", "content": prompts[i % len(prompts)]}],
-                temperature=0.0, max_tokens=max_new_tokens, stream=True,
+                temperature=0.0,
+                max_tokens=max_new_tokens,
+                stream=True,
             )
             for chunk in chunks:
                 if chunk["choices"][0]["delta"].get("content"):
@@ -75,8 +78,9 @@ def llamacpp_rows(levels: list[int], max_new_tokens: int) -> tuple[str, list[dic
     token, not its decoding."""
     from llama_cpp import Llama, __version__
 
-    llm = Llama(model_path=str(find_bundled_gguf()), n_ctx=2048, n_threads=os.cpu_count(), n_batch=1, n_ubatch=1,
-                verbose=False)
+    llm = Llama(
+        model_path=str(find_bundled_gguf()), n_ctx=2048, n_threads=os.cpu_count(), n_batch=1, n_ubatch=1, verbose=False
+    )
     lock = threading.Lock()
     # Warm-up on another prompt: llama-cpp-python reuses the cache of a
     # repeated prompt, which would flatter the first measured request.
@@ -97,12 +101,19 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "bench/results/engine_llamacpp_peer.json"))
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
-    report = {"gguf": find_bundled_gguf().name, "model": args.model, "max_new_tokens": args.max_new_tokens,
-              "cpu_count": os.cpu_count(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-              "load_average_before": os.getloadavg(), "engines": {}}
+    report = {
+        "gguf": find_bundled_gguf().name,
+        "model": args.model,
+        "max_new_tokens": args.max_new_tokens,
+        "cpu_count": os.cpu_count(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average_before": os.getloadavg(),
+        "engines": {},
+    }
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         report["llama_cpp_python"], report["engines"]["llama.cpp"] = pool.apply(
-            llamacpp_rows, (levels, args.max_new_tokens))
+            llamacpp_rows, (levels, args.max_new_tokens)
+        )
     for engine in args.engines.split(","):
         backend = load_local_backend(args.model, engine=engine, device="cpu")
         wave(backend, 2, 8)  # warm-up
@@ -112,9 +123,12 @@ def main():
             print(engine, json.dumps(row), flush=True)
         del backend
     report["ratios_vs_llamacpp_at_same_level"] = {
-        engine: {str(r["requests"]): r["aggregate_tokens_per_second"] / peer["aggregate_tokens_per_second"]
-                 for r, peer in zip(rows, report["engines"]["llama.cpp"])}
-        for engine, rows in report["engines"].items() if engine != "llama.cpp"
+        engine: {
+            str(r["requests"]): r["aggregate_tokens_per_second"] / peer["aggregate_tokens_per_second"]
+            for r, peer in zip(rows, report["engines"]["llama.cpp"])
+        }
+        for engine, rows in report["engines"].items()
+        if engine != "llama.cpp"
     }
     report_write(report, args.out)
 

@@ -43,6 +43,7 @@ WEBSOCKET_FRAMES_PER_SECOND) are raised for the bench; clients share
 the drain and the settling between levels each have a timeout, a level
 stops at `--level-cap` seconds and no level starts past `--max-seconds`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,12 +82,26 @@ CONNECT_TIMEOUT = 30.0  # seconds for each of: the handshake, the `ready` frame,
 
 # --- processes -------------------------------------------------------------
 
+
 def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(workdir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 20
     while not port_open(port):
@@ -113,12 +128,18 @@ def stack_processes(redis: subprocess.Popen) -> dict:
         elif "haproxy" in cmdline:
             found["haproxy"] = child
         elif "celery" in cmdline and "worker" in cmdline:
-            found["generation_worker" if "-Q generation " in cmdline else
-                  "moderation_worker" if "-Q moderation " in cmdline else "worker"] = child
+            found[
+                "generation_worker"
+                if "-Q generation " in cmdline
+                else "moderation_worker"
+                if "-Q moderation " in cmdline
+                else "worker"
+            ] = child
     return found
 
 
 # --- data --------------------------------------------------------------------
+
 
 def setup_data(*, users: int, conversations: int, max_new_tokens: int) -> list[tuple[int, str]]:
     """One conversation per client of every planned level, each with its
@@ -132,8 +153,13 @@ def setup_data(*, users: int, conversations: int, max_new_tokens: int) -> list[t
     from chat import services
     from moderation.models import ModerationRule
 
-    ModerationRule.objects.create(category="harassment", kind="words", pattern=FLAG_WORD, applies_to="input",
-                                  note="bench/load.py: a made-up word, so that a message takes the template path")
+    ModerationRule.objects.create(
+        category="harassment",
+        kind="words",
+        pattern=FLAG_WORD,
+        applies_to="input",
+        note="bench/load.py: a made-up word, so that a message takes the template path",
+    )
     accounts = [User.objects.get_or_create(username=f"load-{i}")[0] for i in range(users)]
     cookies = []
     for user in accounts:
@@ -142,8 +168,10 @@ def setup_data(*, users: int, conversations: int, max_new_tokens: int) -> list[t
         cookies.append(client.cookies["sessionid"].value)
     values = {"max_new_tokens": max_new_tokens, "temperature": 0.0}
     with transaction.atomic():
-        return [(services.conversation_create(owner=accounts[i % users], settings_values=values).pk, cookies[i % users])
-                for i in range(conversations)]
+        return [
+            (services.conversation_create(owner=accounts[i % users], settings_values=values).pk, cookies[i % users])
+            for i in range(conversations)
+        ]
 
 
 def database_statuses(conversation_ids: list[int]) -> dict:
@@ -151,8 +179,7 @@ def database_statuses(conversation_ids: list[int]) -> dict:
 
     from chat.models import Message
 
-    rows = (Message.objects.filter(conversation_id__in=conversation_ids)
-            .values("role", "status").annotate(n=Count("id")))
+    rows = Message.objects.filter(conversation_id__in=conversation_ids).values("role", "status").annotate(n=Count("id"))
     by_role: dict[str, dict[str, int]] = {}
     for row in rows:
         by_role.setdefault(row["role"], {})[row["status"]] = row["n"]
@@ -164,6 +191,7 @@ def active_count(statuses: dict) -> int:
 
 
 # --- measurement -----------------------------------------------------------
+
 
 class Sampler:
     """CPU time of each process between `start` and `stop`, and peaks
@@ -208,7 +236,9 @@ class Sampler:
             except psutil.Error:
                 times["postgres"] = 0.0
         machine = psutil.cpu_times()
-        times["machine"] = machine.user + machine.system + machine.nice + getattr(machine, "irq", 0) + getattr(machine, "softirq", 0)
+        times["machine"] = (
+            machine.user + machine.system + machine.nice + getattr(machine, "irq", 0) + getattr(machine, "softirq", 0)
+        )
         return times
 
     def _postgres(self) -> dict:
@@ -264,11 +294,15 @@ def percentiles(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
     values = sorted(values)
-    return {"n": len(values), "p50": round(statistics.median(values), 1),
-            "p99": round(values[min(len(values) - 1, int(len(values) * 0.99))], 1)}
+    return {
+        "n": len(values),
+        "p50": round(statistics.median(values), 1),
+        "p99": round(values[min(len(values) - 1, int(len(values) * 0.99))], 1),
+    }
 
 
 # --- clients -----------------------------------------------------------------
+
 
 class LoadClient:
     """One WebSocket: signs in with its cookie, watches its conversation, sends
@@ -300,8 +334,11 @@ class LoadClient:
         started = time.perf_counter()
         try:
             self.ws = await websockets.connect(
-                self.url.replace("http://", "ws://") + "/ws/chat/", open_timeout=CONNECT_TIMEOUT, max_size=None,
-                additional_headers={"Cookie": f"sessionid={self.cookie}", "Origin": self.url})
+                self.url.replace("http://", "ws://") + "/ws/chat/",
+                open_timeout=CONNECT_TIMEOUT,
+                max_size=None,
+                additional_headers={"Cookie": f"sessionid={self.cookie}", "Origin": self.url},
+            )
             ready = json.loads(await asyncio.wait_for(self.ws.recv(), CONNECT_TIMEOUT))
             if ready["type"] != "ready":
                 raise RuntimeError(ready)
@@ -366,9 +403,17 @@ class LoadClient:
                 now = time.perf_counter()
                 self.send_lag.append((now - scheduled) * 1000)
                 self.sends[request_id] = now
-                await self.ws.send(json.dumps({
-                    "type": "send", "request_id": request_id, "conversation": self.conversation, "parent": None,
-                    "content": self.texts[(self.index + k) % len(self.texts)]}))
+                await self.ws.send(
+                    json.dumps(
+                        {
+                            "type": "send",
+                            "request_id": request_id,
+                            "conversation": self.conversation,
+                            "parent": None,
+                            "content": self.texts[(self.index + k) % len(self.texts)],
+                        }
+                    )
+                )
                 k += 1
                 scheduled += rng.expovariate(rate)
         except Exception as error:
@@ -416,9 +461,11 @@ class Probe:
         import websockets
 
         try:
-            async with websockets.connect(self.url.replace("http://", "ws://") + "/ws/chat/", open_timeout=CONNECT_TIMEOUT,
-                                          additional_headers={"Cookie": f"sessionid={self.cookie}",
-                                                              "Origin": self.url}) as ws:
+            async with websockets.connect(
+                self.url.replace("http://", "ws://") + "/ws/chat/",
+                open_timeout=CONNECT_TIMEOUT,
+                additional_headers={"Cookie": f"sessionid={self.cookie}", "Origin": self.url},
+            ) as ws:
                 await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT)  # ready
                 while not self.stop.is_set():
                     started = time.perf_counter()
@@ -464,9 +511,19 @@ async def sample_window(sampler: Sampler, seconds: float) -> dict:
     return sampler.stop()
 
 
-async def run_level(*, url: str, conversations: list[tuple[int, str]], texts: list[str], rate: float,
-                    duration: float, connect_rate: float, idle_seconds: float, answer_timeout: float,
-                    sampler: Sampler, seed: int) -> dict:
+async def run_level(
+    *,
+    url: str,
+    conversations: list[tuple[int, str]],
+    texts: list[str],
+    rate: float,
+    duration: float,
+    connect_rate: float,
+    idle_seconds: float,
+    answer_timeout: float,
+    sampler: Sampler,
+    seed: int,
+) -> dict:
     clients = [LoadClient(i, url, conversation, texts) for i, conversation in enumerate(conversations)]
     live, ramp_seconds = await connect_all(clients, connect_rate)
     receivers = [asyncio.create_task(c.receive()) for c in live]
@@ -512,20 +569,28 @@ async def run_level(*, url: str, conversations: list[tuple[int, str]], texts: li
         lag.extend(client.send_lag)
     answered = len(stages["answer_final"])
     return {
-        "clients": len(clients), "connected": len(live), "rate_per_client": rate,
-        "offered_per_second": round(len(live) * rate, 2), "duration_seconds": duration,
-        "sent": sent, "acked": len(stages["sent_ack"]), "answered": answered,
+        "clients": len(clients),
+        "connected": len(live),
+        "rate_per_client": rate,
+        "offered_per_second": round(len(live) * rate, 2),
+        "duration_seconds": duration,
+        "sent": sent,
+        "acked": len(stages["sent_ack"]),
+        "answered": answered,
         "unanswered_at_timeout": sent - answered,
         # Over the busy period, first send to last answer: the offered rate
         # while the stack keeps up, its capacity once a queue builds.
         "answered_per_second": round(answered / max(last - start, duration), 2),
         "sent_per_second": round(sent / duration, 2),
-        "answer_statuses": dict(statuses), "errors": dict(errors),
+        "answer_statuses": dict(statuses),
+        "errors": dict(errors),
         "connect_error_example": next((c.connect_error for c in clients if c.connect_error), ""),
         "latency_ms": {stage: percentiles(values) for stage, values in stages.items()},
         "client_send_lag_ms": percentiles(lag),
-        "ramp_seconds": round(ramp_seconds, 1), "tail_seconds": round(tail_seconds, 1),
-        "idle": idle, **usage,
+        "ramp_seconds": round(ramp_seconds, 1),
+        "tail_seconds": round(tail_seconds, 1),
+        "idle": idle,
+        **usage,
     }
 
 
@@ -542,8 +607,9 @@ async def connect_all(clients: list[LoadClient], connect_rate: float) -> tuple[l
     return [c for c, ok in zip(clients, connected) if ok], time.perf_counter() - started
 
 
-async def idle_sockets(*, url: str, conversations: list[tuple[int, str]], connect_rate: float, window: float,
-                       sampler: Sampler) -> dict:
+async def idle_sockets(
+    *, url: str, conversations: list[tuple[int, str]], connect_rate: float, window: float, sampler: Sampler
+) -> dict:
     """Opens a socket per conversation (each subscribed to its own, as an
     open chat page is), waits for the ramp's work to finish, then measures
     `window` seconds in which nobody sends."""
@@ -565,10 +631,16 @@ async def idle_sockets(*, url: str, conversations: list[tuple[int, str]], connec
     errors = Counter()
     for client in clients:
         errors.update(client.errors)
-    return {"clients": len(clients), "connected": len(live), "ramp_seconds": round(ramp_seconds, 1),
-            "connect_ms": percentiles([c.connect_ms for c in live]), "errors": dict(errors),
-            "connect_error_example": next((c.connect_error for c in clients if c.connect_error), ""),
-            "window_seconds": window, **row}
+    return {
+        "clients": len(clients),
+        "connected": len(live),
+        "ramp_seconds": round(ramp_seconds, 1),
+        "connect_ms": percentiles([c.connect_ms for c in live]),
+        "errors": dict(errors),
+        "connect_error_example": next((c.connect_error for c in clients if c.connect_error), ""),
+        "window_seconds": window,
+        **row,
+    }
 
 
 async def baseline(url: str, conversation: tuple[int, str], texts: list[str], runs: int, timeout: float) -> dict:
@@ -580,8 +652,17 @@ async def baseline(url: str, conversation: tuple[int, str], texts: list[str], ru
     for k in range(runs):
         request_id = f"0-{k}"
         client.sends[request_id] = time.perf_counter()
-        await client.ws.send(json.dumps({"type": "send", "request_id": request_id, "conversation": client.conversation,
-                                         "parent": None, "content": texts[k % len(texts)]}))
+        await client.ws.send(
+            json.dumps(
+                {
+                    "type": "send",
+                    "request_id": request_id,
+                    "conversation": client.conversation,
+                    "parent": None,
+                    "content": texts[k % len(texts)],
+                }
+            )
+        )
         deadline = time.perf_counter() + timeout
         while request_id not in client.done_requests:
             if time.perf_counter() > deadline:
@@ -592,16 +673,23 @@ async def baseline(url: str, conversation: tuple[int, str], texts: list[str], ru
     seen = client.latencies()
     if client.errors:
         raise RuntimeError(f"baseline errors: {dict(client.errors)}")
-    return {"latency_ms": {stage: percentiles(values) for stage, values in seen["stages"].items()},
-            "answer_statuses": dict(seen["statuses"])}
+    return {
+        "latency_ms": {stage: percentiles(values) for stage, values in seen["stages"].items()},
+        "answer_statuses": dict(seen["statuses"]),
+    }
 
 
 # --- the run -----------------------------------------------------------------
 
+
 def level_ok(row: dict, slo_ms: float) -> bool:
-    return (row.get("unanswered_at_timeout") == 0 and not row.get("errors") and row["database"]["active_after_drain"] == 0
-            and row.get("connected") == row["clients"]
-            and row["latency_ms"]["answer_final"].get("p99", float("inf")) <= slo_ms)
+    return (
+        row.get("unanswered_at_timeout") == 0
+        and not row.get("errors")
+        and row["database"]["active_after_drain"] == 0
+        and row.get("connected") == row["clients"]
+        and row["latency_ms"]["answer_final"].get("p99", float("inf")) <= slo_ms
+    )
 
 
 def drain(conversation_ids: list[int], cap: float) -> dict:
@@ -614,56 +702,109 @@ def drain(conversation_ids: list[int], cap: float) -> dict:
     while active_count(statuses) and time.perf_counter() - started < cap:
         time.sleep(0.5)
         statuses = database_statuses(conversation_ids)
-    return {"statuses": statuses, "active_when_clients_stopped": active_at_timeout,
-            "active_after_drain": active_count(statuses),
-            "drain_seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "statuses": statuses,
+        "active_when_clients_stopped": active_at_timeout,
+        "active_after_drain": active_count(statuses),
+        "drain_seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", default="50,200,500", help=f"client counts, comma-separated (at most {MAX_CLIENTS})")
+    parser.add_argument(
+        "--clients", default="50,200,500", help=f"client counts, comma-separated (at most {MAX_CLIENTS})"
+    )
     parser.add_argument("--rate", type=float, default=0.1, help="messages per second per client (Poisson)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending per level")
     parser.add_argument("--path", choices=("template", "model", "both"), default="both")
-    parser.add_argument("--steps", type=int, default=3,
-                        help="then double the rate at the largest client count that passed, this many times "
-                             "or until a level fails")
-    parser.add_argument("--slo-ms", type=float, default=5_000.0,
-                        help="a level fails when its p99 send -> answer final exceeds this")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=3,
+        help="then double the rate at the largest client count that passed, this many times or until a level fails",
+    )
+    parser.add_argument(
+        "--slo-ms", type=float, default=5_000.0, help="a level fails when its p99 send -> answer final exceeds this"
+    )
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--connect-rate", type=float, default=100.0, help="new connections per second in the ramp-up")
-    parser.add_argument("--idle-seconds", type=float, default=3.0,
-                        help="seconds the connected clients sit idle, measured, before sending")
-    parser.add_argument("--answer-timeout", type=float, default=20.0,
-                        help="seconds after the sending window to wait for the last answers")
-    parser.add_argument("--drain-cap", type=float, default=20.0,
-                        help="seconds to wait for stored messages to reach a final state after that")
-    parser.add_argument("--final-drain-cap", type=float, default=120.0,
-                        help="seconds to wait at the end for every stored message to reach a final state")
-    parser.add_argument("--settle-cap", type=float, default=120.0,
-                        help="seconds to wait, before a level, for the web tier to answer pings promptly again")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=3.0,
+        help="seconds the connected clients sit idle, measured, before sending",
+    )
+    parser.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=20.0,
+        help="seconds after the sending window to wait for the last answers",
+    )
+    parser.add_argument(
+        "--drain-cap",
+        type=float,
+        default=20.0,
+        help="seconds to wait for stored messages to reach a final state after that",
+    )
+    parser.add_argument(
+        "--final-drain-cap",
+        type=float,
+        default=120.0,
+        help="seconds to wait at the end for every stored message to reach a final state",
+    )
+    parser.add_argument(
+        "--settle-cap",
+        type=float,
+        default=120.0,
+        help="seconds to wait, before a level, for the web tier to answer pings promptly again",
+    )
     parser.add_argument("--level-cap", type=float, default=150.0, help="wall-clock cap of one level")
-    parser.add_argument("--max-seconds", type=float, default=480.0,
-                        help="no level starts that could end past this (the final check may add up to "
-                             "--settle-cap and --final-drain-cap)")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=480.0,
+        help="no level starts that could end past this (the final check may add up to "
+        "--settle-cap and --final-drain-cap)",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--worker-concurrency", type=int, default=16, help="threads of the Celery worker")
     parser.add_argument("--baseline-runs", type=int, default=10)
-    parser.add_argument("--postgres", default="postgresql://chatsite:chatsite@127.0.0.1:5432/postgres",
-                        help="a server URL whose role may create databases ('' for SQLite)")
-    parser.add_argument("--conn-max-age", type=int, default=0,
-                        help="CONN_MAX_AGE for the stack (0, Django's default and the settings': a new "
-                             "database connection for every call)")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://chatsite:chatsite@127.0.0.1:5432/postgres",
+        help="a server URL whose role may create databases ('' for SQLite)",
+    )
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=0,
+        help="CONN_MAX_AGE for the stack (0, Django's default and the settings': a new "
+        "database connection for every call)",
+    )
     parser.add_argument("--web-processes", type=int, default=1)
-    parser.add_argument("--balancer", action="store_true",
-                        help="clients connect through HAProxy in front of the web processes (scripts/haproxy.sh)")
-    parser.add_argument("--moderation-layers", default="",
-                        help="MODERATION_LAYERS for the stack (default: the settings' layers); 'rules' leaves the "
-                             "classifier out, to measure the web tier without it on the same cores")
-    parser.add_argument("--queues-apart", action="store_true",
-                        help="a moderation worker (4 threads) beside the generation worker, as `make cluster` runs them")
-    parser.add_argument("--idle-clients", type=int, default=0,
-                        help=f"first hold this many idle sockets (at most {MAX_IDLE_CLIENTS}) and measure their cost")
+    parser.add_argument(
+        "--balancer",
+        action="store_true",
+        help="clients connect through HAProxy in front of the web processes (scripts/haproxy.sh)",
+    )
+    parser.add_argument(
+        "--moderation-layers",
+        default="",
+        help="MODERATION_LAYERS for the stack (default: the settings' layers); 'rules' leaves the "
+        "classifier out, to measure the web tier without it on the same cores",
+    )
+    parser.add_argument(
+        "--queues-apart",
+        action="store_true",
+        help="a moderation worker (4 threads) beside the generation worker, as `make cluster` runs them",
+    )
+    parser.add_argument(
+        "--idle-clients",
+        type=int,
+        default=0,
+        help=f"first hold this many idle sockets (at most {MAX_IDLE_CLIENTS}) and measure their cost",
+    )
     parser.add_argument("--idle-window", type=float, default=20.0, help="seconds the idle sockets are measured")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "bench/results/load.json"))
@@ -677,8 +818,17 @@ def parse_args():
     return args
 
 
-def run_levels(args, *, url: str, conversations: list, processes: dict, database_url: str, report: dict,
-               run_started: float, ran: list) -> None:
+def run_levels(
+    args,
+    *,
+    url: str,
+    conversations: list,
+    processes: dict,
+    database_url: str,
+    report: dict,
+    run_started: float,
+    ran: list,
+) -> None:
     """The client levels, the paths alternating (so the time cap cuts both
     alike), then the rate steps; each level starts once the web tier has worked
     off what the one before left queued."""
@@ -693,13 +843,15 @@ def run_levels(args, *, url: str, conversations: list, processes: dict, database
         for n in args.counts:
             for path in args.paths:
                 yield path, n, args.rate, False
-        passed = {path: max((r["clients"] for r in report["levels"] if r["path"] == path and r.get("ok")), default=None)
-                  for path in args.paths}
+        passed = {
+            path: max((r["clients"] for r in report["levels"] if r["path"] == path and r.get("ok")), default=None)
+            for path in args.paths
+        }
         for k in range(1, args.steps + 1):
             for path in args.paths:
                 failed = any(not r.get("ok") for r in report["levels"] if r["path"] == path and r.get("step"))
                 if passed[path] is not None and not failed:
-                    yield path, passed[path], args.rate * 2 ** k, True
+                    yield path, passed[path], args.rate * 2**k, True
 
     for index, (path, n, rate, step) in enumerate(levels()):
         settled = asyncio.run(settle(url, conversations[-1][1], args.settle_cap))
@@ -709,35 +861,68 @@ def run_levels(args, *, url: str, conversations: list, processes: dict, database
             return
         elapsed = time.perf_counter() - run_started
         if elapsed + args.duration + args.answer_timeout + args.drain_cap > args.max_seconds:
-            report["levels"].append({"path": path, "clients": n, "rate_per_client": rate, "step": step,
-                                     "skipped": f"past --max-seconds ({elapsed:.0f} s elapsed)"})
+            report["levels"].append(
+                {
+                    "path": path,
+                    "clients": n,
+                    "rate_per_client": rate,
+                    "step": step,
+                    "skipped": f"past --max-seconds ({elapsed:.0f} s elapsed)",
+                }
+            )
             continue
         level = [conversations.pop() for _ in range(n)]
         sampler = Sampler(processes, database_url.split("?")[0])
         try:
-            row = asyncio.run(asyncio.wait_for(run_level(
-                url=url, conversations=level, texts=texts[path], rate=rate, duration=args.duration,
-                connect_rate=args.connect_rate, idle_seconds=args.idle_seconds, answer_timeout=args.answer_timeout,
-                sampler=sampler, seed=args.seed + index), timeout=args.level_cap))
-        except asyncio.TimeoutError:
-            row = {"clients": n, "rate_per_client": rate, "errors": {"level_cap": 1}, "latency_ms": {"answer_final": {}}}
+            row = asyncio.run(
+                asyncio.wait_for(
+                    run_level(
+                        url=url,
+                        conversations=level,
+                        texts=texts[path],
+                        rate=rate,
+                        duration=args.duration,
+                        connect_rate=args.connect_rate,
+                        idle_seconds=args.idle_seconds,
+                        answer_timeout=args.answer_timeout,
+                        sampler=sampler,
+                        seed=args.seed + index,
+                    ),
+                    timeout=args.level_cap,
+                )
+            )
+        except TimeoutError:
+            row = {
+                "clients": n,
+                "rate_per_client": rate,
+                "errors": {"level_cap": 1},
+                "latency_ms": {"answer_final": {}},
+            }
         finally:
             sampler.close()
         level_ids = [conversation for conversation, _ in level]
-        row = {"path": path, "step": step, "settle_seconds": round(settled, 1), **row,
-               "database": drain(level_ids, args.drain_cap)}
+        row = {
+            "path": path,
+            "step": step,
+            "settle_seconds": round(settled, 1),
+            **row,
+            "database": drain(level_ids, args.drain_cap),
+        }
         ran.append((row, level_ids))
         base = report["baseline"][path]["latency_ms"]["answer_final"]["p50"]
         final = row["latency_ms"]["answer_final"]
         if final.get("n"):
-            row["answer_final_vs_baseline_p50"] = {"p50": round(final["p50"] / base, 2),
-                                                   "p99": round(final["p99"] / base, 2)}
+            row["answer_final_vs_baseline_p50"] = {
+                "p50": round(final["p50"] / base, 2),
+                "p99": round(final["p99"] / base, 2),
+            }
         row["ok"] = level_ok(row, args.slo_ms)
         report["levels"].append(row)
         print(json.dumps(_summary(row)), flush=True)
         if row["database"]["active_after_drain"]:
-            print("messages still active after the drain; the next level would share their queues: stopping",
-                  flush=True)
+            print(
+                "messages still active after the drain; the next level would share their queues: stopping", flush=True
+            )
             report["stopped"] = "messages left active"
             return
 
@@ -754,7 +939,11 @@ def final_check(args, *, url: str, cookie: str, ran: list, report: dict) -> None
     for row, level_ids in ran:
         statuses = database_statuses(level_ids)
         stored = sum(statuses.get("user", {}).values())
-        row["database"]["at_end"] = {"statuses": statuses, "lost": active_count(statuses), "stored_user_messages": stored}
+        row["database"]["at_end"] = {
+            "statuses": statuses,
+            "lost": active_count(statuses),
+            "stored_user_messages": stored,
+        }
         if "sent" in row:
             row["sent_not_stored"] = row["sent"] - stored
         row["ok"] = row["ok"] and row["database"]["at_end"]["lost"] == 0
@@ -776,9 +965,12 @@ def main():
                 if args.conn_max_age:
                     database_url += f"?conn_max_age={args.conn_max_age}"
             extra_env = {
-                "REDIS_URL": redis_url, "CHANNEL_LAYER_PREFIX": "load",
-                "CHAT_RATE_LIMIT_PER_MINUTE": "10000000", "CHAT_MAX_CONCURRENT_GENERATIONS": "10000000",
-                "WEBSOCKET_MAX_PER_USER": "10000000", "WEBSOCKET_FRAMES_PER_SECOND": "10000000",
+                "REDIS_URL": redis_url,
+                "CHANNEL_LAYER_PREFIX": "load",
+                "CHAT_RATE_LIMIT_PER_MINUTE": "10000000",
+                "CHAT_MAX_CONCURRENT_GENERATIONS": "10000000",
+                "WEBSOCKET_MAX_PER_USER": "10000000",
+                "WEBSOCKET_FRAMES_PER_SECOND": "10000000",
                 **({"MODERATION_LAYERS": args.moderation_layers} if args.moderation_layers else {}),
                 **({"DATABASE_URL": database_url} if database_url else {}),
             }
@@ -790,45 +982,79 @@ def main():
             if not database_url:  # running_stack's own SQLite file
                 os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'stack' / 'bench.sqlite3'}"
             report = {
-                "cpu_count": os.cpu_count(), "load_average_before": os.getloadavg(),
+                "cpu_count": os.cpu_count(),
+                "load_average_before": os.getloadavg(),
                 "ulimit_nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
-                "database": "postgresql" if database_url else "sqlite", "conn_max_age": args.conn_max_age,
-                "web_processes": args.web_processes, "balancer": args.balancer, "queues_apart": args.queues_apart,
+                "database": "postgresql" if database_url else "sqlite",
+                "conn_max_age": args.conn_max_age,
+                "web_processes": args.web_processes,
+                "balancer": args.balancer,
+                "queues_apart": args.queues_apart,
                 "settings": {
-                    "clients": args.counts, "rate_per_client": args.rate, "duration_seconds": args.duration,
-                    "steps": args.steps, "users": args.users, "max_new_tokens": args.max_new_tokens,
-                    "worker_concurrency": args.worker_concurrency, "answer_timeout_seconds": args.answer_timeout,
-                    "slo_ms": args.slo_ms, "connect_rate": args.connect_rate,
+                    "clients": args.counts,
+                    "rate_per_client": args.rate,
+                    "duration_seconds": args.duration,
+                    "steps": args.steps,
+                    "users": args.users,
+                    "max_new_tokens": args.max_new_tokens,
+                    "worker_concurrency": args.worker_concurrency,
+                    "answer_timeout_seconds": args.answer_timeout,
+                    "slo_ms": args.slo_ms,
+                    "connect_rate": args.connect_rate,
                     "model": "engine.tiny random-init, never ends (every answer max_new_tokens long)",
                     "moderation": f"{args.moderation_layers or 'default'} layers; the template path's messages carry a "
-                                  "word an input rule flags",
+                    "word an input rule flags",
                     "stack_env": {k: v for k, v in extra_env.items() if k.startswith("CHAT_")},
                 },
-                "baseline": {}, "levels": [],
+                "baseline": {},
+                "levels": [],
             }
-            with running_stack(str(model_dir), tmp / "stack", extra_env, concurrency=args.worker_concurrency,
-                               web_processes=args.web_processes, balancer=args.balancer,
-                               queues_apart=args.queues_apart) as (url, cookie):
+            with running_stack(
+                str(model_dir),
+                tmp / "stack",
+                extra_env,
+                concurrency=args.worker_concurrency,
+                web_processes=args.web_processes,
+                balancer=args.balancer,
+                queues_apart=args.queues_apart,
+            ) as (url, cookie):
                 import django
 
                 django.setup()
                 per_path = sum(args.counts) + args.steps * max(args.counts, default=0) + 2
-                conversations = setup_data(users=args.users, conversations=per_path * len(args.paths) + args.idle_clients,
-                                           max_new_tokens=args.max_new_tokens)
+                conversations = setup_data(
+                    users=args.users,
+                    conversations=per_path * len(args.paths) + args.idle_clients,
+                    max_new_tokens=args.max_new_tokens,
+                )
                 processes = stack_processes(redis)
                 if args.idle_clients:
                     sampler = Sampler(processes, database_url.split("?")[0])
                     try:
-                        report["idle_sockets"] = asyncio.run(idle_sockets(
-                            url=url, conversations=[conversations.pop() for _ in range(args.idle_clients)],
-                            connect_rate=args.connect_rate, window=args.idle_window, sampler=sampler))
+                        report["idle_sockets"] = asyncio.run(
+                            idle_sockets(
+                                url=url,
+                                conversations=[conversations.pop() for _ in range(args.idle_clients)],
+                                connect_rate=args.connect_rate,
+                                window=args.idle_window,
+                                sampler=sampler,
+                            )
+                        )
                     finally:
                         sampler.close()
                     print("idle sockets", json.dumps(report["idle_sockets"]), flush=True)
                 ran = []
                 if args.counts:
-                    run_levels(args, url=url, conversations=conversations, processes=processes,
-                               database_url=database_url, report=report, run_started=run_started, ran=ran)
+                    run_levels(
+                        args,
+                        url=url,
+                        conversations=conversations,
+                        processes=processes,
+                        database_url=database_url,
+                        report=report,
+                        run_started=run_started,
+                        ran=ran,
+                    )
                     final_check(args, url=url, cookie=cookie, ran=ran, report=report)
                 from django.db import connections
 
@@ -843,15 +1069,25 @@ def main():
 def _summary(row: dict) -> dict:
     latency = row.get("latency_ms", {})
     return {
-        "path": row["path"], "clients": row["clients"], "rate": row["rate_per_client"],
-        "offered/s": row.get("offered_per_second"), "answered/s": row.get("answered_per_second"),
-        "unanswered": row.get("unanswered_at_timeout"), "active after drain": row["database"]["active_after_drain"],
-        "errors": row.get("errors"), "ok": row["ok"],
-        **{f"{stage} p50/p99": f"{latency[stage].get('p50')}/{latency[stage].get('p99')}"
-           for stage in STAGES if stage in latency},
+        "path": row["path"],
+        "clients": row["clients"],
+        "rate": row["rate_per_client"],
+        "offered/s": row.get("offered_per_second"),
+        "answered/s": row.get("answered_per_second"),
+        "unanswered": row.get("unanswered_at_timeout"),
+        "active after drain": row["database"]["active_after_drain"],
+        "errors": row.get("errors"),
+        "ok": row["ok"],
+        **{
+            f"{stage} p50/p99": f"{latency[stage].get('p50')}/{latency[stage].get('p99')}"
+            for stage in STAGES
+            if stage in latency
+        },
         "pong idle/sending p50": [row.get("idle", {}).get("pong_ms", {}).get("p50"), row.get("pong_ms", {}).get("p50")],
-        "cpu": row.get("cpu_cores"), "postgres": row.get("postgres"),
-        "idle postgres": row.get("idle", {}).get("postgres"), "peaks": row.get("peaks"),
+        "cpu": row.get("cpu_cores"),
+        "postgres": row.get("postgres"),
+        "idle postgres": row.get("idle", {}).get("postgres"),
+        "peaks": row.get("peaks"),
     }
 
 

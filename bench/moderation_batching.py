@@ -5,6 +5,7 @@ as ratios against the pass of one message measured in the same run.
 
     .venv/bin/python bench/moderation_batching.py [--repeats 20] [--out bench/results/moderation_batching.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,13 @@ def main():
 
     embedder = Embedder(dtype="auto")
     texts = [f"Tell me about the history of city number {i} and its people, please" for i in range(32)]
-    report = {"cpu_count": os.cpu_count(), "load_average_before": os.getloadavg(), "dtype": embedder.dtype,
-              "repeats": args.repeats, "batches": {}}
+    report = {
+        "cpu_count": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+        "dtype": embedder.dtype,
+        "repeats": args.repeats,
+        "batches": {},
+    }
     for size in (1, 2, 4, 8, 16, 32):
         windows, _ = embedder.windows(texts[:size], 128, 96)
         embedder._embed_windows(windows, (6,), False)  # warm

@@ -21,6 +21,7 @@ and the throughput of `moderate_many` in batches against single calls.
 Runs on its own: a throw-away SQLite database in a temporary DATA_DIR,
 migrated here (the rules layer reads the rules table).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -228,8 +229,15 @@ def output_flag_rates(answers: list[str]) -> dict:
         "classifier alone": ["classifier"],
     }.items():
         with override_settings(MODERATION_OUTPUT_LAYERS=layers):
-            verdicts = [v for start in range(0, len(answers), 64) for v in moderate_many(answers[start : start + 64], "assistant")]
-        rates[name] = {"flagged": sum(v.flagged for v in verdicts), "rate": sum(v.flagged for v in verdicts) / len(verdicts)}
+            verdicts = [
+                v
+                for start in range(0, len(answers), 64)
+                for v in moderate_many(answers[start : start + 64], "assistant")
+            ]
+        rates[name] = {
+            "flagged": sum(v.flagged for v in verdicts),
+            "rate": sum(v.flagged for v in verdicts) / len(verdicts),
+        }
     return {"answers": len(answers), "layers": rates}
 
 
@@ -270,8 +278,11 @@ def main() -> int:
     parser.add_argument("--guard-model", default="", help="default: var/models/smollm2-135m-instruct")
     parser.add_argument("--guard-samples", type=int, default=100)
     parser.add_argument("--latency-samples", type=int, default=0, help="texts timed per configuration (0: all)")
-    parser.add_argument("--hh", default=str(ROOT.parent / "shared" / "data" / "preferences_hh_harmless_train.jsonl.gz"),
-                        help="HH-RLHF harmless pairs: their chosen answers test output false positives")
+    parser.add_argument(
+        "--hh",
+        default=str(ROOT.parent / "shared" / "data" / "preferences_hh_harmless_train.jsonl.gz"),
+        help="HH-RLHF harmless pairs: their chosen answers test output false positives",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "moderation_eval.json"))
     args = parser.parse_args()
 
@@ -372,7 +383,9 @@ def main() -> int:
         print("\n".join(category_lines(figs)))
     if "guard" in quality:
         guard = quality["guard"]
-        print(f"  guard: {guard['texts']} texts, model {guard['model']}; AUPRC on the same subset: {guard['same subset']}")
+        print(
+            f"  guard: {guard['texts']} texts, model {guard['model']}; AUPRC on the same subset: {guard['same subset']}"
+        )
     pipeline_auprc = quality["default pipeline (out-of-fold classifier)"]["auprc"]["mean"]
     classifier_auprc = quality["classifier (out-of-fold)"]["auprc"]["mean"]
     print("\nRatios of AUPRC")
@@ -391,7 +404,10 @@ def main() -> int:
 
     # --- latency ---------------------------------------------------------
     timed = texts[: args.latency_samples] if args.latency_samples else texts
-    configurations = [("default", default_layers), *[(layer, [layer]) for layer in ("rules", "profanity", "classifier")]]
+    configurations = [
+        ("default", default_layers),
+        *[(layer, [layer]) for layer in ("rules", "profanity", "classifier")],
+    ]
     for name, layers in configurations:
         report["latency"][name] = latency(timed, layers)
     report["latency"]["moderate_many"] = throughput(timed, default_layers)

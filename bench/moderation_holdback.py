@@ -16,6 +16,7 @@ threads: on a 2-core machine shared with other jobs, two spinning threads
 per process made generation erratic (seconds per token), and the figure of
 interest is tied to the token rate, which the report gives.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,14 @@ def stream_answer(model, tokenizer, prompt: str, max_new_tokens: int, holdback: 
 
     def generate():
         with torch.inference_mode():
-            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                           do_sample=False, streamer=streamer, pad_token_id=tokenizer.eos_token_id)
+            out = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                streamer=streamer,
+                pad_token_id=tokenizer.eos_token_id,
+            )
         generated.append(out.shape[1] - ids.shape[1])
 
     gate = OutputGate(holdback) if holdback is not None else None
@@ -125,9 +132,17 @@ def main() -> int:
             name = "off" if holdback is None else f"{holdback}_chars"
             runs.setdefault(name, []).append(stream_answer(model, tokenizer, prompt, args.max_new_tokens, holdback))
     summary = {
-        name: {key: statistics.median(run[key] for run in items)
-               for key in ("first_token_ms", "first_visible_ms", "added_ms", "total_ms", "moderation_ms",
-                            "tokens_per_second")}
+        name: {
+            key: statistics.median(run[key] for run in items)
+            for key in (
+                "first_token_ms",
+                "first_visible_ms",
+                "added_ms",
+                "total_ms",
+                "moderation_ms",
+                "tokens_per_second",
+            )
+        }
         | {"flagged_answers": sum(run["flagged"] for run in items)}
         for name, items in runs.items()
     }
@@ -147,8 +162,10 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
     }
     for name, item in summary.items():
-        print(f"  {name:10s} first token {item['first_token_ms']:7.1f} ms   first visible {item['first_visible_ms']:7.1f} ms"
-              f"   added {item['added_ms']:6.1f} ms   moderation per answer {item['moderation_ms']:6.1f} ms")
+        print(
+            f"  {name:10s} first token {item['first_token_ms']:7.1f} ms   first visible {item['first_visible_ms']:7.1f} ms"
+            f"   added {item['added_ms']:6.1f} ms   moderation per answer {item['moderation_ms']:6.1f} ms"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -5,6 +5,7 @@ when the machine is quiet (the load average goes into the report).
 
     .venv/bin/python bench/moderation_latency.py [--samples 300] [--out bench/results/moderation_latency.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,17 @@ def main() -> int:
     default_layers = list(settings.MODERATION_LAYERS)
     load_before = os.getloadavg()
     report = {"texts": len(texts), "default_layers": default_layers, "latency": {}}
-    for name, layers in [("default", default_layers), *[(layer, [layer]) for layer in ("rules", "profanity", "classifier")]]:
+    for name, layers in [
+        ("default", default_layers),
+        *[(layer, [layer]) for layer in ("rules", "profanity", "classifier")],
+    ]:
         report["latency"][name] = latency(texts, layers)
     report["latency"]["moderate_many"] = throughput(texts, default_layers)
-    report["machine"] = {"cpus": os.cpu_count(), "load_average_before": load_before, "load_average_after": os.getloadavg()}
+    report["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+    }
     for name, item in report["latency"].items():
         if "p50_ms" in item:
             print(f"  {name:12s} p50 {item['p50_ms']:7.2f} ms   p99 {item['p99_ms']:7.2f} ms")

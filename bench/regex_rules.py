@@ -11,6 +11,7 @@ and the review's 40-character attack extrapolated from that fit.
 
     .venv/bin/python bench/regex_rules.py [--out bench/results/regex_rules.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,7 @@ def backtracking(pattern: str, make_input) -> dict:
         points.append((n, seconds))
         if seconds > BASELINE_BUDGET_S:
             break
-    fitted = [(n, s) for n, s in points[len(points) // 2:] if s > 0]
+    fitted = [(n, s) for n, s in points[len(points) // 2 :] if s > 0]
     (n0, s0), (n1, s1) = fitted[0], fitted[-1]
     growth = (s1 / s0) ** (1 / (n1 - n0))
     return {
@@ -110,8 +111,10 @@ def builtins() -> dict:
 
     rules = builtin_rules()
     regexes = [rule.pattern for rule in rules if isinstance(rule.pattern, re.Pattern)]
-    after = {name: round(cpu_seconds(lambda text=text: score_text(text, rules), repeat=3), 4)
-             for name, text in hostile_messages().items()}
+    after = {
+        name: round(cpu_seconds(lambda text=text: score_text(text, rules), repeat=3), 4)
+        for name, text in hostile_messages().items()
+    }
     timed = {}
     for chars in (1000, 2000, 4000):
         text = "i" + " " * (chars - 2) + "x"
@@ -147,16 +150,20 @@ def main() -> int:
             "after_re2": after,
             f"ratio_before_over_after_at_{ATTACK_CHARS}_chars": float(f"{at_attack / max(after_attack, 1e-6):.3g}"),
         }
-        print(f"{pattern}\n  re: x{before['growth_per_char']} per character, {before['longest_timed_cpu_s']} s at "
-              f"{before['longest_timed_chars']} chars, about {at_attack:g} s at {ATTACK_CHARS}\n"
-              f"  re2: {after_attack} s at {ATTACK_CHARS} chars, {after[f'cpu_s_at_{MESSAGE_CHARS}_chars']} s at "
-              f"{MESSAGE_CHARS}")
+        print(
+            f"{pattern}\n  re: x{before['growth_per_char']} per character, {before['longest_timed_cpu_s']} s at "
+            f"{before['longest_timed_chars']} chars, about {at_attack:g} s at {ATTACK_CHARS}\n"
+            f"  re2: {after_attack} s at {ATTACK_CHARS} chars, {after[f'cpu_s_at_{MESSAGE_CHARS}_chars']} s at "
+            f"{MESSAGE_CHARS}"
+        )
     report["builtin_rules_on_re"] = builtins()
     built_in = report["builtin_rules_on_re"]
-    print(f"built-in rules on re, an 'i' then spaces ({MESSAGE_CHARS} chars): before about "
-          f"{built_in['before_i_then_spaces'][f'extrapolated_cpu_s_at_{MESSAGE_CHARS}_chars']} s, after "
-          f"{built_in['after_cpu_s_per_message']['i_then_spaces']} s; worst hostile message after: "
-          f"{built_in['after_worst_cpu_s']} s")
+    print(
+        f"built-in rules on re, an 'i' then spaces ({MESSAGE_CHARS} chars): before about "
+        f"{built_in['before_i_then_spaces'][f'extrapolated_cpu_s_at_{MESSAGE_CHARS}_chars']} s, after "
+        f"{built_in['after_cpu_s_per_message']['i_then_spaces']} s; worst hostile message after: "
+        f"{built_in['after_worst_cpu_s']} s"
+    )
     report["machine"]["load_average_after"] = os.getloadavg()
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -1,6 +1,7 @@
 """How a bench ends: the machine's load after the run beside the load
 before it (figures from a busy machine say so), the JSON file, and the
 report on stdout."""
+
 import json
 import os
 from pathlib import Path

@@ -11,6 +11,7 @@ one group (a chosen and a rejected answer, the last 320 tokens of each) on
 the bundled SmolLM2-135M with LoRA r=16 on every layer, as the `cpu-quick`
 preset trains.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,17 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "bench/results/reward_precision.json"))
     args = parser.parse_args()
 
-    groups = load_preference_groups(args.pairs)[:args.groups + 1]
-    base = RewardRecipeConfig(output_dir="unused", model=args.model, train_file=args.pairs, lora=True, lora_r=16,
-                              lora_alpha=32, max_length=320, device=args.device)
+    groups = load_preference_groups(args.pairs)[: args.groups + 1]
+    base = RewardRecipeConfig(
+        output_dir="unused",
+        model=args.model,
+        train_file=args.pairs,
+        lora=True,
+        lora_r=16,
+        lora_alpha=32,
+        max_length=320,
+        device=args.device,
+    )
     precisions = ("fp32", "bf16")
     models = {}
     for precision in precisions:
@@ -61,8 +70,10 @@ def main():
             if index:  # the first group warms both up
                 seconds[precision].append(time.perf_counter() - started)
     report = {
-        "machine": f"{os.cpu_count()} CPUs, AMX: {cpu_has_amx()}", "device": args.device,
-        "torch_threads": torch.get_num_threads(), "groups": len(groups) - 1,
+        "machine": f"{os.cpu_count()} CPUs, AMX: {cpu_has_amx()}",
+        "device": args.device,
+        "torch_threads": torch.get_num_threads(),
+        "groups": len(groups) - 1,
         "seconds_per_step": {p: statistics.mean(s) for p, s in seconds.items()},
         "seconds_per_step_median": {p: statistics.median(s) for p, s in seconds.items()},
     }

@@ -15,6 +15,7 @@ are full fine-tuning, max_length 1024, batch 8, gradient checkpointing on,
 and bf16 wherever the hardware has it (on a CPU, TRL's default needs
 use_cpu, which the bench sets, and bf16 stays off).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,21 +70,34 @@ def measured(trainer, timer: StepTimer) -> dict:
     tokens = [entry["num_tokens"] for entry in logs]
     steady_tokens = tokens[-1] - tokens[0]
     steady_time = timer.end - timer.start
-    return {"steps": trainer.state.global_step, "wall_s": round(wall, 2), "tokens": tokens[-1],
-            "steady_tokens": steady_tokens, "steady_s": round(steady_time, 2),
-            "tokens_per_second": round(steady_tokens / steady_time, 1)}
+    return {
+        "steps": trainer.state.global_step,
+        "wall_s": round(wall, 2),
+        "tokens": tokens[-1],
+        "steady_tokens": steady_tokens,
+        "steady_s": round(steady_time, 2),
+        "tokens_per_second": round(steady_tokens / steady_time, 1),
+    }
 
 
 def recipe_run(model: str, data: Path, steps: int, preset: str) -> dict:
     from training.config import build_config
     from training.sft import SftRecipeConfig, build_trainer
 
-    config = build_config(SftRecipeConfig, {"preset": preset, "output_dir": tempfile.mkdtemp(), "model": model,
-                                            "train_file": str(data), "max_steps": steps, "device": "auto"})
+    config = build_config(
+        SftRecipeConfig,
+        {
+            "preset": preset,
+            "output_dir": tempfile.mkdtemp(),
+            "model": model,
+            "train_file": str(data),
+            "max_steps": steps,
+            "device": "auto",
+        },
+    )
     timer = StepTimer()
     result = measured(build_trainer(config), timer)
-    result["settings"] = {k: getattr(config, k) for k in ("lora", "max_length", "batch_size", "grad_accum",
-                                                          "packing")}
+    result["settings"] = {k: getattr(config, k) for k in ("lora", "max_length", "batch_size", "grad_accum", "packing")}
     return result
 
 
@@ -93,13 +107,25 @@ def trl_default_run(model: str, data: Path, steps: int) -> dict:
     from trl import SFTConfig, SFTTrainer
 
     rows = [json.loads(line) for line in data.read_text().splitlines()]
-    args = SFTConfig(output_dir=tempfile.mkdtemp(), max_steps=steps, report_to="none", logging_steps=1,
-                     save_strategy="no", use_cpu=not torch.cuda.is_available(), disable_tqdm=True)
+    args = SFTConfig(
+        output_dir=tempfile.mkdtemp(),
+        max_steps=steps,
+        report_to="none",
+        logging_steps=1,
+        save_strategy="no",
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows))
     timer = StepTimer()
     result = measured(trainer, timer)
-    result["settings"] = {"lora": False, "max_length": args.max_length, "batch_size": args.per_device_train_batch_size,
-                          "gradient_checkpointing": args.gradient_checkpointing, "bf16": args.bf16}
+    result["settings"] = {
+        "lora": False,
+        "max_length": args.max_length,
+        "batch_size": args.per_device_train_batch_size,
+        "gradient_checkpointing": args.gradient_checkpointing,
+        "bf16": args.bf16,
+    }
     return result
 
 

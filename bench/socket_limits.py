@@ -20,10 +20,10 @@ its own), client included.
 
     .venv/bin/python bench/socket_limits.py [--frames 2000] [--sockets 200] [--out bench/results/socket_limits.json]
 """
+
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -75,8 +75,11 @@ def measured(queries: QueryCounter, run) -> dict:
 
     before_sql, cpu, wall = queries.count, time.process_time(), time.perf_counter()
     figures = async_to_sync(run)()
-    figures.update(cpu_seconds=round(time.process_time() - cpu, 3), wall_seconds=round(time.perf_counter() - wall, 3),
-                   sql_statements=queries.count - before_sql)
+    figures.update(
+        cpu_seconds=round(time.process_time() - cpu, 3),
+        wall_seconds=round(time.perf_counter() - wall, 3),
+        sql_statements=queries.count - before_sql,
+    )
     return figures
 
 
@@ -137,8 +140,11 @@ def overhead(cookie: str, user_id: int, rounds: int):
             leases.append(time.perf_counter() - started)
         await redis.delete(key)
         handshake_ms, lease_ms = statistics.median(handshakes) * 1000, statistics.median(leases) * 1000
-        return {"handshake_p50_ms": round(handshake_ms, 3), "lease_script_p50_ms": round(lease_ms, 3),
-                "lease_share_of_handshake": round(lease_ms / handshake_ms, 4)}
+        return {
+            "handshake_p50_ms": round(handshake_ms, 3),
+            "lease_script_p50_ms": round(lease_ms, 3),
+            "lease_share_of_handshake": round(lease_ms / handshake_ms, 4),
+        }
 
     return run
 
@@ -153,8 +159,12 @@ def main():
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-sockets-"))
     redis, redis_url = start_redis(workdir)
-    os.environ.update(DATA_DIR=str(workdir), DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", REDIS_URL=redis_url,
-                      CHANNEL_LAYER_PREFIX="bench-sockets")
+    os.environ.update(
+        DATA_DIR=str(workdir),
+        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+        REDIS_URL=redis_url,
+        CHANNEL_LAYER_PREFIX="bench-sockets",
+    )
     try:
         import django
 
@@ -187,7 +197,9 @@ def main():
         for scenario in ("flood", "sockets"):
             before, after = report["before"][scenario], report["after"][scenario]
             report[f"{scenario}_cpu_ratio_after_to_before"] = round(after["cpu_seconds"] / before["cpu_seconds"], 4)
-            report[f"{scenario}_sql_ratio_after_to_before"] = round(after["sql_statements"] / max(1, before["sql_statements"]), 4)
+            report[f"{scenario}_sql_ratio_after_to_before"] = round(
+                after["sql_statements"] / max(1, before["sql_statements"]), 4
+            )
         report_write(report, args.out)
     finally:
         redis.terminate()

@@ -2,6 +2,7 @@
 generation queues) and the web role (one process, or several behind HAProxy
 as `make cluster` runs them) over a fresh SQLite database, and a WebSocket
 client that asks for one answer and times it."""
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,21 @@ FINAL = ("complete", "stopped", "failed", "moderated", "interrupted")
 
 
 def manage(env: dict, *args: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 @contextmanager
-def running_stack(model_dir: str, workdir: Path, extra_env: dict | None = None, concurrency: int = 4,
-                  web_processes: int = 1, balancer: bool = False, queues_apart: bool = False):
+def running_stack(
+    model_dir: str,
+    workdir: Path,
+    extra_env: dict | None = None,
+    concurrency: int = 4,
+    web_processes: int = 1,
+    balancer: bool = False,
+    queues_apart: bool = False,
+):
     """Yields (base URL, session cookie of a signed-in user). With
     `balancer`, the URL is HAProxy's in front of `web_processes` web
     processes (scripts/haproxy.sh), else the one web process's. With
@@ -37,26 +46,48 @@ def running_stack(model_dir: str, workdir: Path, extra_env: dict | None = None, 
     Procfile run them; else one worker serves both queues."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update({"DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                "CHAT_MODEL": model_dir, "CHANNEL_LAYER_PREFIX": "bench", "PYTHONUNBUFFERED": "1",
-                "CHAT_RATE_LIMIT_PER_MINUTE": "100000", "CHAT_MAX_CONCURRENT_GENERATIONS": "1000",
-                **(extra_env or {})})
+    env.update(
+        {
+            "DATA_DIR": str(workdir),
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "CHAT_MODEL": model_dir,
+            "CHANNEL_LAYER_PREFIX": "bench",
+            "PYTHONUNBUFFERED": "1",
+            "CHAT_RATE_LIMIT_PER_MINUTE": "100000",
+            "CHAT_MAX_CONCURRENT_GENERATIONS": "1000",
+            **(extra_env or {}),
+        }
+    )
     manage(env, "migrate", "--noinput", "-v", "0")
-    cookie = manage(env, "shell", "-c", (
-        "from accounts.models import User; from django.test import Client\n"
-        "u, _ = User.objects.get_or_create(username='bench')\n"
-        "c = Client(); c.force_login(u); print(c.cookies['sessionid'].value)")).strip().splitlines()[-1]
+    cookie = (
+        manage(
+            env,
+            "shell",
+            "-c",
+            (
+                "from accounts.models import User; from django.test import Client\n"
+                "u, _ = User.objects.get_or_create(username='bench')\n"
+                "c = Client(); c.force_login(u); print(c.cookies['sessionid'].value)"
+            ),
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     # The worker and server run in sessions of their own: a bench stopped by
     # SIGTERM (`timeout`, say) must still stop them, or they live on, share
     # the Redis queues and take the next run's tasks.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if queues_apart:
-        workers = [start_celery_worker(env, workdir, queues="moderation", name="bench-moderation", concurrency=4),
-                   start_celery_worker(env, workdir, queues="generation", name="bench-generation",
-                                       concurrency=concurrency)]
+        workers = [
+            start_celery_worker(env, workdir, queues="moderation", name="bench-moderation", concurrency=4),
+            start_celery_worker(env, workdir, queues="generation", name="bench-generation", concurrency=concurrency),
+        ]
     else:
-        workers = [start_celery_worker(env, workdir, queues="moderation,generation", name="bench-worker",
-                                       concurrency=concurrency)]
+        workers = [
+            start_celery_worker(
+                env, workdir, queues="moderation,generation", name="bench-worker", concurrency=concurrency
+            )
+        ]
     servers = []
     try:
         env["TRUSTED_PROXIES"] = "127.0.0.1"
@@ -83,11 +114,21 @@ async def one_answer(url: str, cookie: str, prompt: str, max_new_tokens: int) ->
     import websockets
 
     headers = {"Cookie": f"sessionid={cookie}", "Origin": url}
-    async with websockets.connect(url.replace("http://", "ws://") + "/ws/chat/", additional_headers=headers,
-                                  max_size=None) as ws:
+    async with websockets.connect(
+        url.replace("http://", "ws://") + "/ws/chat/", additional_headers=headers, max_size=None
+    ) as ws:
         started = time.perf_counter()
-        await ws.send(json.dumps({"type": "send", "conversation": None, "parent": None, "content": prompt,
-                                  "settings": {"temperature": 0, "max_new_tokens": max_new_tokens}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "send",
+                    "conversation": None,
+                    "parent": None,
+                    "content": prompt,
+                    "settings": {"temperature": 0, "max_new_tokens": max_new_tokens},
+                }
+            )
+        )
         first = answer_id = None
         while True:
             frame = json.loads(await ws.recv())
@@ -97,10 +138,17 @@ async def one_answer(url: str, cookie: str, prompt: str, max_new_tokens: int) ->
                 answer_id = frame["answer"]["id"]
             elif frame["type"] == "delta" and first is None:
                 first = time.perf_counter()
-            elif frame["type"] == "message" and frame["message"]["id"] == answer_id and frame["message"]["status"] in FINAL:
+            elif (
+                frame["type"] == "message"
+                and frame["message"]["id"] == answer_id
+                and frame["message"]["status"] in FINAL
+            ):
                 finished, message = time.perf_counter(), frame["message"]
                 break
     if message["status"] != "complete":
         raise RuntimeError(f"answer ended {message['status']}: {message['error']}")
-    return {"ttft_ms": (first - started) * 1000, "total_ms": (finished - started) * 1000,
-            "tokens": message["completion_tokens"]}
+    return {
+        "ttft_ms": (first - started) * 1000,
+        "total_ms": (finished - started) * 1000,
+        "tokens": message["completion_tokens"],
+    }

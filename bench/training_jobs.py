@@ -15,6 +15,7 @@ wall time (claimed to finished), steps, and the recipe's final metrics: the
 reward model's held-out pairwise accuracy (the recipe holds out 10% of the
 rankings), PPO's reward and KL at the first and last steps.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,13 +71,21 @@ def prepare(hh: str, demo_count: int) -> dict:
     imported_s = time.perf_counter() - started
     written = 0
     for messages, answer in _hh_demonstrations(hh, demo_count):
-        task_create_demonstration(prompt=Prompt.objects.get(content_hash=messages_hash(messages)), required_annotations=1)
+        task_create_demonstration(
+            prompt=Prompt.objects.get(content_hash=messages_hash(messages)), required_annotations=1
+        )
         assignment = task_assign_next(annotator=annotator, kind="demonstration")
         demonstration_submit(assignment=assignment, content=answer)
         written += 1
     demos = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
-    return {"admin": admin, "base": base, "preferences": DatasetSnapshot.objects.get(name="hh-harmless"),
-            "demos": demos, "demonstrations": written, "import_s": imported_s}
+    return {
+        "admin": admin,
+        "base": base,
+        "preferences": DatasetSnapshot.objects.get(name="hh-harmless"),
+        "demos": demos,
+        "demonstrations": written,
+        "import_s": imported_s,
+    }
 
 
 def run_job(admin, kind: str, preset: str, overrides: dict, **inputs) -> dict:
@@ -87,8 +96,12 @@ def run_job(admin, kind: str, preset: str, overrides: dict, **inputs) -> dict:
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(admin)
-    data = {"kind": kind, "preset": preset, "hyperparameters": json.dumps(overrides),
-            **{name: value.pk for name, value in inputs.items()}}
+    data = {
+        "kind": kind,
+        "preset": preset,
+        "hyperparameters": json.dumps(overrides),
+        **{name: value.pk for name, value in inputs.items()},
+    }
     response = client.post("/jobs/new/", data)
     if response.status_code != 302:
         raise RuntimeError(f"{kind}: the form refused the job: {response.context['form'].errors.as_json()}")
@@ -103,14 +116,23 @@ def run_job(admin, kind: str, preset: str, overrides: dict, **inputs) -> dict:
     if job.state != "succeeded":
         raise RuntimeError(f"{kind} job #{job.pk} ended {job.state}: {job.error}\n{job.log_tail[-2000:]}")
     summary = json.loads((Path(job.directory) / "output" / "summary.json").read_text())
-    return {"job": job.pk, "wall_time_s": (job.finished_at - job.started_at).total_seconds(),
-            "recipe_wall_time_s": summary.get("wall_time_s"), "steps": summary.get("steps"),
-            "config": job.config, "final": summary.get("final", {}), "job_record": job}
+    return {
+        "job": job.pk,
+        "wall_time_s": (job.finished_at - job.started_at).total_seconds(),
+        "recipe_wall_time_s": summary.get("wall_time_s"),
+        "steps": summary.get("steps"),
+        "config": job.config,
+        "final": summary.get("final", {}),
+        "job_record": job,
+    }
 
 
 def _curve(job, *keys) -> list[dict]:
-    return [{"step": m.step, **{k: m.values[k] for k in keys if k in m.values}}
-            for m in job.metrics.all() if any(k in m.values for k in keys)]
+    return [
+        {"step": m.step, **{k: m.values[k] for k in keys if k in m.values}}
+        for m in job.metrics.all()
+        if any(k in m.values for k in keys)
+    ]
 
 
 def main():
@@ -118,10 +140,17 @@ def main():
     parser.add_argument("--hh", default=str(ROOT.parent / "shared/data/preferences_hh_harmless_train.jsonl.gz"))
     parser.add_argument("--demos", type=int, default=50)
     parser.add_argument("--preset", default="cpu-quick")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KIND:KEY=VALUE",
-                        help="a hyper-parameter over a job's preset, e.g. reward:epochs=1.0 (JSON values)")
-    parser.add_argument("--only", choices=["sft", "reward", "ppo"], action="append",
-                        help="run these jobs only (PPO needs both others)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KIND:KEY=VALUE",
+        help="a hyper-parameter over a job's preset, e.g. reward:epochs=1.0 (JSON values)",
+    )
+    parser.add_argument(
+        "--only", choices=["sft", "reward", "ppo"], action="append", help="run these jobs only (PPO needs both others)"
+    )
     parser.add_argument("--out", default=str(ROOT / "bench/results/training_jobs.json"))
     args = parser.parse_args()
     overrides: dict[str, dict] = {"sft": {}, "reward": {}, "ppo": {}}
@@ -136,36 +165,62 @@ def main():
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-training-jobs-"))
     queue = f"bench-training-{os.getpid()}"
-    env = {"DATA_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-           "TRAINING_QUEUE": queue, "CHANNEL_LAYER_PREFIX": "bench-training", "PYTHONUNBUFFERED": "1",
-           "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
+    env = {
+        "DATA_DIR": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "TRAINING_QUEUE": queue,
+        "CHANNEL_LAYER_PREFIX": "bench-training",
+        "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+    }
     os.environ.update(env)
     import django
 
     django.setup()
     inputs = prepare(args.hh, args.demos)
-    print(f"imported {args.hh} in {inputs['import_s']:.1f} s; {inputs['demonstrations']} demonstrations written", flush=True)
+    print(
+        f"imported {args.hh} in {inputs['import_s']:.1f} s; {inputs['demonstrations']} demonstrations written",
+        flush=True,
+    )
     worker = start_celery_worker(dict(os.environ), workdir, queues=queue, name="bench-training", concurrency=1)
-    report = {"machine": f"{os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"), "preset": args.preset,
-              "model": inputs["base"].name, "demonstrations": inputs["demonstrations"],
-              "preference_snapshot_items": inputs["preferences"].item_count, "jobs": {}}
+    report = {
+        "machine": f"{os.cpu_count()} CPUs",
+        "date": time.strftime("%Y-%m-%d"),
+        "preset": args.preset,
+        "model": inputs["base"].name,
+        "demonstrations": inputs["demonstrations"],
+        "preference_snapshot_items": inputs["preferences"].item_count,
+        "jobs": {},
+    }
     try:
         admin, jobs = inputs["admin"], report["jobs"]
         sft = reward = None
         if "sft" in wanted or "ppo" in wanted:
-            sft = jobs["sft"] = run_job(admin, "sft", args.preset, overrides["sft"], base_version=inputs["base"],
-                                        snapshot=inputs["demos"])
+            sft = jobs["sft"] = run_job(
+                admin, "sft", args.preset, overrides["sft"], base_version=inputs["base"], snapshot=inputs["demos"]
+            )
         if "reward" in wanted or "ppo" in wanted:
-            reward = jobs["reward"] = run_job(admin, "reward", args.preset, overrides["reward"],
-                                              base_version=inputs["base"], snapshot=inputs["preferences"])
+            reward = jobs["reward"] = run_job(
+                admin,
+                "reward",
+                args.preset,
+                overrides["reward"],
+                base_version=inputs["base"],
+                snapshot=inputs["preferences"],
+            )
             reward["eval_curve"] = _curve(reward["job_record"], "eval_accuracy", "eval_loss")
         if "ppo" in wanted:
             from registry.models import ModelVersion
 
-            ppo = jobs["ppo"] = run_job(admin, "ppo", args.preset, overrides["ppo"],
-                                        base_version=ModelVersion.objects.get(job_id=sft["job"]),
-                                        reward_version=ModelVersion.objects.get(job_id=reward["job"]),
-                                        snapshot=inputs["preferences"])
+            ppo = jobs["ppo"] = run_job(
+                admin,
+                "ppo",
+                args.preset,
+                overrides["ppo"],
+                base_version=ModelVersion.objects.get(job_id=sft["job"]),
+                reward_version=ModelVersion.objects.get(job_id=reward["job"]),
+                snapshot=inputs["preferences"],
+            )
             ppo["curve"] = _curve(ppo["job_record"], *PPO_CURVES)
     finally:
         worker.stop()

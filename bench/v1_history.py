@@ -14,6 +14,7 @@ parsing, and the worst it takes is that many.
 The history is the review's exploit: alternating one-character turns,
 ending in the user's "hi".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ MAX_NEW_TOKENS = 512  # GENERATION_MAX_NEW_TOKENS' default
 def old_encode_chat(tokenizer, max_context: int, messages: list[dict], max_new_tokens: int):
     """encode_chat as it was up to c3a156c (engine/backends/local.py), the baseline."""
     system = [m for m in messages[:1] if m["role"] == "system"]
-    turns = messages[len(system):]
+    turns = messages[len(system) :]
     budget = max_context - max_new_tokens
     while True:
         ids = tokenizer.apply_chat_template(
@@ -86,8 +87,12 @@ def main():
     max_context = json.loads((Path(args.model_dir) / "config.json").read_text())["max_position_embeddings"]
     encoder = Encoder(tokenizer, max_context)
     report = {
-        "cpu_count": os.cpu_count(), "load_average_before": os.getloadavg(), "tokenizer": Path(args.model_dir).name,
-        "max_context": max_context, "max_new_tokens": MAX_NEW_TOKENS, "histories": {},
+        "cpu_count": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+        "tokenizer": Path(args.model_dir).name,
+        "max_context": max_context,
+        "max_new_tokens": MAX_NEW_TOKENS,
+        "histories": {},
     }
     encoder.encode_chat(history(10), MAX_NEW_TOKENS)  # the template compiled, the tokenizer warm
     for turns in args.turns:
@@ -122,14 +127,20 @@ def main():
     before = report["histories"][max(measured_old)]["old_cpu_seconds"] if measured_old else None
     after = parse_cpu + accepted_new
     report["worst_request"] = {
-        "before": {"turns": max(measured_old) if measured_old else None, "cpu_seconds": before,
-                   "note": "the old encode_chat on the longest history measured; "
-                           "a 1 MiB body holds about 32,000 turns"},
+        "before": {
+            "turns": max(measured_old) if measured_old else None,
+            "cpu_seconds": before,
+            "note": "the old encode_chat on the longest history measured; a 1 MiB body holds about 32,000 turns",
+        },
         "after": {
-            "refused_body_bytes": len(body), "refused_turns": biggest + 1, "refused_as": refused,
+            "refused_body_bytes": len(body),
+            "refused_turns": biggest + 1,
+            "refused_as": refused,
             "parse_cpu_seconds": parse_cpu,
-            "accepted_turns": len(accepted), "accepted_chars": sum(len(m["content"]) for m in accepted),
-            "accepted_encode_cpu_seconds": accepted_new, "accepted_encode_old_cpu_seconds": accepted_old,
+            "accepted_turns": len(accepted),
+            "accepted_chars": sum(len(m["content"]) for m in accepted),
+            "accepted_encode_cpu_seconds": accepted_new,
+            "accepted_encode_old_cpu_seconds": accepted_old,
             "cpu_seconds": round(after, 4),
         },
         "before_over_after": round(before / max(after, 1e-4), 1) if before else None,

@@ -1,4 +1,5 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
+
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,13 +17,17 @@ from core.proxy import behind_trusted_proxies  # noqa: E402
 from core.websockets import DatabaseUnavailableGuard  # noqa: E402
 from jobs.routing import websocket_urlpatterns as job_websocket_urlpatterns  # noqa: E402
 
-application = behind_trusted_proxies(ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            DatabaseUnavailableGuard(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns + arena_websocket_urlpatterns + job_websocket_urlpatterns))
-            )
-        ),
-    }
-))
+application = behind_trusted_proxies(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                DatabaseUnavailableGuard(
+                    AuthMiddlewareStack(
+                        URLRouter(websocket_urlpatterns + arena_websocket_urlpatterns + job_websocket_urlpatterns)
+                    )
+                )
+            ),
+        }
+    )
+)

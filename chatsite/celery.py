@@ -1,5 +1,6 @@
 """The Celery app. Queues: `moderation` (cheap checks), `generation` (owns the
 chat model, one copy per process), `training` (one job at a time)."""
+
 import os
 
 from celery import Celery

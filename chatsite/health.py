@@ -9,6 +9,7 @@ listening at once, which the balancer sees as not ready.
 Both pages are public, and a failed check's error names hosts, ports and
 database users: it is logged, and shown only to those who may read
 /metrics (its token, or an admin); others hear `ok: false`."""
+
 import logging
 import threading
 import time
@@ -111,7 +112,10 @@ def healthz_view(request):
     database, redis_status = _this_process()
     workers = _timed(_workers) if redis_status["ok"] else {"ok": False, "detail": "Redis is down"}
     queues = {
-        name: {"ok": workers["ok"] and workers["detail"][name] > 0, "workers": workers["detail"][name] if workers["ok"] else 0}
+        name: {
+            "ok": workers["ok"] and workers["detail"][name] > 0,
+            "workers": workers["detail"][name] if workers["ok"] else 0,
+        }
         for name in _queues()
     }
     healthy = database["ok"] and redis_status["ok"] and all(q["ok"] for q in queues.values())

@@ -5,6 +5,7 @@ cookies, redirect to HTTPS, HSTS) unless HTTPS=false says a proxy does it,
 and no fallback secret: a deployment must set SECRET_KEY and ALLOWED_HOSTS.
 `manage.py check --deploy` passes on it (tests/security/test_deploy.py).
 """
+
 import os
 
 from django.core.exceptions import ImproperlyConfigured

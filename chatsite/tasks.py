@@ -5,6 +5,7 @@ work whose worker died is ended and training jobs and chat messages whose
 task the broker lost are sent again; hourly, deleted conversations past
 their retention are purged. Nothing else looks for dead work, so an idle
 page or socket costs no query."""
+
 import logging
 
 from celery import shared_task

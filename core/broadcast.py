@@ -9,6 +9,7 @@ hundreds of short-lived threads per answer, and the answer streamed at two
 thirds of the model's speed. Here one daemon thread runs one loop for the
 process, and every send reuses its connection pool.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -2,6 +2,7 @@
 those delivered to a worker but not yet acknowledged, read straight from
 kombu's Redis transport. Housekeeping compares them with the database to
 find work whose message was lost (jobs/dispatch.py, chat/dispatch.py)."""
+
 import json
 
 from core.redis_client import redis_client

@@ -8,6 +8,7 @@ whole transaction again can. Sixteen users sending at once on the default
 SQLite database hit this (the WebSocket closed with an internal error).
 PostgreSQL never raises it, and nothing is retried there.
 """
+
 from __future__ import annotations
 
 import functools

@@ -7,6 +7,7 @@ are core/user_sockets.py's.
 A socket that only watches costs no database query: an answer whose worker
 died is found by one reaper in beat (chatsite/tasks.py), which tells the
 conversation's group like any other change of state."""
+
 import json
 import logging
 
@@ -83,7 +84,9 @@ class FrameConsumer(ClosesOnLayerFault, UserSockets, DispatchesOffTheSharedThrea
             await self._error("invalid_request", "Frames must be JSON text.")
             return
         if len(text_data) > settings.CHAT_MAX_MESSAGE_CHARS * 2 + _MAX_FRAME_CHARS_SLACK:
-            await self._error("too_long", f"The message is too long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,} characters.")
+            await self._error(
+                "too_long", f"The message is too long; the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,} characters."
+            )
             return
         try:
             content = json.loads(text_data)

@@ -1,5 +1,6 @@
 """Reading the JSON bodies of the chat and arena APIs: a clear UserError
 for every way a body can be wrong, never a 500."""
+
 import json
 
 from .errors import UserError

@@ -5,6 +5,7 @@ logs each sending, receipt and success at INFO: three lines every two
 seconds drowned the worker's log. Those three are dropped; what the reaper
 itself logs (answers it interrupted) and any warning or error stay.
 """
+
 import logging
 
 QUIET_TASKS = ("chatsite.tasks.reap_interrupted_answers_task",)

@@ -10,6 +10,7 @@ middleware does the parsing (the right-most untrusted hop is the client);
 here it wraps the whole ASGI application, HTTP and WebSockets alike, under
 any ASGI server, configured from settings rather than a server flag.
 """
+
 from django.conf import settings
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 

@@ -1,5 +1,6 @@
 """The process's one Redis connection pool for what is not the channel layer
 or the broker: cancel flags, heartbeats, socket leases, throttles."""
+
 from functools import lru_cache
 
 import redis

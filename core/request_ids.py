@@ -7,6 +7,7 @@ then one `grep` for the id of the frame that sent it.
 HTTP clients may send their own X-Request-ID (a proxy's, say); it is kept
 when it is a short token of safe characters, and echoed in the response.
 """
+
 import contextvars
 import json
 import logging
@@ -84,6 +85,7 @@ class RequestIdMiddleware:
 
 
 # --- Celery (connected in chatsite/celery.py) --------------------------------
+
 
 def task_publish_carry_id(headers=None, **kwargs):
     """before_task_publish: the publisher's id rides in the message."""

@@ -2,6 +2,7 @@
 refusing connections is a 503 that says so and when to try again, as JSON
 for the APIs and a page for people, never a traceback. Any other failure is
 Django's plain 500 page."""
+
 import sys
 
 from django.db import InterfaceError, OperationalError

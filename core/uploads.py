@@ -7,6 +7,7 @@ is asking. This handler runs first in FILE_UPLOAD_HANDLERS: a request that
 announces more than the cap is refused before a byte is read, and one that
 sends more than it announced is cut off at the cap. Both are a 400.
 """
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler

@@ -20,6 +20,7 @@ outlives a change of the account's rights.
   (ready, 4401 or 4403). Closing, rather than re-checking in place, keeps
   one home for that decision, and a password change rotates the session
   key, which only a new handshake can pick up."""
+
 from __future__ import annotations
 
 import asyncio
@@ -110,8 +111,10 @@ class UserSockets:
         if not await self._lease(settings.WEBSOCKET_MAX_PER_USER):
             self.admitted_user_id = None
             limit = settings.WEBSOCKET_MAX_PER_USER
-            await self.close(code=TOO_MANY, reason=f"Too many open connections: at most {limit} per account. "
-                                                   "Close another tab, then retry.")
+            await self.close(
+                code=TOO_MANY,
+                reason=f"Too many open connections: at most {limit} per account. Close another tab, then retry.",
+            )
             return False
         await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         self.keepalive = asyncio.create_task(self._keepalive())

@@ -5,6 +5,7 @@ database that cannot be reached while the handshake looks up the session's
 user closes the socket with 4503 ("briefly unavailable"). Either way the
 page reconnects, subscribes again and reloads what it shows from the
 database, where nothing was lost; neither is an internal error."""
+
 import logging
 
 from channels.consumer import get_handler_name
@@ -25,7 +26,9 @@ class ClosesOnLayerFault:
         try:
             await super().__call__(scope, receive, send)
         except (RedisConnectionError, RedisTimeoutError) as error:
-            logger.warning("WebSocket %s closed for a reconnect: the channel layer lost Redis (%s)", scope.get("path"), error)
+            logger.warning(
+                "WebSocket %s closed for a reconnect: the channel layer lost Redis (%s)", scope.get("path"), error
+            )
             try:
                 await send({"type": "websocket.close", "code": SERVICE_RESTART})
             except Exception:  # the client may be gone already; nothing is left to tell

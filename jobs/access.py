@@ -2,6 +2,7 @@
 the model version pages. Admins may do everything; others need the permission
 `jobs.add_trainingjob` (given in the admin, per user or group) and see
 only their own jobs."""
+
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login

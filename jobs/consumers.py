@@ -5,6 +5,7 @@ tail), then relays what the worker sends: progress, log lines, points.
 Like every signed-in socket it counts against the account's cap, its
 frames against the rate, and it closes when the account's rights change
 (core/user_sockets.py)."""
+
 import json
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -64,7 +65,9 @@ class JobConsumer(ClosesOnLayerFault, UserSockets, DispatchesOffTheSharedThread,
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json({"type": "error", "code": "invalid_request", "message": "This socket only takes pings."})
+            await self.send_json(
+                {"type": "error", "code": "invalid_request", "message": "This socket only takes pings."}
+            )
 
     def rejoin_groups(self) -> list[str]:
         return super().rejoin_groups() + ([self.group] if self.group else [])

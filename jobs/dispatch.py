@@ -15,6 +15,7 @@ training worker holds no second message behind the job it runs: a message
 delivered and unacknowledged while its job is still queued belongs to a
 worker that died.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,6 +35,7 @@ from .models import TrainingJob
 
 logger = logging.getLogger(__name__)
 
+
 def training_job_dispatch(job_id: int) -> bool:
     """Records a fresh task id on the queued job, then sends its message.
     False (logged) when the broker cannot be reached: the job stays queued
@@ -48,8 +50,9 @@ def training_job_dispatch(job_id: int) -> bool:
     try:
         training_job_run_task.apply_async((job_id,), task_id=task_id, queue=settings.TRAINING_QUEUE)
     except (KombuError, RedisError, OSError) as error:
-        logger.warning("Training job %s is stored but its message was not sent (%s); housekeeping will send it",
-                       job_id, error)
+        logger.warning(
+            "Training job %s is stored but its message was not sent (%s); housekeeping will send it", job_id, error
+        )
         return False
     return True
 
@@ -70,8 +73,7 @@ def training_jobs_redispatch_lost() -> list[int]:
         return []
     waiting, delivered = broker_messages(settings.TRAINING_QUEUE)
     fresh_since = time.time() - grace
-    lost = [pk for pk, task_id in candidates
-            if task_id not in waiting and delivered.get(task_id, 0.0) < fresh_since]
+    lost = [pk for pk, task_id in candidates if task_id not in waiting and delivered.get(task_id, 0.0) < fresh_since]
     for pk in lost:
         logger.warning("Training job %s is queued but its message is lost; sending it again", pk)
         training_job_dispatch(pk)

@@ -1,5 +1,6 @@
 """Broadcasts to the pages watching a job. The worker's run sends progress,
 log lines and metric points; services send state changes on commit."""
+
 from django.db import transaction
 
 from core import broadcast

@@ -1,5 +1,6 @@
 """The new-job form: which inputs each kind needs, and hyper-parameters as a
 JSON object merged over the chosen preset."""
+
 import codecs
 import json
 
@@ -39,17 +40,21 @@ class TrainingJobForm(forms.Form):
     kind = forms.ChoiceField(choices=recipes.KIND_CHOICES)
     preset = forms.ChoiceField(choices=list(recipes.PRESETS.items()))
     base_version = forms.ModelChoiceField(
-        ModelVersion.objects.exclude(kind=ModelVersion.Kind.CLASSIFIER), required=False,
+        ModelVersion.objects.exclude(kind=ModelVersion.Kind.CLASSIFIER),
+        required=False,
         help_text="The model to train from (PPO: the policy). Pre-training: optional, lends its tokenizer.",
     )
     reward_version = forms.ModelChoiceField(
         ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD), required=False, help_text="PPO only."
     )
     snapshot = forms.ModelChoiceField(DatasetSnapshot.objects.all(), required=False)
-    corpus = forms.ChoiceField(required=False, help_text="Pre-training: a text file under the data directory's corpora/.")
+    corpus = forms.ChoiceField(
+        required=False, help_text="Pre-training: a text file under the data directory's corpora/."
+    )
     corpus_upload = forms.FileField(required=False, help_text="Or upload a UTF-8 text file.")
     hyperparameters = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        required=False,
         help_text="A JSON object; its keys override the preset's.",
     )
 
@@ -69,7 +74,9 @@ class TrainingJobForm(forms.Form):
             raise forms.ValidationError("Hyper-parameters must be a JSON object of names and values.")
         for key, value in values.items():
             if key in recipes.RESERVED_KEYS:
-                raise forms.ValidationError(f"{key!r} is set by the job from the versions and data chosen; leave it out.")
+                raise forms.ValidationError(
+                    f"{key!r} is set by the job from the versions and data chosen; leave it out."
+                )
             _clean_value(key, value)
         return values
 

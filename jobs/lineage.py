@@ -1,5 +1,6 @@
 """Facts recorded with a trained version: the code that trained it and the
 hash of a file it learnt from."""
+
 import hashlib
 import subprocess
 from pathlib import Path
@@ -17,7 +18,10 @@ def code_version() -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=30,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=30,
         ).stdout.strip()
         return f"git:{head}{'-dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):

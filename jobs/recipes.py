@@ -12,6 +12,7 @@ for the new choice).
 
 The recipe package is a setting (TRAINING_RECIPE_PACKAGE) so tests can run
 small stand-in recipes; each job records the module it was created with."""
+
 import importlib
 import re
 import sys
@@ -65,22 +66,62 @@ class RecipeSpec:
         return tuple(key for key in (self.base_key, self.reward_key, DATA_KEYS[self.data]) if key)
 
 
-RECIPES: dict[str, RecipeSpec] = {spec.kind: spec for spec in (
-    # Pre-training from scratch on a corpus; a base version only lends its tokenizer.
-    RecipeSpec(kind="pretrain", label="Pre-training", base_key="tokenizer", base_required=False, base_kinds=_ANY_BASE,
-               data=CORPUS),
-    RecipeSpec(kind="sft", label="Supervised fine-tuning", base_key="model", base_required=True, base_kinds=_POLICY,
-               data=EXPORT, snapshot_kinds=(DatasetSnapshot.Kind.SFT,), export_format="sft-messages"),
-    RecipeSpec(kind="reward", label="Reward model", base_key="model", base_required=True, base_kinds=_ANY_BASE,
-               data=EXPORT, snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,), export_format="preference",
-               output_kind=ModelVersion.Kind.REWARD),
-    # The base is the policy; rollouts start from the snapshot's prompts.
-    RecipeSpec(kind="ppo", label="PPO", base_key="policy_model", base_required=True, base_kinds=_POLICY,
-               data=PROMPTS, snapshot_kinds=(DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE),
-               reward_key="reward_model"),
-    RecipeSpec(kind="dpo", label="DPO", base_key="model", base_required=True, base_kinds=_POLICY,
-               data=EXPORT, snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,), export_format="preference"),
-)}
+RECIPES: dict[str, RecipeSpec] = {
+    spec.kind: spec
+    for spec in (
+        # Pre-training from scratch on a corpus; a base version only lends its tokenizer.
+        RecipeSpec(
+            kind="pretrain",
+            label="Pre-training",
+            base_key="tokenizer",
+            base_required=False,
+            base_kinds=_ANY_BASE,
+            data=CORPUS,
+        ),
+        RecipeSpec(
+            kind="sft",
+            label="Supervised fine-tuning",
+            base_key="model",
+            base_required=True,
+            base_kinds=_POLICY,
+            data=EXPORT,
+            snapshot_kinds=(DatasetSnapshot.Kind.SFT,),
+            export_format="sft-messages",
+        ),
+        RecipeSpec(
+            kind="reward",
+            label="Reward model",
+            base_key="model",
+            base_required=True,
+            base_kinds=_ANY_BASE,
+            data=EXPORT,
+            snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,),
+            export_format="preference",
+            output_kind=ModelVersion.Kind.REWARD,
+        ),
+        # The base is the policy; rollouts start from the snapshot's prompts.
+        RecipeSpec(
+            kind="ppo",
+            label="PPO",
+            base_key="policy_model",
+            base_required=True,
+            base_kinds=_POLICY,
+            data=PROMPTS,
+            snapshot_kinds=(DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE),
+            reward_key="reward_model",
+        ),
+        RecipeSpec(
+            kind="dpo",
+            label="DPO",
+            base_key="model",
+            base_required=True,
+            base_kinds=_POLICY,
+            data=EXPORT,
+            snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,),
+            export_format="preference",
+        ),
+    )
+}
 
 KIND_CHOICES = [(spec.kind, spec.label) for spec in RECIPES.values()]
 
@@ -129,6 +170,15 @@ def recipe_command(*, module: str, config_path: str, nproc: int = 1) -> list[str
     if not _MODULE.fullmatch(module):
         raise ValueError(f"{module!r} is not a module name")
     if nproc > 1:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-                "-m", module, "--config", config_path]
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            "-m",
+            module,
+            "--config",
+            config_path,
+        ]
     return [sys.executable, "-m", module, "--config", config_path]

@@ -1,6 +1,7 @@
 """The end of a successful run (worker side): a finished job's output
 directory registered as a model version, with its lineage. Called by the
 runner only; it never serves chat until an admin promotes it."""
+
 from pathlib import Path
 
 from registry.models import ModelVersion
@@ -27,9 +28,15 @@ def _lineage(job: TrainingJob, summary: dict) -> dict:
             {"id": job.reward_version.pk, "name": job.reward_version.name} if job.reward_version else None
         ),
         "snapshot": (
-            {"id": snapshot.pk, "name": snapshot.name, "version": snapshot.version,
-             "content_hash": snapshot.content_hash, "item_count": snapshot.item_count}
-            if snapshot else None
+            {
+                "id": snapshot.pk,
+                "name": snapshot.name,
+                "version": snapshot.version,
+                "content_hash": snapshot.content_hash,
+                "item_count": snapshot.item_count,
+            }
+            if snapshot
+            else None
         ),
         "corpus": {"path": job.corpus_path, "sha256": job.input_hash} if job.corpus_path else None,
         "config": job.config,

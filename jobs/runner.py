@@ -16,6 +16,7 @@ it left in output/checkpoint/, and says so in its summary
 ("resumed_from_step"). The steps it repeats after that checkpoint replace
 their metric points from the run before.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -64,13 +65,41 @@ _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") el
 # reads, so a crash dump or a library that logs its environment must find
 # none. Recipes take every path in their config and need no Django; torch,
 # CUDA, NCCL, Hugging Face and the BLAS libraries read their own variables.
-_RECIPE_ENV_NAMES = frozenset({
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHASHSEED",
-    "LD_LIBRARY_PATH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE",
-})
+_RECIPE_ENV_NAMES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "PYTHONPATH",
+        "PYTHONHASHSEED",
+        "LD_LIBRARY_PATH",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+    }
+)
 _RECIPE_ENV_PREFIXES = (
-    "LC_", "XDG_", "CUDA_", "CUDNN_", "NCCL_", "NVIDIA_", "TORCH", "PYTORCH_", "TRITON_", "HF_", "HUGGINGFACE_",
-    "TRANSFORMERS_", "TOKENIZERS_", "OMP_", "MKL_", "OPENBLAS_", "KMP_",
+    "LC_",
+    "XDG_",
+    "CUDA_",
+    "CUDNN_",
+    "NCCL_",
+    "NVIDIA_",
+    "TORCH",
+    "PYTORCH_",
+    "TRITON_",
+    "HF_",
+    "HUGGINGFACE_",
+    "TRANSFORMERS_",
+    "TOKENIZERS_",
+    "OMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "KMP_",
 )
 
 
@@ -79,7 +108,8 @@ def recipe_environment() -> dict[str, str]:
     TRAINING_ENV_PASSTHROUGH's names (an operator's own, e.g. a tracker's)."""
     extra = set(settings.TRAINING_ENV_PASSTHROUGH)
     env = {
-        name: value for name, value in os.environ.items()
+        name: value
+        for name, value in os.environ.items()
         if name in _RECIPE_ENV_NAMES or name.startswith(_RECIPE_ENV_PREFIXES) or name in extra
     }
     return {**env, "PYTHONUNBUFFERED": "1"}
@@ -326,7 +356,9 @@ class RecipeRun:
         """SIGTERM to the recipe (torchrun passes it to its workers), once;
         SIGKILL to its whole process group when the grace period is over."""
         if self.stop_sent_at is None:
-            self.note(f"[job] Cancel requested: asking the recipe to stop (SIGTERM, {settings.TRAINING_CANCEL_GRACE_SECONDS:g} s grace).")
+            self.note(
+                f"[job] Cancel requested: asking the recipe to stop (SIGTERM, {settings.TRAINING_CANCEL_GRACE_SECONDS:g} s grace)."
+            )
             proc.send_signal(signal.SIGTERM)
             self.stop_sent_at = now
         elif not self.killed and now - self.stop_sent_at > settings.TRAINING_CANCEL_GRACE_SECONDS:
@@ -362,7 +394,9 @@ class RecipeRun:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        reader = threading.Thread(target=self._read_output, args=(proc.stdout,), name=f"job-{self.job.pk}-log", daemon=True)
+        reader = threading.Thread(
+            target=self._read_output, args=(proc.stdout,), name=f"job-{self.job.pk}-log", daemon=True
+        )
         reader.start()
         try:
             last_flush = 0.0
@@ -370,7 +404,9 @@ class RecipeRun:
             while True:
                 exited = proc.poll() is not None
                 now = time.monotonic()
-                if not exited and (self.stop_sent_at is not None or self._cancel_requested(check_database=ticks % 4 == 0)):
+                if not exited and (
+                    self.stop_sent_at is not None or self._cancel_requested(check_database=ticks % 4 == 0)
+                ):
                     self._stop(proc, now)
                 if exited:
                     break

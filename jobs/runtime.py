@@ -1,6 +1,7 @@
 """The cancel flag in Redis: the worker polls it every half second, so a
 cancel is heard within a second (the database flag is the durable copy,
 read less often)."""
+
 from core.redis_client import redis_client
 
 

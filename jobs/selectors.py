@@ -1,5 +1,6 @@
 """Reads of the jobs app: the jobs a person sees, a job's metric series, log
 and samples, and the corpora pre-training can start from."""
+
 import json
 from collections import deque
 from pathlib import Path

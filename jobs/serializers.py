@@ -1,4 +1,5 @@
 """The JSON shapes the job page receives, on load and over the WebSocket."""
+
 from .models import TrainingJob, TrainingMetric
 
 

@@ -1,6 +1,7 @@
 """Writes of the jobs app: creating, cancelling, resuming and reaping jobs,
 and storing an uploaded corpus. The run itself (worker side) is in
 runner.py, and registering its output in registration.py."""
+
 import hashlib
 import logging
 import re
@@ -82,9 +83,9 @@ def training_job_cancel(*, job: TrainingJob) -> TrainingJob:
     cancelled_while_queued = TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.QUEUED).update(
         state=TrainingJob.State.CANCELLED, cancel_requested=True, finished_at=now
     )
-    if not cancelled_while_queued and TrainingJob.objects.filter(
-        pk=job.pk, state=TrainingJob.State.RUNNING
-    ).update(cancel_requested=True):
+    if not cancelled_while_queued and TrainingJob.objects.filter(pk=job.pk, state=TrainingJob.State.RUNNING).update(
+        cancel_requested=True
+    ):
         runtime.request_cancel(job.pk)
     job.refresh_from_db()
     events.send_now(job.pk, events.progress_event(job))
@@ -104,10 +105,16 @@ def training_job_resume(*, job: TrainingJob) -> TrainingJob:
     with transaction.atomic():
         locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if not locked.is_resumable:
-            raise UserError("not_resumable", f"Job #{job.pk} is {locked.get_state_display().lower()}; only a failed "
-                            "or cancelled job can be resumed.")
-        if locked.heartbeat_at and locked.finished_at and locked.heartbeat_at > locked.finished_at and (
-            timezone.now() - locked.heartbeat_at < timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
+            raise UserError(
+                "not_resumable",
+                f"Job #{job.pk} is {locked.get_state_display().lower()}; only a failed "
+                "or cancelled job can be resumed.",
+            )
+        if (
+            locked.heartbeat_at
+            and locked.finished_at
+            and locked.heartbeat_at > locked.finished_at
+            and (timezone.now() - locked.heartbeat_at < timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT))
         ):
             raise UserError("worker_alive", f"Job #{job.pk}'s worker still answers; wait until it stops to resume it.")
         locked.state = TrainingJob.State.QUEUED
@@ -130,7 +137,9 @@ def training_jobs_reap_stale() -> list[int]:
     its worker (see runner: it is killed when its parent goes)."""
     cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
     stale = list(
-        TrainingJob.objects.filter(state=TrainingJob.State.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
+        TrainingJob.objects.filter(state=TrainingJob.State.RUNNING, heartbeat_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
     )
     reaped = []
     for pk in stale:

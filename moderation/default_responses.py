@@ -1,6 +1,7 @@
 """Built-in template responses, used until an admin writes a
 `TemplateResponse` for the category and language. Short and polite: the
 person gets a reason, not a lecture."""
+
 from . import categories as c
 
 GENERIC = "I can't help with that request. If you think this is a mistake, please rephrase it and try again."

@@ -1,6 +1,7 @@
 """How a text reaches the moderators' queue: a flag from the pipeline, a
 user's report, annotators' consensus. Chat and labeling call these; the
 queue's pages (the `review` app) read and decide what they file."""
+
 from django.db import transaction
 
 from core.telemetry.instruments import moderation_flags_record

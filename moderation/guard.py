@@ -20,6 +20,7 @@ models do not follow, so the guard gives a verdict, not a diagnosis.
 Off by default (`MODERATION_GUARD_MODEL`, a local directory or hub id, is
 empty); one model per process, loaded on first use.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -178,12 +179,16 @@ class Guard:
                     input_ids[row, longest - len(ids) :] = torch.tensor(ids)
                     mask[row, longest - len(ids) :] = 1
                 positions = (mask.cumsum(-1) - 1).clamp(min=0)
-                logits = self.model(
-                    input_ids=input_ids.to(self.device),
-                    attention_mask=mask.to(self.device),
-                    position_ids=positions.to(self.device),
-                    **self.forward_options,
-                ).logits[:, -1].float()
+                logits = (
+                    self.model(
+                        input_ids=input_ids.to(self.device),
+                        attention_mask=mask.to(self.device),
+                        position_ids=positions.to(self.device),
+                        **self.forward_options,
+                    )
+                    .logits[:, -1]
+                    .float()
+                )
                 unsafe = torch.logsumexp(logits[:, self.unsafe_ids], dim=-1)
                 safe = torch.logsumexp(logits[:, self.safe_ids], dim=-1)
                 scores.extend(torch.sigmoid(unsafe - safe).cpu().tolist())

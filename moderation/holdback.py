@@ -2,6 +2,7 @@
 once the chunk it belongs to has passed output moderation, so a flagged
 sentence never reaches the page. The generation worker (chat.worker) feeds
 it each delta."""
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ class OutputGate:
     def _check(self, chunk: str) -> bool:
         started = time.perf_counter()
         # The last released sentence rides along, so words split across chunks are seen whole.
-        verdict = moderate(self.released[-self.holdback_chars:] + chunk, "assistant")
+        verdict = moderate(self.released[-self.holdback_chars :] + chunk, "assistant")
         self.moderation_seconds += time.perf_counter() - started
         if verdict.flagged:
             self.verdict = verdict

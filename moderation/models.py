@@ -35,7 +35,7 @@ class ModerationRule(models.Model):
     score = models.FloatField(
         default=1.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="0 to 1. Each distinct listed word found counts as one more hit: 1-(1-score)^hits."
+        help_text="0 to 1. Each distinct listed word found counts as one more hit: 1-(1-score)^hits.",
     )
     enabled = models.BooleanField(default=True)
     applies_to = models.CharField(max_length=8, choices=AppliesTo.choices, default=AppliesTo.BOTH)
@@ -111,11 +111,19 @@ class ReviewItem(models.Model):
     # the rows are gone (no database constraint, nothing cascades); joined
     # while they exist, for the queue's context.
     conversation = models.ForeignKey(
-        "chat.Conversation", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        "chat.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     direction = models.CharField(max_length=8, choices=Direction.choices)

@@ -6,6 +6,7 @@ Each returns per-category scores in 0..1; scores combine across layers by
 max, a category is flagged at or above its threshold, and the first layer
 that flags a text decides it, so the costlier layers after it are skipped.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,8 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from . import guard, profanity, rules
-from .classifier import layer as classifier_layer
 from .categories import CATEGORIES
+from .classifier import layer as classifier_layer
 
 # Long texts are scored in chunks (a verdict is the max over chunks); the
 # overlap keeps a phrase cut by a chunk boundary whole in one of them.

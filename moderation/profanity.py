@@ -1,6 +1,7 @@
 """The profanity layer: the shipped `alt-profanity-check` model (a linear
 model on bag-of-words features) scores offensive, abusive language, which
 maps to the harassment category."""
+
 from collections.abc import Sequence
 from functools import cache
 

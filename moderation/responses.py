@@ -1,4 +1,5 @@
 """What the assistant says instead of a flagged exchange."""
+
 from .default_responses import DEFAULT_RESPONSES, GENERIC
 from .models import TemplateResponse
 

@@ -8,6 +8,7 @@ An example is `(text, labels)`, labels naming every category of
 `moderation.categories` as 1, 0 or None (unknown), as
 `selectors.labelled_examples` and `selectors.seed_examples` give them.
 """
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ Pure syntax, below both the models (whose choices and validation use it)
 and the rules layer (which reads the models and compiles their rows), so
 neither imports the other to share it.
 """
+
 from __future__ import annotations
 
 import re

@@ -17,6 +17,7 @@ saved or deleted in this process drops the cache at once (the signal in
 `settings.MODERATION_RULES_REFRESH_SECONDS`
 through one cheap aggregate query on the rules table.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Reads for retraining the classifier: the labelled examples it learns
 from (the seed set and moderators' decisions) and the trainings so far."""
+
 import json
 import logging
 from pathlib import Path
@@ -76,7 +77,11 @@ def training_examples() -> list[tuple[str, Labels]]:
 
 
 def classifier_training_list(*, limit: int = 50) -> list[ClassifierTraining]:
-    return list(ClassifierTraining.objects.select_related("requested_by", "model_version").order_by("-created_at", "-id")[:limit])
+    return list(
+        ClassifierTraining.objects.select_related("requested_by", "model_version").order_by("-created_at", "-id")[
+            :limit
+        ]
+    )
 
 
 def classifier_training_active() -> ClassifierTraining | None:

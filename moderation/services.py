@@ -1,6 +1,7 @@
 """Writes for retraining the classifier, on the web side: queueing a
 training (the worker runs it, `retrain.classifier_training_run`) and
 promoting a trained version to moderate."""
+
 from django.db import transaction
 from django.utils import timezone
 

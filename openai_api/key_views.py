@@ -22,7 +22,9 @@ def api_key_create_view(request):
     message would wait for the next page in the (signed, not encrypted)
     messages cookie, which proxies and access logs can record."""
     key, raw = api_key_create(user=request.user, name=request.POST.get("name", ""))
-    return render(request, "openai_api/keys.html", {"keys": request.user.api_keys.all(), "new_key": key, "new_raw_key": raw})
+    return render(
+        request, "openai_api/keys.html", {"keys": request.user.api_keys.all(), "new_key": key, "new_raw_key": raw}
+    )
 
 
 @require_POST

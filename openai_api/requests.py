@@ -3,12 +3,13 @@ services take, with OpenAI-style errors for anything malformed or too big
 (CHAT_MAX_TURNS messages, each of CHAT_MAX_MESSAGE_CHARS, the system prompt
 of SYSTEM_PROMPT_MAX_CHARS, CHAT_MAX_CONTEXT_CHARS in all): a history is
 refused here, before anything is stored or any model reads it."""
+
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from core.errors import UserError
 from chat.params import SYSTEM_PROMPT_MAX_CHARS, clean_conversation_settings
+from core.errors import UserError
 from core.text import clean_text
 
 ROLES = ("system", "developer", "user", "assistant")
@@ -19,10 +20,23 @@ MAX_STOP_STRINGS = 4
 # client that asks for tools or JSON output is told rather than silently
 # answered in plain text. A field OpenAI does not know either is refused as
 # OpenAI refuses it.
-_SUPPORTED = frozenset({
-    "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "stream",
-    "stream_options", "store", "user", "metadata",
-})
+_SUPPORTED = frozenset(
+    {
+        "model",
+        "messages",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "n",
+        "stream",
+        "stream_options",
+        "store",
+        "user",
+        "metadata",
+    }
+)
 _ASKS_FOR_NOTHING = {
     "frequency_penalty": lambda v: v in (None, 0),
     "presence_penalty": lambda v: v in (None, 0),
@@ -46,8 +60,15 @@ _ASKS_FOR_NOTHING = {
 
 
 class ApiError(Exception):
-    def __init__(self, message: str, *, status: int = 400, param: str | None = None, code: str | None = None,
-                 kind: str = "invalid_request_error"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+    ):
         super().__init__(message)
         self.message, self.status, self.param, self.code, self.kind = message, status, param, code, kind
 
@@ -112,7 +133,8 @@ def parse_completion_request(body) -> CompletionRequest:
     if len(messages) > settings.CHAT_MAX_TURNS:
         raise ApiError(
             f"'messages' holds {len(messages):,} messages; this server takes at most {settings.CHAT_MAX_TURNS:,}.",
-            param="messages", code="too_many_messages",
+            param="messages",
+            code="too_many_messages",
         )
     system, turns = [], []
     total_chars = 0
@@ -124,7 +146,8 @@ def parse_completion_request(body) -> CompletionRequest:
             raise ApiError(
                 f"messages[{index}] is {len(text):,} characters long; "
                 f"the limit is {settings.CHAT_MAX_MESSAGE_CHARS:,}.",
-                param=f"messages[{index}].content", code="message_too_long",
+                param=f"messages[{index}].content",
+                code="message_too_long",
             )
         total_chars += len(text)
         if message["role"] in ("system", "developer"):
@@ -134,14 +157,16 @@ def parse_completion_request(body) -> CompletionRequest:
     if total_chars > settings.CHAT_MAX_CONTEXT_CHARS:
         raise ApiError(
             f"The messages hold {total_chars:,} characters together; the limit is {settings.CHAT_MAX_CONTEXT_CHARS:,}.",
-            param="messages", code="context_length_exceeded",
+            param="messages",
+            code="context_length_exceeded",
         )
     system_prompt = "\n\n".join(system)
     if len(system_prompt) > SYSTEM_PROMPT_MAX_CHARS:
         raise ApiError(
             f"The system prompt (the system and developer messages together) is {len(system_prompt):,} characters "
             f"long; the limit is {SYSTEM_PROMPT_MAX_CHARS:,}.",
-            param="messages", code="system_prompt_too_long",
+            param="messages",
+            code="system_prompt_too_long",
         )
     if not turns or turns[-1]["role"] != "user":
         raise ApiError("The last message must come from the user.", param="messages")
@@ -152,7 +177,9 @@ def parse_completion_request(body) -> CompletionRequest:
         if body.get(theirs) is not None:
             raw_settings[ours] = body[theirs]
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    raw_settings["max_new_tokens"] = max_tokens if max_tokens is not None else settings.GENERATION_DEFAULTS["max_new_tokens"]
+    raw_settings["max_new_tokens"] = (
+        max_tokens if max_tokens is not None else settings.GENERATION_DEFAULTS["max_new_tokens"]
+    )
     try:
         clean = clean_conversation_settings(raw_settings)
     except UserError as exc:
@@ -161,8 +188,11 @@ def parse_completion_request(body) -> CompletionRequest:
     stop = body.get("stop") or []
     if isinstance(stop, str):
         stop = [stop]
-    if (not isinstance(stop, list) or len(stop) > MAX_STOP_STRINGS
-            or not all(isinstance(s, str) and clean_text(s) for s in stop)):
+    if (
+        not isinstance(stop, list)
+        or len(stop) > MAX_STOP_STRINGS
+        or not all(isinstance(s, str) and clean_text(s) for s in stop)
+    ):
         raise ApiError(f"'stop' must be a string or a list of up to {MAX_STOP_STRINGS} strings.", param="stop")
     stop = [clean_text(s) for s in stop]
     if body.get("n", 1) != 1:

@@ -54,9 +54,14 @@ def completion_start(*, user, request: CompletionRequest, on_stored: Callable[[C
     message to moderation, so a watcher it adds to the conversation's group
     misses none of its events. Returns the queued answer."""
     conversation, _, answer = message_send(
-        user=user, conversation=None, parent=None, content=request.content,
-        settings_values={**request.settings, "system_prompt": request.system_prompt}, stop=request.stop,
-        history=request.turns, title=("API: " + " ".join(request.content.split()))[:TITLE_FROM_MESSAGE_CHARS],
+        user=user,
+        conversation=None,
+        parent=None,
+        content=request.content,
+        settings_values={**request.settings, "system_prompt": request.system_prompt},
+        stop=request.stop,
+        history=request.turns,
+        title=("API: " + " ".join(request.content.split()))[:TITLE_FROM_MESSAGE_CHARS],
     )
     on_stored(conversation)
     return answer

@@ -7,6 +7,7 @@ store it, moderate it and rate-limit it; the generation worker streams it
 to the conversation's group, and this view relays that stream as the
 OpenAI wire format (server-sent events when `stream` is true).
 """
+
 import asyncio
 import json
 import time
@@ -19,9 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat import runtime
 from chat import services as chat_services
-from core.errors import UserError
 from chat.events import conversation_group
 from chat.models import FINAL_ASSISTANT_STATUSES, MessageStatus
+from core.errors import UserError
 
 from .requests import ApiError, parse_completion_request
 from .selectors import served_model_names
@@ -38,8 +39,12 @@ def _error(exc: ApiError) -> JsonResponse:
 async def _authenticate(request):
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or not header[7:].strip():
-        raise ApiError("Missing API key: send `Authorization: Bearer <key>`.", status=401, kind="authentication_error",
-                       code="invalid_api_key")
+        raise ApiError(
+            "Missing API key: send `Authorization: Bearer <key>`.",
+            status=401,
+            kind="authentication_error",
+            code="invalid_api_key",
+        )
     user = await sync_to_async(api_key_authenticate)(raw_key=header[7:].strip())
     if user is None:
         raise ApiError("Invalid or revoked API key.", status=401, kind="authentication_error", code="invalid_api_key")
@@ -53,9 +58,12 @@ async def models_view(request):
         return _error(exc)
     names = await sync_to_async(served_model_names)()
     now = int(time.time())
-    return JsonResponse({"object": "list", "data": [
-        {"id": name, "object": "model", "created": now, "owned_by": "chatsite"} for name in names
-    ]})
+    return JsonResponse(
+        {
+            "object": "list",
+            "data": [{"id": name, "object": "model", "created": now, "owned_by": "chatsite"} for name in names],
+        }
+    )
 
 
 class _Exchange:
@@ -126,8 +134,12 @@ async def chat_completions_view(request):
         if not names:
             raise ApiError("No model serves chat yet.", status=503, kind="server_error")
         if parsed.model and parsed.model not in names:
-            raise ApiError(f"The model '{parsed.model}' is not served here; see /v1/models.", status=404,
-                           param="model", code="model_not_found")
+            raise ApiError(
+                f"The model '{parsed.model}' is not served here; see /v1/models.",
+                status=404,
+                param="model",
+                code="model_not_found",
+            )
     except ApiError as exc:
         return _error(exc)
 
@@ -158,16 +170,31 @@ async def chat_completions_view(request):
             await sync_to_async(runtime.request_cancel)(answer.pk)
             raise
         await finish()
-        return JsonResponse({
-            "id": completion_id, "object": "chat.completion", "created": created, "model": model_name,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": message["content"]},
-                         "finish_reason": _finish_reason(message, max_tokens)}],
-            "usage": _usage(message),
-        })
+        return JsonResponse(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": model_name,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": message["content"]},
+                        "finish_reason": _finish_reason(message, max_tokens),
+                    }
+                ],
+                "usage": _usage(message),
+            }
+        )
 
     def chunk(delta: dict, finish_reason=None, usage=None) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_name,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}] if usage is None else []}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model_name,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}] if usage is None else [],
+        }
         if usage is not None:
             body["usage"] = usage
         return f"data: {json.dumps(body)}\n\n"

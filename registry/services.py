@@ -7,7 +7,6 @@ from engine.bundled import BUNDLED_NAME, convert_gguf, find_bundled_gguf
 
 from .models import ModelVersion
 
-
 # What serves: a policy answers chat, a classifier moderates.
 SERVING_KINDS = (ModelVersion.Kind.POLICY, ModelVersion.Kind.CLASSIFIER)
 
@@ -27,7 +26,14 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
 
 
 def model_version_register(
-    *, name: str, kind: str, path: str, base: ModelVersion | None, job=None, snapshot=None, description: str = "",
+    *,
+    name: str,
+    kind: str,
+    path: str,
+    base: ModelVersion | None,
+    job=None,
+    snapshot=None,
+    description: str = "",
     metadata: dict | None = None,
 ) -> ModelVersion:
     """Registers a model trained here. It serves nothing until promoted."""

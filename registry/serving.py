@@ -3,6 +3,7 @@ answers, arena rounds and the arena's smoke test, and labeling's candidate
 samples all ask here, so a worker holds one copy of each model whatever
 asked for it first. (The moderation guard loads its safety classifier
 itself: it reads the logits of a different kind of model.)"""
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,9 @@ def _local_backend(path: str):
     from engine.backends import load_local_backend
 
     logger.info("Loading chat model from %s (%s engine)", path, settings.GENERATION_ENGINE)
-    return load_local_backend(path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE,
-                              dtype=settings.GENERATION_DTYPE)
+    return load_local_backend(
+        path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE, dtype=settings.GENERATION_DTYPE
+    )
 
 
 # One pool of endpoints per process, so every answer's choice sees the
@@ -66,8 +68,12 @@ def version_backend(version=None):
     threads; one whose directory this host lacks (a worker without the
     shared DATA_DIR) raises ModelUnavailable."""
     if settings.GENERATION_BACKEND == "openai":
-        backend = _remote_backend(settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY,
-                                  settings.OPENAI_TIMEOUT_SECONDS, settings.OPENAI_BACKOFF_SECONDS)
+        backend = _remote_backend(
+            settings.OPENAI_BASE_URL,
+            settings.OPENAI_API_KEY,
+            settings.OPENAI_TIMEOUT_SECONDS,
+            settings.OPENAI_BACKOFF_SECONDS,
+        )
         # The servers know the serving model as OPENAI_MODEL, whichever side of a round it is on.
         serving = version is None or (version.is_serving and settings.OPENAI_MODEL)
         return backend.with_model(settings.OPENAI_MODEL if serving else version.name), version

@@ -15,6 +15,7 @@ directory (training.trainer_recipe).
 The files load with torch.load(weights_only=True): tensors and plain
 Python values only, no pickled objects.
 """
+
 from __future__ import annotations
 
 import random

@@ -3,6 +3,7 @@
 
 Exit 0 on success and after a SIGTERM stop; exit 2 with one line on stderr
 for a bad config or bad data, which the jobs app shows as the failure."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,14 @@ from .data import DataError
 def main(kind: str, config_cls, train, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m training.{kind}", description=f"Run the {kind} recipe.")
     parser.add_argument("--config", required=True, help="JSON or YAML file of the config's fields")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one field (repeatable); the value is read as JSON when it parses")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one field (repeatable); the value is read as JSON when it parses",
+    )
     args = parser.parse_args(argv)
     try:
         config = load_config(config_cls, args.config, args.overrides)

@@ -5,6 +5,7 @@ rejected (a typo in a hyper-parameter must not silently train with the
 default). A file may name a `preset`; its values come first, then the file's,
 then `--set key=value` overrides.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -117,7 +118,8 @@ def build_config(cls, values: dict, *, kind: str | None = None):
         raise ConfigError(f"unknown config key {unknown[0]!r} for {cls.__name__}")
     kwargs = {key: _coerce(key, value, hints[key]) for key, value in merged.items()}
     missing = [
-        name for name, f in fields.items()
+        name
+        for name, f in fields.items()
         if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     if missing:

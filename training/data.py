@@ -32,6 +32,7 @@ labeling.datasets writes them. A message is {"role": "system" | "user" |
 `python -m training.data hh-to-preference IN OUT` converts HH-RLHF
 transcripts to the preference format (each line its own group).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -76,8 +77,11 @@ def _messages(value, where: str) -> list[dict]:
     if not isinstance(value, list) or not value:
         raise DataError(f"{where}: expected a non-empty list of messages")
     for message in value:
-        if not isinstance(message, dict) or not isinstance(message.get("content"), str) \
-                or message.get("role") not in ("system", "user", "assistant"):
+        if (
+            not isinstance(message, dict)
+            or not isinstance(message.get("content"), str)
+            or message.get("role") not in ("system", "user", "assistant")
+        ):
             raise DataError(f"{where}: each message needs a role (system/user/assistant) and a string content")
     return [{"role": m["role"], "content": m["content"]} for m in value]
 
@@ -267,13 +271,15 @@ def hh_to_preference(lines: Iterable[tuple[int, dict]]) -> tuple[list[dict], int
             skipped += 1
             continue
         prompt, chosen, rejected = pair
-        out.append({
-            "prompt": prompt,
-            "chosen": [{"role": "assistant", "content": chosen}],
-            "rejected": [{"role": "assistant", "content": rejected}],
-            "margin": 0.0,
-            "group_id": f"hh-{number}",
-        })
+        out.append(
+            {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": chosen}],
+                "rejected": [{"role": "assistant", "content": rejected}],
+                "margin": 0.0,
+                "group_id": f"hh-{number}",
+            }
+        )
     return out, skipped
 
 
@@ -296,7 +302,9 @@ def load_eval_pairs(path: str | Path) -> list[tuple[list[dict], str, str]]:
         where = f"{path}:{number}"
         prompt = record["prompt"]
         prompt = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else _messages(prompt, where)
-        triples.append((prompt, _answer(record["chosen"], where, "chosen"), _answer(record["rejected"], where, "rejected")))
+        triples.append(
+            (prompt, _answer(record["chosen"], where, "chosen"), _answer(record["rejected"], where, "rejected"))
+        )
     if not triples:
         raise DataError(f"{path}: no pairs")
     return triples

@@ -2,6 +2,7 @@
 over them, taken a batch at a time (a batch may span two passes, as no
 example is dropped at a pass's end). Checkpointed with the run, so a
 resumed run reads on where it stopped."""
+
 from __future__ import annotations
 
 import random

@@ -1,5 +1,6 @@
 """Hardware choices shared by the recipes: which device, which precision,
 which optimizer kernel. The distributed context is training.distributed."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +13,7 @@ from .config import ConfigError
 
 
 def resolve_device(name: str) -> str:
-    """"auto" -> cuda when available, else cpu. Under torchrun each process
+    """ "auto" -> cuda when available, else cpu. Under torchrun each process
     takes the GPU of its LOCAL_RANK."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"

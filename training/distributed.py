@@ -2,6 +2,7 @@
 (they set RANK and WORLD_SIZE): joining and leaving the process group, and
 the collectives the recipes call. In a single process each is a no-op (or
 the identity), so the recipes call them unconditionally."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ Data: preference lines (format in training/data.py); the margin is not used.
 Held-out pairs (eval_fraction) are whole groups, as in the reward recipe.
 With LoRA the reference model is the base with the adapter disabled.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,10 +57,13 @@ class DpoRecipeConfig:
 
 def _rows(groups) -> list[dict]:
     return [
-        {"prompt": g.prompt,
-         "chosen": [{"role": "assistant", "content": g.responses[c]}],
-         "rejected": [{"role": "assistant", "content": g.responses[r]}]}
-        for g in groups for c, r, _ in g.pairs
+        {
+            "prompt": g.prompt,
+            "chosen": [{"role": "assistant", "content": g.responses[c]}],
+            "rejected": [{"role": "assistant", "content": g.responses[r]}],
+        }
+        for g in groups
+        for c, r, _ in g.pairs
     ]
 
 
@@ -72,8 +76,9 @@ def build_trainer(config: DpoRecipeConfig, callbacks=()):
 
     device = hw.resolve_device(config.device)
     check_model_dir(config.model)
-    train_groups, eval_groups = split_groups(load_preference_groups(config.train_file), config.eval_fraction,
-                                             config.seed)
+    train_groups, eval_groups = split_groups(
+        load_preference_groups(config.train_file), config.eval_fraction, config.seed
+    )
     tokenizer = AutoTokenizer.from_pretrained(config.model)
     model = AutoModelForCausalLM.from_pretrained(config.model, dtype=load_dtype(device))
     args = DPOConfig(
@@ -83,12 +88,17 @@ def build_trainer(config: DpoRecipeConfig, callbacks=()):
     )
     peft_config = None
     if config.lora:
-        peft_config = lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
-                                  task_type="CAUSAL_LM")
+        peft_config = lora_config(
+            r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout, task_type="CAUSAL_LM"
+        )
     return DPOTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list(_rows(train_groups)),
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(_rows(train_groups)),
         eval_dataset=Dataset.from_list(_rows(eval_groups)) if eval_groups else None,
-        processing_class=tokenizer, peft_config=peft_config, callbacks=list(callbacks),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=list(callbacks),
     )
 
 

@@ -4,6 +4,7 @@
 tails it for progress. `summary.json` is written last (atomically, by
 rename), so its presence means the output directory is complete.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,16 @@ class MetricsWriter:
     of `resumed_step` keeps the lines up to that step (later ones are
     trained again) and its clock goes on from `elapsed_s`."""
 
-    def __init__(self, output_dir: str | Path, total_steps: int, *, enabled: bool = True, progress=None,
-                 resumed_step: int | None = None, elapsed_s: float = 0.0):
+    def __init__(
+        self,
+        output_dir: str | Path,
+        total_steps: int,
+        *,
+        enabled: bool = True,
+        progress=None,
+        resumed_step: int | None = None,
+        elapsed_s: float = 0.0,
+    ):
         self.path = Path(output_dir) / "metrics.jsonl"
         self.total_steps = total_steps
         self.enabled = enabled
@@ -75,8 +84,17 @@ def keep_lines_through(path: Path, step: int) -> None:
     path.write_text("".join(kept), encoding="utf-8")
 
 
-def write_summary(output_dir: str | Path, *, kind: str, stopped: bool, steps: int, wall_time_s: float,
-                  final: dict, config: dict, resumed_from_step: int | None = None) -> dict:
+def write_summary(
+    output_dir: str | Path,
+    *,
+    kind: str,
+    stopped: bool,
+    steps: int,
+    wall_time_s: float,
+    final: dict,
+    config: dict,
+    resumed_from_step: int | None = None,
+) -> dict:
     """`resumed_from_step`: the checkpoint's step this run went on from, None
     when it started from scratch."""
     summary = {

@@ -1,6 +1,7 @@
 """Loading and saving models the way every recipe needs: the dtype from the
 hardware, LoRA adapters (peft) that are merged before saving, so that an
 output is always a plain Hugging Face model directory."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,9 @@ def check_model_dir(name: str) -> None:
     """A local path that is not a model directory is a data error, not a
     hub download (runs are offline)."""
     path = Path(name)
-    if (path.is_absolute() or name.startswith(".") or path.exists() or "/" not in name) and not (path / "config.json").is_file():
+    if (path.is_absolute() or name.startswith(".") or path.exists() or "/" not in name) and not (
+        path / "config.json"
+    ).is_file():
         raise DataError(f"model {name!r}: not a model directory (no config.json)")
 
 

@@ -16,6 +16,7 @@ the reward model, for tests. The arithmetic lives in training.ppo_math.
 Sources: Ziegler et al. 2019; Ouyang et al. 2022 (InstructGPT); Huang et
 al. 2024, "The N+ implementation details of RLHF with PPO".
 """
+
 from __future__ import annotations
 
 import copy
@@ -86,11 +87,27 @@ class PpoRecipeConfig:
 
     def check(self):
         non_negative(self, "checkpoint_every")
-        positive(self, "max_prompt_length", "max_new_tokens", "temperature", "max_steps", "rollout_batch_size",
-                 "minibatch_size", "ppo_epochs", "lr", "log_every", "eval_every", "lora_r", "reward_max_length")
+        positive(
+            self,
+            "max_prompt_length",
+            "max_new_tokens",
+            "temperature",
+            "max_steps",
+            "rollout_batch_size",
+            "minibatch_size",
+            "ppo_epochs",
+            "lr",
+            "log_every",
+            "eval_every",
+            "lora_r",
+            "reward_max_length",
+        )
         if (self.reward_model is None) == (self.synthetic_reward is None):
             raise ConfigError("reward_model: give exactly one of reward_model and synthetic_reward")
-        if self.synthetic_reward is not None and self.synthetic_reward.partition(":")[0] not in ("contains", "fraction"):
+        if self.synthetic_reward is not None and self.synthetic_reward.partition(":")[0] not in (
+            "contains",
+            "fraction",
+        ):
             raise ConfigError("synthetic_reward: expected contains:TOKEN or fraction:TOKEN")
         if self.rollout_batch_size % self.minibatch_size:
             raise ConfigError("minibatch_size: must divide rollout_batch_size")
@@ -164,19 +181,26 @@ def load_models(config: PpoRecipeConfig, device: str):
         value_source = AutoModelForSequenceClassification.from_pretrained(config.reward_model, dtype=dtype)
     else:
         if reward is not None:
-            print("ppo: the reward model's vocabulary differs from the policy's; the value model starts from "
-                  "the policy", flush=True)
-        value_source = AutoModelForSequenceClassification.from_pretrained(config.policy_model, num_labels=1,
-                                                                          dtype=dtype)
+            print(
+                "ppo: the reward model's vocabulary differs from the policy's; the value model starts from the policy",
+                flush=True,
+            )
+        value_source = AutoModelForSequenceClassification.from_pretrained(
+            config.policy_model, num_labels=1, dtype=dtype
+        )
         torch.nn.init.zeros_(value_source.score.weight)
     reference = None
     if config.lora:
         from peft import get_peft_model
 
-        policy = get_peft_model(policy, lora_config(r=config.lora_r, alpha=config.lora_alpha,
-                                                    dropout=config.lora_dropout, task_type="CAUSAL_LM"))
-        value_source = get_peft_model(value_source, lora_config(r=config.lora_r, alpha=config.lora_alpha,
-                                                                dropout=config.lora_dropout, task_type="SEQ_CLS"))
+        policy = get_peft_model(
+            policy,
+            lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout, task_type="CAUSAL_LM"),
+        )
+        value_source = get_peft_model(
+            value_source,
+            lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout, task_type="SEQ_CLS"),
+        )
     else:
         reference = copy.deepcopy(policy).to(device).eval()
         reference.requires_grad_(False)
@@ -224,8 +248,8 @@ def left_pad(sequences: list[list[int]], pad_id: int, device: str) -> tuple[torc
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for row, seq in enumerate(sequences):
-        ids[row, width - len(seq):] = torch.tensor(seq)
-        mask[row, width - len(seq):] = 1
+        ids[row, width - len(seq) :] = torch.tensor(seq)
+        mask[row, width - len(seq) :] = 1
     return ids.to(device), mask.to(device)
 
 
@@ -233,14 +257,16 @@ def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
 
 
-def response_logprobs(model, input_ids, attention_mask, prompt_width: int, temperature: float, device: str,
-                      with_entropy: bool = False):
+def response_logprobs(
+    model, input_ids, attention_mask, prompt_width: int, temperature: float, device: str, with_entropy: bool = False
+):
     """Log-probabilities (at the sampling temperature) of the response
     tokens, which follow a left-padded prompt of `prompt_width`."""
     with hw.autocast(device):
-        logits = model(input_ids=input_ids, attention_mask=attention_mask,
-                       position_ids=_positions(attention_mask)).logits
-    logits = logits[:, prompt_width - 1:-1].float() / temperature
+        logits = model(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=_positions(attention_mask)
+        ).logits
+    logits = logits[:, prompt_width - 1 : -1].float() / temperature
     responses = input_ids[:, prompt_width:]
     logprobs = torch.log_softmax(logits, dim=-1).gather(-1, responses.unsqueeze(-1)).squeeze(-1)
     if with_entropy:
@@ -253,7 +279,7 @@ def token_values(value_model, input_ids, attention_mask, prompt_width: int, devi
     token is chosen, read at the position that predicts it."""
     with hw.autocast(device):
         values = value_model(input_ids, attention_mask, _positions(attention_mask))
-    return values[:, prompt_width - 1:-1]
+    return values[:, prompt_width - 1 : -1]
 
 
 def _reference(policy, reference):
@@ -271,8 +297,14 @@ def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, 
     """Samples answers and computes everything PPO's update needs."""
     prompt_ids, prompt_mask = left_pad(encoded, tokenizer.pad_token_id, device)
     sequences = policy.generate(
-        input_ids=prompt_ids, attention_mask=prompt_mask, do_sample=True, temperature=config.temperature,
-        top_k=0, top_p=1.0, max_new_tokens=config.max_new_tokens, eos_token_id=tokenizer.eos_token_id,
+        input_ids=prompt_ids,
+        attention_mask=prompt_mask,
+        do_sample=True,
+        temperature=config.temperature,
+        top_k=0,
+        top_p=1.0,
+        max_new_tokens=config.max_new_tokens,
+        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
     width = prompt_ids.shape[1]
@@ -296,32 +328,43 @@ def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, 
     advantages, returns = pm.gae(rewards, values, mask, gamma=config.gamma, lam=config.lam)
     advantages = pm.whiten(advantages, mask)
     return {
-        "input_ids": full_ids, "attention_mask": full_mask, "mask": mask, "width": width,
-        "logprobs": logprobs, "values": values * mask, "advantages": advantages, "returns": returns,
-        "scores": scores, "raw_scores": raw_scores, "kl": kl.sum(dim=1), "ended": ended,
+        "input_ids": full_ids,
+        "attention_mask": full_mask,
+        "mask": mask,
+        "width": width,
+        "logprobs": logprobs,
+        "values": values * mask,
+        "advantages": advantages,
+        "returns": returns,
+        "scores": scores,
+        "raw_scores": raw_scores,
+        "kl": kl.sum(dim=1),
+        "ended": ended,
     }
 
 
 def ppo_update(config, batch, policy, value_model, optimizer, device, rng) -> dict:
     """`ppo_epochs` passes over shuffled minibatches of one rollout batch."""
     n = batch["input_ids"].shape[0]
-    stats = {"policy_loss": [], "value_loss": [], "entropy": [], "clipfrac": [], "value_clipfrac": [],
-             "approx_kl": []}
+    stats = {"policy_loss": [], "value_loss": [], "entropy": [], "clipfrac": [], "value_clipfrac": [], "approx_kl": []}
     params = [p for group in optimizer.param_groups for p in group["params"]]
     for _ in range(config.ppo_epochs):
         order = list(range(n))
         rng.shuffle(order)
         for start in range(0, n, config.minibatch_size):
-            index = torch.tensor(order[start:start + config.minibatch_size], device=device)
+            index = torch.tensor(order[start : start + config.minibatch_size], device=device)
             ids, attention = batch["input_ids"][index], batch["attention_mask"][index]
             mask = batch["mask"][index]
-            logprobs, entropy = response_logprobs(policy, ids, attention, batch["width"], config.temperature, device,
-                                                  with_entropy=True)
+            logprobs, entropy = response_logprobs(
+                policy, ids, attention, batch["width"], config.temperature, device, with_entropy=True
+            )
             values = token_values(value_model, ids, attention, batch["width"], device)
-            pg_loss, clipfrac = pm.policy_loss(logprobs, batch["logprobs"][index], batch["advantages"][index], mask,
-                                               config.cliprange)
-            vf_loss, vf_clipfrac = pm.value_loss(values, batch["values"][index], batch["returns"][index], mask,
-                                                 config.cliprange_value)
+            pg_loss, clipfrac = pm.policy_loss(
+                logprobs, batch["logprobs"][index], batch["advantages"][index], mask, config.cliprange
+            )
+            vf_loss, vf_clipfrac = pm.value_loss(
+                values, batch["values"][index], batch["returns"][index], mask, config.cliprange_value
+            )
             loss = pg_loss + config.vf_coef * vf_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -343,18 +386,27 @@ def write_samples(path: Path, step: int, tokenizer, policy, scorer, prompts, enc
     """Greedy answers to the fixed evaluation prompts, appended to
     samples.jsonl: how the policy's answers change over training."""
     ids, mask = left_pad(encoded, tokenizer.pad_token_id, device)
-    sequences = policy.generate(input_ids=ids, attention_mask=mask, do_sample=False,
-                                max_new_tokens=config.max_new_tokens, eos_token_id=tokenizer.eos_token_id,
-                                pad_token_id=tokenizer.pad_token_id)
-    responses = sequences[:, ids.shape[1]:]
+    sequences = policy.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        do_sample=False,
+        max_new_tokens=config.max_new_tokens,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    responses = sequences[:, ids.shape[1] :]
     response_mask, _ = pm.response_mask(responses, tokenizer.eos_token_id)
     scores = scorer(prompts, responses, response_mask)
     with open(path, "a", encoding="utf-8") as stream:
         for prompt, row, row_mask, score in zip(prompts, responses, response_mask, scores.tolist()):
             text = tokenizer.decode(row[row_mask.bool()], skip_special_tokens=True)
-            stream.write(json.dumps({"step": step, "prompt": prompt[-1]["content"], "response": text,
-                                     "reward": score}) + "\n")
-    print(f"samples at step {step}: {json.dumps(tokenizer.decode(responses[0][response_mask[0].bool()], skip_special_tokens=True))}", flush=True)
+            stream.write(
+                json.dumps({"step": step, "prompt": prompt[-1]["content"], "response": text, "reward": score}) + "\n"
+            )
+    print(
+        f"samples at step {step}: {json.dumps(tokenizer.decode(responses[0][response_mask[0].bool()], skip_special_tokens=True))}",
+        flush=True,
+    )
 
 
 def train(config: PpoRecipeConfig, *, progress=None) -> dict:
@@ -363,17 +415,27 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
         prompts = load_prompts(config.prompts_file)
         tokenizer, policy, reference, value_model, scorer = load_models(config, device)
         encoded = encode_prompts(tokenizer, prompts, config.max_prompt_length)
-        eval_prompts, eval_encoded = prompts[:config.eval_prompts], encoded[:config.eval_prompts]
+        eval_prompts, eval_encoded = prompts[: config.eval_prompts], encoded[: config.eval_prompts]
         value_lr = config.value_lr if config.value_lr is not None else config.lr
         optimizer = torch.optim.AdamW(
-            [{"params": [p for p in policy.parameters() if p.requires_grad], "lr": config.lr},
-             {"params": [p for p in value_model.parameters() if p.requires_grad], "lr": value_lr}],
-            weight_decay=0.0, eps=1e-5, fused=hw.is_cuda(device))
-        controller = (pm.AdaptiveKLController(config.kl_coef, config.kl_target, config.kl_horizon) if config.adaptive_kl
-                      else pm.FixedKLController(config.kl_coef))
-        print(f"ppo: {len(prompts)} prompts, device {device}, world {world_size}, "
-              f"reward {'synthetic ' + config.synthetic_reward if config.synthetic_reward else config.reward_model}",
-              flush=True)
+            [
+                {"params": [p for p in policy.parameters() if p.requires_grad], "lr": config.lr},
+                {"params": [p for p in value_model.parameters() if p.requires_grad], "lr": value_lr},
+            ],
+            weight_decay=0.0,
+            eps=1e-5,
+            fused=hw.is_cuda(device),
+        )
+        controller = (
+            pm.AdaptiveKLController(config.kl_coef, config.kl_target, config.kl_horizon)
+            if config.adaptive_kl
+            else pm.FixedKLController(config.kl_coef)
+        )
+        print(
+            f"ppo: {len(prompts)} prompts, device {device}, world {world_size}, "
+            f"reward {'synthetic ' + config.synthetic_reward if config.synthetic_reward else config.reward_model}",
+            flush=True,
+        )
         # One generator for the prompt order and the minibatches; each process its own.
         rng = random.Random(config.seed + run.rank)
         order = ShuffledOrder(len(prompts), rng)
@@ -391,21 +453,35 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
             if main and eval_prompts and step % config.eval_every == 0:
                 write_samples(samples_path, step, tokenizer, policy, scorer, eval_prompts, eval_encoded, config, device)
             chosen = order.take(config.rollout_batch_size)
-            batch = rollout(config, tokenizer, policy, reference, value_model, scorer,
-                            [prompts[i] for i in chosen], [encoded[i] for i in chosen], controller.value, device)
+            batch = rollout(
+                config,
+                tokenizer,
+                policy,
+                reference,
+                value_model,
+                scorer,
+                [prompts[i] for i in chosen],
+                [encoded[i] for i in chosen],
+                controller.value,
+                device,
+            )
             stats = ppo_update(config, batch, policy, value_model, optimizer, device, rng)
             step += 1
             kl = all_reduce_mean(batch["kl"].mean().item(), device)
             kl_coef = controller.value
             controller.update(kl, config.rollout_batch_size * world_size)
             if step % config.log_every == 0 or step == config.max_steps:
-                run.writer.write(step, reward=all_reduce_mean(batch["raw_scores"].mean().item(), device),
-                                 reward_with_penalty=all_reduce_mean(batch["scores"].mean().item(), device),
-                                 kl=kl, kl_coef=kl_coef,
-                                 **{k: all_reduce_mean(v, device) for k, v in stats.items()},
-                                 response_length=batch["mask"].sum(dim=1).float().mean().item(),
-                                 no_eos_fraction=(~batch["ended"]).float().mean().item(),
-                                 learning_rate=config.lr)
+                run.writer.write(
+                    step,
+                    reward=all_reduce_mean(batch["raw_scores"].mean().item(), device),
+                    reward_with_penalty=all_reduce_mean(batch["scores"].mean().item(), device),
+                    kl=kl,
+                    kl_coef=kl_coef,
+                    **{k: all_reduce_mean(v, device) for k, v in stats.items()},
+                    response_length=batch["mask"].sum(dim=1).float().mean().item(),
+                    no_eos_fraction=(~batch["ended"]).float().mean().item(),
+                    learning_rate=config.lr,
+                )
         if main and eval_prompts:
             write_samples(samples_path, step, tokenizer, policy, scorer, eval_prompts, eval_encoded, config, device)
         run.end(step, dict(run.writer.last), save=lambda: save_pretrained(policy, tokenizer, run.out))

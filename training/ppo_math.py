@@ -6,6 +6,7 @@ Preferences" (per-token KL penalty, adaptive KL controller); Schulman et al.
 2016 (GAE) and 2017 (clipped surrogate); the N+ implementation details of
 RLHF with PPO (Huang et al. 2024: whitening, value clipping, EOS penalty).
 """
+
 from __future__ import annotations
 
 import torch
@@ -39,8 +40,9 @@ def last_token_index(mask: torch.Tensor) -> torch.Tensor:
     return (mask.sum(dim=1) - 1).clamp(min=0).long()
 
 
-def kl_penalty_rewards(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, scores: torch.Tensor,
-                       mask: torch.Tensor, kl_coef: float) -> tuple[torch.Tensor, torch.Tensor]:
+def kl_penalty_rewards(
+    logprobs: torch.Tensor, ref_logprobs: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor, kl_coef: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token rewards: -kl_coef * (log pi - log pi_ref) at every response
     token (the k1 KL estimator), plus the sequence's score at its last
     token. Returns (rewards, per-token kl), both zero on padding."""
@@ -51,8 +53,9 @@ def kl_penalty_rewards(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, score
     return rewards * mask, kl
 
 
-def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, *, gamma: float,
-        lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, *, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation. delta_t = r_t + gamma V_{t+1} - V_t
     (V past the last real token is 0), A_t = delta_t + gamma lam A_{t+1};
     returns = A + V. Both zero on padding."""
@@ -69,8 +72,9 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, *, gamm
     return advantages, (advantages + values) * mask
 
 
-def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
-                mask: torch.Tensor, cliprange: float) -> tuple[torch.Tensor, torch.Tensor]:
+def policy_loss(
+    logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, cliprange: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The clipped surrogate: mean of max(-A r, -A clip(r, 1-e, 1+e)) with
     r = exp(log pi - log pi_old). Returns (loss, fraction of tokens clipped)."""
     ratio = torch.exp(logprobs - old_logprobs)
@@ -81,8 +85,9 @@ def policy_loss(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: 
     return loss, clipfrac
 
 
-def value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
-               cliprange_value: float) -> tuple[torch.Tensor, torch.Tensor]:
+def value_loss(
+    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, cliprange_value: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """0.5 * mean of max((V - R)^2, (V_clipped - R)^2), V_clipped kept within
     cliprange_value of the rollout's value. Returns (loss, clip fraction)."""
     clipped_values = old_values + torch.clamp(values - old_values, -cliprange_value, cliprange_value)
@@ -103,12 +108,14 @@ def response_mask(responses: torch.Tensor, eos_token_id: int | None) -> tuple[to
     """(mask, ended): mask covers each response up to and including its
     first EOS (everything when it has none); ended says which have one."""
     if eos_token_id is None:
-        return torch.ones_like(responses, dtype=torch.float), torch.zeros(len(responses), dtype=torch.bool,
-                                                                        device=responses.device)
+        return torch.ones_like(responses, dtype=torch.float), torch.zeros(
+            len(responses), dtype=torch.bool, device=responses.device
+        )
     is_eos = responses == eos_token_id
     ended = is_eos.any(dim=1)
-    first = torch.where(ended, is_eos.float().argmax(dim=1), torch.full_like(ended, responses.shape[1] - 1,
-                                                                               dtype=torch.long))
+    first = torch.where(
+        ended, is_eos.float().argmax(dim=1), torch.full_like(ended, responses.shape[1] - 1, dtype=torch.long)
+    )
     positions = torch.arange(responses.shape[1], device=responses.device).unsqueeze(0)
     return (positions <= first.unsqueeze(1)).float(), ended
 

@@ -13,6 +13,7 @@ Sources: nanoGPT's train.py (get_batch, estimate_loss, get_lr with
 warmup + cosine decay, grad clipping, fused AdamW, bf16 autocast,
 torch.compile); the Llama architecture as in transformers.
 """
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,22 @@ class PretrainRecipeConfig:
 
     def check(self):
         non_negative(self, "checkpoint_every")
-        positive(self, "vocab_size", "n_layer", "n_head", "n_kv_head", "d_model", "d_ff", "seq_len",
-                 "batch_size", "grad_accum", "max_steps", "lr", "eval_every", "log_every")
+        positive(
+            self,
+            "vocab_size",
+            "n_layer",
+            "n_head",
+            "n_kv_head",
+            "d_model",
+            "d_ff",
+            "seq_len",
+            "batch_size",
+            "grad_accum",
+            "max_steps",
+            "lr",
+            "eval_every",
+            "log_every",
+        )
         fraction(self, "eval_fraction", allow_zero=False)
         if self.d_model % self.n_head or self.n_head % self.n_kv_head:
             raise ConfigError("n_head: d_model must divide by n_head, and n_head by n_kv_head")
@@ -93,19 +108,24 @@ def train_bpe(text: str, vocab_size: int):
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=[DOC_SEPARATOR],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab_size,
+        special_tokens=[DOC_SEPARATOR],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tokenizer.train_from_iterator(_chunks(text), trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token=DOC_SEPARATOR, eos_token=DOC_SEPARATOR,
-        unk_token=DOC_SEPARATOR, pad_token=DOC_SEPARATOR,
+        tokenizer_object=tokenizer,
+        bos_token=DOC_SEPARATOR,
+        eos_token=DOC_SEPARATOR,
+        unk_token=DOC_SEPARATOR,
+        pad_token=DOC_SEPARATOR,
     )
 
 
 def _chunks(text: str, size: int = 1 << 16):
     for start in range(0, len(text), size):
-        yield text[start:start + size]
+        yield text[start : start + size]
 
 
 def _encode(tokenizer, text: str) -> torch.Tensor:
@@ -136,12 +156,19 @@ def build_model(config: PretrainRecipeConfig, vocab_size: int, tokenizer):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     model_config = LlamaConfig(
-        vocab_size=vocab_size, hidden_size=config.d_model, intermediate_size=config.d_ff,
-        num_hidden_layers=config.n_layer, num_attention_heads=config.n_head,
-        num_key_value_heads=config.n_kv_head, max_position_embeddings=config.seq_len,
-        attention_dropout=config.attention_dropout, tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, use_cache=False,
+        vocab_size=vocab_size,
+        hidden_size=config.d_model,
+        intermediate_size=config.d_ff,
+        num_hidden_layers=config.n_layer,
+        num_attention_heads=config.n_head,
+        num_key_value_heads=config.n_kv_head,
+        max_position_embeddings=config.seq_len,
+        attention_dropout=config.attention_dropout,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        use_cache=False,
     )
     model_config._attn_implementation = "sdpa"
     model = LlamaForCausalLM(model_config)
@@ -155,6 +182,7 @@ def add_residual_dropout(model, p: float) -> None:
     stream, which Llama's config has no field for. Hooks, so the saved model
     is a plain Llama (inference has no dropout anyway); they act only in
     train mode. Small corpora such as tinyshakespeare overfit without it."""
+
     def drop(module, inputs, output):
         return F.dropout(output, p, module.training)
 
@@ -203,8 +231,9 @@ def bits_per_byte(nats: float, count: int, eval_tokens: torch.Tensor, eval_bytes
 
 
 @torch.no_grad()
-def estimate_loss(model, tokens: torch.Tensor, config: PretrainRecipeConfig, device: str,
-                  max_tokens: int | None = None) -> float:
+def estimate_loss(
+    model, tokens: torch.Tensor, config: PretrainRecipeConfig, device: str, max_tokens: int | None = None
+) -> float:
     """Summed nats over the held-out targets (in windows of seq_len, no
     overlap), and how many targets: the mean and bits per byte come from
     these."""
@@ -214,11 +243,11 @@ def estimate_loss(model, tokens: torch.Tensor, config: PretrainRecipeConfig, dev
     windows = [(s, min(config.seq_len, limit - s)) for s in range(0, limit, config.seq_len)]
     batch = max(1, config.batch_size)
     for i in range(0, len(windows), batch):
-        group = windows[i:i + batch]
+        group = windows[i : i + batch]
         for length in sorted({n for _, n in group}):
             same = [s for s, n in group if n == length]
-            x = torch.stack([tokens[s:s + length] for s in same]).to(device)
-            y = torch.stack([tokens[s + 1:s + 1 + length] for s in same]).to(device)
+            x = torch.stack([tokens[s : s + length] for s in same]).to(device)
+            y = torch.stack([tokens[s + 1 : s + 1 + length] for s in same]).to(device)
             with hw.autocast(device):
                 logits = model(input_ids=x).logits
             nats = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
@@ -293,10 +322,14 @@ def train(config: PretrainRecipeConfig, *, progress=None) -> dict:
 
         model = build_model(config, len(tokenizer), tokenizer).to(device)
         n_params = sum(p.numel() for p in model.parameters())
-        print(f"pretrain: {n_params / 1e6:.2f}M parameters, vocab {len(tokenizer)}, {len(train_tokens)} train / "
-              f"{len(eval_tokens)} held-out tokens, device {device}, world {run.world_size}", flush=True)
-        optimizer = hw.adamw(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device,
-                             betas=(0.9, config.beta2))
+        print(
+            f"pretrain: {n_params / 1e6:.2f}M parameters, vocab {len(tokenizer)}, {len(train_tokens)} train / "
+            f"{len(eval_tokens)} held-out tokens, device {device}, world {run.world_size}",
+            flush=True,
+        )
+        optimizer = hw.adamw(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay, device=device, betas=(0.9, config.beta2)
+        )
         trained = data_parallel(model, device, run.distributed)
         # Compiling the loss, not only the model, takes the logits' upcast and
         # the cross-entropy into the graph too, where a large vocabulary makes
@@ -316,8 +349,10 @@ def train(config: PretrainRecipeConfig, *, progress=None) -> dict:
 
         def evaluate(max_tokens) -> dict:
             nats, count = estimate_loss(model, eval_tokens, config, device, max_tokens)
-            return {"eval_loss": nats / count,
-                    "eval_bits_per_byte": bits_per_byte(nats, count, eval_tokens, eval_bytes)}
+            return {
+                "eval_loss": nats / count,
+                "eval_bits_per_byte": bits_per_byte(nats, count, eval_tokens, eval_bytes),
+            }
 
         while step < config.max_steps:
             if run.should_stop(step) or budget.spent():
@@ -351,8 +386,11 @@ def train(config: PretrainRecipeConfig, *, progress=None) -> dict:
                 if logging:
                     # The loss is read (a device sync) only on logged steps.
                     train_loss = all_reduce_mean(total.item(), device)
-                    metrics.update(loss=train_loss, bits_per_byte=train_loss / math.log(2) / train_bytes_per_token,
-                                   learning_rate=lr)
+                    metrics.update(
+                        loss=train_loss,
+                        bits_per_byte=train_loss / math.log(2) / train_bytes_per_token,
+                        learning_rate=lr,
+                    )
                     if window_tokens:
                         hw.synchronize(device)
                         tokens_per_second = window_tokens / max(time.monotonic() - window_start, 1e-9)
@@ -366,10 +404,16 @@ def train(config: PretrainRecipeConfig, *, progress=None) -> dict:
                 window_start, window_tokens = time.monotonic(), 0
         if config.time_budget_s is not None and not run.stopped:
             writer.total_steps = step
-        final = {"loss": train_loss, **evaluate(None), "parameters": n_params,
-                 "train_s": budget.train_seconds(), "warmup_s": budget.warmup_s}
-        writer.write(step, train_s=final["train_s"], eval_loss=final["eval_loss"],
-                     eval_bits_per_byte=final["eval_bits_per_byte"])
+        final = {
+            "loss": train_loss,
+            **evaluate(None),
+            "parameters": n_params,
+            "train_s": budget.train_seconds(),
+            "warmup_s": budget.warmup_s,
+        }
+        writer.write(
+            step, train_s=final["train_s"], eval_loss=final["eval_loss"], eval_bits_per_byte=final["eval_bits_per_byte"]
+        )
         run.end(step, final, save=lambda: save_model(model, tokenizer, run.out))
     return run.summary
 
@@ -379,7 +423,9 @@ def save_model(model, tokenizer, out: Path) -> None:
 
     model.config.use_cache = True
     model.generation_config = GenerationConfig(
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -20,6 +20,7 @@ SIGTERM/SIGINT into a stop flag; leaving saves the model (main process),
 writes summary.json, waits for the other processes and tears all that down.
 A config needs output_dir, device, seed, resume and checkpoint_every.
 """
+
 from __future__ import annotations
 
 import time
@@ -98,8 +99,14 @@ class RecipeRun:
             self.resumed_from_step = self._saved_step = int(local["step"])
             print(f"{self.kind}: resuming from the checkpoint of step {self.resumed_from_step}", flush=True)
         self._wall_before = local.get("wall_time_s", 0.0)
-        self.writer = MetricsWriter(self.out, total_steps, enabled=self.main, progress=self.progress,
-                                    resumed_step=self.resumed_from_step, elapsed_s=local.get("elapsed_s", 0.0))
+        self.writer = MetricsWriter(
+            self.out,
+            total_steps,
+            enabled=self.main,
+            progress=self.progress,
+            resumed_step=self.resumed_from_step,
+            elapsed_s=local.get("elapsed_s", 0.0),
+        )
         return self.resumed_from_step or 0
 
     def should_stop(self, step: int) -> bool:
@@ -131,9 +138,16 @@ class RecipeRun:
                     obj.save_pretrained(partial / name)
             ckpt.save_state(partial / "state.pt", state)
         local = {name: ckpt.state_of(obj) for name, obj in self._local.items()}
-        ckpt.save_state(partial / f"rank-{self.rank}.pt",
-                        {"step": step, "elapsed_s": self.writer.elapsed(), "wall_time_s": self.wall_time_s(),
-                         "rng_states": ckpt.rng_states(), **local})
+        ckpt.save_state(
+            partial / f"rank-{self.rank}.pt",
+            {
+                "step": step,
+                "elapsed_s": self.writer.elapsed(),
+                "wall_time_s": self.wall_time_s(),
+                "rng_states": ckpt.rng_states(),
+                **local,
+            },
+        )
         barrier()
         if self.main:
             ckpt.commit_checkpoint(self.out)
@@ -162,14 +176,26 @@ class RecipeRun:
         checkpoint of a completed run: the saved model is its result."""
         if self.main:
             save()
-            self.summary = write_summary(self.out, kind=self.kind, stopped=self.stopped, steps=step,
-                                         wall_time_s=self.wall_time_s(), final=final,
-                                         config=config_dict(self.config), resumed_from_step=self.resumed_from_step)
+            self.summary = write_summary(
+                self.out,
+                kind=self.kind,
+                stopped=self.stopped,
+                steps=step,
+                wall_time_s=self.wall_time_s(),
+                final=final,
+                config=config_dict(self.config),
+                resumed_from_step=self.resumed_from_step,
+            )
             if not self.stopped:
                 ckpt.remove_checkpoint(self.out)
         else:
-            self.summary = {"kind": self.kind, "status": "stopped" if self.stopped else "completed", "steps": step,
-                            "final": final, "resumed_from_step": self.resumed_from_step}
+            self.summary = {
+                "kind": self.kind,
+                "status": "stopped" if self.stopped else "completed",
+                "steps": step,
+                "final": final,
+                "resumed_from_step": self.resumed_from_step,
+            }
         barrier()
 
 

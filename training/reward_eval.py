@@ -2,6 +2,7 @@
 `python -m training.reward_eval --model DIR --pairs FILE` prints
 {"accuracy": ..., "pairs": ...}. FILE holds HH-RLHF transcripts or
 preference lines (formats in training/data.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,15 @@ from .reward import conversation_text, score_texts
 
 
 @torch.no_grad()
-def pairwise_accuracy(model_dir: str, pairs_file: str, *, max_length: int = 512, batch_size: int = 8,
-                      limit: int | None = None, device: str = "auto") -> dict:
+def pairwise_accuracy(
+    model_dir: str,
+    pairs_file: str,
+    *,
+    max_length: int = 512,
+    batch_size: int = 8,
+    limit: int | None = None,
+    device: str = "auto",
+) -> dict:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     device = hw.resolve_device(device)
@@ -31,7 +39,7 @@ def pairwise_accuracy(model_dir: str, pairs_file: str, *, max_length: int = 512,
         raise DataError(f"model {model_dir}: no pad token; not a reward model written by training.reward")
     wins = 0.0
     for start in range(0, len(triples), batch_size):
-        chunk = triples[start:start + batch_size]
+        chunk = triples[start : start + batch_size]
         texts = [conversation_text(tokenizer, p, a) for p, c, r in chunk for a in (c, r)]
         rewards = score_texts(model, tokenizer, texts, max_length, device).view(-1, 2)
         diff = rewards[:, 0] - rewards[:, 1]
@@ -49,8 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     try:
-        result = pairwise_accuracy(args.model, args.pairs, max_length=args.max_length, batch_size=args.batch_size,
-                                   limit=args.limit, device=args.device)
+        result = pairwise_accuracy(
+            args.model,
+            args.pairs,
+            max_length=args.max_length,
+            batch_size=args.batch_size,
+            limit=args.limit,
+            device=args.device,
+        )
     except (ConfigError, DataError) as error:
         print(f"reward_eval: {error}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ chat template; TRL's assistant_only_loss would need `{% generation %}`
 markers, which SmolLM2's template lacks. LoRA (peft, merged before saving)
 or full fine-tuning; bf16 and gradient checkpointing only on CUDA.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,10 +88,18 @@ def build_trainer(config: SftRecipeConfig, callbacks=()):
     )
     peft_config = None
     if config.lora:
-        peft_config = lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout,
-                                  task_type="CAUSAL_LM")
-    return SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
-                      processing_class=tokenizer, peft_config=peft_config, callbacks=list(callbacks))
+        peft_config = lora_config(
+            r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout, task_type="CAUSAL_LM"
+        )
+    return SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=eval_set,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=list(callbacks),
+    )
 
 
 def train(config: SftRecipeConfig, *, progress=None) -> dict:

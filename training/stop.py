@@ -1,5 +1,6 @@
 """How a running recipe learns it must stop: the jobs app cancels a job
 with SIGTERM, a person at a terminal presses Ctrl-C."""
+
 from __future__ import annotations
 
 import signal

@@ -8,6 +8,7 @@ data position), in output_dir/checkpoint/checkpoint-<step>/, written every
 `checkpoint_every` steps and when stopped; a run whose output_dir holds one
 resumes from it (`resume`), and a completed run removes them.
 """
+
 from __future__ import annotations
 
 import re
@@ -117,8 +118,13 @@ def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None)
     started = time.monotonic()
     resume_from = last_checkpoint(config.output_dir) if config.resume else None
     resumed_from_step = int(resume_from.name.rpartition("-")[2]) if resume_from else None
-    writer = MetricsWriter(config.output_dir, max(config.max_steps, 0), enabled=is_main_process(),
-                           progress=progress, resumed_step=resumed_from_step)
+    writer = MetricsWriter(
+        config.output_dir,
+        max(config.max_steps, 0),
+        enabled=is_main_process(),
+        progress=progress,
+        resumed_step=resumed_from_step,
+    )
     stop = StopSignal().install()
     callback = ProgressCallback(writer, stop)
     try:
@@ -128,19 +134,33 @@ def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None)
         stopped = callback.stopped or stop.requested
         if trainer.eval_dataset is not None and not stopped:
             metrics = trainer.evaluate()
-            writer.write(trainer.state.global_step, eval_loss=metrics.get("eval_loss"),
-                         eval_accuracy=metrics.get(eval_accuracy_key))
+            writer.write(
+                trainer.state.global_step,
+                eval_loss=metrics.get("eval_loss"),
+                eval_accuracy=metrics.get(eval_accuracy_key),
+            )
         if trainer.accelerator.is_main_process:
-            save_pretrained(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
-                            config.output_dir)
-            summary = write_summary(config.output_dir, kind=kind, stopped=stopped, steps=trainer.state.global_step,
-                                    wall_time_s=time.monotonic() - started, final=dict(writer.last),
-                                    config=config_dict(config), resumed_from_step=resumed_from_step)
+            save_pretrained(
+                trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, config.output_dir
+            )
+            summary = write_summary(
+                config.output_dir,
+                kind=kind,
+                stopped=stopped,
+                steps=trainer.state.global_step,
+                wall_time_s=time.monotonic() - started,
+                final=dict(writer.last),
+                config=config_dict(config),
+                resumed_from_step=resumed_from_step,
+            )
             if not stopped:
                 remove_checkpoint(config.output_dir)
         else:
-            summary = {"kind": kind, "status": "stopped" if stopped else "completed",
-                       "resumed_from_step": resumed_from_step}
+            summary = {
+                "kind": kind,
+                "status": "stopped" if stopped else "completed",
+                "resumed_from_step": resumed_from_step,
+            }
         trainer.accelerator.wait_for_everyone()
         return summary
     finally:
@@ -152,6 +172,9 @@ def last_checkpoint(output_dir) -> Path | None:
     Trainer writes trainer_state.json after the weights, optimizer and RNG
     states, so a directory without it is one a kill cut short."""
     root = Path(output_dir) / CHECKPOINT
-    steps = [(int(match.group(1)), path) for path in root.glob("checkpoint-*")
-             if (match := re.fullmatch(r"checkpoint-(\d+)", path.name)) and (path / "trainer_state.json").is_file()]
+    steps = [
+        (int(match.group(1)), path)
+        for path in root.glob("checkpoint-*")
+        if (match := re.fullmatch(r"checkpoint-(\d+)", path.name)) and (path / "trainer_state.json").is_file()
+    ]
     return max(steps)[1] if steps else None

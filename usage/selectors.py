@@ -1,5 +1,6 @@
 """Reading usage: a user's day against their quota (the admin page's tables
 are metrics/usage_selectors.py's)."""
+
 from django.conf import settings
 from django.utils import timezone
 

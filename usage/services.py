@@ -1,5 +1,6 @@
 """Counting usage and enforcing the per-user limits: the daily token quota
 and the per-minute rate of answers."""
+
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,7 +32,11 @@ def usage_record(*, user_id: int, answers: int = 0, prompt_tokens: int = 0, comp
     try:
         with transaction.atomic():
             DailyUsage.objects.create(
-                user_id=user_id, day=day, answers=answers, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+                user_id=user_id,
+                day=day,
+                answers=answers,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
             )
     except IntegrityError:  # another worker created today's row first
         DailyUsage.objects.filter(user_id=user_id, day=day).update(**increments)

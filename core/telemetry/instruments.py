@@ -1,6 +1,7 @@
 """The series that processes add to as things happen (kept in Redis, see
 `store`), and what records them at each event. Everything else /metrics
 shows is read when it is scraped (`collectors`)."""
+
 from __future__ import annotations
 
 from .store import Counter, Histogram, LiveGauge, record

@@ -1,5 +1,6 @@
 """Counting traffic where it enters: Django's middleware for HTTP requests,
 an ASGI wrapper for each WebSocket route."""
+
 import time
 
 from .instruments import WEBSOCKET_CONNECTIONS, http_request_record

@@ -7,6 +7,7 @@ Recording is best effort. A Redis fault drops the sample, logged at debug,
 and the samples of the next few seconds, so a Redis that hangs holds up at
 most one request or task of each process per back-off, by about a second.
 """
+
 from __future__ import annotations
 
 import json
@@ -186,7 +187,9 @@ class LiveGauge(_Family):
             if step > 0:
                 self._opened[values] += step
             if self._publisher is None:
-                self._publisher = threading.Thread(target=self._publish_forever, name=f"{self.name}-publisher", daemon=True)
+                self._publisher = threading.Thread(
+                    target=self._publish_forever, name=f"{self.name}-publisher", daemon=True
+                )
                 self._publisher.start()
         self._changed.set()
 
@@ -208,7 +211,9 @@ class LiveGauge(_Family):
         return lambda pipe: pipe.hset(key(self.name), field, count)
 
     def families(self, redis_client: redis.Redis) -> list[Metric]:
-        stored = {field: (*json.loads(field), int(value)) for field, value in redis_client.hgetall(key(self.name)).items()}
+        stored = {
+            field: (*json.loads(field), int(value)) for field, value in redis_client.hgetall(key(self.name)).items()
+        }
         processes = sorted({row[-2] for row in stored.values()})
         alive = redis_client.mget([key(f"{self.name}:alive:{process}") for process in processes]) if processes else []
         live = {process for process, mark in zip(processes, alive) if mark is not None}

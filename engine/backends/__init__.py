@@ -1,4 +1,5 @@
 """Backends stream an answer's text for a list of chat messages."""
+
 from .base import ContextTooLong, GenerationBackend, GenerationStream, SamplingParams
 
 ENGINES = ("auto", "dynamic", "generate", "continuous")
@@ -13,9 +14,8 @@ def load_local_backend(path: str, *, engine: str = "auto", device: str = "auto",
     fastest on a GPU). `auto` picks by device; `dtype` "auto" too
     (`resolve_dtype`). Loads in a passing thread, so the caller's (often
     long-lived) thread keeps no OpenMP team (engine/passing_thread.py)."""
-    from ..passing_thread import in_passing_thread, mark_serving_chat_model
-
     from ..loading import model_loading_lock
+    from ..passing_thread import in_passing_thread, mark_serving_chat_model
 
     mark_serving_chat_model()
     with model_loading_lock:
@@ -68,6 +68,12 @@ def _load(path: str, engine: str, device: str, dtype_name: str):
 
 
 __all__ = [
-    "ContextTooLong", "DTYPES", "ENGINES", "GenerationBackend", "GenerationStream", "SamplingParams",
-    "load_local_backend", "resolve_dtype",
+    "ContextTooLong",
+    "DTYPES",
+    "ENGINES",
+    "GenerationBackend",
+    "GenerationStream",
+    "SamplingParams",
+    "load_local_backend",
+    "resolve_dtype",
 ]

@@ -6,13 +6,14 @@ One background thread (transformers') runs the batches; one router thread
 stopped conversation is cancelled in the scheduler at once, which frees its
 slot and its cache blocks for the others.
 """
+
 from __future__ import annotations
 
 import queue
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from transformers import GenerationConfig
@@ -37,8 +38,13 @@ class BatchedLocalBackend(LocalBackend):
         # brings its own values (top-k = vocabulary size means no top-k).
         self.vocab_size = int(self.model.config.vocab_size)
         generation_config = GenerationConfig(
-            do_sample=True, temperature=0.7, top_p=0.9, top_k=self.vocab_size, max_new_tokens=512,
-            eos_token_id=self.eos_token_id, pad_token_id=self.tokenizer.pad_token_id,
+            do_sample=True,
+            temperature=0.7,
+            top_p=0.9,
+            top_k=self.vocab_size,
+            max_new_tokens=512,
+            eos_token_id=self.eos_token_id,
+            pad_token_id=self.tokenizer.pad_token_id,
         )
         self.manager = self.model.init_continuous_batching(
             generation_config=generation_config,
@@ -69,7 +75,9 @@ class BatchedLocalBackend(LocalBackend):
             if target is not None:
                 target.put(result)
 
-    def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:
+    def stream(
+        self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]
+    ) -> GenerationStream:
         input_ids = self.encode_chat(messages, params.max_new_tokens)[0].tolist()
         stream = GenerationStream(deltas=iter(()), prompt_tokens=len(input_ids))
         request_id = uuid.uuid4().hex
@@ -82,8 +90,12 @@ class BatchedLocalBackend(LocalBackend):
         if params.seed is not None:
             torch.manual_seed(params.seed)
         self.manager.add_request(
-            input_ids, request_id=request_id, max_new_tokens=params.max_new_tokens, streaming=True,
-            eos_token_id=self.eos_token_id, **sampling,
+            input_ids,
+            request_id=request_id,
+            max_new_tokens=params.max_new_tokens,
+            streaming=True,
+            eos_token_id=self.eos_token_id,
+            **sampling,
         )
 
         def deltas():

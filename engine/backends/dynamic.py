@@ -17,14 +17,15 @@ gains from batching; this keeps the per-step work to one forward and a few
 small tensors. Full-attention models (the Llama family) only: the batch
 cache has no sliding window.
 """
+
 from __future__ import annotations
 
 import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
@@ -92,8 +93,8 @@ class _BatchLayer(DynamicLayer):
 
     def update(self, key_states, value_states, *args, **kwargs):
         end = self.length + key_states.shape[-2]
-        self.buffer_keys[:, :, self.length:end] = key_states
-        self.buffer_values[:, :, self.length:end] = value_states
+        self.buffer_keys[:, :, self.length : end] = key_states
+        self.buffer_values[:, :, self.length : end] = value_states
         self.length = end
         self._expose()
         return self.keys, self.values
@@ -146,16 +147,24 @@ class _Batch:
             buffers = []
             for part in (0, 1):
                 like = old[part] if old else joining[0][1][layer_index][part]
-                buffer = torch.zeros(len(rows), like.shape[1], width + _SPARE_COLUMNS, like.shape[3],
-                                     dtype=like.dtype, device=self.device)
+                buffer = torch.zeros(
+                    len(rows),
+                    like.shape[1],
+                    width + _SPARE_COLUMNS,
+                    like.shape[3],
+                    dtype=like.dtype,
+                    device=self.device,
+                )
                 if old:
-                    buffer[: len(kept), :, width - kept_width: width] = old[part].index_select(0, index)[:, :, shift:]
+                    buffer[: len(kept), :, width - kept_width : width] = old[part].index_select(0, index)[:, :, shift:]
                 for offset, (_, kv) in enumerate(joining):
                     prefilled = kv[layer_index][part][0]
-                    buffer[len(kept) + offset, :, width - prefilled.shape[-2]: width] = prefilled
+                    buffer[len(kept) + offset, :, width - prefilled.shape[-2] : width] = prefilled
                 buffers.append(buffer)
             layers.append(_BatchLayer(buffers[0], buffers[1], width))
-        joining_pads = torch.tensor([width - kv[0][0].shape[-2] for _, kv in joining], dtype=torch.long, device=self.device)
+        joining_pads = torch.tensor(
+            [width - kv[0][0].shape[-2] for _, kv in joining], dtype=torch.long, device=self.device
+        )
         self.pads = torch.cat([kept_pads - shift + (width - kept_width), joining_pads])
         self.rows, self.layers = rows, layers
         self.cache = Cache(layers=self.layers)
@@ -167,8 +176,13 @@ class _Batch:
         for layer in self.layers:
             grown = []
             for buffer in (layer.buffer_keys, layer.buffer_values):
-                wider = torch.zeros(*buffer.shape[:2], buffer.shape[2] + _SPARE_COLUMNS, buffer.shape[3],
-                                    dtype=buffer.dtype, device=buffer.device)
+                wider = torch.zeros(
+                    *buffer.shape[:2],
+                    buffer.shape[2] + _SPARE_COLUMNS,
+                    buffer.shape[3],
+                    dtype=buffer.dtype,
+                    device=buffer.device,
+                )
                 wider[:, :, : buffer.shape[2]] = buffer
                 grown.append(wider)
             layer.buffer_keys, layer.buffer_values = grown
@@ -182,8 +196,13 @@ class _Batch:
         columns = torch.arange(length + 1, device=self.device)
         attention_mask = (columns[None, :] >= self.pads[:, None]).long()
         position_ids = (length - self.pads)[:, None]
-        out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                    past_key_values=self.cache, use_cache=True)
+        out = model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=self.cache,
+            use_cache=True,
+        )
         return out.logits[:, -1, :]
 
 
@@ -219,7 +238,9 @@ class DynamicBatchingBackend(LocalBackend):
         self._scheduler: threading.Thread | None = None
         close_at_exit(self.close)
 
-    def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:
+    def stream(
+        self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]
+    ) -> GenerationStream:
         input_ids = self.encode_chat(messages, params.max_new_tokens)[0].tolist()
         stream = GenerationStream(deltas=iter(()), prompt_tokens=len(input_ids))
         generator = None
@@ -284,8 +305,10 @@ class DynamicBatchingBackend(LocalBackend):
                     self._scheduler = None
                     return None
             admitted, tokens = [], 0
-            while self._waiting and running + len(admitted) < self.max_batch and (
-                not admitted or tokens + len(self._waiting[0].input_ids) <= _PREFILL_TOKENS_PER_STEP
+            while (
+                self._waiting
+                and running + len(admitted) < self.max_batch
+                and (not admitted or tokens + len(self._waiting[0].input_ids) <= _PREFILL_TOKENS_PER_STEP)
             ):
                 request = self._waiting.popleft()
                 if request.cancelled:

@@ -8,12 +8,13 @@ while daemon threads still run, so the engine's threads are asked to stop
 there and waited for. A test run, a Celery worker or a bench that exits
 while an answer is being written then exits cleanly.
 """
+
 from __future__ import annotations
 
 import atexit
 import threading
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 _JOIN_SECONDS = 10.0
 

@@ -20,6 +20,7 @@ Concurrent callers share forward passes (`_SharedPasses`): a moderation
 worker's threads each moderate one message, and one pass over a batch of
 short messages costs little more than a pass over one.
 """
+
 from __future__ import annotations
 
 import importlib.util

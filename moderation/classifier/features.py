@@ -10,6 +10,7 @@ cheaper layers, which cross-validation showed to add the most
 - `rules`: the rules layer's highest category score for the text (0 when no
   rule matches); the caller supplies it, since the live rules need Django.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -26,6 +26,7 @@ maximum over its windows.
 Saved as `heads.safetensors` (arrays) and `metadata.json` (everything else):
 no pickle, so loading a head runs no code.
 """
+
 from __future__ import annotations
 
 import json
@@ -274,7 +275,14 @@ class Heads:
             raise ValueError(f"{directory} is not a {FORMAT} head (format {meta.get('format')!r}).")
         arrays = load_file(directory / WEIGHTS_FILE)
         known = {
-            "format", "feature_spec", "params", "intercept", "platt", "linear_intercept", "categories", "derived",
+            "format",
+            "feature_spec",
+            "params",
+            "intercept",
+            "platt",
+            "linear_intercept",
+            "categories",
+            "derived",
             "fallback",
         }
         unknown_categories = (set(meta["categories"]) | set(meta["derived"]) | {meta["fallback"]}) - set(CATEGORIES)

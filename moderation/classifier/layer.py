@@ -6,6 +6,7 @@ loads the head once and checks the registry again at most every
 `settings.MODERATION_CLASSIFIER_REFRESH_SECONDS` (one indexed query), so a
 promotion reaches every worker within that time.
 """
+
 from __future__ import annotations
 
 import logging

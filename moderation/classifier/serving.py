@@ -6,6 +6,7 @@ per kind, by constraint), which an admin promotes through
 `registry.services.model_version_promote`. With none promoted, the head
 shipped in `moderation/heads/default/` serves.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,6 +61,10 @@ def serving_classifier_head() -> ServingHead:
     promoted version, else the shipped head."""
     version = serving_classifier_version()
     if version is not None:
-        figures = (version.metadata or {}).get("figures") or head_metadata(Path(version.path)).get("cross_validation", {})
+        figures = (version.metadata or {}).get("figures") or head_metadata(Path(version.path)).get(
+            "cross_validation", {}
+        )
         return ServingHead(name=version.name, version=version, figures=figures or {})
-    return ServingHead(name="default (shipped)", version=None, figures=head_metadata(SHIPPED_HEAD).get("cross_validation", {}))
+    return ServingHead(
+        name="default (shipped)", version=None, figures=head_metadata(SHIPPED_HEAD).get("cross_validation", {})
+    )

@@ -33,6 +33,7 @@ Plain Python, no Django setup: the `rules` feature needs the rules layer's
 top score per text; pass `rule_scores` (the Celery job passes the live
 rules'), or let `builtin_rule_scores` compute it from the built-in rules.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,6 @@ from ..categories import (
 )
 from .features import FeatureSpec, extra_features, window_features
 from .heads import HeadParams, Heads
-
 
 Labels = dict[str, "int | None"]
 
@@ -72,9 +72,7 @@ def read_openai_jsonl(path: Path | str) -> tuple[list[str], list[Labels]]:
     return texts, labels
 
 
-def with_train_only_texts(
-    texts: Sequence[str], labels: Sequence[Labels]
-) -> tuple[list[str], list[Labels], list[bool]]:
+def with_train_only_texts(texts: Sequence[str], labels: Sequence[Labels]) -> tuple[list[str], list[Labels], list[bool]]:
     """`texts` and `labels` followed by the TRAIN_ONLY_FILES' texts, and
     which of them are train-only, for `Dataset(train_only=...)`."""
     extra_texts, extra_labels = [], []
@@ -129,7 +127,7 @@ class Dataset:
         first[1:] = self.owner[1:] != self.owner[:-1]
         self.first = self.windows[first].copy()
         if spec.extras:
-            self.first[:, -len(spec.extras):] = extra_features(spec, self.texts, rule_scores)
+            self.first[:, -len(spec.extras) :] = extra_features(spec, self.texts, rule_scores)
         overall = [overall_label(label) for label in self.labels]
         self.known = np.array([value is not None for value in overall])
         self.unsafe = np.array([value or 0 for value in overall])
@@ -300,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="directory to write heads.safetensors and metadata.json")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=10, help="cross-validation repeats (0 skips it)")
-    parser.add_argument("--params", default="{}", help='JSON head parameters, e.g. \'{"svm_c": 1.0}\'')
+    parser.add_argument("--params", default="{}", help="JSON head parameters, e.g. '{\"svm_c\": 1.0}'")
     parser.add_argument("--description", default="", help="what the training data is, kept in the metadata")
     args = parser.parse_args(argv)
 

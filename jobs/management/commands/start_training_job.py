@@ -3,6 +3,7 @@ scripts and measurements. The same checks as the page; --resume JOB queues
 a failed or cancelled job again (it goes on from its checkpoint), as the
 job page's button does; --wait follows the job until it ends (a training
 worker must be running)."""
+
 import json
 import time
 from pathlib import Path
@@ -41,8 +42,14 @@ class Command(BaseCommand):
         parser.add_argument("--reward", help="PPO: the reward model version's name")
         parser.add_argument("--snapshot", help="dataset snapshot, NAME or NAME@VERSION")
         parser.add_argument("--corpus", help="pre-training: a UTF-8 text file (copied under DATA_DIR/corpora/)")
-        parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                            help="a hyper-parameter over the preset's (repeatable; JSON values)")
+        parser.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a hyper-parameter over the preset's (repeatable; JSON values)",
+        )
         parser.add_argument("--user", default="admin", help="the account a new job belongs to")
         parser.add_argument("--wait", action="store_true", help="print progress until the job ends")
 
@@ -93,17 +100,28 @@ class Command(BaseCommand):
                 raise CommandError(f"{path} is not a file.")
             with open(path, "rb") as stream:
                 corpus = corpus_store(name=path.name, chunks=iter(lambda: stream.read(1 << 20), b""))
-        form = TrainingJobForm({
-            "kind": options["kind"], "preset": options["preset"], "base_version": self._version(options["base"]),
-            "reward_version": self._version(options["reward"]), "snapshot": snapshot, "corpus": corpus,
-            "hyperparameters": json.dumps(overrides),
-        })
+        form = TrainingJobForm(
+            {
+                "kind": options["kind"],
+                "preset": options["preset"],
+                "base_version": self._version(options["base"]),
+                "reward_version": self._version(options["reward"]),
+                "snapshot": snapshot,
+                "corpus": corpus,
+                "hyperparameters": json.dumps(overrides),
+            }
+        )
         if not form.is_valid():
             raise CommandError("; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
         data = form.cleaned_data
         job = training_job_create(
-            created_by=user, kind=data["kind"], preset=data["preset"], hyperparameters=data["hyperparameters"],
-            base_version=data["base_version"], reward_version=data["reward_version"], snapshot=data["snapshot"],
+            created_by=user,
+            kind=data["kind"],
+            preset=data["preset"],
+            hyperparameters=data["hyperparameters"],
+            base_version=data["base_version"],
+            reward_version=data["reward_version"],
+            snapshot=data["snapshot"],
             corpus_path=data["corpus"],
         )
         self.stdout.write(f"Job #{job.pk} queued ({job.recipe}).")
@@ -114,7 +132,9 @@ class Command(BaseCommand):
         while True:
             job.refresh_from_db()
             for metric in job.metrics.order_by("id")[shown:]:
-                values = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metric.values.items())
+                values = " ".join(
+                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metric.values.items()
+                )
                 self.stdout.write(f"step {metric.step}/{job.total_steps or '?'} {values}")
                 shown += 1
             if job.state in _FINAL:

@@ -1,5 +1,6 @@
 """Scores a JSONL file of {"text": ...} lines, one verdict per line out: how
 moderation quality is measured on held-out data."""
+
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -34,9 +35,11 @@ class Command(BaseCommand):
     help = 'Moderates each {"text": ...} line of a JSONL file and writes one verdict per line.'
 
     def add_arguments(self, parser):
-        parser.add_argument("--input", required=True, help="JSONL file with one {\"text\": ...} object per line.")
+        parser.add_argument("--input", required=True, help='JSONL file with one {"text": ...} object per line.')
         parser.add_argument("--output", required=True, help="JSONL file to write, one verdict per input line.")
-        parser.add_argument("--role", choices=ROLES, default="user", help="Moderate as input (user) or output (assistant).")
+        parser.add_argument(
+            "--role", choices=ROLES, default="user", help="Moderate as input (user) or output (assistant)."
+        )
 
     def handle(self, *args, **options):
         texts = _read_texts(options["input"])
