@@ -45,6 +45,10 @@ from .models import CANDIDATE_FLAGS, Assignment, DatasetSnapshot, Task
 # Annotators, and the moderators and admins above them, label.
 LABELING_ROLES = (Role.ANNOTATOR, Role.MODERATOR)
 POOL_PAGE_SIZE = 50
+# The numbers an admin last submitted on the Datasets page, kept in the
+# session so the next batch starts from them instead of the defaults.
+POOL_NUMBERS_SESSION_KEY = "labeling_pool_numbers"
+POOL_NUMBERS = ("required_annotations", "k", "max_new_tokens")
 
 
 def _form_errors(form) -> str:
@@ -231,10 +235,18 @@ def prompt_pool_view(request):
             "filter_form": filter_form,
             "source": source,
             "sources": selectors.prompt_pool_sources(),
-            "generation_form": CandidateGenerationForm(initial={"source": source}),
+            "generation_form": CandidateGenerationForm(
+                initial={"source": source, **request.session.get(POOL_NUMBERS_SESSION_KEY, {})}
+            ),
             "generations": selectors.candidate_generations_recent(),
         },
     )
+
+
+def _remember_pool_numbers(request, form: PromptSelectionForm) -> None:
+    remembered = request.session.get(POOL_NUMBERS_SESSION_KEY, {})
+    submitted = {name: form.cleaned_data[name] for name in POOL_NUMBERS if name in form.cleaned_data}
+    request.session[POOL_NUMBERS_SESSION_KEY] = {**remembered, **submitted}
 
 
 def _selected_prompts(form: PromptSelectionForm) -> list:
@@ -251,6 +263,7 @@ def candidate_generation_create_view(request):
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("labeling:admin-prompts")
+    _remember_pool_numbers(request, form)
     prompts = _selected_prompts(form)
     if not prompts:
         messages.info(request, "Every prompt of that choice already has a ranking task.")
@@ -279,6 +292,7 @@ def demonstration_tasks_create_view(request):
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("labeling:admin-prompts")
+    _remember_pool_numbers(request, form)
     prompts = _selected_prompts(form)
     created = assignments.demonstration_tasks_create(
         prompts=prompts, required_annotations=form.cleaned_data["required_annotations"]
