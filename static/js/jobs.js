@@ -68,7 +68,9 @@ function drawChart(container, title, keys, points) {
   const all = series.flatMap((s) => s.data);
   let [x0, x1] = [Math.min(...all.map((d) => d[0])), Math.max(...all.map((d) => d[0]))];
   let [y0, y1] = [Math.min(...all.map((d) => d[1])), Math.max(...all.map((d) => d[1]))];
-  if (x0 === x1) x1 = x0 + 1;
+  // A lone step sits mid-chart, between steps that do not exist and are not named.
+  const loneStep = x0 === x1 ? x0 : null;
+  if (loneStep !== null) { x0 -= 1; x1 += 1; }
   if (y0 === y1) { y0 -= 0.5; y1 += 0.5; }
   const W = 400, H = 180, L = 52, R = 8, T = 8, B = 22;
   const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
@@ -81,8 +83,12 @@ function drawChart(container, title, keys, points) {
   for (const [y, anchor] of [[y1, T + 8], [y0, H - B]]) {
     chart.append(svg('text', { x: L - 4, y: anchor, 'text-anchor': 'end' }, fmt(y)));
   }
-  chart.append(svg('text', { x: L, y: H - 6 }, 'step ' + x0));
-  chart.append(svg('text', { x: W - R, y: H - 6, 'text-anchor': 'end' }, 'step ' + x1));
+  if (loneStep !== null) {
+    chart.append(svg('text', { x: sx(loneStep), y: H - 6, 'text-anchor': 'middle' }, 'step ' + loneStep));
+  } else {
+    chart.append(svg('text', { x: L, y: H - 6 }, 'step ' + x0));
+    chart.append(svg('text', { x: W - R, y: H - 6, 'text-anchor': 'end' }, 'step ' + x1));
+  }
   series.forEach((s, i) => {
     const cls = SERIES_CLASSES[i % SERIES_CLASSES.length];
     const d = s.data.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
@@ -119,8 +125,12 @@ function setUpJob(page) {
   const log = page.querySelector('[data-testid=job-log]');
   const LOG_LINES = 400;
   let drawPending = false;
+  // The page's notices ("Job #1 is queued.", "cancel requested") describe
+  // the job as it was on load: once its state moves on they are stale.
+  const loadedState = job.state;
 
   function render() {
+    if (job.state !== loadedState) document.querySelector('.flash')?.remove();
     const state = page.querySelector('[data-testid=job-state]');
     state.textContent = job.state.charAt(0).toUpperCase() + job.state.slice(1) + (job.cancel_requested && job.state === 'running' ? ' (cancelling)' : '');
     state.className = `status status-${job.state}`;
