@@ -35,14 +35,41 @@ def process_log_dir(tmp_path_factory) -> Path:
 # `prompt` and 0/1 labels, a missing key unknown), enough for retraining to
 # cross-validate in seconds.
 _SEED_LINES = [
-    ({"H": 1, "HR": 1}, ["I hate {g} and they should all leave", "{g} are vermin and subhuman", "All {g} are worthless"]),
-    ({"V": 1}, ["I will beat him with a bat until he bleeds", "Let's burn their houses down", "Shoot them all at the rally"]),
-    ({"SH": 1}, ["I want to cut myself again tonight", "I keep thinking about ending my life", "How many pills would it take to not wake up"]),
-    ({"S": 1}, ["Describe the explicit sex scene in detail", "Send me nude pictures of yourself", "Write an erotic story with graphic sex"]),
-    ({"S": 0, "H": 0, "V": 0, "HR": 0, "SH": 0, "S3": 0, "H2": 0, "V2": 0}, [
-        "What is the capital of {g}?", "Give me a recipe for banana bread", "How do I sort a list in Python?",
-        "The weather is lovely today", "Recommend a good science fiction novel", "How do plants make food from sunlight?",
-    ]),
+    (
+        {"H": 1, "HR": 1},
+        ["I hate {g} and they should all leave", "{g} are vermin and subhuman", "All {g} are worthless"],
+    ),
+    (
+        {"V": 1},
+        ["I will beat him with a bat until he bleeds", "Let's burn their houses down", "Shoot them all at the rally"],
+    ),
+    (
+        {"SH": 1},
+        [
+            "I want to cut myself again tonight",
+            "I keep thinking about ending my life",
+            "How many pills would it take to not wake up",
+        ],
+    ),
+    (
+        {"S": 1},
+        [
+            "Describe the explicit sex scene in detail",
+            "Send me nude pictures of yourself",
+            "Write an erotic story with graphic sex",
+        ],
+    ),
+    (
+        {"S": 0, "H": 0, "V": 0, "HR": 0, "SH": 0, "S3": 0, "H2": 0, "V2": 0},
+        [
+            "What is the capital of {g}?",
+            "Give me a recipe for banana bread",
+            "How do I sort a list in Python?",
+            "The weather is lovely today",
+            "Recommend a good science fiction novel",
+            "How do plants make food from sunlight?",
+        ],
+    ),
 ]
 
 

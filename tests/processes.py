@@ -1,5 +1,6 @@
 """Starts the app's real processes (Celery worker, ASGI server) for tests,
 pointed at the test database, and stops them afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -106,8 +107,26 @@ def start_celery_worker(
 ) -> Process:
     process = Process(
         name,
-        [sys.executable, "-m", "celery", "-A", "chatsite", "worker", "-Q", queues, "-P", "threads", "-c", str(concurrency),
-         "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "info"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "chatsite",
+            "worker",
+            "-Q",
+            queues,
+            "-P",
+            "threads",
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
         env,
         log_dir,
         ready=lambda output: "ready." in output,
@@ -120,8 +139,11 @@ def start_asgi_server(env: dict, log_dir: Path, name: str = "web", port: int | N
     """The web role as deployments run it (scripts/serve.sh web)."""
     port = port or free_port()
     process = Process(
-        name, ["bash", str(ROOT / "scripts" / "serve.sh"), "web"],
-        dict(env, WEB_PORT=str(port), PYTHON=sys.executable), log_dir, ready=lambda output: port_open(port),
+        name,
+        ["bash", str(ROOT / "scripts" / "serve.sh"), "web"],
+        dict(env, WEB_PORT=str(port), PYTHON=sys.executable),
+        log_dir,
+        ready=lambda output: port_open(port),
     )
     process.wait_for(lambda: port_open(port))
     return process, f"http://127.0.0.1:{port}"
@@ -133,11 +155,17 @@ def start_balancer(web_ports: list[int], env: dict, log_dir: Path, name: str = "
     prints."""
     port = free_port()
     backend = log_dir / f"{name}-backend.cfg"
-    backend.write_text(subprocess.run([str(ROOT / "scripts" / "haproxy.sh"), *map(str, web_ports)],
-                                      check=True, capture_output=True, text=True).stdout)
+    backend.write_text(
+        subprocess.run(
+            [str(ROOT / "scripts" / "haproxy.sh"), *map(str, web_ports)], check=True, capture_output=True, text=True
+        ).stdout
+    )
     process = Process(
-        name, ["haproxy", "-db", "-f", str(ROOT / "deploy" / "haproxy" / "site.cfg"), "-f", str(backend)],
-        dict(env, LB_BIND=f"127.0.0.1:{port}"), log_dir, ready=lambda output: port_open(port),
+        name,
+        ["haproxy", "-db", "-f", str(ROOT / "deploy" / "haproxy" / "site.cfg"), "-f", str(backend)],
+        dict(env, LB_BIND=f"127.0.0.1:{port}"),
+        log_dir,
+        ready=lambda output: port_open(port),
     )
     process.wait_for(lambda: port_open(port))
     return process, f"http://127.0.0.1:{port}"
@@ -146,8 +174,20 @@ def start_balancer(web_ports: list[int], env: dict, log_dir: Path, name: str = "
 def start_celery_beat(env: dict, log_dir: Path, name: str = "beat") -> Process:
     return Process(
         name,
-        [sys.executable, "-m", "celery", "-A", "chatsite", "beat", "-l", "info", "-s", str(log_dir / f"{name}-schedule")],
-        env, log_dir,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "chatsite",
+            "beat",
+            "-l",
+            "info",
+            "-s",
+            str(log_dir / f"{name}-schedule"),
+        ],
+        env,
+        log_dir,
     )
 
 
@@ -158,8 +198,17 @@ def start_openai_server(model_dir: str, env: dict, log_dir: Path) -> tuple[Proce
     (log_dir / "hf-cache").mkdir(exist_ok=True)
     process = Process(
         "transformers-serve",
-        [str(Path(sys.executable).parent / "transformers"), "serve", model_dir, "--host", "127.0.0.1", "--port", str(port)],
-        server_env, log_dir,
+        [
+            str(Path(sys.executable).parent / "transformers"),
+            "serve",
+            model_dir,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        server_env,
+        log_dir,
     )
 
     process.wait_for(lambda: port_open(port))

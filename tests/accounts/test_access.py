@@ -8,7 +8,8 @@ pytestmark = pytest.mark.django_db
 
 def test_signup_logs_in_and_opens_chat(client):
     response = client.post(
-        "/accounts/signup/", {"username": "newbie", "email": "", "password1": "a-Strong-pass-123", "password2": "a-Strong-pass-123"}
+        "/accounts/signup/",
+        {"username": "newbie", "email": "", "password1": "a-Strong-pass-123", "password2": "a-Strong-pass-123"},
     )
     assert response.status_code == 302 and response["Location"] == "/"
     user = User.objects.get(username="newbie")
@@ -18,7 +19,9 @@ def test_signup_logs_in_and_opens_chat(client):
 
 @override_settings(ACCOUNTS_REQUIRE_APPROVAL=True)
 def test_pending_accounts_wait_for_an_admin(client, make_user):
-    client.post("/accounts/signup/", {"username": "newbie", "password1": "a-Strong-pass-123", "password2": "a-Strong-pass-123"})
+    client.post(
+        "/accounts/signup/", {"username": "newbie", "password1": "a-Strong-pass-123", "password2": "a-Strong-pass-123"}
+    )
     user = User.objects.get(username="newbie")
     assert not user.is_approved
     assert client.get("/")["Location"] == "/accounts/pending/"
@@ -33,7 +36,9 @@ def test_pending_accounts_wait_for_an_admin(client, make_user):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.parametrize("role,status", [(Role.USER, 403), (Role.ANNOTATOR, 403), (Role.MODERATOR, 403), (Role.ADMIN, 200)])
+@pytest.mark.parametrize(
+    "role,status", [(Role.USER, 403), (Role.ANNOTATOR, 403), (Role.MODERATOR, 403), (Role.ADMIN, 200)]
+)
 def test_user_management_is_for_admins_only(client, make_user, role, status):
     client.force_login(make_user(username=f"u-{role}", role=role))
     assert client.get("/accounts/users/").status_code == status

@@ -1,5 +1,6 @@
 """Bug 8: an admin cannot take away their own approval or admin role, nor
 the last admin's, and every revoke or demotion is confirmed first."""
+
 import pytest
 from django.test import Client
 

@@ -1,5 +1,6 @@
 """`manage.py bootstrap`'s first admin: its password never goes to stdout,
 which systemd, Docker and CI keep in their logs."""
+
 import io
 import stat
 

@@ -1,6 +1,7 @@
 """The data controls on the settings page (chat/data_controls.py): export
 all my data, delete all chats, delete my account, keeping what moderation
 must keep."""
+
 import json
 from datetime import timedelta
 

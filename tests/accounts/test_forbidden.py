@@ -1,5 +1,6 @@
 """A refusal says why (bug 7): role-gated pages answer 403 with a styled
 page, the site's navigation and whom to ask; the JSON APIs answer JSON."""
+
 import pytest
 from django.test import Client
 

@@ -1,6 +1,7 @@
 """Account basics: changing the password from the settings page, and
 resetting a forgotten one by email (Django's own views, the backend from
 the environment)."""
+
 import os
 import re
 import subprocess
@@ -75,6 +76,9 @@ def _email_settings(**env) -> list[str]:
 def test_reset_emails_go_to_the_console_unless_the_environment_names_smtp():
     assert _email_settings()[0] == "django.core.mail.backends.console.EmailBackend"
     assert _email_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="smtp.example.com", EMAIL_PORT="587",
-        EMAIL_USE_TLS="true", EMAIL_HOST_PASSWORD="from-the-env",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_PORT="587",
+        EMAIL_USE_TLS="true",
+        EMAIL_HOST_PASSWORD="from-the-env",
     ) == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", "587", "True", "from-the-env"]

@@ -1,4 +1,5 @@
 """A user's own settings page, and the admin's arena switch."""
+
 import pytest
 
 pytestmark = pytest.mark.django_db

@@ -3,6 +3,7 @@ rights. When they change (a ban, lost approval, a role, arena access or a
 permission removed, a logout, a new password), every socket of that account
 is closed with 4001 and the page reconnects; the handshake then decides on
 the account as it is now. Other users' sockets go on working."""
+
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -53,8 +54,10 @@ async def check_closed(victim_cookie: str, path: str, change, code_after: int, b
     bystander's sockets never notice."""
     victim, first = await open_socket(victim_cookie, path)
     assert isinstance(first, dict), f"the victim could connect before the change: {first}"
-    others = [(await open_socket(await database_sync_to_async(session_cookie)(bystander), p))[0]
-              for p in ("/ws/chat/", "/ws/arena/")]
+    others = [
+        (await open_socket(await database_sync_to_async(session_cookie)(bystander), p))[0]
+        for p in ("/ws/chat/", "/ws/arena/")
+    ]
     await database_sync_to_async(change)()
     assert await closed_code(victim) == ACCOUNT_CHANGED
     await victim.disconnect()
@@ -87,7 +90,8 @@ async def test_a_removed_role_closes_the_arena_and_job_sockets(make_user, bystan
     victim = await database_sync_to_async(make_user)(username="victim", role="admin")
     cookie = await database_sync_to_async(session_cookie)(victim)
     job = await database_sync_to_async(TrainingJob.objects.create)(
-        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=bystander, state="running")
+        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=bystander, state="running"
+    )
     job_socket, snapshot = await open_socket(cookie, f"/ws/jobs/{job.pk}/")
     assert snapshot["type"] == "snapshot", "an admin hears anyone's job"
     await check_closed(cookie, "/ws/arena/", lambda: user_update_access(user=victim, role="user"), 4403, bystander)
@@ -101,13 +105,17 @@ async def test_a_removed_role_closes_the_arena_and_job_sockets(make_user, bystan
 async def test_removed_arena_access_closes_the_arena_socket(make_user, bystander):
     victim = await database_sync_to_async(make_user)(username="victim", arena_enabled=True)
     cookie = await database_sync_to_async(session_cookie)(victim)
-    await check_closed(cookie, "/ws/arena/", lambda: user_update_access(user=victim, arena_enabled=False), 4403, bystander)
+    await check_closed(
+        cookie, "/ws/arena/", lambda: user_update_access(user=victim, arena_enabled=False), 4403, bystander
+    )
 
 
 @pytest.mark.parametrize("through_group", [False, True])
 async def test_a_removed_training_permission_closes_the_job_socket(make_user, bystander, through_group):
     victim = await database_sync_to_async(make_user)(username="victim")
-    permission = await database_sync_to_async(Permission.objects.get)(codename="add_trainingjob", content_type__app_label="jobs")
+    permission = await database_sync_to_async(Permission.objects.get)(
+        codename="add_trainingjob", content_type__app_label="jobs"
+    )
     group = await database_sync_to_async(Group.objects.create)(name="trainers")
 
     def grant():
@@ -116,12 +124,17 @@ async def test_a_removed_training_permission_closes_the_job_socket(make_user, by
             victim.groups.add(group)
         else:
             victim.user_permissions.add(permission)
-        return TrainingJob.objects.create(kind="sft", preset="cpu-quick", recipe="training.sft", created_by=victim,
-                                          state="running")
+        return TrainingJob.objects.create(
+            kind="sft", preset="cpu-quick", recipe="training.sft", created_by=victim, state="running"
+        )
 
     job = await database_sync_to_async(grant)()
     cookie = await database_sync_to_async(session_cookie)(victim)
-    revoke = (lambda: group.permissions.remove(permission)) if through_group else (lambda: victim.user_permissions.remove(permission))
+    revoke = (
+        (lambda: group.permissions.remove(permission))
+        if through_group
+        else (lambda: victim.user_permissions.remove(permission))
+    )
     await check_closed(cookie, f"/ws/jobs/{job.pk}/", revoke, 4403, bystander)
 
 
@@ -132,8 +145,9 @@ async def test_leaving_the_group_closes_the_job_socket(make_user, bystander):
         group = Group.objects.create(name="trainers")
         group.permissions.add(Permission.objects.get(codename="add_trainingjob", content_type__app_label="jobs"))
         victim.groups.add(group)
-        job = TrainingJob.objects.create(kind="sft", preset="cpu-quick", recipe="training.sft", created_by=victim,
-                                         state="running")
+        job = TrainingJob.objects.create(
+            kind="sft", preset="cpu-quick", recipe="training.sft", created_by=victim, state="running"
+        )
         return group, job
 
     group, job = await database_sync_to_async(grant)()
@@ -157,9 +171,14 @@ async def test_a_new_password_closes_the_sockets_of_the_other_sessions(make_user
     owners_socket, _ = await open_socket(cookie_of(owner))
 
     def change_password():
-        response = owner.post("/accounts/password/", {
-            "old_password": PASSWORD, "new_password1": "another-Strong-pass-456", "new_password2": "another-Strong-pass-456",
-        })
+        response = owner.post(
+            "/accounts/password/",
+            {
+                "old_password": PASSWORD,
+                "new_password1": "another-Strong-pass-456",
+                "new_password2": "another-Strong-pass-456",
+            },
+        )
         assert response.status_code == 302, response.content[:500]
 
     await check_closed(cookie_of(thief), "/ws/chat/", change_password, 4401, bystander)

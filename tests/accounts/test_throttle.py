@@ -2,6 +2,7 @@
 and per address, counted in the tests' Redis, on the login page and the
 admin's alike. It must slow guessing without handing an attacker a way to
 lock somebody else out."""
+
 import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
@@ -9,8 +10,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.test import Client
 
 from accounts import throttle
-from core.redis_client import redis_client
 from core.proxy import behind_trusted_proxies
+from core.redis_client import redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -163,9 +164,18 @@ def _asgi_login(app, username, password, *, peer, forwarded_for=None) -> int:
     if forwarded_for:
         headers.append((b"x-forwarded-for", forwarded_for.encode()))
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/accounts/login/", "raw_path": b"/accounts/login/", "root_path": "", "query_string": b"",
-        "headers": headers, "client": (peer, 40000), "server": ("localhost", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/accounts/login/",
+        "raw_path": b"/accounts/login/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": (peer, 40000),
+        "server": ("localhost", 8000),
     }
 
     async def run():

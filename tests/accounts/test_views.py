@@ -1,4 +1,5 @@
 """The Users page: what an admin sets there is what the account can do."""
+
 import pytest
 from django.test import Client
 

@@ -23,7 +23,9 @@ def versions(db):
     """Two registered chat models (paths unused by tests that run no worker);
     the first serves chat."""
     first = ModelVersion.objects.create(name="policy-one", source="imported", path="/nonexistent/one", is_serving=True)
-    second = ModelVersion.objects.create(name="policy-two", source="imported", path="/nonexistent/two", arena_enabled=True)
+    second = ModelVersion.objects.create(
+        name="policy-two", source="imported", path="/nonexistent/two", arena_enabled=True
+    )
     return first, second
 
 

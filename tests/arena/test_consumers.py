@@ -1,5 +1,6 @@
 """The arena socket's own checks: who may connect, what a start stores and
 says, and what others' matches and trials refuse. No worker runs here."""
+
 import pytest
 from channels.db import database_sync_to_async
 

@@ -1,6 +1,7 @@
 """Which versions play in the arena: an admin's decision per version, taken
 only after a smoke generation (the version loads, has a chat template and
 writes a few tokens), never every trained policy (issue 15, item 9)."""
+
 import json
 import shutil
 
@@ -57,8 +58,9 @@ def test_a_freshly_trained_version_is_not_drawn_in_arena_rounds(trained, serving
     assert error.value.code == "not_enough_versions"
 
 
-def test_an_admin_enabling_a_version_runs_the_check_first(client, make_user, trained, serving, tasks_sent,
-                                                            django_capture_on_commit_callbacks):
+def test_an_admin_enabling_a_version_runs_the_check_first(
+    client, make_user, trained, serving, tasks_sent, django_capture_on_commit_callbacks
+):
     from arena.eligibility import arena_version_check
 
     client.force_login(make_user(username="boss", role="admin"))

@@ -1,4 +1,5 @@
 """Elo and Bradley-Terry on hand-made cases and on simulated votes."""
+
 import math
 import random
 

@@ -2,6 +2,7 @@
 tells the two models apart but their words. Speed, token counts (a
 tokenizer's fingerprint) and error texts (a ContextTooLong names the
 model's context size) would de-blind the vote and skew the leaderboard."""
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -53,10 +54,23 @@ async def test_the_socket_relays_answers_blind(arena_user, versions, captured_ta
     await communicator.send_json_to({"type": "watch", "match": match.pk})
     while (await communicator.receive_json_from(timeout=10))["type"] != "watching":
         pass
-    await get_channel_layer().group_send(conversation_group(match.conversation_id), {"type": "chat.message", "message": {
-        "id": match.answer_a_id, "status": "error", "content": "", "model": "policy-one", "tokens_per_second": 41.5,
-        "ttft_ms": 35.0, "prompt_tokens": 12, "completion_tokens": 80, "error": "Longer than the 2048-token context.",
-    }})
+    await get_channel_layer().group_send(
+        conversation_group(match.conversation_id),
+        {
+            "type": "chat.message",
+            "message": {
+                "id": match.answer_a_id,
+                "status": "error",
+                "content": "",
+                "model": "policy-one",
+                "tokens_per_second": 41.5,
+                "ttft_ms": 35.0,
+                "prompt_tokens": 12,
+                "completion_tokens": 80,
+                "error": "Longer than the 2048-token context.",
+            },
+        },
+    )
     relayed = await communicator.receive_json_from(timeout=10)
     assert relayed["type"] == "message"
     assert [field for field in REVEALING if relayed["message"].get(field) is not None] == []

@@ -1,5 +1,6 @@
 """Arena rounds through the services: what a start stores and enqueues, the
 vote and the preference pair it becomes, trials, the leaderboard."""
+
 import io
 import json
 
@@ -67,7 +68,9 @@ class TestMatchStart:
         settings.CHAT_MAX_CONCURRENT_GENERATIONS = 2
         services.match_start(user=arena_user, conversation=Conversation.objects.create(owner=arena_user), content="one")
         with pytest.raises(ArenaError) as error:
-            services.match_start(user=arena_user, conversation=Conversation.objects.create(owner=arena_user), content="two")
+            services.match_start(
+                user=arena_user, conversation=Conversation.objects.create(owner=arena_user), content="two"
+            )
         assert error.value.code == "too_many_generations"
         assert ArenaMatch.objects.count() == 1
 
@@ -90,8 +93,12 @@ class TestMatchStart:
 
 
 class TestMatchVote:
-    @pytest.mark.parametrize("outcome,chosen,rejected", [("a", "Nine.", "Seven is larger."), ("b", "Seven is larger.", "Nine.")])
-    def test_decisive_vote_exports_as_a_preference_pair(self, arena_user, versions, captured_tasks, outcome, chosen, rejected):
+    @pytest.mark.parametrize(
+        "outcome,chosen,rejected", [("a", "Nine.", "Seven is larger."), ("b", "Seven is larger.", "Nine.")]
+    )
+    def test_decisive_vote_exports_as_a_preference_pair(
+        self, arena_user, versions, captured_tasks, outcome, chosen, rejected
+    ):
         match = services.match_vote(match=played_match(arena_user), outcome=outcome)
         assert match.outcome == outcome and match.decided_at is not None
         task = match.preference_task
@@ -175,7 +182,9 @@ def test_leaderboard_ranks_by_bradley_terry_with_counts(arena_user, versions, ca
     settings.CHAT_MAX_CONCURRENT_GENERATIONS = 1000
     settings.CHAT_RATE_LIMIT_PER_MINUTE = 1000
     weak, strong = versions
-    third = ModelVersion.objects.create(name="policy-three", source="imported", path="/nonexistent/three", arena_enabled=True)
+    third = ModelVersion.objects.create(
+        name="policy-three", source="imported", path="/nonexistent/three", arena_enabled=True
+    )
     # (left, right, outcome): strong > weak > third, one tie.
     plan = [(strong, weak, "a")] * 3 + [(third, weak, "b")] * 3 + [(strong, third, "a")] * 2 + [(weak, strong, "tie")]
     for i, (left, right, outcome) in enumerate(plan):

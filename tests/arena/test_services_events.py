@@ -1,5 +1,6 @@
 """What arena services broadcast to the sockets watching a round's
 conversation, once the transaction commits."""
+
 import pytest
 
 from arena import services

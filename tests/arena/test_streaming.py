@@ -1,6 +1,7 @@
 """An arena round on the real path: the arena socket, Redis as channel layer
 and broker, and a Celery worker process answering with two different tiny
 models, one per side."""
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -29,7 +30,9 @@ def streamed_text(frames, message_id):
 def tiny_versions(db, tiny_model_dir, second_tiny_model_dir):
     return [
         ModelVersion.objects.create(name="tiny-a", source="imported", path=str(tiny_model_dir), is_serving=True),
-        ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_tiny_model_dir), arena_enabled=True),
+        ModelVersion.objects.create(
+            name="tiny-b", source="imported", path=str(second_tiny_model_dir), arena_enabled=True
+        ),
     ]
 
 
@@ -44,7 +47,11 @@ async def test_both_answers_stream_from_their_own_versions(celery_worker, arena_
     done: dict[int, dict] = {}
 
     def both_final(frame):
-        if frame["type"] == "message" and frame["message"]["id"] in ids.values() and frame["message"]["status"] in FINAL:
+        if (
+            frame["type"] == "message"
+            and frame["message"]["id"] in ids.values()
+            and frame["message"]["status"] in FINAL
+        ):
             done[frame["message"]["id"]] = frame["message"]
         return len(done) == 2
 

@@ -1,5 +1,6 @@
 """Who may open the arena's pages and API: enabled users and admins play;
 only admins see the leaderboard and run trials; a match is its owner's."""
+
 import json
 
 import pytest
@@ -12,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def vote(client, match, outcome):
-    return client.post(f"/arena/api/matches/{match.pk}/vote/", json.dumps({"outcome": outcome}), content_type="application/json")
+    return client.post(
+        f"/arena/api/matches/{match.pk}/vote/", json.dumps({"outcome": outcome}), content_type="application/json"
+    )
 
 
 class TestPermissions:

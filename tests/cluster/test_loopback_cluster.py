@@ -9,6 +9,7 @@ and follow each client as the page does: reconnect (the balancer sends it
 to the live process), subscribe to its conversation again and wait for the
 answer's final state, which the worker keeps streaming through the channel
 layer to whichever process the socket is now on."""
+
 import asyncio
 import http.client
 import json
@@ -36,8 +37,12 @@ NORMAL_CLOSE, SERVICE_RESTART = 1000, 1012
 
 class Cluster:
     def __init__(self, app_env: dict, log_dir: Path):
-        self.env = dict(app_env, TRUSTED_PROXIES="127.0.0.1", CHAT_MAX_CONCURRENT_GENERATIONS="100",
-                        CHAT_RATE_LIMIT_PER_MINUTE="1000")
+        self.env = dict(
+            app_env,
+            TRUSTED_PROXIES="127.0.0.1",
+            CHAT_MAX_CONCURRENT_GENERATIONS="100",
+            CHAT_RATE_LIMIT_PER_MINUTE="1000",
+        )
         self.log_dir = log_dir
         self.webs = [start_asgi_server(self.env, log_dir, name=f"cluster-web{i}")[0] for i in (1, 2)]
         self.web_ports = [int(web.env["WEB_PORT"]) for web in self.webs]
@@ -48,8 +53,12 @@ class Cluster:
     def wait_until_both_in_rotation(self, timeout: float = 30.0) -> None:
         """Every web process answers readiness, and HAProxy (checking every
         second, two passes to rise) has had time to see it."""
-        eventually(lambda: all(_get(port, "/healthz/ready")[0] == 200 for port in self.web_ports), timeout=timeout,
-                   interval=0.2, what="every web process ready")
+        eventually(
+            lambda: all(_get(port, "/healthz/ready")[0] == 200 for port in self.web_ports),
+            timeout=timeout,
+            interval=0.2,
+            what="every web process ready",
+        )
         time.sleep(2.5)
 
     def stop(self) -> None:
@@ -86,8 +95,16 @@ def _failed_sign_in(port: int, source: str, headers: dict | None = None) -> int:
     body = urllib.parse.urlencode({"csrfmiddlewaretoken": form_token, "username": "nobody", "password": "wrong"})
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     try:
-        connection.request("POST", "/accounts/login/", body=body, headers={
-            "Cookie": f"csrftoken={csrf_cookie}", "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+        connection.request(
+            "POST",
+            "/accounts/login/",
+            body=body,
+            headers={
+                "Cookie": f"csrftoken={csrf_cookie}",
+                "Content-Type": "application/x-www-form-urlencoded",
+                **(headers or {}),
+            },
+        )
         return connection.getresponse().status
     finally:
         connection.close()
@@ -109,8 +126,12 @@ def test_a_request_id_is_given_at_the_edge_and_kept_behind_it(cluster):
     status, _, response = _get(cluster.port, "/healthz/ready", headers={"X-Request-ID": "chosen-by-the-client"})
     request_id = response.getheader("X-Request-ID")
     assert status == 200 and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", request_id)
-    eventually(lambda: request_id in cluster.balancer.output(), timeout=10, interval=0.2,
-               what="HAProxy's log naming the request id")
+    eventually(
+        lambda: request_id in cluster.balancer.output(),
+        timeout=10,
+        interval=0.2,
+        what="HAProxy's log naming the request id",
+    )
 
 
 def test_the_sign_in_throttle_sees_the_client_behind_the_balancer(cluster):
@@ -151,8 +172,18 @@ class ChatClient:
 
     async def _run(self) -> None:
         socket = await self._connect()
-        await socket.send(json.dumps({"type": "send", "request_id": "1", "conversation": None, "parent": None,
-                                      "content": "Tell me a long story", "settings": {"max_new_tokens": self.max_new_tokens}}))
+        await socket.send(
+            json.dumps(
+                {
+                    "type": "send",
+                    "request_id": "1",
+                    "conversation": None,
+                    "parent": None,
+                    "content": "Tell me a long story",
+                    "settings": {"max_new_tokens": self.max_new_tokens},
+                }
+            )
+        )
         reconnected = False
         while self.final is None:
             try:
@@ -167,7 +198,11 @@ class ChatClient:
             elif frame["type"] == "delta" and frame["message_id"] == self.answer_id:
                 self.streaming.set()
                 self.deltas_after_reconnect += reconnected
-            elif frame["type"] == "message" and frame["message"]["id"] == self.answer_id and frame["message"]["status"] in FINAL:
+            elif (
+                frame["type"] == "message"
+                and frame["message"]["id"] == self.answer_id
+                and frame["message"]["status"] in FINAL
+            ):
                 self.final = frame["message"]
         await socket.close()
 
@@ -176,7 +211,9 @@ class ChatClient:
         for _ in range(100):
             try:
                 socket = await self._connect()
-                await socket.send(json.dumps({"type": "subscribe", "request_id": "2", "conversation": self.conversation_id}))
+                await socket.send(
+                    json.dumps({"type": "subscribe", "request_id": "2", "conversation": self.conversation_id})
+                )
                 self.reconnect_seconds.append(time.monotonic() - started)
                 return socket
             except (OSError, websockets.WebSocketException, AssertionError):
@@ -196,12 +233,15 @@ async def _answers_survive_a_web_process_stopping(cluster, user, stop, clients: 
     await asyncio.gather(*runs)
     moved = [client for client in chat_clients if client.close_codes]
     assert moved, "the balancer spread the sockets over both processes"
-    assert all(client.final["status"] == "complete" for client in chat_clients), [c.final["status"] for c in chat_clients]
+    assert all(client.final["status"] == "complete" for client in chat_clients), [
+        c.final["status"] for c in chat_clients
+    ]
     assert any(client.deltas_after_reconnect for client in moved), "answers kept streaming to the new sockets"
     unfinished = await database_sync_to_async(lambda: Message.objects.filter(status__in=ACTIVE_STATUSES).count())()
     assert unfinished == 0
     return moved, {
-        "clients": clients, "moved": len(moved),
+        "clients": clients,
+        "moved": len(moved),
         "reconnect_seconds_max": round(max(t for c in moved for t in c.reconnect_seconds), 2),
         "all_final_after_seconds": round(time.monotonic() - stopped_at, 2),
     }

@@ -1,5 +1,6 @@
 """core/broadcast.py: sends from synchronous code share one event loop (and
 so one Redis connection pool) per process."""
+
 import asyncio
 import threading
 
@@ -43,4 +44,3 @@ def test_sending_from_async_code_is_refused():
 
     with pytest.raises(RuntimeError, match="await the channel layer"):
         asyncio.run(inside_a_loop())
-

@@ -1,6 +1,7 @@
 """The Content-Security-Policy header (core/csp.py). That every page
 works under it (tests/browser/test_pages.py), and that no payload gets past
 it (tests/browser/test_xss.py), is checked in a browser."""
+
 import pytest
 
 from core.markdown import render_markdown

@@ -1,5 +1,6 @@
 """A transaction SQLite refuses with "database is locked" runs again; other
 errors, and the same error inside an outer transaction, are not retried."""
+
 import pytest
 from django.db import OperationalError, connection, transaction
 

@@ -1,6 +1,7 @@
 """Request ids: echoed on HTTP, and carried from the WebSocket frame that
 sent a chat message through the moderation worker and the generation
 worker, into each log line."""
+
 import json
 import logging
 import re
@@ -43,7 +44,9 @@ async def test_a_frames_id_follows_the_message_through_both_workers(celery_worke
     await communicator.disconnect()
 
     log = await database_sync_to_async(celery_worker.output)()
-    moderated = re.search(rf"\[(ws-[0-9a-f]{{16}})\]: Message {sent['user_message']['id']} accepted by input moderation", log)
+    moderated = re.search(
+        rf"\[(ws-[0-9a-f]{{16}})\]: Message {sent['user_message']['id']} accepted by input moderation", log
+    )
     assert moderated, "the moderation worker logs the frame's id"
     answered = re.search(rf"\[([^\]]+)\]: Answer {sent['answer']['id']} complete", log)
     assert answered and answered.group(1) == moderated.group(1), "the generation task carries the same id"

@@ -1,5 +1,6 @@
 """core/user_sockets.py: how many sockets one account may hold open, in
 every web process together, and how fast one socket may send frames."""
+
 import json
 import time
 
@@ -53,7 +54,8 @@ async def test_the_job_socket_counts_too(make_user, settings):
     settings.WEBSOCKET_MAX_PER_USER = 1
     admin = await database_sync_to_async(make_user)(username="boss", role="admin")
     job = await database_sync_to_async(TrainingJob.objects.create)(
-        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="running")
+        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="running"
+    )
     chat, first = await handshake(await cookie_of(admin))
     assert json.loads(first["text"])["type"] == "ready"
     communicator, first = await handshake(await cookie_of(admin), f"/ws/jobs/{job.pk}/")
@@ -95,7 +97,8 @@ async def test_a_flood_of_frames_closes_the_job_socket_with_4429(make_user, sett
     settings.WEBSOCKET_FRAME_BURST = 10
     admin = await database_sync_to_async(make_user)(username="boss", role="admin")
     job = await database_sync_to_async(TrainingJob.objects.create)(
-        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="running")
+        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="running"
+    )
     communicator, first = await handshake(await cookie_of(admin), f"/ws/jobs/{job.pk}/")
     assert json.loads(first["text"])["type"] == "snapshot"
     pongs, closed = await flood(communicator, 200)
@@ -104,7 +107,9 @@ async def test_a_flood_of_frames_closes_the_job_socket_with_4429(make_user, sett
 
 
 @pytest.mark.integration
-def test_the_sockets_of_a_killed_process_stop_counting_when_their_lease_ends(make_user, settings, app_env, process_log_dir):
+def test_the_sockets_of_a_killed_process_stop_counting_when_their_lease_ends(
+    make_user, settings, app_env, process_log_dir
+):
     """A web process killed outright closes nothing: its sockets stay in
     Redis's count until their leases end, then this user may connect again."""
     lease = 15

@@ -6,6 +6,7 @@ ships (offline), and what a schema cannot see: every container runs the one
 image through scripts/serve.sh with a role it knows, every variable set is
 one the app reads, one beat, WebSocket-friendly proxies, readiness on
 /healthz/ready."""
+
 import os
 import re
 import shutil
@@ -33,7 +34,7 @@ APP_SERVICES = ["migrate", "web", "moderation", "generation", "training", "beat"
 def serve_roles() -> set[str]:
     """The roles scripts/serve.sh's `case` accepts."""
     text = SERVE.read_text()
-    block = text[text.index('case "$role" in'):text.index("esac")]
+    block = text[text.index('case "$role" in') : text.index("esac")]
     roles = set()
     for pattern in re.findall(r"^\s*([\w|]+)\)", block, re.MULTILINE):
         roles.update(pattern.split("|"))
@@ -43,8 +44,12 @@ def serve_roles() -> set[str]:
 def variables_the_app_reads() -> set[str]:
     """Environment variables read by the settings, the entry points or serve.sh."""
     names = set()
-    for path in [*(ROOT / "chatsite").glob("settings*.py"), ROOT / "chatsite" / "asgi.py",
-                 ROOT / "chatsite" / "celery.py", ROOT / "manage.py"]:
+    for path in [
+        *(ROOT / "chatsite").glob("settings*.py"),
+        ROOT / "chatsite" / "asgi.py",
+        ROOT / "chatsite" / "celery.py",
+        ROOT / "manage.py",
+    ]:
         text = path.read_text()
         names.update(re.findall(r"\benv(?:\.\w+)?\(\s*[\"'](\w+)[\"']", text))
         names.update(re.findall(r"\benviron(?:\.get\(|\.setdefault\(|\[)\s*[\"'](\w+)[\"']", text))
@@ -61,7 +66,11 @@ def compose(*args: str, **env: str) -> subprocess.CompletedProcess:
         env_file = [] if "--env-file" in args else ["--env-file", empty.name]
         return subprocess.run(
             ["docker-compose", "-f", str(DEPLOY / "compose.yaml"), *env_file, *args],
-            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
 
@@ -97,7 +106,7 @@ def pod_spec(workload: dict) -> dict:
 def dockerfile_instruction(name: str) -> str:
     lines = [line for line in (DEPLOY / "Dockerfile").read_text().splitlines() if line.startswith(name + " ")]
     assert len(lines) == 1, f"one {name} in deploy/Dockerfile"
-    return lines[0][len(name) + 1:].strip()
+    return lines[0][len(name) + 1 :].strip()
 
 
 def configmap() -> dict:
@@ -105,6 +114,7 @@ def configmap() -> dict:
 
 
 # --- the image -------------------------------------------------------------
+
 
 def test_serve_sh_roles_are_the_ones_deploy_runs():
     assert serve_roles() == {"web", "moderation", "generation", "training", "beat", "migrate"}
@@ -133,9 +143,11 @@ def test_the_image_installs_what_serve_sh_runs():
     text = SERVE.read_text()
     modules = set(re.findall(r"-m (\w+)", text)) | set(re.findall(r"--ws (\w+)", text))
     assert {"celery"} <= modules
-    pinned = {re.split(r"[\[=<>~ ]", line.strip(), maxsplit=1)[0].lower()
-              for line in (ROOT / "requirements.txt").read_text().splitlines()
-              if line.strip() and not line.startswith("#")}
+    pinned = {
+        re.split(r"[\[=<>~ ]", line.strip(), maxsplit=1)[0].lower()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert modules <= pinned, f"not in requirements.txt: {sorted(modules - pinned)}"
 
 
@@ -145,6 +157,7 @@ def test_dockerignore_keeps_local_state_and_secrets_out():
 
 
 # --- compose ---------------------------------------------------------------
+
 
 def test_compose_file_is_valid():
     result = compose("config", "-q", **COMPOSE_REQUIRED)
@@ -203,10 +216,22 @@ def test_compose_web_is_checked_on_readiness_behind_haproxy():
     assert services["lb"]["environment"]["SITE_HOST"] == services["web"]["environment"]["ALLOWED_HOSTS"]
     assert "ports" not in services["web"]  # only through the balancer
     cfg = "\n".join(path.read_text() for path in compose_balancer_files(services))
-    for line in ["server-template web", "web:8000", "resolvers docker", "uri /healthz/ready",
-                 'hdr Host "${SITE_HOST', "http-check expect status 200", "check inter 1s fall 2 rise 2",
-                 "retries 3", "option redispatch 1", "timeout tunnel 1h", "maxconn 8000",
-                 "http-request del-header X-Forwarded-For", "option forwardfor", "set-header X-Forwarded-Proto"]:
+    for line in [
+        "server-template web",
+        "web:8000",
+        "resolvers docker",
+        "uri /healthz/ready",
+        'hdr Host "${SITE_HOST',
+        "http-check expect status 200",
+        "check inter 1s fall 2 rise 2",
+        "retries 3",
+        "option redispatch 1",
+        "timeout tunnel 1h",
+        "maxconn 8000",
+        "http-request del-header X-Forwarded-For",
+        "option forwardfor",
+        "set-header X-Forwarded-Proto",
+    ]:
         assert line in cfg
     subnet = compose_config()["networks"]["default"]["ipam"]["config"][0]["subnet"]
     assert services["web"]["environment"]["TRUSTED_PROXIES"].split(",")[0] == subnet
@@ -219,11 +244,18 @@ def test_haproxy_accepts_its_config(backend, tmp_path):
         files = compose_balancer_files(compose_config()["services"])
     else:  # what `make cluster` writes
         files = [HAPROXY / "site.cfg", tmp_path / "backend.cfg"]
-        files[1].write_text(subprocess.run([str(ROOT / "scripts" / "haproxy.sh"), "8001", "8002"], check=True,
-                                           capture_output=True, text=True).stdout)
-    result = subprocess.run(["haproxy", "-c", *(arg for path in files for arg in ("-f", str(path)))],
-                            capture_output=True, text=True, env={**os.environ, "SITE_HOST": "chat.example.org"},
-                            timeout=30)
+        files[1].write_text(
+            subprocess.run(
+                [str(ROOT / "scripts" / "haproxy.sh"), "8001", "8002"], check=True, capture_output=True, text=True
+            ).stdout
+        )
+    result = subprocess.run(
+        ["haproxy", "-c", *(arg for path in files for arg in ("-f", str(path)))],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SITE_HOST": "chat.example.org"},
+        timeout=30,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -248,6 +280,7 @@ def test_compose_gpu_profile_points_generation_at_vllm():
 
 
 # --- Kubernetes ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("name", sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"))
@@ -316,7 +349,9 @@ def test_beat_runs_exactly_once():
     beat = objects("Deployment")["chatsite-beat"]
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"] == {"type": "Recreate"}
-    assert "chatsite-beat" not in {hpa["spec"]["scaleTargetRef"]["name"] for hpa in objects("HorizontalPodAutoscaler").values()}
+    assert "chatsite-beat" not in {
+        hpa["spec"]["scaleTargetRef"]["name"] for hpa in objects("HorizontalPodAutoscaler").values()
+    }
 
 
 def test_web_and_generation_scale_on_their_autoscalers():

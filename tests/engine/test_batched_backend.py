@@ -1,4 +1,5 @@
 """Continuous batching against one request at a time on the same model."""
+
 import threading
 
 import pytest
@@ -31,7 +32,7 @@ def test_greedy_answers_match_single_runs_when_batched(varied_model_dir, batched
     for prompt in PROMPTS:
         ids = single.encode_chat([{"role": "user", "content": prompt}], 24)
         out = single.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=24, do_sample=False)
-        expected.append(single.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
+        expected.append(single.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True))
     assert len(set(expected)) == len(PROMPTS), "the prompts lead to different answers"
     results = [None] * len(PROMPTS)
 
@@ -51,7 +52,9 @@ def test_greedy_answers_match_single_runs_when_batched(varied_model_dir, batched
 def test_cancel_frees_the_slot_at_once(batched):
     polls = []
     stream = batched.stream(
-        [{"role": "user", "content": "go on"}], SamplingParams(max_new_tokens=3000), lambda: len(polls) > 3 or polls.append(1)
+        [{"role": "user", "content": "go on"}],
+        SamplingParams(max_new_tokens=3000),
+        lambda: len(polls) > 3 or polls.append(1),
     )
     "".join(stream)
     assert stream.finish_reason == "cancelled" and stream.completion_tokens < 3000
@@ -64,5 +67,11 @@ def test_stop_strings_end_the_answer(batched, varied_model_dir):
     params = SamplingParams(temperature=0, max_new_tokens=24)
     full = "".join(batched.stream([{"role": "user", "content": PROMPTS[0]}], params, lambda: False))
     stop = full[8:11]
-    cut = "".join(batched.stream([{"role": "user", "content": PROMPTS[0]}], SamplingParams(temperature=0, max_new_tokens=24, stop=(stop,)), lambda: False))
+    cut = "".join(
+        batched.stream(
+            [{"role": "user", "content": PROMPTS[0]}],
+            SamplingParams(temperature=0, max_new_tokens=24, stop=(stop,)),
+            lambda: False,
+        )
+    )
     assert cut == full[: full.find(stop)]

@@ -1,4 +1,5 @@
 """Which dtype the chat model is loaded in (GENERATION_DTYPE)."""
+
 import pytest
 import torch
 

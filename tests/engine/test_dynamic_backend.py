@@ -1,6 +1,7 @@
 """Our iteration-level batching scheduler against one request at a time on
 the same model: greedy answers equal exactly, whatever joins or leaves the
 batch meanwhile."""
+
 import threading
 
 import pytest
@@ -38,8 +39,10 @@ def dynamic(varied_model_dir):
 
 def generate_alone(backend, prompt: str, max_new_tokens: int) -> str:
     ids = backend.encode_chat([{"role": "user", "content": prompt}], max_new_tokens)
-    out = backend.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens, do_sample=False)
-    return backend.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+    out = backend.model.generate(
+        ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens, do_sample=False
+    )
+    return backend.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
 
 
 def user(text: str) -> list[dict]:
@@ -52,13 +55,15 @@ def test_greedy_answers_equal_single_runs_while_requests_join_and_leave(single, 
     deltas (so it joins a running batch), rows finish at different steps,
     and the last two wait in the queue for a freed slot."""
     lengths = [40, 12, 33, 25, 18, 30]
-    expected = [generate_alone(single, p, n) for p, n in zip(PROMPTS, lengths)]
+    expected = [generate_alone(single, p, n) for p, n in zip(PROMPTS, lengths, strict=True)]
     assert len(set(expected)) == len(PROMPTS), "the prompts lead to different answers"
     results = [None] * len(PROMPTS)
     started = [threading.Event() for _ in PROMPTS]
 
     def run(i):
-        stream = dynamic.stream(user(PROMPTS[i]), SamplingParams(temperature=0, max_new_tokens=lengths[i]), lambda: False)
+        stream = dynamic.stream(
+            user(PROMPTS[i]), SamplingParams(temperature=0, max_new_tokens=lengths[i]), lambda: False
+        )
         deltas = []
         for delta in stream:
             deltas.append(delta)
@@ -88,8 +93,10 @@ def test_each_request_samples_with_its_own_parameters(dynamic, single):
     def run(name, params):
         results.setdefault(name, []).append("".join(dynamic.stream(user(PROMPTS[2]), params, lambda: False)))
 
-    threads = [threading.Thread(target=run, args=(name, params))
-               for name, params in [("greedy", greedy), ("seeded", seeded), ("seeded", seeded)]]
+    threads = [
+        threading.Thread(target=run, args=(name, params))
+        for name, params in [("greedy", greedy), ("seeded", seeded), ("seeded", seeded)]
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -99,7 +106,9 @@ def test_each_request_samples_with_its_own_parameters(dynamic, single):
     assert results["seeded"][0] == results["seeded"][1]
     assert results["seeded"][0] != results["greedy"][0]
     # top_p close to zero keeps only the most likely token: greedy, even at a high temperature.
-    narrow = "".join(dynamic.stream(user(PROMPTS[2]), SamplingParams(temperature=1.5, top_p=1e-6, max_new_tokens=20), lambda: False))
+    narrow = "".join(
+        dynamic.stream(user(PROMPTS[2]), SamplingParams(temperature=1.5, top_p=1e-6, max_new_tokens=20), lambda: False)
+    )
     assert narrow == results["greedy"][0]
 
 
@@ -108,7 +117,9 @@ def test_stop_strings_end_the_answer_and_never_show(dynamic):
     full = "".join(dynamic.stream(user(PROMPTS[0]), params, lambda: False))
     stop = full[10:13]
     assert full.find(stop) > 0
-    stream = dynamic.stream(user(PROMPTS[0]), SamplingParams(temperature=0, max_new_tokens=30, stop=(stop,)), lambda: False)
+    stream = dynamic.stream(
+        user(PROMPTS[0]), SamplingParams(temperature=0, max_new_tokens=30, stop=(stop,)), lambda: False
+    )
     assert "".join(stream) == full[: full.find(stop)]
     assert stream.finish_reason == "stop"
 
@@ -155,7 +166,10 @@ def test_context_limit_keeps_the_system_prompt_or_refuses(dynamic, monkeypatch):
     monkeypatch.setattr(dynamic, "max_context", 120)
     history = [{"role": "system", "content": "SYSTEM RULES"}]
     for i in range(20):
-        history += [{"role": "user", "content": f"question {i} " * 3}, {"role": "assistant", "content": f"answer {i} " * 3}]
+        history += [
+            {"role": "user", "content": f"question {i} " * 3},
+            {"role": "assistant", "content": f"answer {i} " * 3},
+        ]
     history.append({"role": "user", "content": "last question"})
     stream = dynamic.stream(history, SamplingParams(temperature=0, max_new_tokens=20), lambda: False)
     assert stream.prompt_tokens <= 100 and "".join(stream) and stream.completion_tokens == 20

@@ -1,6 +1,7 @@
 """The default engine on a CPU (dynamic batching) behind the real answer
 path: the consumer, Redis, and a Celery worker process whose threads stream
 concurrent answers out of one shared batch."""
+
 import asyncio
 
 import pytest

@@ -1,6 +1,7 @@
 """Two models loaded at once in one process (the chat model and the
 moderation classifier's MiniLM, in different dtypes) both come out whole:
 loads take turns (engine/loading.py)."""
+
 import threading
 
 import torch
@@ -16,14 +17,17 @@ def test_concurrent_loads_do_not_corrupt_each_other(tiny_model_dir, monkeypatch)
         monkeypatch.setattr(module, "_embedders", {})
         results, errors = {}, []
 
-        def load(name, function):
+        def load(name, function, results=results, errors=errors):
             try:
                 results[name] = function()
             except Exception as error:  # reported below
                 errors.append(error)
 
         threads = [
-            threading.Thread(target=load, args=("chat", lambda: load_local_backend(str(tiny_model_dir), engine="generate", device="cpu"))),
+            threading.Thread(
+                target=load,
+                args=("chat", lambda: load_local_backend(str(tiny_model_dir), engine="generate", device="cpu")),
+            ),
             threading.Thread(target=load, args=("embedder", lambda: get_embedder(dtype="bfloat16"))),
         ]
         for thread in threads:
@@ -36,5 +40,9 @@ def test_concurrent_loads_do_not_corrupt_each_other(tiny_model_dir, monkeypatch)
         assert {p.dtype for p in chat.model.parameters()} == {torch.float32}
         assert {p.dtype for p in embedder.model.parameters()} == {torch.bfloat16}
         assert not any(p.is_meta for p in chat.model.parameters())
-        answer = "".join(chat.stream([{"role": "user", "content": "hi"}], SamplingParams(temperature=0.0, max_new_tokens=4), lambda: False))
+        answer = "".join(
+            chat.stream(
+                [{"role": "user", "content": "hi"}], SamplingParams(temperature=0.0, max_new_tokens=4), lambda: False
+            )
+        )
         assert isinstance(answer, str)

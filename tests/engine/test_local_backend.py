@@ -10,7 +10,9 @@ def backend(tiny_model_dir):
 
 
 def test_stream_yields_text_and_counts_tokens(backend):
-    stream = backend.stream([{"role": "user", "content": "Hello there"}], SamplingParams(max_new_tokens=12), lambda: False)
+    stream = backend.stream(
+        [{"role": "user", "content": "Hello there"}], SamplingParams(max_new_tokens=12), lambda: False
+    )
     text = "".join(stream)
     assert text
     assert stream.completion_tokens == 12
@@ -44,7 +46,10 @@ def test_old_turns_are_dropped_but_system_prompt_kept(backend, monkeypatch):
     monkeypatch.setattr(backend, "max_context", 120)
     history = [{"role": "system", "content": "SYSTEM RULES"}]
     for i in range(20):
-        history += [{"role": "user", "content": f"question {i} " * 3}, {"role": "assistant", "content": f"answer {i} " * 3}]
+        history += [
+            {"role": "user", "content": f"question {i} " * 3},
+            {"role": "assistant", "content": f"answer {i} " * 3},
+        ]
     history.append({"role": "user", "content": "last question"})
     ids = backend.encode_chat(history, max_new_tokens=20)
     prompt = backend.tokenizer.decode(ids[0])
@@ -70,7 +75,9 @@ def test_stop_strings_end_the_answer_and_never_show(tmp_path):
     stop = full[10:13]
     assert full.find(stop) > 0
     stream = backend.stream(
-        [{"role": "user", "content": "Hi"}], SamplingParams(temperature=0.0, max_new_tokens=30, stop=(stop,)), lambda: False
+        [{"role": "user", "content": "Hi"}],
+        SamplingParams(temperature=0.0, max_new_tokens=30, stop=(stop,)),
+        lambda: False,
     )
     assert "".join(stream) == full[: full.find(stop)]
 
@@ -79,7 +86,7 @@ def _encode_chat_before(backend, messages, max_new_tokens):
     """encode_chat up to c3a156c: the two oldest turns dropped and the whole
     chat rendered again until it fits (quadratic in the turns)."""
     system = [m for m in messages[:1] if m["role"] == "system"]
-    turns = messages[len(system):]
+    turns = messages[len(system) :]
     budget = backend.max_context - max_new_tokens
     while True:
         ids = backend.tokenizer.apply_chat_template(
@@ -124,7 +131,9 @@ def test_a_history_of_thousands_of_turns_is_rendered_a_few_times(backend, monkey
     history.append({"role": "user", "content": "last question"})
     renders = []
     render = backend.tokenizer.apply_chat_template
-    monkeypatch.setattr(backend.tokenizer, "apply_chat_template", lambda chat, **kw: renders.append(len(chat)) or render(chat, **kw))
+    monkeypatch.setattr(
+        backend.tokenizer, "apply_chat_template", lambda chat, **kw: renders.append(len(chat)) or render(chat, **kw)
+    )
     ids = backend.encode_chat(history, max_new_tokens=20)
     assert ids.shape[1] <= 480 and "last question" in backend.tokenizer.decode(ids[0])
     assert len(renders) <= 12 and sorted(renders)[-2] < 300, renders  # the whole chat once, then only what nearly fits

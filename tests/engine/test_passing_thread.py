@@ -1,5 +1,6 @@
 """Torch work from long-lived threads runs in a thread that ends with it
 (engine/passing_thread.py says why)."""
+
 import threading
 
 import pytest

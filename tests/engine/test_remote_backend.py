@@ -1,4 +1,5 @@
 """The remote backend against a real OpenAI-compatible server on loopback."""
+
 import pytest
 
 from engine.backends import SamplingParams

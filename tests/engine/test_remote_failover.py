@@ -3,6 +3,7 @@ spread over both, one SIGKILLed mid-answer ends that answer with a clear
 message (no URL) and sends the next ones to the survivor, and, restarted on
 its port, it takes answers again after the back-off. The tiny model never
 ends an answer, so a long max_new_tokens keeps it streaming."""
+
 import os
 import threading
 import time
@@ -115,10 +116,13 @@ def test_an_endpoint_killed_mid_answer_ends_it_clearly_and_the_survivor_takes_th
     taken = [_answer(backend) for _ in range(2)]
     assert dead in taken, "back after its back-off, with its probe answered"
     assert backend.pool.is_up(backend.pool.endpoints[dead])
-    record_figures("remote_failover_mid_answer", {
-        "seconds_from_kill_to_error": round(error_seconds, 3),
-        "seconds_from_kill_to_back_in_the_pool": round(time.perf_counter() - killed_at, 1),
-    })
+    record_figures(
+        "remote_failover_mid_answer",
+        {
+            "seconds_from_kill_to_error": round(error_seconds, 3),
+            "seconds_from_kill_to_back_in_the_pool": round(time.perf_counter() - killed_at, 1),
+        },
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -143,11 +147,15 @@ def test_a_chat_answer_whose_server_dies_mid_way_ends_failed_with_the_message(
         conversation=conversation, role="user", content="Tell me about the sea", status=MessageStatus.ACCEPTED
     )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", status=MessageStatus.QUEUED,
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        status=MessageStatus.QUEUED,
         sampling={"max_new_tokens": 4000},
     )
     worker = threading.Thread(target=answer_generate, kwargs={"message_id": answer.pk})
     worker.start()
+
     def streamed():  # the text is saved every second while streaming
         assert worker.is_alive(), "the worker ended before the answer streamed"
         return Message.objects.get(pk=answer.pk).content

@@ -1,5 +1,6 @@
 """The remote backend's endpoint pool: which endpoint takes an answer, the
 back-off of one that failed, its probe, and messages that name no URL."""
+
 import http.server
 import threading
 

@@ -2,6 +2,7 @@
 cleanly. Without the exit hook in engine/backends/shutdown.py, a daemon
 thread inside a torch op at interpreter finalization aborts the process
 ("terminate called without an active exception")."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,10 @@ from engine.backends import SamplingParams, load_local_backend
 
 backend = load_local_backend(sys.argv[1], engine=sys.argv[2], device="cpu")
 params = SamplingParams(temperature=0.0, max_new_tokens=2000)
-streams = [backend.stream([{"role": "user", "content": f"hello {i}"}], params, should_stop=lambda: False) for i in range(3)]
+streams = [
+    backend.stream([{"role": "user", "content": f"hello {i}"}], params, should_stop=lambda: False)
+    for i in range(3)
+]
 for stream in streams:
     next(iter(stream))  # each answer is running when the interpreter exits
 print("exiting mid-answer", flush=True)
@@ -34,7 +38,10 @@ def endless_model_dir(tmp_path_factory):
 def test_exit_mid_answer_is_clean(endless_model_dir, engine):
     done = subprocess.run(
         [sys.executable, "-c", EXIT_MID_ANSWER, str(endless_model_dir), engine],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert "exiting mid-answer" in done.stdout, done.stderr
     assert "terminate called" not in done.stderr

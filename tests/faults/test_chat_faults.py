@@ -4,6 +4,7 @@ middle of a conversation, tasks delivered twice.
 
 These tests kill, pause and restart the session's own Celery worker and the
 tests' Redis, and leave both running again for the tests after them."""
+
 import asyncio
 import json
 import subprocess
@@ -25,8 +26,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, 
 
 
 async def _send(communicator, content, conversation=None, parent=None, max_new_tokens=16):
-    return await send_message(communicator, content, conversation=conversation, parent=parent,
-                              settings={"max_new_tokens": max_new_tokens})
+    return await send_message(
+        communicator, content, conversation=conversation, parent=parent, settings={"max_new_tokens": max_new_tokens}
+    )
 
 
 def _streamed(frames, answer_id) -> str:
@@ -40,7 +42,9 @@ def _streamed(frames, answer_id) -> str:
 
 async def _statuses(conversation_id) -> list[tuple[str, str]]:
     return await database_sync_to_async(
-        lambda: list(Message.objects.filter(conversation_id=conversation_id).order_by("pk").values_list("role", "status"))
+        lambda: list(
+            Message.objects.filter(conversation_id=conversation_id).order_by("pk").values_list("role", "status")
+        )
     )()
 
 
@@ -50,7 +54,9 @@ async def test_a_generation_worker_killed_mid_answer(celery_worker, user):
     communicator, _, _ = await connect(user)
     sent = await _send(communicator, "Tell me a very long story", max_new_tokens=4000)
     answer_id, conversation_id = sent["answer"]["id"], sent["conversation"]
-    frames = await receive_until(communicator, lambda f: f["type"] == "delta" and f["message_id"] == answer_id, timeout=60)
+    frames = await receive_until(
+        communicator, lambda f: f["type"] == "delta" and f["message_id"] == answer_id, timeout=60
+    )
     streaming_since = time.monotonic()
     while time.monotonic() - streaming_since < 2.5:  # the worker saves the shown text every second
         frames.append(await communicator.receive_json_from(timeout=10))
@@ -68,7 +74,10 @@ async def test_a_generation_worker_killed_mid_answer(celery_worker, user):
     assert frames[-1]["message"]["status"] == "complete"
     await communicator.disconnect()
     assert await _statuses(conversation_id) == [
-        ("user", "accepted"), ("assistant", "interrupted"), ("user", "accepted"), ("assistant", "complete"),
+        ("user", "accepted"),
+        ("assistant", "interrupted"),
+        ("user", "accepted"),
+        ("assistant", "complete"),
     ]
 
 
@@ -78,13 +87,30 @@ def _restart_redis(tmp_path) -> None:
     port = urlparse(django_settings.REDIS_URL).port
     subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=30)
     subprocess.run(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path), "--save", "",
-         "--appendonly", "no", "--daemonize", "yes", "--logfile", str(tmp_path / "redis.log")],
-        check=True, timeout=30,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(tmp_path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--logfile",
+            str(tmp_path / "redis.log"),
+        ],
+        check=True,
+        timeout=30,
     )
     eventually(
         lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG",
-        timeout=10, what="Redis back",
+        timeout=10,
+        what="Redis back",
     )
 
 
@@ -117,8 +143,9 @@ async def test_redis_restarted_mid_conversation(celery_worker, user, settings, t
 
     celery_worker.pause()  # so the next task waits in Redis, and is lost with it
     try:
-        second = await _send(communicator, "Sent just before the restart", conversation=conversation_id,
-                             parent=first["answer"]["id"])
+        second = await _send(
+            communicator, "Sent just before the restart", conversation=conversation_id, parent=first["answer"]["id"]
+        )
         await database_sync_to_async(_restart_redis)(tmp_path)
     finally:
         celery_worker.resume()
@@ -141,7 +168,7 @@ async def test_redis_restarted_mid_conversation(celery_worker, user, settings, t
             while not answer(frame):
                 frame = await communicator.receive_json_from(timeout=30)
             break
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
     else:
         raise AssertionError("the answer never ended")
@@ -150,7 +177,10 @@ async def test_redis_restarted_mid_conversation(celery_worker, user, settings, t
     await communicator.disconnect()
     await stale.disconnect()
     assert await _statuses(conversation_id) == [
-        ("user", "accepted"), ("assistant", "complete"), ("user", "accepted"), ("assistant", "complete"),
+        ("user", "accepted"),
+        ("assistant", "complete"),
+        ("user", "accepted"),
+        ("assistant", "complete"),
     ]
 
 

@@ -1,6 +1,7 @@
 """The database unreachable: a real Daphne whose DATABASE_URL points at a
 port where nothing listens. Every kind of request fails with a clear,
 retryable error, never a traceback."""
+
 import json
 import urllib.error
 import urllib.request
@@ -48,8 +49,9 @@ def test_a_page_says_so_in_words(server_without_database):
 
 def test_the_websocket_closes_with_4503(server_without_database):
     url = server_without_database.replace("http://", "ws://") + "/ws/chat/"
-    with ws_connect(url, additional_headers={"Cookie": "sessionid=some-session", "Origin": "http://127.0.0.1"},
-                    open_timeout=30) as socket:
+    with ws_connect(
+        url, additional_headers={"Cookie": "sessionid=some-session", "Origin": "http://127.0.0.1"}, open_timeout=30
+    ) as socket:
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=30)
     assert closed.value.rcvd.code == 4503

@@ -4,6 +4,7 @@ waits on a lock this test takes on the sessions table. Every other request
 waits DATABASE_POOL_TIMEOUT (1 s) for a connection and then gets the 503 a
 database outage gets (psycopg_pool's PoolTimeout is an OperationalError),
 never a hang."""
+
 import json
 import threading
 import urllib.error
@@ -63,8 +64,11 @@ def exhausted_server(one_connection_server, app_env):
         # Its session lookup takes the pool's only connection and waits.
         holder = threading.Thread(target=lambda: holder_status.append(_get(f"{url}/accounts/settings/")[0]))
         holder.start()
-        eventually(lambda: _waiting_on_sessions(database_url), timeout=30,
-                   what="a request holding the connection, waiting on the lock")
+        eventually(
+            lambda: _waiting_on_sessions(database_url),
+            timeout=30,
+            what="a request holding the connection, waiting on the lock",
+        )
         yield url
         locker.rollback()
     holder.join(timeout=CLIENT_TIMEOUT)
@@ -86,8 +90,11 @@ def test_the_openai_api_is_a_json_503(exhausted_server):
 
 def test_a_websocket_closes_with_4503(exhausted_server):
     url = exhausted_server.replace("http://", "ws://") + "/ws/chat/"
-    with ws_connect(url, additional_headers={"Cookie": "sessionid=some-session", "Origin": "http://127.0.0.1"},
-                    open_timeout=CLIENT_TIMEOUT) as socket:
+    with ws_connect(
+        url,
+        additional_headers={"Cookie": "sessionid=some-session", "Origin": "http://127.0.0.1"},
+        open_timeout=CLIENT_TIMEOUT,
+    ) as socket:
         with pytest.raises(ConnectionClosed) as closed:
             socket.recv(timeout=CLIENT_TIMEOUT)
     assert closed.value.rcvd.code == 4503

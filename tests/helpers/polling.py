@@ -1,6 +1,7 @@
 """One wait for what another process or thread does: poll a predicate until
 it holds, and fail naming what did not happen. Polling, not sleeping a
 guessed time, keeps a slow machine from failing a test."""
+
 import asyncio
 import time
 

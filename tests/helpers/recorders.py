@@ -1,6 +1,7 @@
 """Recorders for what services send out of the process, a seam like
 Zulip's `capture_send_event_calls`: a test asserts what would have been
 sent instead of running a worker or listening on the channel layer."""
+
 from contextlib import contextmanager
 from dataclasses import dataclass
 

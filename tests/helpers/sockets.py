@@ -1,6 +1,7 @@
 """A WebSocket client for tests of the chat, arena and job sockets: the real
 ASGI application, with the headers a browser on the site sends (its origin,
 and the session cookie when signed in)."""
+
 import asyncio
 import json
 
@@ -71,7 +72,9 @@ async def receive_until(communicator, predicate, timeout: float = 60.0) -> list[
     while True:
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
-            raise AssertionError(f"no matching frame in {timeout}s; got {[f.get('type') for f in frames]}: {frames[-3:]}")
+            raise AssertionError(
+                f"no matching frame in {timeout}s; got {[f.get('type') for f in frames]}: {frames[-3:]}"
+            )
         frame = await communicator.receive_json_from(timeout=remaining)
         frames.append(frame)
         if predicate(frame):
@@ -80,10 +83,16 @@ async def receive_until(communicator, predicate, timeout: float = 60.0) -> list[
 
 async def send_message(communicator, content: str, *, conversation=None, parent=None, settings=None) -> dict:
     """Sends a chat message; returns the `sent` frame (an `error` frame fails the test)."""
-    await communicator.send_json_to({
-        "type": "send", "request_id": "r", "conversation": conversation, "parent": parent, "content": content,
-        "settings": settings or {},
-    })
+    await communicator.send_json_to(
+        {
+            "type": "send",
+            "request_id": "r",
+            "conversation": conversation,
+            "parent": parent,
+            "content": content,
+            "settings": settings or {},
+        }
+    )
     frame = (await receive_until(communicator, lambda f: f["type"] in ("sent", "error"), timeout=30))[-1]
     assert frame["type"] == "sent", frame
     return frame

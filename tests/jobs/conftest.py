@@ -1,5 +1,6 @@
 """Fixtures for the jobs tests: the stand-in recipes, data directories the
 worker shares, datasets and model versions to train from."""
+
 import json
 from pathlib import Path
 
@@ -33,7 +34,9 @@ def sft_snapshot():
     def make(answers: list[str], name: str = "demos") -> DatasetSnapshot:
         for answer in answers:
             messages = [{"role": "user", "content": f"Question {next(counter)} for {name}?"}]
-            prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
+            prompt = Prompt.objects.create(
+                messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages)
+            )
             Demonstration.objects.create(prompt=prompt, content=answer)
         return snapshot_create(name=name, kind=DatasetSnapshot.Kind.SFT)
 
@@ -44,10 +47,12 @@ def sft_snapshot():
 def preference_snapshot():
     def make(name: str = "prefs", pairs: int = 3) -> DatasetSnapshot:
         lines = [
-            json.dumps({
-                "chosen": f"\n\nHuman: Question {i} of {name}?\n\nAssistant: A kind and helpful answer {i}.",
-                "rejected": f"\n\nHuman: Question {i} of {name}?\n\nAssistant: Go away {i}.",
-            })
+            json.dumps(
+                {
+                    "chosen": f"\n\nHuman: Question {i} of {name}?\n\nAssistant: A kind and helpful answer {i}.",
+                    "rejected": f"\n\nHuman: Question {i} of {name}?\n\nAssistant: Go away {i}.",
+                }
+            )
             for i in range(pairs)
         ]
         record = prompts_import(lines=lines, fmt=PromptImport.Format.HH, file_name=f"{name}.jsonl")

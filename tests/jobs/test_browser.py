@@ -2,6 +2,7 @@
 fills in the hyper-parameters) and watches it live: progress, log, the loss
 curve, then the registered version. The live server runs the real recipes
 (training.sft) on the tiny model, for three steps."""
+
 import importlib.util
 import json
 from pathlib import Path
@@ -39,7 +40,9 @@ def test_an_admin_starts_a_job_and_watches_it_finish(page, app_env, settings, ma
     assert prefilled["lora"] is True and prefilled["device"] == "cpu", "the CPU quick preset of training/"
     form.locator("[name=base_version]").select_option(str(base_version.pk))
     form.locator("[name=snapshot]").select_option(str(snapshot.pk))
-    form.locator("[name=hyperparameters]").fill(json.dumps({**prefilled, "max_steps": 3, "batch_size": 1, "max_length": 64}))
+    form.locator("[name=hyperparameters]").fill(
+        json.dumps({**prefilled, "max_steps": 3, "batch_size": 1, "max_length": 64})
+    )
     page.get_by_test_id("start-job").click()
 
     page.wait_for_url("**/jobs/*/")

@@ -1,4 +1,5 @@
 """/ws/jobs/<id>/: only admins and the job's owner hear a job."""
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -13,8 +14,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @database_sync_to_async
 def make_job(owner) -> TrainingJob:
     job = TrainingJob.objects.create(
-        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=owner, state="running",
-        step=2, total_steps=10, elapsed_seconds=4.0, log_tail="step 1\nstep 2",
+        kind="sft",
+        preset="cpu-quick",
+        recipe="training.sft",
+        created_by=owner,
+        state="running",
+        step=2,
+        total_steps=10,
+        elapsed_seconds=4.0,
+        log_tail="step 1\nstep 2",
     )
     TrainingMetric.objects.create(job=job, step=1, elapsed_seconds=2.0, values={"loss": 2.5})
     TrainingMetric.objects.create(job=job, step=2, elapsed_seconds=4.0, values={"loss": 2.0})
@@ -27,7 +35,10 @@ async def test_the_owner_gets_the_job_then_live_events(trainer):
     assert snapshot["type"] == "snapshot"
     assert snapshot["job"]["step"] == 2 and snapshot["job"]["total_steps"] == 10
     assert snapshot["job"]["eta_seconds"] == pytest.approx(16.0), "2 s a step, 8 steps left"
-    assert snapshot["points"] == [{"step": 1, "elapsed_s": 2.0, "loss": 2.5}, {"step": 2, "elapsed_s": 4.0, "loss": 2.0}]
+    assert snapshot["points"] == [
+        {"step": 1, "elapsed_s": 2.0, "loss": 2.5},
+        {"step": 2, "elapsed_s": 4.0, "loss": 2.0},
+    ]
     assert snapshot["log"] == "step 1\nstep 2"
     await database_sync_to_async(send_now)(job.pk, {"type": "job.log", "lines": ["step 3"]})
     await database_sync_to_async(send_now)(job.pk, {"type": "job.metrics", "points": [{"step": 3, "loss": 1.5}]})

@@ -1,6 +1,7 @@
 """A queued job whose Celery message went missing is sent again: never sent
 (Redis was down), dropped with Redis's state, or held by a worker that
 died. Real Redis; no worker reads the queue these tests use."""
+
 import subprocess
 import sys
 import uuid
@@ -86,8 +87,9 @@ def test_a_message_held_by_a_dead_worker_is_sent_again(queue, settings):
     job = queued_job()
     training_job_dispatch(job.pk)
     job.refresh_from_db()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, settings.CELERY_BROKER_URL, queue],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, settings.CELERY_BROKER_URL, queue], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == job.task_id
     finally:

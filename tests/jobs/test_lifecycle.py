@@ -1,6 +1,7 @@
 """A job's whole life with real parts: the form, the Celery worker process
 on the training queue, the recipe as its subprocess (the stand-in recipes
 of fake_training), Redis as broker, channel layer and cancel flag."""
+
 import json
 import time
 from pathlib import Path
@@ -45,7 +46,10 @@ async def test_a_job_runs_reports_progress_live_and_registers_its_model(
 ):
     snapshot = await database_sync_to_async(sft_snapshot)(["Paris is the capital.", "Two plus two is four."])
     job = await database_sync_to_async(start_job)(
-        admin_user, base_version=base_version.pk, snapshot=snapshot.pk, hyperparameters={"max_steps": 8, "step_seconds": 0.25}
+        admin_user,
+        base_version=base_version.pk,
+        snapshot=snapshot.pk,
+        hyperparameters={"max_steps": 8, "step_seconds": 0.25},
     )
     communicator, first = await connect_job(job.pk, admin_user)
     assert first["type"] == "snapshot"
@@ -79,8 +83,12 @@ def check_registered(job_id, base_version, snapshot):
     assert final_fields(version) == ("policy", "trained", base_version.pk, snapshot.pk, False)
     assert (Path(version.path) / "config.json").is_file() and (Path(version.path) / "summary.json").is_file()
     lineage = version.metadata["lineage"]
-    assert lineage["snapshot"]["content_hash"] == snapshot.content_hash and lineage["base_version"]["name"] == "tiny-base"
-    assert lineage["config"]["train_file"].endswith(f"jobs/{job.pk}/train.jsonl") and lineage["config"]["max_steps"] == 8
+    assert (
+        lineage["snapshot"]["content_hash"] == snapshot.content_hash and lineage["base_version"]["name"] == "tiny-base"
+    )
+    assert (
+        lineage["config"]["train_file"].endswith(f"jobs/{job.pk}/train.jsonl") and lineage["config"]["max_steps"] == 8
+    )
     assert lineage["code_version"].startswith("git:") and lineage["metrics"] == {"loss": 0.25}
     exported = [json.loads(line) for line in Path(lineage["config"]["train_file"]).read_text().splitlines()]
     assert exported[0]["messages"][-1] == {"role": "assistant", "content": "Paris is the capital."}
@@ -91,9 +99,13 @@ def final_fields(version: ModelVersion):
     return version.kind, version.source, version.base_id, version.snapshot_id, version.is_serving
 
 
-def test_cancel_stops_the_recipe_within_seconds_and_keeps_its_output(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot):
+def test_cancel_stops_the_recipe_within_seconds_and_keeps_its_output(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot
+):
     snapshot = sft_snapshot(["An answer."])
-    job = start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk, hyperparameters={"max_steps": 10_000})
+    job = start_job(
+        admin_user, base_version=base_version.pk, snapshot=snapshot.pk, hyperparameters={"max_steps": 10_000}
+    )
     eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 2, what="two steps")
     client = Client()
     client.force_login(admin_user)
@@ -109,7 +121,9 @@ def test_cancel_stops_the_recipe_within_seconds_and_keeps_its_output(celery_work
     assert "Cancel requested" in job.log_tail and not ModelVersion.objects.filter(job=job).exists()
 
 
-def test_bad_data_fails_the_job_with_its_log_and_leaves_serving_alone(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot):
+def test_bad_data_fails_the_job_with_its_log_and_leaves_serving_alone(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot
+):
     model_version_promote(version=base_version)
     snapshot = sft_snapshot(["Fine.", "This one is a BAD_EXAMPLE."])
     job = finished(start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk))
@@ -120,7 +134,9 @@ def test_bad_data_fails_the_job_with_its_log_and_leaves_serving_alone(celery_wor
     assert ModelVersion.objects.count() == 1
 
 
-def test_a_recipe_killed_by_the_system_fails_the_job(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot):
+def test_a_recipe_killed_by_the_system_fails_the_job(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot
+):
     snapshot = sft_snapshot(["KILL_ME please."])
     job = finished(start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk))
     assert job.state == "failed" and job.exit_code == -9
@@ -128,13 +144,19 @@ def test_a_recipe_killed_by_the_system_fails_the_job(celery_worker, fake_recipes
     assert "step 1/6" in job.log_tail and job.metrics.count() == 1 and not ModelVersion.objects.filter(job=job).exists()
 
 
-def test_a_key_the_recipe_does_not_know_fails_with_its_message(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot):
+def test_a_key_the_recipe_does_not_know_fails_with_its_message(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot
+):
     snapshot = sft_snapshot(["Fine."])
-    job = finished(start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk, hyperparameters={"bogus": 1}))
+    job = finished(
+        start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk, hyperparameters={"bogus": 1})
+    )
     assert job.state == "failed" and job.error.endswith("unknown config key 'bogus'")
 
 
-def test_a_changed_snapshot_file_fails_before_the_recipe_starts(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot, settings):
+def test_a_changed_snapshot_file_fails_before_the_recipe_starts(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot, settings
+):
     snapshot = sft_snapshot(["Fine."])
     path = settings.DATA_DIR / snapshot.path
     path.chmod(0o644)
@@ -143,7 +165,9 @@ def test_a_changed_snapshot_file_fails_before_the_recipe_starts(celery_worker, f
     assert job.state == "failed" and "no longer has its recorded hash" in job.error and job.exit_code is None
 
 
-def test_reward_then_ppo_jobs_chain_their_versions(celery_worker, fake_recipes, admin_user, base_version, sft_snapshot, preference_snapshot):
+def test_reward_then_ppo_jobs_chain_their_versions(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot, preference_snapshot
+):
     prefs = preference_snapshot(pairs=3)
     reward = finished(start_job(admin_user, kind="reward", base_version=base_version.pk, snapshot=prefs.pk))
     assert reward.state == "succeeded", reward.error
@@ -152,7 +176,11 @@ def test_reward_then_ppo_jobs_chain_their_versions(celery_worker, fake_recipes, 
     pairs = [json.loads(line) for line in (Path(reward.directory) / "train.jsonl").read_text().splitlines()]
     assert len(pairs) == 3 and {"prompt", "chosen", "rejected", "margin", "group_id"} <= set(pairs[0])
     demos = sft_snapshot(["One.", "Two."], name="ppo-prompts")
-    ppo = finished(start_job(admin_user, kind="ppo", base_version=base_version.pk, reward_version=reward_model.pk, snapshot=demos.pk))
+    ppo = finished(
+        start_job(
+            admin_user, kind="ppo", base_version=base_version.pk, reward_version=reward_model.pk, snapshot=demos.pk
+        )
+    )
     assert ppo.state == "succeeded", ppo.error
     assert ppo.config["reward_model"] == reward_model.path and ppo.config["policy_model"] == base_version.path
     prompts = [json.loads(line) for line in Path(ppo.config["prompts_file"]).read_text().splitlines()]
@@ -173,13 +201,20 @@ def test_a_worker_killed_mid_job_leaves_it_failed_and_its_recipe_dead(
     from ..processes import start_celery_worker
 
     model_version_promote(version=base_version)
-    worker = start_celery_worker(app_env, process_log_dir, queues="jobs-kill-test", name="jobs-kill-test", concurrency=1)
+    worker = start_celery_worker(
+        app_env, process_log_dir, queues="jobs-kill-test", name="jobs-kill-test", concurrency=1
+    )
     try:
         snapshot = sft_snapshot(["Fine."])
         # Created without the service, which would enqueue it on the shared queue.
         job = TrainingJob.objects.create(
-            kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", created_by=admin_user,
-            base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1},
+            kind="sft",
+            preset="cpu-quick",
+            recipe="tests.jobs.fake_training.sft",
+            created_by=admin_user,
+            base_version=base_version,
+            snapshot=snapshot,
+            hyperparameters={"max_steps": 10_000, "step_seconds": 0.1},
         )
         training_job_run_task.apply_async(args=[job.pk], queue="jobs-kill-test")
         eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 2, what="two steps")
@@ -203,11 +238,18 @@ def test_a_worker_killed_mid_job_leaves_it_failed_and_its_recipe_dead(
     worker.restart()
     try:
         next_job = TrainingJob.objects.create(
-            kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", created_by=admin_user,
-            base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 3, "step_seconds": 0.05},
+            kind="sft",
+            preset="cpu-quick",
+            recipe="tests.jobs.fake_training.sft",
+            created_by=admin_user,
+            base_version=base_version,
+            snapshot=snapshot,
+            hyperparameters={"max_steps": 3, "step_seconds": 0.05},
         )
         training_job_run_task.apply_async(args=[next_job.pk], queue="jobs-kill-test")
-        eventually(lambda: TrainingJob.objects.get(pk=next_job.pk).state == "succeeded", timeout=120, what="the next job")
+        eventually(
+            lambda: TrainingJob.objects.get(pk=next_job.pk).state == "succeeded", timeout=120, what="the next job"
+        )
     finally:
         worker.stop()
     assert list(ModelVersion.objects.filter(is_serving=True)) == [base_version]
@@ -217,8 +259,12 @@ def test_a_cancelled_job_resumed_from_its_page_goes_on_from_its_checkpoint(
     celery_worker, fake_recipes, admin_user, base_version, sft_snapshot
 ):
     snapshot = sft_snapshot(["An answer."])
-    job = start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk,
-                    hyperparameters={"max_steps": 14, "step_seconds": 0.25})
+    job = start_job(
+        admin_user,
+        base_version=base_version.pk,
+        snapshot=snapshot.pk,
+        hyperparameters={"max_steps": 14, "step_seconds": 0.25},
+    )
     eventually(lambda: TrainingJob.objects.get(pk=job.pk).step >= 3, what="three steps")
     client = Client()
     client.force_login(admin_user)
@@ -261,8 +307,12 @@ def test_a_job_failed_with_its_killed_worker_resumes_and_its_repeated_steps_repl
     try:
         snapshot = sft_snapshot(["Fine."])
         job = TrainingJob.objects.create(
-            kind="sft", preset="cpu-quick", recipe="tests.jobs.fake_training.sft", created_by=admin_user,
-            base_version=base_version, snapshot=snapshot,
+            kind="sft",
+            preset="cpu-quick",
+            recipe="tests.jobs.fake_training.sft",
+            created_by=admin_user,
+            base_version=base_version,
+            snapshot=snapshot,
             hyperparameters={"max_steps": 24, "step_seconds": 0.15, "checkpoint_every": 4},
         )
         training_job_run_task.apply_async(args=[job.pk], queue="jobs-resume-test")
@@ -273,11 +323,14 @@ def test_a_job_failed_with_its_killed_worker_resumes_and_its_repeated_steps_repl
     settings.TRAINING_HEARTBEAT_TIMEOUT = 2
     client = Client()
     client.force_login(admin_user)
-    eventually(lambda: client.get(f"/jobs/{job.pk}/") and TrainingJob.objects.get(pk=job.pk).state == "failed",
-             what="the reaper failing the job")
+    eventually(
+        lambda: client.get(f"/jobs/{job.pk}/") and TrainingJob.objects.get(pk=job.pk).state == "failed",
+        what="the reaper failing the job",
+    )
     job.refresh_from_db()
-    written = [json.loads(line)["step"] for line in
-               (Path(job.directory) / "output" / "metrics.jsonl").read_text().splitlines()]
+    written = [
+        json.loads(line)["step"] for line in (Path(job.directory) / "output" / "metrics.jsonl").read_text().splitlines()
+    ]
     checkpoint = json.loads((Path(job.directory) / "output" / "checkpoint" / "state.json").read_text())["step"]
     assert checkpoint % 4 == 0 and checkpoint < written[-1], "killed after steps past its checkpoint"
 

@@ -1,5 +1,6 @@
 """One job end to end with the real SFT recipe (training.sft, TRL) on the
 tiny model for a few steps: the contract between jobs/ and training/ holds."""
+
 import hashlib
 import importlib.util
 import json
@@ -24,10 +25,16 @@ def test_a_job_runs_the_real_sft_recipe_and_registers_a_loadable_model(
     snapshot = sft_snapshot(["Paris is the capital of France.", "Water boils at 100 degrees.", "Hello to you too."])
     client = Client()
     client.force_login(admin_user)
-    response = client.post("/jobs/new/", {
-        "kind": "sft", "preset": "cpu-quick", "base_version": base_version.pk, "snapshot": snapshot.pk,
-        "hyperparameters": json.dumps({"max_steps": 3, "batch_size": 1, "max_length": 64}),
-    })
+    response = client.post(
+        "/jobs/new/",
+        {
+            "kind": "sft",
+            "preset": "cpu-quick",
+            "base_version": base_version.pk,
+            "snapshot": snapshot.pk,
+            "hyperparameters": json.dumps({"max_steps": 3, "batch_size": 1, "max_length": 64}),
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     job = TrainingJob.objects.get()
     assert job.recipe == "training.sft"
@@ -78,16 +85,34 @@ def test_real_reward_then_ppo_jobs_hand_their_models_on(
         return job
 
     prefs = preference_snapshot(name="real-prefs", pairs=6)
-    reward = run(kind="reward", snapshot=prefs.pk, hyperparameters={
-        "lora": False, "freeze_layers": 0, "max_length": 64, "groups_per_step": 2, "eval_fraction": 0.34,
-    })
+    reward = run(
+        kind="reward",
+        snapshot=prefs.pk,
+        hyperparameters={
+            "lora": False,
+            "freeze_layers": 0,
+            "max_length": 64,
+            "groups_per_step": 2,
+            "eval_fraction": 0.34,
+        },
+    )
     assert reward.output_version.kind == "reward"
     assert any("eval_accuracy" in m.values for m in reward.metrics.all()), "held-out accuracy is reported"
     demos = sft_snapshot(["One.", "Two."], name="real-ppo-prompts")
-    ppo = run(kind="ppo", snapshot=demos.pk, reward_version=reward.output_version.pk, hyperparameters={
-        "lora": False, "max_steps": 2, "rollout_batch_size": 2, "minibatch_size": 2, "ppo_epochs": 1,
-        "max_new_tokens": 8, "eval_prompts": 1,
-    })
+    ppo = run(
+        kind="ppo",
+        snapshot=demos.pk,
+        reward_version=reward.output_version.pk,
+        hyperparameters={
+            "lora": False,
+            "max_steps": 2,
+            "rollout_batch_size": 2,
+            "minibatch_size": 2,
+            "ppo_epochs": 1,
+            "max_new_tokens": 8,
+            "eval_prompts": 1,
+        },
+    )
     points = [m.values for m in ppo.metrics.all()]
     assert ppo.total_steps == 2 and any("reward" in p and "kl" in p for p in points)
     assert ppo.output_version.metadata["lineage"]["reward_version"]["id"] == reward.output_version.pk
@@ -126,28 +151,51 @@ def test_real_pretrain_from_an_uploaded_corpus_and_dpo_jobs(
         return job
 
     text = "".join(f"Line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(400)).encode()
-    pretrain = run({
-        "kind": "pretrain", "corpus_upload": SimpleUploadedFile("fox.txt", text),
-        "hyperparameters": json.dumps({"max_steps": 3, "time_budget_s": None, "vocab_size": 300, "n_layer": 1,
-                                       "d_model": 32, "d_ff": 64, "seq_len": 32, "batch_size": 4, "eval_every": 3,
-                                       "eval_tokens": 256, "log_every": 1}),
-    })
+    pretrain = run(
+        {
+            "kind": "pretrain",
+            "corpus_upload": SimpleUploadedFile("fox.txt", text),
+            "hyperparameters": json.dumps(
+                {
+                    "max_steps": 3,
+                    "time_budget_s": None,
+                    "vocab_size": 300,
+                    "n_layer": 1,
+                    "d_model": 32,
+                    "d_ff": 64,
+                    "seq_len": 32,
+                    "batch_size": 4,
+                    "eval_every": 3,
+                    "eval_tokens": 256,
+                    "log_every": 1,
+                }
+            ),
+        }
+    )
     version = pretrain.output_version
     assert version.base is None and version.name == f"scratch-pretrain-j{pretrain.pk}"
     assert version.metadata["lineage"]["corpus"]["sha256"] == hashlib.sha256(text).hexdigest()
     assert any("eval_bits_per_byte" in m.values for m in pretrain.metrics.all())
 
     prefs = preference_snapshot(name="dpo-prefs", pairs=4)
-    dpo = run({
-        "kind": "dpo", "base_version": base_version.pk, "snapshot": prefs.pk,
-        "hyperparameters": json.dumps({"lora": False, "max_steps": 2, "batch_size": 2, "max_length": 64}),
-    })
+    dpo = run(
+        {
+            "kind": "dpo",
+            "base_version": base_version.pk,
+            "snapshot": prefs.pk,
+            "hyperparameters": json.dumps({"lora": False, "max_steps": 2, "batch_size": 2, "max_length": 64}),
+        }
+    )
     assert dpo.output_version.kind == "policy" and dpo.step == 2
 
 
-@pytest.mark.skipif(importlib.util.find_spec("training.checkpoint") is None,
-                    reason="the recipes' resumable checkpoints (training.checkpoint) are not written yet")
-def test_a_real_pretrain_cancelled_then_resumed_goes_on_from_its_checkpoint(celery_worker, app_env, settings, admin_user):
+@pytest.mark.skipif(
+    importlib.util.find_spec("training.checkpoint") is None,
+    reason="the recipes' resumable checkpoints (training.checkpoint) are not written yet",
+)
+def test_a_real_pretrain_cancelled_then_resumed_goes_on_from_its_checkpoint(
+    celery_worker, app_env, settings, admin_user
+):
     """The checkpoint contract with training/: output_dir/checkpoint/ is
     written when the recipe is stopped, the resumed run (same directory)
     goes on from it, and its summary says from which step. A time budget,
@@ -159,13 +207,30 @@ def test_a_real_pretrain_cancelled_then_resumed_goes_on_from_its_checkpoint(cele
     client = Client()
     client.force_login(admin_user)
     text = "".join(f"Line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(400)).encode()
-    response = client.post("/jobs/new/", {
-        "kind": "pretrain", "preset": "cpu-quick", "corpus_upload": SimpleUploadedFile("fox.txt", text),
-        "hyperparameters": json.dumps({"max_steps": 1_000_000, "time_budget_s": 12, "vocab_size": 300, "n_layer": 1,
-                                       "d_model": 32, "d_ff": 64, "seq_len": 32, "batch_size": 4,
-                                       "eval_every": 1_000_000, "eval_tokens": 256, "log_every": 1,
-                                       "checkpoint_every": 0}),
-    })
+    response = client.post(
+        "/jobs/new/",
+        {
+            "kind": "pretrain",
+            "preset": "cpu-quick",
+            "corpus_upload": SimpleUploadedFile("fox.txt", text),
+            "hyperparameters": json.dumps(
+                {
+                    "max_steps": 1_000_000,
+                    "time_budget_s": 12,
+                    "vocab_size": 300,
+                    "n_layer": 1,
+                    "d_model": 32,
+                    "d_ff": 64,
+                    "seq_len": 32,
+                    "batch_size": 4,
+                    "eval_every": 1_000_000,
+                    "eval_tokens": 256,
+                    "log_every": 1,
+                    "checkpoint_every": 0,
+                }
+            ),
+        },
+    )
     assert response.status_code == 302, response.context["form"].errors
     job = TrainingJob.objects.get()
 

@@ -1,6 +1,7 @@
 """The jobs app's pieces without a worker: claiming, cancelling a queued
 job, resuming, the reaper, the metrics tail, ETA, the recipe command line,
 the recipe table."""
+
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -53,8 +54,15 @@ def test_cancelling_a_running_job_flags_it_for_its_worker():
 
 def test_only_a_failed_or_cancelled_job_is_queued_again(django_capture_on_commit_callbacks):
     earlier = timezone.now() - timedelta(minutes=5)
-    failed = job(state="failed", error="The recipe was killed by SIGKILL.", exit_code=-9, finished_at=earlier,
-                 heartbeat_at=earlier - timedelta(seconds=1), directory="/data/jobs/1", step=40)
+    failed = job(
+        state="failed",
+        error="The recipe was killed by SIGKILL.",
+        exit_code=-9,
+        finished_at=earlier,
+        heartbeat_at=earlier - timedelta(seconds=1),
+        directory="/data/jobs/1",
+        step=40,
+    )
     cancelled = job(state="cancelled", cancel_requested=True, finished_at=earlier)
     with django_capture_on_commit_callbacks() as callbacks:
         training_job_resume(job=failed)
@@ -142,10 +150,19 @@ def test_eta_is_the_pace_so_far_times_the_steps_left():
 
 def test_the_recipe_command_line():
     assert recipe_command(module="training.sft", config_path="/j/1/config.json") == [
-        sys.executable, "-m", "training.sft", "--config", "/j/1/config.json"
+        sys.executable,
+        "-m",
+        "training.sft",
+        "--config",
+        "/j/1/config.json",
     ]
     assert recipe_command(module="training.pretrain", config_path="c.json", nproc=4)[:6] == [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4", "-m"
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=4",
+        "-m",
     ]
     with pytest.raises(ValueError):
         recipe_command(module="training.sft; rm -rf /", config_path="c.json")
@@ -162,7 +179,9 @@ def test_a_recipe_that_ignores_sigterm_is_killed_after_the_grace_period(fake_rec
 
     fake_recipes.TRAINING_CANCEL_GRACE_SECONDS = 1.0
     snapshot = sft_snapshot(["IGNORE_TERM"])
-    stubborn = job(base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1})
+    stubborn = job(
+        base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1}
+    )
     run = threading.Thread(target=training_job_run, kwargs={"job_id": stubborn.pk})
     run.start()
     eventually(lambda: TrainingJob.objects.get(pk=stubborn.pk).step >= 2, what="two steps")
@@ -195,10 +214,18 @@ def test_a_recipe_sees_none_of_the_sites_secrets(fake_recipes, base_version, sft
     """What a recipe prints lands in log.txt, which the trainer reads: a
     crash dump or a library that logs its environment must find no secret."""
     secrets = {
-        "SECRET_KEY": "django-secret-4f1c", "DATABASE_URL": "postgres://chatsite:db-pass-9a2e@db/chatsite",
-        "OPENAI_API_KEY": "sk-upstream-7b3d", "METRICS_TOKEN": "scrape-token-1e8f", "REDIS_URL": "redis://:redis-pass-5c6a@r/0",
+        "SECRET_KEY": "django-secret-4f1c",
+        "DATABASE_URL": "postgres://chatsite:db-pass-9a2e@db/chatsite",
+        "OPENAI_API_KEY": "sk-upstream-7b3d",
+        "METRICS_TOKEN": "scrape-token-1e8f",
+        "REDIS_URL": "redis://:redis-pass-5c6a@r/0",
     }
-    for name, value in {**secrets, "HF_HOME": "/models/hf", "CUDA_VISIBLE_DEVICES": "0", "OMP_NUM_THREADS": "2"}.items():
+    for name, value in {
+        **secrets,
+        "HF_HOME": "/models/hf",
+        "CUDA_VISIBLE_DEVICES": "0",
+        "OMP_NUM_THREADS": "2",
+    }.items():
         monkeypatch.setenv(name, value)
     leaky = job(base_version=base_version, snapshot=sft_snapshot(["PRINT_ENV"]), hyperparameters={"max_steps": 1})
     training_job_run(job_id=leaky.pk)
@@ -206,5 +233,12 @@ def test_a_recipe_sees_none_of_the_sites_secrets(fake_recipes, base_version, sft
     assert leaky.state == "succeeded", (leaky.error, leaky.log_tail[-2000:])
     log = (Path(leaky.directory) / "log.txt").read_text()
     assert [name for name, value in secrets.items() if value in log] == []
-    for kept in ("PATH=", "HOME=", "HF_HOME=/models/hf", "CUDA_VISIBLE_DEVICES=0", "OMP_NUM_THREADS=2", "PYTHONUNBUFFERED=1"):
+    for kept in (
+        "PATH=",
+        "HOME=",
+        "HF_HOME=/models/hf",
+        "CUDA_VISIBLE_DEVICES=0",
+        "OMP_NUM_THREADS=2",
+        "PYTHONUNBUFFERED=1",
+    ):
         assert f"env {kept}" in log

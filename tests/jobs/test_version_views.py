@@ -1,5 +1,6 @@
 """The model versions page, promotion (admins only, policies only) and the
 lineage page."""
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -21,13 +22,29 @@ def chain(make_user):
     """bundled -> sft (job on a snapshot) -> reward model trained from it."""
     admin = make_user(username="boss", role="admin")
     bundled = ModelVersion.objects.create(name="smol", source="bundled", path="/m/smol", is_serving=True)
-    job = TrainingJob.objects.create(kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="succeeded")
-    sft = ModelVersion.objects.create(
-        name="smol-sft-j1", source="trained", path="/m/sft", base=bundled, job=job,
-        metadata={"lineage": {"job": job.pk, "recipe": "training.sft", "snapshot": {"name": "demos", "version": 2, "content_hash": "ab" * 32, "item_count": 50},
-                              "config": {"lr": 0.0002}, "code_version": "git:1234", "metrics": {"loss": 1.25}}},
+    job = TrainingJob.objects.create(
+        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=admin, state="succeeded"
     )
-    reward = ModelVersion.objects.create(name="smol-sft-j1-reward-j2", kind="reward", source="trained", path="/m/rm", base=sft)
+    sft = ModelVersion.objects.create(
+        name="smol-sft-j1",
+        source="trained",
+        path="/m/sft",
+        base=bundled,
+        job=job,
+        metadata={
+            "lineage": {
+                "job": job.pk,
+                "recipe": "training.sft",
+                "snapshot": {"name": "demos", "version": 2, "content_hash": "ab" * 32, "item_count": 50},
+                "config": {"lr": 0.0002},
+                "code_version": "git:1234",
+                "metrics": {"loss": 1.25},
+            }
+        },
+    )
+    reward = ModelVersion.objects.create(
+        name="smol-sft-j1-reward-j2", kind="reward", source="trained", path="/m/rm", base=sft
+    )
     return admin, bundled, sft, reward
 
 

@@ -1,6 +1,7 @@
 """Job pages over HTTP: who gets in, what the form refuses, what it queues.
 No worker here: jobs created stay queued (on-commit never fires inside a
 test's transaction)."""
+
 import json
 
 import pytest
@@ -44,17 +45,27 @@ def test_a_user_given_the_right_starts_a_job(fake_recipes, trainer, sft_snapshot
     client = client_for(trainer)
     page = client.get("/jobs/new/")
     assert page.status_code == 200
-    presets = json.loads(page.content.decode().split('id="job-presets" type="application/json">')[1].split("</script>")[0])
+    presets = json.loads(
+        page.content.decode().split('id="job-presets" type="application/json">')[1].split("</script>")[0]
+    )
     assert presets["sft"]["cpu-quick"]["max_steps"] == 6, "the preset from the recipe package prefills the form"
-    response = client.post("/jobs/new/", {
-        "kind": "sft", "preset": "cpu-quick", "base_version": base_version.pk, "snapshot": snapshot.pk,
-        "hyperparameters": json.dumps({"max_steps": 3}),
-    })
+    response = client.post(
+        "/jobs/new/",
+        {
+            "kind": "sft",
+            "preset": "cpu-quick",
+            "base_version": base_version.pk,
+            "snapshot": snapshot.pk,
+            "hyperparameters": json.dumps({"max_steps": 3}),
+        },
+    )
     job = TrainingJob.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert job.state == "queued" and job.created_by == trainer
     assert job.recipe == "tests.jobs.fake_training.sft"
-    assert job.hyperparameters == {"max_steps": 3, "step_seconds": 0.2, "learning_rate": 0.001}, "overrides on the preset"
+    assert job.hyperparameters == {"max_steps": 3, "step_seconds": 0.2, "learning_rate": 0.001}, (
+        "overrides on the preset"
+    )
     assert client.get(f"/jobs/{job.pk}/").status_code == 200
     assert [row.pk for row in client.get("/jobs/").context["jobs"]] == [job.pk]
 
@@ -83,7 +94,9 @@ def errors(response) -> dict:
     return {name: list(errs) for name, errs in response.context["form"].errors.items()}
 
 
-def test_the_form_says_what_is_missing_or_wrong(fake_recipes, admin_user, base_version, sft_snapshot, preference_snapshot):
+def test_the_form_says_what_is_missing_or_wrong(
+    fake_recipes, admin_user, base_version, sft_snapshot, preference_snapshot
+):
     client = client_for(admin_user)
     demos, prefs = sft_snapshot(["Hi."]), preference_snapshot()
     assert "base_version" in errors(post_form(client, snapshot=demos.pk))
@@ -100,7 +113,9 @@ def test_the_form_says_what_is_missing_or_wrong(fake_recipes, admin_user, base_v
     assert "'output_dir' is set by the job" in reserved
     nested = errors(post_form(client, hyperparameters='{"lr": {"a": 1}}', **ok))["hyperparameters"][0]
     assert "'lr' must be a number" in nested
-    missing_preset = errors(post_form(client, kind="reward", preset="multi-gpu", base_version=base_version.pk, snapshot=prefs.pk))
+    missing_preset = errors(
+        post_form(client, kind="reward", preset="multi-gpu", base_version=base_version.pk, snapshot=prefs.pk)
+    )
     assert "No Multi-GPU preset for reward" in missing_preset["preset"][0]
     assert TrainingJob.objects.count() == 0
 
@@ -110,7 +125,9 @@ def test_pretraining_takes_an_uploaded_corpus(fake_recipes, admin_user, settings
 
     settings.TRAINING_RECIPE_PACKAGE = "training"
     corpus = SimpleUploadedFile("shakespeare.txt", b"To be, or not to be.\n" * 50, content_type="text/plain")
-    response = client_for(admin_user).post("/jobs/new/", {"kind": "pretrain", "preset": "cpu-quick", "corpus_upload": corpus})
+    response = client_for(admin_user).post(
+        "/jobs/new/", {"kind": "pretrain", "preset": "cpu-quick", "corpus_upload": corpus}
+    )
     assert response.status_code == 302, response.context["form"].errors if response.context else response
     job = TrainingJob.objects.get()
     assert job.corpus_path.startswith("corpora/shakespeare-") and job.base_version is None and job.snapshot is None
@@ -124,10 +141,27 @@ def test_the_command_queues_a_job_with_the_forms_checks(fake_recipes, admin_user
     sft_snapshot(["Hi."], name="cmd-demos")
     with pytest.raises(CommandError, match="snapshot: Supervised fine-tuning needs a dataset snapshot"):
         call_command("start_training_job", "--kind", "sft", "--base", "tiny-base", "--user", "boss")
-    call_command("start_training_job", "--kind", "sft", "--base", "tiny-base", "--snapshot", "cmd-demos",
-                 "--set", "max_steps=4", "--set", "learning_rate=0.5", "--user", "boss")
+    call_command(
+        "start_training_job",
+        "--kind",
+        "sft",
+        "--base",
+        "tiny-base",
+        "--snapshot",
+        "cmd-demos",
+        "--set",
+        "max_steps=4",
+        "--set",
+        "learning_rate=0.5",
+        "--user",
+        "boss",
+    )
     job = TrainingJob.objects.get()
-    assert job.snapshot.name == "cmd-demos" and job.hyperparameters == {"max_steps": 4, "step_seconds": 0.2, "learning_rate": 0.5}
+    assert job.snapshot.name == "cmd-demos" and job.hyperparameters == {
+        "max_steps": 4,
+        "step_seconds": 0.2,
+        "learning_rate": 0.5,
+    }
 
 
 def test_the_owner_resumes_a_failed_job_from_its_page_and_a_succeeded_one_stays(trainer, make_user):

@@ -17,8 +17,20 @@ def test_the_admin_pages_render_and_change_nothing(client, make_user, annotators
     task, candidates = make_ranking_task(k=2, required=1)
     ranking_submit(assignment=task_assign_next(annotator=annotators(1)[0]), groups=[[c.pk] for c in candidates])
     snapshot = snapshot_create(name="prefs", kind="preference")
-    models = ("promptimport", "prompt", "candidate", "task", "assignment", "ranking", "demonstration",
-              "consensus", "annotatorstats", "datasetsnapshot", "candidategeneration", "guidelines")
+    models = (
+        "promptimport",
+        "prompt",
+        "candidate",
+        "task",
+        "assignment",
+        "ranking",
+        "demonstration",
+        "consensus",
+        "annotatorstats",
+        "datasetsnapshot",
+        "candidategeneration",
+        "guidelines",
+    )
     for model in models:
         assert client.get(f"/admin/labeling/{model}/").status_code == 200, model
     assert client.get(f"/admin/labeling/task/{task.pk}/change/").status_code == 200

@@ -92,7 +92,9 @@ class TestAssignment:
         make_ranking_task()
         first = task_assign_next(annotator=annotator)
         assert task_assign_next(annotator=annotator) == first
-        assert first.lease_expires_at - first.leased_at == pytest.approx(timedelta(minutes=30), abs=timedelta(seconds=5))
+        assert first.lease_expires_at - first.leased_at == pytest.approx(
+            timedelta(minutes=30), abs=timedelta(seconds=5)
+        )
 
     def test_the_kind_of_task_can_be_chosen(self, annotators, make_ranking_task, make_prompt):
         (annotator,) = annotators(1)
@@ -160,7 +162,11 @@ class TestSubmit:
         assert ranking.flags == {str(c.pk): ["harmful", "spam"]}
         demonstration = Demonstration.objects.get()
         assert demonstration.content == "A much better answer."  # PostgreSQL refuses NUL in text
-        assert (demonstration.author, demonstration.prompt, demonstration.assignment) == (annotator, task.prompt, assignment)
+        assert (demonstration.author, demonstration.prompt, demonstration.assignment) == (
+            annotator,
+            task.prompt,
+            assignment,
+        )
         assert Candidate.objects.get(demonstration=demonstration).origin == Candidate.Origin.DEMONSTRATION
         consensus = task.consensus
         assert consensus.groups == ranking.groups and consensus.num_rankings == 1

@@ -1,5 +1,6 @@
 """Consensus, agreement and pair expansion, and a simulation of annotators
 with known noise ranking items whose true order is hidden from them."""
+
 from math import comb
 
 import pytest
@@ -98,7 +99,11 @@ class TestPairExpansion:
         groups = [[1, 2], [3], [4, 5, 6]]
         pairs = list(preference_pairs(groups, borda_points(groups)))
         assert len(pairs) == comb(6, 2) - 1 - 3
-        assert {(c, r) for c, r, _ in pairs} == {(a, b) for a in (1, 2) for b in (3, 4, 5, 6)} | {(3, 4), (3, 5), (3, 6)}
+        assert {(c, r) for c, r, _ in pairs} == {(a, b) for a in (1, 2) for b in (3, 4, 5, 6)} | {
+            (3, 4),
+            (3, 5),
+            (3, 6),
+        }
         assert all(margin > 0 for _, _, margin in pairs)
 
     def test_a_harmful_candidate_is_never_chosen(self):

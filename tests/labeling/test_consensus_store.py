@@ -65,7 +65,7 @@ def test_simulated_annotators_through_the_services(annotators, make_ranking_task
         task, candidates = make_ranking_task(k=4, required=len(noise))
         order = [c.pk for c in rng.sample(candidates, len(candidates))]
         truth[task.pk] = [[pk] for pk in order]
-        for person, p in zip(people, noise):
+        for person, p in zip(people, noise, strict=True):
             groups = [[pk] for pk in noisy(order, p, rng)]
             assignment = task_assign_next(annotator=person)
             assert assignment.task == task

@@ -63,7 +63,9 @@ class TestPreferenceSnapshots:
         texts = {x.text: x for x in (a, b, c, d)}
         order = {(texts[p["chosen"][0]["content"]].pk, texts[p["rejected"][0]["content"]].pk) for p in pairs}
         assert order == {(a.pk, b.pk), (a.pk, c.pk), (a.pk, d.pk), (b.pk, d.pk), (c.pk, d.pk)}
-        margins = {(texts[p["chosen"][0]["content"]].pk, texts[p["rejected"][0]["content"]].pk): p["margin"] for p in pairs}
+        margins = {
+            (texts[p["chosen"][0]["content"]].pk, texts[p["rejected"][0]["content"]].pk): p["margin"] for p in pairs
+        }
         assert margins[a.pk, d.pk] == 3.0 and margins[a.pk, b.pk] == 1.5
         assert pairs[0]["prompt"] == task.prompt.messages
         assert pairs[0]["chosen"][0]["role"] == "assistant"
@@ -159,7 +161,9 @@ class TestSftSnapshots:
     def demonstrations(self, annotators):
         writer, ranker = annotators(2)
         messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}]
-        prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
+        prompt = Prompt.objects.create(
+            messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages)
+        )
         task_create_demonstration(prompt=prompt, required_annotations=1)
         demonstration_submit(assignment=task_assign_next(annotator=writer), content="Paris.")
         return prompt, ranker
@@ -168,7 +172,9 @@ class TestSftSnapshots:
         prompt, _ = demonstrations
         snapshot = snapshot_create(name="sft", kind="sft", filters={"task_kind": "demonstration"})
         assert snapshot.item_count == 1
-        assert _export(snapshot, "sft-messages") == [{"messages": [*prompt.messages, {"role": "assistant", "content": "Paris."}]}]
+        assert _export(snapshot, "sft-messages") == [
+            {"messages": [*prompt.messages, {"role": "assistant", "content": "Paris."}]}
+        ]
         assert _export(snapshot, "sft-prompt-completion") == [
             {"prompt": prompt.messages, "completion": [{"role": "assistant", "content": "Paris."}]}
         ]
@@ -200,7 +206,9 @@ class TestRoundTrips:
 
     def test_the_hh_snapshot_has_one_pair_per_distinct_line(self, tmp_path):
         lines = [
-            hh_line([("user", f"Question {i}?"), ("assistant", "Say more."), ("user", "Please.")], f"Good {i}", f"Bad {i}")
+            hh_line(
+                [("user", f"Question {i}?"), ("assistant", "Say more."), ("user", "Please.")], f"Good {i}", f"Bad {i}"
+            )
             for i in range(40)
         ]
         lines += [lines[3], lines[7]]  # duplicates
@@ -219,7 +227,9 @@ class TestRoundTrips:
             {"role": "assistant", "content": "Hello"},
             {"role": "user", "content": "Rank these"},
         ]
-        prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
+        prompt = Prompt.objects.create(
+            messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages)
+        )
         task, (a, b, c) = make_ranking_task(k=3, required=1, prompt=prompt)
         _rank_all(task, annotators(1), [[b.pk], [a.pk, c.pk]])
         snapshot = snapshot_create(name="trees", kind="preference")
@@ -234,7 +244,10 @@ class TestRoundTrips:
         assert sorted(len(p.messages) for p in Prompt.objects.all()) == [2, 4]
         reimported = Prompt.objects.get(content_hash=prompt.content_hash).tasks.get().consensus
         texts = dict(Candidate.objects.values_list("pk", "text"))
-        assert [sorted(texts[pk] for pk in group) for group in reimported.groups] == [[b.text], sorted([a.text, c.text])]
+        assert [sorted(texts[pk] for pk in group) for group in reimported.groups] == [
+            [b.text],
+            sorted([a.text, c.text]),
+        ]
 
 
 def test_an_unknown_format_is_refused():

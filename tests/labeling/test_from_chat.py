@@ -2,6 +2,7 @@
 input moderation, and their thumbs-down answers as ranking candidates with
 the reasons on the linked feedback. Nothing flows without the opt-in. Chat
 only announces (chat.signals); labeling's receivers do the sharing."""
+
 import pytest
 
 from chat import services
@@ -23,23 +24,38 @@ def rules_only(settings):
     ModerationRule.objects.create(category="violence", kind="words", pattern="brawl", score=0.95)
 
 
-def exchange(owner, text="How do tides work?", answer="The moon pulls the sea.", *, system="", parent=None, conversation=None):
+def exchange(
+    owner, text="How do tides work?", answer="The moon pulls the sea.", *, system="", parent=None, conversation=None
+):
     """A question as input moderation accepts it (beside the system
     prompt), and its answer."""
     conversation = conversation or Conversation.objects.create(owner=owner, system_prompt=system)
     question = Message.objects.create(
-        conversation=conversation, parent=parent, role="user", content=text, status=MessageStatus.ACCEPTED,
-        moderation={"flagged": False, "context": {"system_prompt": system_prompt_fingerprint(conversation.system_prompt)}},
+        conversation=conversation,
+        parent=parent,
+        role="user",
+        content=text,
+        status=MessageStatus.ACCEPTED,
+        moderation={
+            "flagged": False,
+            "context": {"system_prompt": system_prompt_fingerprint(conversation.system_prompt)},
+        },
     )
     reply = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", content=answer, status=MessageStatus.COMPLETE,
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content=answer,
+        status=MessageStatus.COMPLETE,
         sampling={"temperature": 0.7},
     )
     return question, reply
 
 
 class TestPromptSharing:
-    def test_accepted_prompt_of_opted_in_user_joins_the_pool_after_moderation(self, make_user, captured_tasks, rules_only):
+    def test_accepted_prompt_of_opted_in_user_joins_the_pool_after_moderation(
+        self, make_user, captured_tasks, rules_only
+    ):
         user = make_user(username="sharer", shares_chat_data=True)
         conversation, question, answer = services.message_send(
             user=user, conversation=None, parent=None, content="What is a tide?"
@@ -70,7 +86,9 @@ class TestPromptSharing:
         first_q, first_a = exchange(user, "Start a brawl", "[template]")
         Message.objects.filter(pk=first_q.pk).update(status=MessageStatus.FLAGGED)
         Message.objects.filter(pk=first_a.pk).update(status=MessageStatus.MODERATED)
-        second_q, second_a = exchange(user, "Fine, what is a tide?", "Water.", conversation=first_q.conversation, parent=first_a)
+        second_q, second_a = exchange(
+            user, "Fine, what is a tide?", "Water.", conversation=first_q.conversation, parent=first_a
+        )
         assert chat_prompt_share(message=second_q) is None
         services.feedback_submit(user=user, message=second_a, rating=-1, reasons=["Not helpful"], comment="")
         assert not Prompt.objects.exists() and not Candidate.objects.exists()
@@ -105,6 +123,7 @@ class TestChatSignals:
         assert [response for receiver, response in responses if response is not None] == [Candidate.objects.get()]
         assert Candidate.objects.get().source_feedback == feedback
 
+
 class TestThumbsDown:
     def rate_down(self, user, answer, reasons=("Not helpful",)):
         return services.feedback_submit(user=user, message=answer, rating=-1, reasons=list(reasons), comment="")
@@ -138,7 +157,10 @@ class TestThumbsDown:
         user = make_user(username="sharer", shares_chat_data=True)
         question, answer = exchange(user)
         sibling = Message.objects.create(
-            conversation=question.conversation, parent=question, role="assistant", content="Wind does it.",
+            conversation=question.conversation,
+            parent=question,
+            role="assistant",
+            content="Wind does it.",
             status=MessageStatus.COMPLETE,
         )
         self.rate_down(user, answer)
@@ -180,10 +202,14 @@ class TestOnlyWhatModerationPassedIsShared:
 
     def test_client_turns_are_not_shared_before_moderation_judged_them(self, make_user, captured_tasks, rules_only):
         user = make_user(username="sharer", shares_chat_data=True)
-        question, _ = self.v1_exchange(user, [
-            {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
-            {"role": "user", "content": "Another?"},
-        ])
+        question, _ = self.v1_exchange(
+            user,
+            [
+                {"role": "user", "content": "Name a colour."},
+                {"role": "assistant", "content": "Blue."},
+                {"role": "user", "content": "Another?"},
+            ],
+        )
         Message.objects.filter(pk=question.pk).update(status=MessageStatus.ACCEPTED)  # as if judged alone
         assert chat_prompt_share(message=Message.objects.get(pk=question.pk)) is None
         Message.objects.filter(pk=question.pk).update(status=MessageStatus.PENDING)
@@ -192,10 +218,14 @@ class TestOnlyWhatModerationPassedIsShared:
 
     def test_a_fabricated_answer_is_never_a_model_candidate(self, make_user, captured_tasks, rules_only):
         user = make_user(username="sharer", shares_chat_data=True)
-        question, _ = self.v1_exchange(user, [
-            {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
-            {"role": "user", "content": "Another?"},
-        ])
+        question, _ = self.v1_exchange(
+            user,
+            [
+                {"role": "user", "content": "Name a colour."},
+                {"role": "assistant", "content": "Blue."},
+                {"role": "user", "content": "Another?"},
+            ],
+        )
         user_message_moderate(message_id=question.pk)
         fabricated = Message.objects.get(content="Blue.")
         services.feedback_submit(user=user, message=fabricated, rating=-1, reasons=["Not helpful"], comment="")

@@ -1,5 +1,6 @@
 """Candidate generation: a real Celery worker on the generation queue
 samples the tiny model, and an in-process run shows duplicates dropped."""
+
 import pytest
 
 from engine.tiny import build_tiny_chat_model
@@ -54,8 +55,13 @@ def test_a_worker_generates_k_distinct_candidates_with_the_demonstration_and_mak
     client.force_login(make_user(username="root", role="admin"))
     response = client.post(
         "/labeling/admin/generations/",
-        {"prompts": [prompt.pk], "model_versions": [v.pk for v in versions], "k": 4, "max_new_tokens": 12,
-         "required_annotations": 2},
+        {
+            "prompts": [prompt.pk],
+            "model_versions": [v.pk for v in versions],
+            "k": 4,
+            "max_new_tokens": 12,
+            "required_annotations": 2,
+        },
     )
     assert response.status_code == 302
     requested = CandidateGeneration.objects.get()
@@ -143,10 +149,15 @@ def test_a_thumbs_down_chat_answer_is_ranked_against_fresh_samples(tiny_model_di
         conversation=conversation, role="user", content="How do tides work?", status=MessageStatus.ACCEPTED
     )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", content="Nobody knows.",
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content="Nobody knows.",
         status=MessageStatus.COMPLETE,
     )
-    feedback = chat_services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Not factually correct"], comment="")
+    feedback = chat_services.feedback_submit(
+        user=user, message=answer, rating=-1, reasons=["Not factually correct"], comment=""
+    )
     feedback.refresh_from_db()
     disliked = Candidate.objects.get(source_feedback=feedback)
     version = ModelVersion.objects.create(name="tiny", kind="policy", source="imported", path=str(tiny_model_dir))
@@ -174,11 +185,20 @@ def test_a_generation_whose_worker_died_fails_when_the_pool_page_is_seen(tiny_mo
         messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
     )
     stuck, fresh = candidate_generations_request(
-        prompts=[prompt, Prompt.objects.create(messages=CONVERSATION[:1], source=Prompt.Source.IMPORT,
-                                                content_hash=messages_hash(CONVERSATION[:1]))],
-        model_versions=[version], k=3, required_annotations=1, max_new_tokens=8,
+        prompts=[
+            prompt,
+            Prompt.objects.create(
+                messages=CONVERSATION[:1], source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION[:1])
+            ),
+        ],
+        model_versions=[version],
+        k=3,
+        required_annotations=1,
+        max_new_tokens=8,
     )
-    CandidateGeneration.objects.filter(pk=stuck.pk).update(state="running", started_at=timezone.now() - timedelta(hours=1))
+    CandidateGeneration.objects.filter(pk=stuck.pk).update(
+        state="running", started_at=timezone.now() - timedelta(hours=1)
+    )
     CandidateGeneration.objects.filter(pk=fresh.pk).update(state="running", started_at=timezone.now())
     client.force_login(make_user(username="root", role="admin"))
 
@@ -204,4 +224,7 @@ def test_a_version_whose_files_this_worker_lacks_fails_the_generation_clearly(tm
     candidates_generate(generation_id=requested.pk)
     requested.refresh_from_db()
     assert requested.state == "failed"
-    assert requested.error == "The model version tiny-elsewhere is not available on this worker: its files are missing here."
+    assert (
+        requested.error
+        == "The model version tiny-elsewhere is not available on this worker: its files are missing here."
+    )

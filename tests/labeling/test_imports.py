@@ -16,7 +16,9 @@ def _import(lines, fmt, name="data.jsonl"):
 
 
 def _nothing_written():
-    return not (Prompt.objects.exists() or Candidate.objects.exists() or Task.objects.exists() or PromptImport.objects.exists())
+    return not (
+        Prompt.objects.exists() or Candidate.objects.exists() or Task.objects.exists() or PromptImport.objects.exists()
+    )
 
 
 class TestJsonl:
@@ -25,7 +27,9 @@ class TestJsonl:
             [
                 json.dumps({"prompt": "What is a monad?"}),
                 "",
-                json.dumps({"messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"}]}),
+                json.dumps(
+                    {"messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"}]}
+                ),
                 json.dumps(
                     {
                         "prompt": [
@@ -134,7 +138,11 @@ class TestHH:
     def test_importing_the_file_again_adds_nothing(self):
         _import(self.LINES, "hh")
         record = _import(self.LINES, "hh")
-        assert (record.counts["prompts_created"], record.counts["tasks_created"], record.counts["tasks_duplicate"]) == (0, 0, 5)
+        assert (record.counts["prompts_created"], record.counts["tasks_created"], record.counts["tasks_duplicate"]) == (
+            0,
+            0,
+            5,
+        )
         assert Task.objects.count() == 4
 
     def test_an_answer_of_several_assistant_turns_is_kept_whole(self):
@@ -174,7 +182,10 @@ class TestHH:
         [
             (json.dumps({"chosen": "\n\nHuman: q\n\nAssistant: a"}), 'missing "rejected"'),
             (json.dumps({"chosen": 1, "rejected": "x"}), '"chosen" must be a string'),
-            (json.dumps({"chosen": "Human: q Assistant: a", "rejected": "\n\nHuman: q\n\nAssistant: b"}), "before the first"),
+            (
+                json.dumps({"chosen": "Human: q Assistant: a", "rejected": "\n\nHuman: q\n\nAssistant: b"}),
+                "before the first",
+            ),
             (json.dumps({"chosen": "\n\nHuman: q", "rejected": "\n\nHuman: q\n\nAssistant: b"}), "chosen does not end"),
             (
                 json.dumps({"chosen": "\n\nHuman: q\n\nAssistant: a", "rejected": "\n\nHuman: other\n\nAssistant: b"}),
@@ -189,7 +200,10 @@ class TestHH:
                 ),
                 "differ before their last human turn",
             ),
-            (json.dumps({"chosen": "\n\nHuman:  \n\nAssistant: a", "rejected": "\n\nHuman:  \n\nAssistant: b"}), "empty text"),
+            (
+                json.dumps({"chosen": "\n\nHuman:  \n\nAssistant: a", "rejected": "\n\nHuman:  \n\nAssistant: b"}),
+                "empty text",
+            ),
         ],
     )
     def test_a_bad_line_is_named_and_nothing_is_imported(self, bad_line, problem):
@@ -210,7 +224,12 @@ class TestOasst:
             "Explain recursion",
             "prompter",
             [
-                _node("A function calling itself.", "assistant", [_node("Give an example", "prompter", [_node("factorial", "assistant")])], rank=1),
+                _node(
+                    "A function calling itself.",
+                    "assistant",
+                    [_node("Give an example", "prompter", [_node("factorial", "assistant")])],
+                    rank=1,
+                ),
                 _node("See recursion.", "assistant", rank=2),
                 _node("When a definition refers to itself.", "assistant", rank=0),
                 _node("Unranked reply.", "assistant"),
@@ -240,7 +259,13 @@ class TestOasst:
         ]
 
     def test_equal_ranks_tie(self):
-        tree = {"prompt": _node("q", "prompter", [_node("a", "assistant", rank=0), _node("b", "assistant", rank=0), _node("c", "assistant", rank=1)])}
+        tree = {
+            "prompt": _node(
+                "q",
+                "prompter",
+                [_node("a", "assistant", rank=0), _node("b", "assistant", rank=0), _node("c", "assistant", rank=1)],
+            )
+        }
         _import([json.dumps(tree)], "oasst")
         assert [len(group) for group in Consensus.objects.get().groups] == [2, 1]
 

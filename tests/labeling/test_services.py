@@ -32,12 +32,18 @@ class TestPrompts:
 
     def test_a_chat_message_becomes_a_prompt_with_its_context(self, user):
         conversation = Conversation.objects.create(owner=user, system_prompt="Be brief.")
-        first = Message.objects.create(conversation=conversation, role="user", content="Hi", status=MessageStatus.ACCEPTED)
+        first = Message.objects.create(
+            conversation=conversation, role="user", content="Hi", status=MessageStatus.ACCEPTED
+        )
         answer = Message.objects.create(
             conversation=conversation, parent=first, role="assistant", content="Hello!", status=MessageStatus.COMPLETE
         )
         second = Message.objects.create(
-            conversation=conversation, parent=answer, role="user", content="Name a prime.", status=MessageStatus.ACCEPTED
+            conversation=conversation,
+            parent=answer,
+            role="user",
+            content="Name a prime.",
+            status=MessageStatus.ACCEPTED,
         )
         prompt = prompt_create_from_chat(message=second)
         assert prompt.messages == [

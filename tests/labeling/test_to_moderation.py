@@ -1,5 +1,6 @@
 """Annotators' safety flags and "none is acceptable" reach the moderators'
 review queue once per candidate, and a moderator can read and decide them."""
+
 import pytest
 
 from labeling.assignments import ranking_submit, task_assign_next

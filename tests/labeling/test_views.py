@@ -84,7 +84,9 @@ class TestPermissions:
         assert annotator_client.get("/labeling/").status_code == 200
         for url in ADMIN_URLS:
             assert annotator_client.get(url).status_code == 403, url
-        assert annotator_client.post("/labeling/admin/snapshots/create/", {"name": "x", "kind": "sft"}).status_code == 403
+        assert (
+            annotator_client.post("/labeling/admin/snapshots/create/", {"name": "x", "kind": "sft"}).status_code == 403
+        )
         assert annotator_client.post("/labeling/admin/generations/", {"count": 1}).status_code == 403
 
     def test_annotators_cannot_open_the_moderation_queue(self, annotator_client):
@@ -228,7 +230,9 @@ class TestRankingPages:
 
 
 class TestDemonstrationPages:
-    def test_the_page_shows_context_and_guidelines_and_takes_the_answer(self, annotator_client, admin_client, make_user):
+    def test_the_page_shows_context_and_guidelines_and_takes_the_answer(
+        self, annotator_client, admin_client, make_user
+    ):
         messages = [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "Name a prime."},
@@ -284,8 +288,11 @@ class TestHomePage:
         for days_ago in (0, 1, 2, 4):
             task, _ = make_ranking_task(k=2, required=1)
             Assignment.objects.create(
-                task=task, annotator=annotator, state=Assignment.State.SUBMITTED,
-                lease_expires_at=now, finished_at=now - timedelta(days=days_ago),
+                task=task,
+                annotator=annotator,
+                state=Assignment.State.SUBMITTED,
+                lease_expires_at=now,
+                finished_at=now - timedelta(days=days_ago),
             )
         progress = annotator_progress(annotator=annotator)
         assert progress == {"done_today": 1, "total": 4, "streak": 3}
@@ -309,7 +316,9 @@ class TestHomePage:
         # 5 x 0.9, 3 x the prior weight 0.5, 20 x 0.05
         assert [entry["points"] for entry in board] == [4.5, 1.5, 1.0]
 
-    def test_the_home_page_shows_open_tasks_and_progress(self, annotator_client, annotators, make_ranking_task, make_prompt):
+    def test_the_home_page_shows_open_tasks_and_progress(
+        self, annotator_client, annotators, make_ranking_task, make_prompt
+    ):
         make_ranking_task(k=2)
         make_ranking_task(k=3)
         make_ranking_task(k=3)
@@ -323,7 +332,9 @@ def test_annotators_add_prompts_to_the_pool(annotator_client):
     annotator_client.post("/labeling/prompts/", {"text": "How do vaccines work?"})
     prompt = Prompt.objects.get()
     assert (prompt.source, prompt.author, prompt.messages) == (
-        Prompt.Source.ANNOTATOR, annotator_client.user, [{"role": "user", "content": "How do vaccines work?"}]
+        Prompt.Source.ANNOTATOR,
+        annotator_client.user,
+        [{"role": "user", "content": "How do vaccines work?"}],
     )
     response = annotator_client.post("/labeling/prompts/", {"text": "how do VACCINES work? "}, follow=True)
     assert "already in the pool" in response.content.decode() and Prompt.objects.count() == 1
@@ -393,7 +404,9 @@ class TestPoolAndGenerationPages:
         only = admin_client.get("/labeling/admin/prompts/?source=annotator").content.decode()
         assert "Written by someone" in only and "Ranked one" not in only
 
-    def test_generation_is_requested_for_checked_or_unranked_prompts(self, admin_client, make_prompt, make_ranking_task):
+    def test_generation_is_requested_for_checked_or_unranked_prompts(
+        self, admin_client, make_prompt, make_ranking_task
+    ):
         version = ModelVersion.objects.create(name="tiny", kind="policy", source="imported", path="/nowhere")
         ranked = make_prompt("already ranked")
         make_ranking_task(k=2, prompt=ranked)
@@ -431,11 +444,19 @@ class TestPoolAndGenerationPages:
 
 class TestSnapshotPages:
     def test_a_snapshot_is_made_from_filters_and_downloaded_in_each_format(self, admin_client):
-        prompts_import(lines=[hh_line([("user", "q1")], "good", "bad"), hh_line([("user", "q2")], "yes", "no")],
-                       fmt="hh", file_name="hh.jsonl")
+        prompts_import(
+            lines=[hh_line([("user", "q1")], "good", "bad"), hh_line([("user", "q2")], "yes", "no")],
+            fmt="hh",
+            file_name="hh.jsonl",
+        )
         response = admin_client.post(
             "/labeling/admin/snapshots/create/",
-            {"name": "prefs", "kind": "preference", "sources": ["import"], "created_from": timezone.now().date().isoformat()},
+            {
+                "name": "prefs",
+                "kind": "preference",
+                "sources": ["import"],
+                "created_from": timezone.now().date().isoformat(),
+            },
         )
         assert response.status_code == 302
         snapshot = DatasetSnapshot.objects.get()
@@ -445,7 +466,9 @@ class TestSnapshotPages:
         assert f"/labeling/admin/snapshots/{snapshot.pk}/preference.jsonl" in listing
         assert f"/labeling/admin/snapshots/{snapshot.pk}/sft-messages.jsonl" not in listing
         download = admin_client.get(f"/labeling/admin/snapshots/{snapshot.pk}/preference.jsonl")
-        assert download.streaming and download["Content-Disposition"] == 'attachment; filename="prefs-v1-preference.jsonl"'
+        assert (
+            download.streaming and download["Content-Disposition"] == 'attachment; filename="prefs-v1-preference.jsonl"'
+        )
         body = b"".join(download.streaming_content).decode()
         expected = "".join(export_lines(kind="preference", rows=snapshot_rows(snapshot=snapshot), fmt="preference"))
         assert body == expected and len(body.splitlines()) == 2

@@ -1,4 +1,5 @@
 """Reading /metrics' exposition in tests."""
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from metrics.collectors import exposition

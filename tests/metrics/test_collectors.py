@@ -1,12 +1,13 @@
 """What /metrics reads when scraped: queue lengths and training jobs."""
+
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from jobs.models import TrainingJob
 from core.telemetry.store import client
+from jobs.models import TrainingJob
 
 from .helpers import value
 
@@ -32,7 +33,10 @@ def test_queue_lengths_are_read_from_the_broker(settings, metrics_prefix):
 def _job(kind, state, seconds=None, started=True):
     now = timezone.now()
     return TrainingJob.objects.create(
-        kind=kind, state=state, preset="cpu-quick", recipe=f"training.{kind}",
+        kind=kind,
+        state=state,
+        preset="cpu-quick",
+        recipe=f"training.{kind}",
         started_at=now - timedelta(seconds=seconds or 5) if started else None,
         finished_at=now if seconds is not None or not started else None,
     )

@@ -1,4 +1,5 @@
 """HTTP requests and WebSocket connections are counted where they enter."""
+
 import time
 
 import pytest

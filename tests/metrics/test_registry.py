@@ -1,4 +1,5 @@
 """What records the series: an answer's figures and moderation's flags."""
+
 import pytest
 from channels.db import database_sync_to_async
 from django.db import transaction

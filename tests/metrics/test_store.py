@@ -1,4 +1,5 @@
 """The shared counters in Redis: never in the way, and no drift from dead processes."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """The admins' usage page, and setting a user's quota on the Users page."""
+
 import pytest
 from django.test import Client
 
@@ -49,8 +50,10 @@ def test_the_openai_api_answers_429_over_quota(make_user, settings):
     usage_record(user_id=alice.pk, completion_tokens=10)
     _, raw = api_key_create(user=alice, name="k")
     response = Client().post(
-        "/v1/chat/completions", data={"model": "served", "messages": [{"role": "user", "content": "hi"}]},
-        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}",
+        "/v1/chat/completions",
+        data={"model": "served", "messages": [{"role": "user", "content": "hi"}]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
     )
     assert response.status_code == 429
     assert "10 tokens for today" in response.json()["error"]["message"]

@@ -1,4 +1,5 @@
 """Who may read /metrics, and what they get."""
+
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 

@@ -13,7 +13,12 @@ def test_the_admin_pages_render(client, make_user, exchange):
     client.force_login(admin)
     ModerationRule.objects.create(category="hate", kind="words", pattern="zorblax\nquux")
     TemplateResponse.objects.create(category="hate", language="en", text="No.")
-    item = review_item_create(message=exchange[1], direction="output", text="I will kill you", verdict=moderate("I will kill you", "assistant"))
+    item = review_item_create(
+        message=exchange[1],
+        direction="output",
+        text="I will kill you",
+        verdict=moderate("I will kill you", "assistant"),
+    )
     review_item_decide(item=item, reviewer=admin, decision="confirm", note="clear threat")
     for url in (
         "/admin/moderation/moderationrule/",

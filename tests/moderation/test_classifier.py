@@ -1,5 +1,6 @@
 """The classifier layer: MiniLM features, the trained heads, the shipped
 head and which head serves."""
+
 import json
 
 import numpy as np
@@ -15,14 +16,16 @@ from moderation.classifier.train import (
     Dataset,
     builtin_rule_scores,
     cross_validate,
-    main as train_main,
     overall_label,
     read_openai_jsonl,
     train_heads,
     with_train_only_texts,
 )
-from moderation.profanity import profanity_probabilities
+from moderation.classifier.train import (
+    main as train_main,
+)
 from moderation.pipeline import Verdict, moderate, moderate_many
+from moderation.profanity import profanity_probabilities
 from moderation.services import classifier_version_promote
 from registry.models import ModelVersion
 
@@ -101,7 +104,7 @@ def test_a_batch_scores_as_single_calls(settings):
     settings.MODERATION_CLASSIFIER_DTYPE = "float32"
     texts = BENIGN + [text for text, _ in HARMFUL] + ["short", "a longer text " * 40]
     batched = layer.score_many(texts, "user")
-    for text, scores in zip(texts, batched):
+    for text, scores in zip(texts, batched, strict=True):
         (single,) = layer.score_many([text], "user")
         assert single == pytest.approx(scores, abs=1e-4)
     assert layer.score_many([], "user") == []
@@ -150,7 +153,7 @@ def test_concurrent_callers_share_forward_passes(monkeypatch):
     for thread in threads:
         thread.join()
     assert passes == [1, 15]
-    for mine, reference in zip(together, alone):
+    for mine, reference in zip(together, alone, strict=True):
         assert np.abs(mine - reference).max() < 1e-5
 
 
@@ -236,9 +239,8 @@ def test_overall_label_is_unsafe_when_any_category_is():
 def test_the_training_command_writes_a_loadable_head(tmp_path, capsys):
     texts, labels = synthetic_set()
     data = tmp_path / "data.jsonl"
-    data.write_text(
-        "\n".join(json.dumps({"prompt": text, "H": label[c.HATE]}) for text, label in zip(texts, labels)) + "\n"
-    )
+    rows = [json.dumps({"prompt": text, "H": label[c.HATE]}) for text, label in zip(texts, labels, strict=True)]
+    data.write_text("\n".join(rows) + "\n")
     assert train_main(["--data", str(data), "--out", str(tmp_path / "head"), "--folds", "3", "--repeats", "1"]) == 0
     assert "AUPRC" in capsys.readouterr().out
     heads = Heads.load(tmp_path / "head")
@@ -248,7 +250,10 @@ def test_the_training_command_writes_a_loadable_head(tmp_path, capsys):
 
 def _register(name, path, *, serving):
     return ModelVersion.objects.create(
-        name=name, kind=ModelVersion.Kind.CLASSIFIER, source=ModelVersion.Source.TRAINED, path=str(path),
+        name=name,
+        kind=ModelVersion.Kind.CLASSIFIER,
+        source=ModelVersion.Source.TRAINED,
+        path=str(path),
         is_serving=serving,
     )
 
@@ -263,7 +268,9 @@ def test_the_promoted_classifier_version_serves(synthetic_head, tmp_path):
     older = Heads.load(synthetic_head).save(tmp_path / "older")
     _register("classifier-older", older, serving=True)
     newer = _register("classifier-newer", synthetic_head, serving=False)
-    ModelVersion.objects.create(name="chat", kind=ModelVersion.Kind.POLICY, source="trained", path=str(tmp_path), is_serving=True)
+    ModelVersion.objects.create(
+        name="chat", kind=ModelVersion.Kind.POLICY, source="trained", path=str(tmp_path), is_serving=True
+    )
     assert serving.classifier_head_path() == older
     classifier_version_promote(version=newer)
     assert serving.classifier_head_path() == synthetic_head
@@ -417,8 +424,13 @@ def test_train_only_texts_are_trained_on_and_never_scored():
     texts, labels = synthetic_set()
     extra = ["I cut myself a slice of bread", "Kill the lights please"]
     figures = cross_validate(
-        texts + extra, labels + [{c.HATE: 0, c.SEXUAL: None}] * 2, folds=3, repeats=1,
-        dataset=Dataset(texts + extra, labels + [{c.HATE: 0, c.SEXUAL: None}] * 2, train_only=[False] * 12 + [True] * 2),
+        texts + extra,
+        labels + [{c.HATE: 0, c.SEXUAL: None}] * 2,
+        folds=3,
+        repeats=1,
+        dataset=Dataset(
+            texts + extra, labels + [{c.HATE: 0, c.SEXUAL: None}] * 2, train_only=[False] * 12 + [True] * 2
+        ),
     )
     assert figures["texts"] == 12 and figures["unsafe"] == 6
     assert all(scores is not None for scores in figures["oof"][0][:12])

@@ -8,9 +8,7 @@ pytestmark = pytest.mark.django_db
 
 def test_moderate_writes_one_verdict_per_line(tmp_path, capsys):
     source = tmp_path / "in.jsonl"
-    source.write_text(
-        "\n".join(json.dumps({"text": text}) for text in ["hello there", "I will kill you", ""]) + "\n\n"
-    )
+    source.write_text("\n".join(json.dumps({"text": text}) for text in ["hello there", "I will kill you", ""]) + "\n\n")
     target = tmp_path / "out.jsonl"
     call_command("moderate", input=str(source), output=str(target))
     verdicts = [json.loads(line) for line in target.read_text().splitlines()]

@@ -1,5 +1,6 @@
 """The guard layer's mechanics with a tiny random-init chat model: what it
 scores is noise, how it scores is not."""
+
 import json
 
 import pytest
@@ -35,7 +36,7 @@ def test_scores_are_probabilities_under_the_configured_category(tiny_guard, sett
 def test_a_batch_scores_as_single_calls(tiny_guard):
     # Prompts of different lengths share batches (left padding, batch size 3).
     batched = guard.score_many(TEXTS, "assistant")
-    for text, scores in zip(TEXTS, batched):
+    for text, scores in zip(TEXTS, batched, strict=True):
         assert guard.score_many([text], "assistant")[0][c.HARASSMENT] == pytest.approx(scores[c.HARASSMENT], abs=1e-5)
 
 

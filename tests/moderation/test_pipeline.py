@@ -65,9 +65,7 @@ def test_the_default_layers_pass_short_everyday_texts_with_harm_words(text, sett
     assert not verdict.flagged, verdict.as_dict()
 
 
-@pytest.mark.parametrize(
-    "text", ["I want to cut myself again tonight", "I keep cutting myself to feel something"]
-)
+@pytest.mark.parametrize("text", ["I want to cut myself again tonight", "I keep cutting myself to feel something"])
 def test_the_default_layers_still_flag_cutting_oneself(text, settings):
     """A regression: "I keep cutting myself to feel something" slipped
     (classifier 0.47, rules 0.45) while short training texts were all safe."""
@@ -177,8 +175,10 @@ def test_moderate_many_keeps_order_and_matches_moderate():
     batched, single = moderate_many(texts, "user"), [moderate(text, "user") for text in texts]
     # The classifier computes in bfloat16 where the CPU has it, so a batch and
     # a single call may differ in the third decimal; decisions must not.
-    assert [(v.flagged, v.layer, v.top_category()) for v in batched] == [(v.flagged, v.layer, v.top_category()) for v in single]
-    for b, s in zip(batched, single):
+    assert [(v.flagged, v.layer, v.top_category()) for v in batched] == [
+        (v.flagged, v.layer, v.top_category()) for v in single
+    ]
+    for b, s in zip(batched, single, strict=True):
         assert b.score == pytest.approx(s.score, abs=0.02)
         assert b.category_scores == pytest.approx(s.category_scores, abs=0.02)
 

@@ -1,12 +1,13 @@
 """Chat users report an answer into the review queue: the service and the
 HTTP endpoint the chat page posts to."""
+
 import json
 
 import pytest
 
-from core.errors import UserError
 from chat.models import Conversation, Message, MessageStatus
 from chat.services import message_report
+from core.errors import UserError
 from moderation.models import ReviewItem
 from review.services import review_item_decide
 
@@ -16,11 +17,23 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def answer(user):
     conversation = Conversation.objects.create(owner=user, title="Mine")
-    question = Message.objects.create(conversation=conversation, role="user", content="Insult me", status=MessageStatus.ACCEPTED)
-    verdict = {"flagged": False, "score": 0.2, "categories": {"harassment": False}, "category_scores": {"harassment": 0.2}, "layer": None}
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="Insult me", status=MessageStatus.ACCEPTED
+    )
+    verdict = {
+        "flagged": False,
+        "score": 0.2,
+        "categories": {"harassment": False},
+        "category_scores": {"harassment": 0.2},
+        "layer": None,
+    }
     return Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", content="You are a fool.",
-        status=MessageStatus.COMPLETE, moderation=verdict,
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content="You are a fool.",
+        status=MessageStatus.COMPLETE,
+        moderation=verdict,
     )
 
 
@@ -38,7 +51,9 @@ def test_a_report_queues_the_answer_with_its_verdict(user, answer):
     assert (item.origin, item.direction, item.status) == ("report", "output", "open")
     assert item.reported_by == user and item.report_reason == "Rude to me"
     assert item.text == "You are a fool." and item.message == answer
-    assert item.verdict["category_scores"] == {"harassment": 0.2} and item.layer == "" and item.flagged_categories() == []
+    assert (
+        item.verdict["category_scores"] == {"harassment": 0.2} and item.layer == "" and item.flagged_categories() == []
+    )
 
 
 def test_one_open_report_per_answer_and_user(user, answer, make_user):

@@ -2,6 +2,7 @@
 admin's "Retrain now", run by a real Celery worker process on the
 `moderation` queue, registers a new classifier version that does not serve
 until it is promoted."""
+
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,11 @@ TRAINING_TIMEOUT = 240
 def wait_for_training(training_id: int) -> ClassifierTraining:
     def finished():
         training = ClassifierTraining.objects.get(pk=training_id)
-        return training if training.state in (ClassifierTraining.State.SUCCEEDED, ClassifierTraining.State.FAILED) else None
+        return (
+            training
+            if training.state in (ClassifierTraining.State.SUCCEEDED, ClassifierTraining.State.FAILED)
+            else None
+        )
 
     return eventually(finished, timeout=TRAINING_TIMEOUT, interval=0.5, what=f"training {training_id} finishing")
 
@@ -36,7 +41,12 @@ def test_an_overturn_retrains_the_classifier_into_a_new_version(
     admin.force_login(make_user(username="root", role="admin"))
     overturned = flag(c.VIOLENCE, text="I could murder a pizza right now")
     confirmed = flag(c.HATE, c.HARASSMENT, text="Zorbians are vermin and should all leave")
-    assert moderator.post(f"/moderation/review/{overturned.pk}/decide/", {"decision": "overturn", "note": "an idiom"}).status_code == 302
+    assert (
+        moderator.post(
+            f"/moderation/review/{overturned.pk}/decide/", {"decision": "overturn", "note": "an idiom"}
+        ).status_code
+        == 302
+    )
     assert moderator.post(f"/moderation/review/{confirmed.pk}/decide/", {"decision": "confirm"}).status_code == 302
     assert ReviewItem.objects.get(pk=overturned.pk).status == "overturned"
 

@@ -18,7 +18,9 @@ def rules_layer_only(settings):
 
 
 def words_rule(pattern, **fields):
-    return ModerationRule.objects.create(category=fields.pop("category", c.ILLICIT), kind="words", pattern=pattern, **fields)
+    return ModerationRule.objects.create(
+        category=fields.pop("category", c.ILLICIT), kind="words", pattern=pattern, **fields
+    )
 
 
 def test_an_admin_rule_takes_effect_at_once_and_stops_when_deleted():
@@ -77,7 +79,14 @@ def test_the_admin_refuses_an_invalid_regex(client, make_user):
     client.force_login(make_user(username="root", role="admin", is_staff=True, is_superuser=True))
     response = client.post(
         "/admin/moderation/moderationrule/add/",
-        {"category": c.HATE, "kind": "regex", "pattern": "([a-z]", "score": "1.0", "enabled": "on", "applies_to": "both"},
+        {
+            "category": c.HATE,
+            "kind": "regex",
+            "pattern": "([a-z]",
+            "score": "1.0",
+            "enabled": "on",
+            "applies_to": "both",
+        },
     )
     assert response.status_code == 200
     assert "Invalid regular expression" in response.content.decode()
@@ -144,7 +153,14 @@ def test_the_admin_form_explains_why_a_backtracking_only_regex_is_refused(client
     client.force_login(make_user(username="root", role="admin", is_staff=True, is_superuser=True))
     response = client.post(
         "/admin/moderation/moderationrule/add/",
-        {"category": c.HATE, "kind": "regex", "pattern": r"(\w+) \1", "score": "1.0", "enabled": "on", "applies_to": "both"},
+        {
+            "category": c.HATE,
+            "kind": "regex",
+            "pattern": r"(\w+) \1",
+            "score": "1.0",
+            "enabled": "on",
+            "applies_to": "both",
+        },
     )
     assert response.status_code == 200
     page = response.content.decode()

@@ -59,7 +59,9 @@ def test_promotion_leaves_exactly_one_classifier_serving_beside_the_chat_model()
     old = ModelVersion.objects.create(
         name="heads-old", kind="classifier", source="trained", path="/h/old", is_serving=True, metadata={"examples": 5}
     )
-    new = ModelVersion.objects.create(name="heads-new", kind="classifier", source="trained", path="/h/new", metadata={"figures": {"f1": 0.8}})
+    new = ModelVersion.objects.create(
+        name="heads-new", kind="classifier", source="trained", path="/h/new", metadata={"figures": {"f1": 0.8}}
+    )
     policy = ModelVersion.objects.create(name="chat", kind="policy", source="trained", path="/p", is_serving=True)
     classifier_version_promote(version=new)
     serving = dict(ModelVersion.objects.values_list("name", "is_serving"))

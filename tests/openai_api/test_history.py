@@ -1,6 +1,7 @@
 """What /v1/chat/completions takes as history (issue 15, item 1): bounded
 in turns and characters, refused before anything is stored, and stored in
 a fixed number of queries when taken."""
+
 import json
 
 import pytest
@@ -26,7 +27,9 @@ def post(client, user):
 
     def post(body: dict):
         return client.post(
-            "/v1/chat/completions", data=json.dumps(body), content_type="application/json",
+            "/v1/chat/completions",
+            data=json.dumps(body),
+            content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {raw}",
         )
 
@@ -52,10 +55,20 @@ def test_a_body_of_thousands_of_turns_is_refused_and_stores_nothing(post, served
 @pytest.mark.parametrize(
     "messages,param,code",
     [
-        ([{"role": "user", "content": "x" * 101}, {"role": "user", "content": "hi"}], "messages[0].content",
-         "message_too_long"),
-        ([{"role": "system", "content": "s" * 60}, {"role": "developer", "content": "s" * 60},
-          {"role": "user", "content": "hi"}], "messages", "system_prompt_too_long"),
+        (
+            [{"role": "user", "content": "x" * 101}, {"role": "user", "content": "hi"}],
+            "messages[0].content",
+            "message_too_long",
+        ),
+        (
+            [
+                {"role": "system", "content": "s" * 60},
+                {"role": "developer", "content": "s" * 60},
+                {"role": "user", "content": "hi"},
+            ],
+            "messages",
+            "system_prompt_too_long",
+        ),
         (history(6, "y" * 90), "messages", "context_length_exceeded"),
     ],
 )
@@ -95,7 +108,7 @@ def test_the_history_is_stored_in_a_fixed_number_of_queries(user, captured_tasks
     assert counts[200] - counts[2] < 10, "no query per turn (SQLite bulk writes in batches)"
     path = list(Message.objects.filter(conversation=answer.conversation).order_by("pk"))
     assert [m.role for m in path[:4]] == ["user", "assistant", "user", "assistant"] and len(path) == 202
-    assert all(child.parent_id == parent.pk for parent, child in zip(path, path[1:]))
+    assert all(child.parent_id == parent.pk for parent, child in zip(path, path[1:], strict=False))
     assert path[0].parent_id is None and path[-1] == answer and path[-2].status == MessageStatus.PENDING
     assert answer.conversation.system_prompt == "Be brief." and answer.conversation.title == "API: hi"
     assert joined[-1] == answer.conversation, "the watcher heard of the conversation"

@@ -104,24 +104,38 @@ def test_parameters_this_server_would_ignore_are_refused_by_name(extra, param):
 
 
 def test_defaults_clients_send_for_unsupported_parameters_pass():
-    parsed = parse_completion_request({
-        "messages": _HI, "frequency_penalty": 0, "presence_penalty": 0, "tools": [], "tool_choice": "none",
-        "response_format": {"type": "text"}, "logprobs": False, "user": "client-42", "parallel_tool_calls": True,
-    })
+    parsed = parse_completion_request(
+        {
+            "messages": _HI,
+            "frequency_penalty": 0,
+            "presence_penalty": 0,
+            "tools": [],
+            "tool_choice": "none",
+            "response_format": {"type": "text"},
+            "logprobs": False,
+            "user": "client-42",
+            "parallel_tool_calls": True,
+        }
+    )
     assert parsed.content == "hi"
 
 
 def test_history_is_normalised_to_alternating_turns():
-    parsed = parse_completion_request({
-        "messages": [
-            {"role": "system", "content": "Be brief."},
-            {"role": "user", "content": "a"},
-            {"role": "user", "content": "b"},
-            {"role": "assistant", "content": "c"},
-            {"role": "user", "content": [{"type": "text", "text": "d"}]},
-        ],
-        "max_tokens": 7, "temperature": 0.2, "stop": "END", "stream": True,
-    })
+    parsed = parse_completion_request(
+        {
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "a"},
+                {"role": "user", "content": "b"},
+                {"role": "assistant", "content": "c"},
+                {"role": "user", "content": [{"type": "text", "text": "d"}]},
+            ],
+            "max_tokens": 7,
+            "temperature": 0.2,
+            "stop": "END",
+            "stream": True,
+        }
+    )
     assert parsed.system_prompt == "Be brief."
     assert parsed.turns == [{"role": "user", "content": "a\n\nb"}, {"role": "assistant", "content": "c"}]
     assert parsed.content == "d" and parsed.stop == ["END"] and parsed.stream

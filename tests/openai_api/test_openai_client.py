@@ -1,5 +1,6 @@
 """The official `openai` package against the live stack: the web role, Redis and
 a Celery worker running the tiny model."""
+
 import openai
 import pytest
 
@@ -23,7 +24,8 @@ def test_models_lists_the_served_model(api, tiny_model_dir):
 
 def test_completion_without_streaming(api):
     result = api.chat.completions.create(
-        model="", messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+        model="",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
         max_tokens=12,
     )
     choice = result.choices[0]
@@ -36,7 +38,10 @@ def test_completion_without_streaming(api):
 
 def test_completion_streams_in_chunks(api):
     stream = api.chat.completions.create(
-        model="", messages=[{"role": "user", "content": "Tell me a story"}], max_tokens=200, stream=True,
+        model="",
+        messages=[{"role": "user", "content": "Tell me a story"}],
+        max_tokens=200,
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -85,7 +90,8 @@ def test_store_false_keeps_the_moderators_evidence(api, user):
 def test_tools_are_refused_by_name_and_nothing_is_stored(api):
     with pytest.raises(openai.BadRequestError) as refused:
         api.chat.completions.create(
-            model="", messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+            model="",
+            messages=[{"role": "user", "content": "What is the weather in Paris?"}],
             tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
         )
     assert refused.value.body["param"] == "tools" and "not supported" in refused.value.body["message"]

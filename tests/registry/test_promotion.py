@@ -5,6 +5,7 @@ A generation worker of its own, on a queue of its own and without
 CHAT_MODEL (the shared test worker answers with the tiny model the setting
 names), so it answers with the registry's serving version as production
 does; answers are sent to it directly, past input moderation."""
+
 import pytest
 from django.test import Client
 
@@ -36,7 +37,10 @@ def ask(user, max_new_tokens: int) -> Message:
         conversation=conversation, role=Message.Role.USER, content="Tell me a story", status=MessageStatus.ACCEPTED
     )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role=Message.Role.ASSISTANT, status=MessageStatus.QUEUED,
+        conversation=conversation,
+        parent=question,
+        role=Message.Role.ASSISTANT,
+        status=MessageStatus.QUEUED,
         sampling={"temperature": 0.7, "top_p": 0.9, "max_new_tokens": max_new_tokens},
     )
     generate_answer_task.apply_async(args=[answer.pk], queue=QUEUE)
@@ -55,8 +59,13 @@ def test_promotion_switches_the_next_answer_and_spares_the_one_in_flight(
 
     long_answer = ask(user, max_new_tokens=1500)
     eventually(
-        lambda: Message.objects.filter(pk=long_answer.pk, status=MessageStatus.STREAMING, model_version=old).exclude(content="").exists(),
-        what="the long answer streaming on the old version", timeout=90,
+        lambda: (
+            Message.objects.filter(pk=long_answer.pk, status=MessageStatus.STREAMING, model_version=old)
+            .exclude(content="")
+            .exists()
+        ),
+        what="the long answer streaming on the old version",
+        timeout=90,
     )
     client = Client()
     client.force_login(admin)
@@ -65,14 +74,22 @@ def test_promotion_switches_the_next_answer_and_spares_the_one_in_flight(
     assert Message.objects.get(pk=long_answer.pk).status == MessageStatus.STREAMING, "still in flight at the switch"
 
     next_answer = ask(user, max_new_tokens=20)
-    eventually(lambda: Message.objects.get(pk=next_answer.pk).status == MessageStatus.COMPLETE,
-               what="the next answer", timeout=90)
+    eventually(
+        lambda: Message.objects.get(pk=next_answer.pk).status == MessageStatus.COMPLETE,
+        what="the next answer",
+        timeout=90,
+    )
     next_answer.refresh_from_db()
     assert next_answer.model_version == new and next_answer.model_name == "tiny-new"
-    assert f"Loading chat model from {new_dir}" in serving_worker.output(), "the worker loaded the new version, no restart"
+    assert f"Loading chat model from {new_dir}" in serving_worker.output(), (
+        "the worker loaded the new version, no restart"
+    )
 
-    eventually(lambda: Message.objects.get(pk=long_answer.pk).status not in (MessageStatus.QUEUED, MessageStatus.STREAMING),
-               what="the long answer finishing", timeout=300)
+    eventually(
+        lambda: Message.objects.get(pk=long_answer.pk).status not in (MessageStatus.QUEUED, MessageStatus.STREAMING),
+        what="the long answer finishing",
+        timeout=300,
+    )
     long_answer.refresh_from_db()
     assert long_answer.status == MessageStatus.COMPLETE and long_answer.completion_tokens == 1500
     assert long_answer.model_version == old

@@ -1,4 +1,5 @@
 """The dashboard's figures on a small, hand-counted fixture."""
+
 from datetime import timedelta
 
 import pytest
@@ -69,7 +70,9 @@ def test_flag_rates_per_category_and_day(day):
     assert len(rows) == 14 and rows[0].day == TODAY - timedelta(days=13) and rows[-1].day == TODAY
     today, yesterday = rows[-1], rows[-2]
     assert (today.moderated, today.flagged) == (5, 2)
-    assert today.by_category[c.HATE] == 1 and today.by_category[c.VIOLENCE] == 1 and today.by_category[c.HARASSMENT] == 1
+    assert (
+        today.by_category[c.HATE] == 1 and today.by_category[c.VIOLENCE] == 1 and today.by_category[c.HARASSMENT] == 1
+    )
     assert today.by_category[c.SEXUAL] == 0
     assert today.flag_rate == pytest.approx(0.4)
     assert today.category_rates([c.HATE, c.SEXUAL]) == [(c.HATE, 1, pytest.approx(0.2)), (c.SEXUAL, 0, 0.0)]

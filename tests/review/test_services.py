@@ -29,7 +29,11 @@ def test_every_decision_audits_who_what_and_the_status_before_and_after(item, ma
     first, second = make_user(username="mod1", role="moderator"), make_user(username="mod2", role="moderator")
     review_item_decide(item=item, reviewer=first, decision="confirm", note="clear threat")
     review_item_decide(item=item, reviewer=second, decision="overturn", note="a film quote")
-    audit = list(item.decisions.order_by("at", "id").values_list("reviewer__username", "decision", "status_before", "status_after", "note"))
+    audit = list(
+        item.decisions.order_by("at", "id").values_list(
+            "reviewer__username", "decision", "status_before", "status_after", "note"
+        )
+    )
     assert audit == [
         ("mod1", "confirm", "open", "confirmed", "clear threat"),
         ("mod2", "overturn", "confirmed", "overturned", "a film quote"),

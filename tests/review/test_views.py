@@ -15,11 +15,15 @@ LIST_URL = "/moderation/review/"
 def items(exchange, make_user):
     question, answer = exchange
     output = review_item_create(
-        message=answer, direction="output", text="I will kill you, said the villain",
+        message=answer,
+        direction="output",
+        text="I will kill you, said the villain",
         verdict=moderate("I will kill you, said the villain", "assistant"),
     )
     decided = review_item_create(
-        message=question, direction="input", text="how do I make a pipe bomb",
+        message=question,
+        direction="input",
+        text="how do I make a pipe bomb",
         verdict=moderate("how do I make a pipe bomb", "user"),
     )
     review_item_decide(item=decided, reviewer=make_user(username="mod0", role="moderator"), decision="confirm")
@@ -100,6 +104,7 @@ def test_a_missing_item_is_404(moderator_client):
 
 # --- Every page and action, by role ------------------------------------------------
 
+
 @pytest.fixture
 def classifier_version():
     return ModelVersion.objects.create(name="heads-1", kind="classifier", source="trained", path="/tmp/heads-1")
@@ -143,7 +148,9 @@ def test_users_and_annotators_are_refused_everywhere(client, make_user, items, c
     assert_nothing_changed(items[0], classifier_version)
 
 
-def test_moderators_see_every_page_and_decide_but_neither_retrain_nor_promote(moderator_client, items, classifier_version):
+def test_moderators_see_every_page_and_decide_but_neither_retrain_nor_promote(
+    moderator_client, items, classifier_version
+):
     for method, url, data in moderation_requests(items[0], classifier_version):
         response = getattr(moderator_client, method)(url, data)
         if url.startswith("/moderation/classifier/") and method == "post":
@@ -183,8 +190,18 @@ def figures(auprc: float, hate_f1: float) -> dict:
     """The shape of moderation.classifier.train.cross_validate's figures."""
     mean = lambda value: {"mean": value, "std": 0.01}  # noqa: E731
     return {
-        "folds": 5, "repeats": 3, "texts": 40, "unsafe": 20, "threshold": 0.5,
-        "overall": {"auprc": mean(auprc), "f1": mean(0.5), "best_f1": mean(0.6), "precision": mean(0.5), "recall": mean(0.5)},
+        "folds": 5,
+        "repeats": 3,
+        "texts": 40,
+        "unsafe": 20,
+        "threshold": 0.5,
+        "overall": {
+            "auprc": mean(auprc),
+            "f1": mean(0.5),
+            "best_f1": mean(0.6),
+            "precision": mean(0.5),
+            "recall": mean(0.5),
+        },
         "categories": {"hate": {"auprc": mean(0.4), "f1": mean(hate_f1), "best_f1": mean(0.5)}},
     }
 
@@ -192,11 +209,18 @@ def figures(auprc: float, hate_f1: float) -> dict:
 def test_the_classifier_page_puts_figures_next_to_the_serving_ones(client, make_user):
     client.force_login(make_user(username="root", role="admin"))
     ModelVersion.objects.create(
-        name="heads-serving", kind="classifier", source="trained", path="/h/a", is_serving=True,
+        name="heads-serving",
+        kind="classifier",
+        source="trained",
+        path="/h/a",
+        is_serving=True,
         metadata={"examples": 500, "figures": figures(0.71, 0.6)},
     )
     ModelVersion.objects.create(
-        name="heads-new", kind="classifier", source="trained", path="/h/b",
+        name="heads-new",
+        kind="classifier",
+        source="trained",
+        path="/h/b",
         metadata={"examples": 600, "figures": figures(0.78, 0.7)},
     )
     ClassifierTraining.objects.create(state="failed", error="ValueError: broken")
@@ -215,9 +239,13 @@ def test_without_a_promoted_version_the_shipped_head_is_compared(client, make_us
 
     from moderation.classifier import serving
 
-    (tmp_path / "metadata.json").write_text(json.dumps({"format": "moderation-heads/1", "cross_validation": figures(0.66, 0.5)}))
+    (tmp_path / "metadata.json").write_text(
+        json.dumps({"format": "moderation-heads/1", "cross_validation": figures(0.66, 0.5)})
+    )
     monkeypatch.setattr(serving, "SHIPPED_HEAD", tmp_path)
-    ModelVersion.objects.create(name="heads-new", kind="classifier", source="trained", path="/h/b", metadata={"figures": figures(0.7, 0.6)})
+    ModelVersion.objects.create(
+        name="heads-new", kind="classifier", source="trained", path="/h/b", metadata={"figures": figures(0.7, 0.6)}
+    )
     client.force_login(make_user(username="mod", role="moderator"))
     response = client.get("/moderation/classifier/")
     assert response.context["serving"].name == "default (shipped)" and response.context["serving"].version is None
@@ -264,11 +292,15 @@ def test_pagination_keeps_the_filters(moderator_client, flag, monkeypatch):
 def test_a_row_decision_without_javascript_returns_to_the_filtered_list(moderator_client, items):
     output, _ = items
     back = f"{LIST_URL}?category=harassment%2Fthreatening&page=1"
-    response = moderator_client.post(f"{LIST_URL}{output.pk}/decide/", {"decision": "overturn", "note": "film", "next": back})
+    response = moderator_client.post(
+        f"{LIST_URL}{output.pk}/decide/", {"decision": "overturn", "note": "film", "next": back}
+    )
     assert response.status_code == 302 and response["Location"] == back
     output.refresh_from_db()
     assert (output.status, output.note, output.reviewer.username) == ("overturned", "film", "mod")
-    response = moderator_client.post(f"{LIST_URL}{output.pk}/decide/", {"decision": "confirm", "next": "https://evil.example/"})
+    response = moderator_client.post(
+        f"{LIST_URL}{output.pk}/decide/", {"decision": "confirm", "next": "https://evil.example/"}
+    )
     assert response["Location"] == LIST_URL, "no open redirect"
 
 
@@ -279,8 +311,15 @@ def test_the_script_gets_json_back(moderator_client, items):
     )
     assert response.status_code == 200
     (data,) = response.json()["items"]
-    assert data["id"] == output.pk and data["status"] == "confirmed" and data["reviewer"] == "mod" and data["note"] == "threat"
-    bad = moderator_client.post(f"{LIST_URL}{output.pk}/decide/", {"decision": "delete"}, HTTP_ACCEPT="application/json")
+    assert (
+        data["id"] == output.pk
+        and data["status"] == "confirmed"
+        and data["reviewer"] == "mod"
+        and data["note"] == "threat"
+    )
+    bad = moderator_client.post(
+        f"{LIST_URL}{output.pk}/decide/", {"decision": "delete"}, HTTP_ACCEPT="application/json"
+    )
     assert bad.status_code == 400 and "delete" in bad.json()["error"]
     assert moderator_client.post(f"{LIST_URL}999999/decide/", {"decision": "confirm"}).status_code == 404
 
@@ -288,12 +327,17 @@ def test_the_script_gets_json_back(moderator_client, items):
 def test_bulk_decisions(moderator_client, flag):
     first, second, third = flag("hate", text="a"), flag("hate", text="b"), flag("hate", text="c")
     response = moderator_client.post(
-        f"{LIST_URL}decide/", {"decision": "overturn", "note": "all fine", "ids": [first.pk, second.pk, 999999]},
+        f"{LIST_URL}decide/",
+        {"decision": "overturn", "note": "all fine", "ids": [first.pk, second.pk, 999999]},
         HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 200
     assert sorted(item["id"] for item in response.json()["items"]) == [first.pk, second.pk]
-    assert dict(ReviewItem.objects.values_list("pk", "status")) == {first.pk: "overturned", second.pk: "overturned", third.pk: "open"}
+    assert dict(ReviewItem.objects.values_list("pk", "status")) == {
+        first.pk: "overturned",
+        second.pk: "overturned",
+        third.pk: "open",
+    }
     assert ReviewDecision.objects.filter(note="all fine", status_before="open", status_after="overturned").count() == 2
     none_checked = moderator_client.post(f"{LIST_URL}decide/", {"decision": "confirm"}, HTTP_ACCEPT="application/json")
     assert none_checked.status_code == 400 and "Check at least one item" in none_checked.json()["error"]
@@ -322,16 +366,30 @@ def test_the_list_rows_carry_stable_test_ids(moderator_client, items):
     page = moderator_client.get(LIST_URL).content.decode()
     output = items[0]
     assert f'data-testid="review-row" data-id="{output.pk}" data-status="open"' in page
-    for testid in ("review-note", "review-select", "bulk-confirm", "bulk-overturn", "filter-category", "filter-layer",
-                   "filter-direction", "filter-origin", "filter-status", "review-help"):
+    for testid in (
+        "review-note",
+        "review-select",
+        "bulk-confirm",
+        "bulk-overturn",
+        "filter-category",
+        "filter-layer",
+        "filter-direction",
+        "filter-origin",
+        "filter-status",
+        "review-help",
+    ):
         assert f'data-testid="{testid}"' in page, testid
     assert "js/review.js" in page
 
 
 def test_the_detail_page_shows_the_branch_scores_and_audit(moderator_client, items, make_user):
     output, decided = items
-    review_item_decide(item=output, reviewer=make_user(username="mod2", role="moderator"), decision="confirm", note="threat")
-    review_item_decide(item=output, reviewer=make_user(username="mod3", role="moderator"), decision="overturn", note="villain")
+    review_item_decide(
+        item=output, reviewer=make_user(username="mod2", role="moderator"), decision="confirm", note="threat"
+    )
+    review_item_decide(
+        item=output, reviewer=make_user(username="mod3", role="moderator"), decision="overturn", note="villain"
+    )
     response = moderator_client.get(f"{LIST_URL}{output.pk}/")
     page = response.content.decode()
     assert [m.role for m in response.context["path"]] == ["user", "assistant"]

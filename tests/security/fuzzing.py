@@ -2,13 +2,16 @@
 an attacker with objects of their own and every right short of admin's,
 and hypothesis strategies for hostile input (wrong shapes and types,
 huge values, invalid Unicode, other users' ids)."""
+
 import json
 import math
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
-from hypothesis import HealthCheck, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from arena.models import ArenaMatch
 from chat.models import FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
@@ -54,12 +57,18 @@ def _objects(owner, *, text: str, versions: tuple[ModelVersion, ModelVersion], q
         conversation=conversation, role=Message.Role.USER, content=f"Question {text}", status=MessageStatus.ACCEPTED
     )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role=Message.Role.ASSISTANT, content=f"Answer {text}",
+        conversation=conversation,
+        parent=question,
+        role=Message.Role.ASSISTANT,
+        content=f"Answer {text}",
         status=MessageStatus.COMPLETE,
     )
     waiting = [
         Message.objects.create(
-            conversation=conversation, parent=question, role=Message.Role.ASSISTANT, content=f"Partial {text}",
+            conversation=conversation,
+            parent=question,
+            role=Message.Role.ASSISTANT,
+            content=f"Partial {text}",
             status=MessageStatus.QUEUED,
         )
         for _ in range(queued)
@@ -70,22 +79,38 @@ def _objects(owner, *, text: str, versions: tuple[ModelVersion, ModelVersion], q
 
     arena_conversation = Conversation.objects.create(owner=owner, title=f"Arena {text}")
     arena_question = Message.objects.create(
-        conversation=arena_conversation, role=Message.Role.USER, content=f"Arena question {text}",
+        conversation=arena_conversation,
+        role=Message.Role.USER,
+        content=f"Arena question {text}",
         status=MessageStatus.ACCEPTED,
     )
     sides = [
         Message.objects.create(
-            conversation=arena_conversation, parent=arena_question, role=Message.Role.ASSISTANT,
-            content=f"Side {side} {text}", status=MessageStatus.COMPLETE, model_version=version,
+            conversation=arena_conversation,
+            parent=arena_question,
+            role=Message.Role.ASSISTANT,
+            content=f"Side {side} {text}",
+            status=MessageStatus.COMPLETE,
+            model_version=version,
         )
-        for side, version in zip("ab", versions)
+        for side, version in zip("ab", versions, strict=True)
     ]
     match = ArenaMatch.objects.create(
-        user=owner, conversation=arena_conversation, question=arena_question, answer_a=sides[0], answer_b=sides[1],
-        version_a=versions[0], version_b=versions[1],
+        user=owner,
+        conversation=arena_conversation,
+        question=arena_question,
+        answer_a=sides[0],
+        answer_b=sides[1],
+        version_a=versions[0],
+        version_b=versions[1],
     )
     job = TrainingJob.objects.create(
-        kind="sft", preset="cpu-quick", recipe="training.sft", created_by=owner, state="running", log_tail=f"Log {text}",
+        kind="sft",
+        preset="cpu-quick",
+        recipe="training.sft",
+        created_by=owner,
+        state="running",
+        log_tail=f"Log {text}",
     )
     return {
         "conversation": [conversation.pk],
@@ -111,20 +136,30 @@ def build_world(make_user, *, busy: bool) -> World:
     attacker = make_user(username="attacker", role="annotator", arena_enabled=True)
     attacker.user_permissions.add(Permission.objects.get(codename="add_trainingjob", content_type__app_label="jobs"))
     theirs = _objects(victim, text=SECRET, versions=versions, queued=1)
-    own = _objects(attacker, text="mine", versions=versions, queued=settings.CHAT_MAX_CONCURRENT_GENERATIONS if busy else 0)
+    own = _objects(
+        attacker, text="mine", versions=versions, queued=settings.CHAT_MAX_CONCURRENT_GENERATIONS if busy else 0
+    )
     _, raw_key = api_key_create(user=attacker, name="fuzz")
-    return World(attacker=attacker, victim=victim, api_key=raw_key, served_model=versions[0].name, own=own, theirs=theirs)
+    return World(
+        attacker=attacker, victim=victim, api_key=raw_key, served_model=versions[0].name, own=own, theirs=theirs
+    )
 
 
 def victim_state(world: World) -> tuple:
     """Everything of the victim's an attacker could change."""
     victim = world.victim
     return (
-        list(Conversation.objects.filter(owner=victim).order_by("pk").values_list(
-            "pk", "title", "system_prompt", "temperature", "top_p", "max_new_tokens", "current_leaf_id")),
+        list(
+            Conversation.objects.filter(owner=victim)
+            .order_by("pk")
+            .values_list("pk", "title", "system_prompt", "temperature", "top_p", "max_new_tokens", "current_leaf_id")
+        ),
         list(Message.objects.filter(conversation__owner=victim).order_by("pk").values_list("pk", "status", "content")),
-        list(Feedback.objects.filter(message__conversation__owner=victim).order_by("pk").values_list(
-            "pk", "user_id", "rating", "comment")),
+        list(
+            Feedback.objects.filter(message__conversation__owner=victim)
+            .order_by("pk")
+            .values_list("pk", "user_id", "rating", "comment")
+        ),
         list(ArenaMatch.objects.filter(user=victim).order_by("pk").values_list("pk", "outcome")),
         ReviewItem.objects.filter(message__conversation__owner=victim).count(),
         list(TrainingJob.objects.filter(created_by=victim).values_list("pk", "state")),
@@ -157,15 +192,20 @@ messy_characters = st.one_of(st.characters(), st.characters(categories=["Cs"]), 
 def messy_text(max_size: int = 40) -> st.SearchStrategy[str]:
     """Any text, half the time with a NASTY character in it for sure."""
     half = max(max_size // 2, 1)
-    spiked = st.builds(lambda a, bad, b: a + bad + b, st.text(max_size=half), st.sampled_from(NASTY), st.text(max_size=half))
+    spiked = st.builds(
+        lambda a, bad, b: a + bad + b, st.text(max_size=half), st.sampled_from(NASTY), st.text(max_size=half)
+    )
     return st.one_of(spiked, st.text(messy_characters, max_size=max_size))
 
 
 def huge_text(low: int = 5_000, high: int = 120_000) -> st.SearchStrategy[str]:
     """Long strings, built by repetition: generating them character by
     character would dominate the run."""
-    return st.builds(lambda unit, n: unit * (n // len(unit) + 1), st.text(messy_characters, min_size=1, max_size=3),
-                     st.integers(low, high))
+    return st.builds(
+        lambda unit, n: unit * (n // len(unit) + 1),
+        st.text(messy_characters, min_size=1, max_size=3),
+        st.integers(low, high),
+    )
 
 
 numbers = st.one_of(
@@ -230,13 +270,18 @@ def wrong_values(world: World | None = None) -> st.SearchStrategy:
     if world is None:
         return wrong
     number = ids(world)
-    wrong_ids = st.one_of(number.map(str), number.map(lambda n: [n]), number.map(lambda n: {"id": n}),
-                          st.sampled_from(world.all_ids()).map(float))
+    wrong_ids = st.one_of(
+        number.map(str),
+        number.map(lambda n: [n]),
+        number.map(lambda n: {"id": n}),
+        st.sampled_from(world.all_ids()).map(float),
+    )
     return weighted((2, wrong), (1, wrong_ids))
 
 
-def objects(fields: dict[str, st.SearchStrategy], world: World | None = None,
-            required: tuple[str, ...] = ()) -> st.SearchStrategy[dict]:
+def objects(
+    fields: dict[str, st.SearchStrategy], world: World | None = None, required: tuple[str, ...] = ()
+) -> st.SearchStrategy[dict]:
     """An object with valid values for the `required` fields and any subset
     of the others, or one like it with one field (known, most often, or
     unknown) spoiled by a wrong value: every check is reached with the
@@ -252,22 +297,30 @@ def objects(fields: dict[str, st.SearchStrategy], world: World | None = None,
 def settings_object() -> st.SearchStrategy[dict]:
     """A conversation's settings, as PATCH and the socket's `send` take them."""
     limit = settings.GENERATION_MAX_NEW_TOKENS_LIMIT
-    return objects({
-        "title": st.one_of(st.text(min_size=1, max_size=30), messy_text()),
-        "system_prompt": st.one_of(st.text(max_size=30), messy_text(), st.builds(lambda n: "s" * n, st.integers(7990, 8010))),
-        "temperature": st.one_of(st.floats(0, 2), st.integers(0, 2)),
-        "top_p": st.floats(0.01, 1),
-        "max_new_tokens": st.one_of(st.integers(1, limit), st.sampled_from([1, limit, 0, limit + 1])),
-    })
+    return objects(
+        {
+            "title": st.one_of(st.text(min_size=1, max_size=30), messy_text()),
+            "system_prompt": st.one_of(
+                st.text(max_size=30), messy_text(), st.builds(lambda n: "s" * n, st.integers(7990, 8010))
+            ),
+            "temperature": st.one_of(st.floats(0, 2), st.integers(0, 2)),
+            "top_p": st.floats(0.01, 1),
+            "max_new_tokens": st.one_of(st.integers(1, limit), st.sampled_from([1, limit, 0, limit + 1])),
+        }
+    )
 
 
 def feedback_object() -> st.SearchStrategy[dict]:
     reasons = sorted({r for rs in FEEDBACK_REASONS.values() for r in rs})
-    return objects({
-        "rating": st.sampled_from([1, -1, 0, 2, 1.0, True]),
-        "reasons": st.lists(st.sampled_from(reasons), max_size=3),
-        "comment": st.one_of(st.text(max_size=30), messy_text(), st.builds(lambda n: "c" * n, st.integers(3990, 4010))),
-    })
+    return objects(
+        {
+            "rating": st.sampled_from([1, -1, 0, 2, 1.0, True]),
+            "reasons": st.lists(st.sampled_from(reasons), max_size=3),
+            "comment": st.one_of(
+                st.text(max_size=30), messy_text(), st.builds(lambda n: "c" * n, st.integers(3990, 4010))
+            ),
+        }
+    )
 
 
 def deep_nesting() -> st.SearchStrategy[str]:

@@ -13,7 +13,6 @@ no answer. A principal *gets in* when some method answers anything else
 be a server error, but for the health check's 503, its way of saying a
 worker is missing.
 """
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -40,7 +39,15 @@ from ..moderation.factories import make_verdict
 SECRET = "VICTIM-SECRET-7f3a"
 
 ANONYMOUS, PENDING, USER, ANNOTATOR, MODERATOR, TRAINER, ARENA, ADMIN, OWNER = (
-    "anonymous", "pending", "user", "annotator", "moderator", "trainer", "arena", "admin", "owner",
+    "anonymous",
+    "pending",
+    "user",
+    "annotator",
+    "moderator",
+    "trainer",
+    "arena",
+    "admin",
+    "owner",
 )
 PRINCIPALS = (ANONYMOUS, PENDING, USER, ANNOTATOR, MODERATOR, TRAINER, ARENA, ADMIN, OWNER)
 
@@ -210,7 +217,9 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
         name="owner-policy", source="imported", path=str(tmp_path), kind="policy", arena_enabled=True
     )
     ModelVersion.objects.create(name="serving-policy", source="imported", path=str(tmp_path), is_serving=True)
-    classifier = ModelVersion.objects.create(name="classifier-head", source="trained", path=str(tmp_path), kind="classifier")
+    classifier = ModelVersion.objects.create(
+        name="classifier-head", source="trained", path=str(tmp_path), kind="classifier"
+    )
     match = played_match(owner, content=f"Arena question {SECRET}")
     job_dir = tmp_path / "job"
     job_dir.mkdir()
@@ -224,18 +233,28 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
     snapshot = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
     api_key, _ = api_key_create(user=owner, name=f"key {SECRET}")
     ids = {
-        "conversation_id": conversation.pk, "message_id": question.pk, "item_id": review_item.pk,
-        "match_id": match.pk, "version_id": version.pk, "job_id": job.pk, "assignment_id": assignment.pk,
-        "snapshot_id": snapshot.pk, "key_id": api_key.pk, "user_id": owner.pk,
+        "conversation_id": conversation.pk,
+        "message_id": question.pk,
+        "item_id": review_item.pk,
+        "match_id": match.pk,
+        "version_id": version.pk,
+        "job_id": job.pk,
+        "assignment_id": assignment.pk,
+        "snapshot_id": snapshot.pk,
+        "key_id": api_key.pk,
+        "user_id": owner.pk,
         "classifier_version_id": classifier.pk,
     }
     return users, ids
 
 
 # URL arguments that are not object ids.
-_NAMED_ARGUMENTS = {"chat:export": {"fmt": "md"}, "labeling:next": {"kind": "demonstration"},
-                    "accounts:password-reset-confirm": {"uidb64": "MQ", "token": "set-password"},
-                    "labeling:admin-snapshot-download": {"fmt": "sft-messages"}}
+_NAMED_ARGUMENTS = {
+    "chat:export": {"fmt": "md"},
+    "labeling:next": {"kind": "demonstration"},
+    "accounts:password-reset-confirm": {"uidb64": "MQ", "token": "set-password"},
+    "labeling:admin-snapshot-download": {"fmt": "sft-messages"},
+}
 
 
 def _url(name: str, ids: dict) -> str:
@@ -275,7 +294,9 @@ def test_route_lets_in_exactly_its_principals(world, name):
             _client(principal, users).post(url, data={}),
         ]
         for response in responses:
-            assert response.status_code < 500 or (name == "healthz" and response.status_code == 503), f"{principal} {response.request['REQUEST_METHOD']} {url}: {response.status_code}"
+            assert response.status_code < 500 or (name == "healthz" and response.status_code == 503), (
+                f"{principal} {response.request['REQUEST_METHOD']} {url}: {response.status_code}"
+            )
         got_in = not all(_is_refusal(r) for r in responses)
         if got_in != (principal in POLICY[name]):
             wrong.append(f"{principal} {'got in' if got_in else 'was refused'} ({[r.status_code for r in responses]})")

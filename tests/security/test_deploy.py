@@ -1,5 +1,6 @@
 """The production profile passes Django's deployment checks, refuses to
 start without its secrets, and every state-changing route checks CSRF."""
+
 import os
 import re
 import secrets
@@ -20,11 +21,17 @@ CSRF_EXEMPT = {"openai-models", "openai-chat-completions"}
 
 
 def _check_deploy(**env) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "ALLOWED_HOSTS", "HTTPS")}
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "ALLOWED_HOSTS", "HTTPS")
+    }
     environment.update(DJANGO_SETTINGS_MODULE="chatsite.settings_production", **env)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -5,16 +5,19 @@ the attacker through Django's test client. Every answer is below 500, a
 JSON error says what went wrong, and nothing of the victim's shows or
 changes. Each example runs in a savepoint rolled back after it, so every
 request meets the same data."""
+
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field as dataclass_field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from urllib.parse import quote, urlencode
 
 import pytest
 from django.db import transaction
 from django.test import Client
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labeling.forms import PREVIEW_MAX_CHARS
 
@@ -48,8 +51,23 @@ OPENAI_BODY_LIMIT = 1024 * 1024
 EXAMPLES = {"chat": 2200, "arena": 900, "openai": 1300, "labeling": 500}
 
 ODD_BODIES = [
-    b"", b" ", b"null", b"NaN", b"-Infinity", b"1e999", b"{", b"}", b'{"a": 1, "a": 2}', b"\xef\xbb\xbf{}",
-    b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"{}\x00", b'{"\\ud800": "\\udfff"}', b"[]", b'"text"',
+    b"",
+    b" ",
+    b"null",
+    b"NaN",
+    b"-Infinity",
+    b"1e999",
+    b"{",
+    b"}",
+    b'{"a": 1, "a": 2}',
+    b"\xef\xbb\xbf{}",
+    b"\xff",
+    b"\xc3\x28",
+    b"\xed\xa0\x80",
+    b"{}\x00",
+    b'{"\\ud800": "\\udfff"}',
+    b"[]",
+    b'"text"',
 ]
 
 
@@ -91,8 +109,11 @@ def queries() -> st.SearchStrategy[str]:
 
 def as_anyone(requests: st.SearchStrategy[Request]) -> st.SearchStrategy[Request]:
     """Mostly the attacker, now and then nobody signed in."""
-    return st.builds(lambda request, anonymous: replace(request, anonymous=anonymous), requests,
-                     st.sampled_from([False] * 9 + [True]))
+    return st.builds(
+        lambda request, anonymous: replace(request, anonymous=anonymous),
+        requests,
+        st.sampled_from([False] * 9 + [True]),
+    )
 
 
 def wrong_methods(paths: list[str], allowed: set[str]) -> st.SearchStrategy[Request]:
@@ -106,57 +127,95 @@ def chat_requests(world) -> st.SearchStrategy[Request]:
     select = objects({"message": ids(world, "message")}, world)
     reason = st.one_of(st.text(max_size=30), messy_text(), st.builds(lambda n: "r" * n, st.integers(990, 1010)))
     report = objects({"reason": reason})
-    paths = [f"/api/conversations/{world.own['conversation'][0]}/", f"/api/messages/{world.own['message'][1]}/feedback/"]
-    odd = st.builds(lambda method, path, pk: Request(method, path.format(pk)), st.sampled_from(["GET", "DELETE"]),
-                    st.sampled_from(["/api/conversations/{}/", "/api/messages/{}/"]), odd_path_ids(world))
-    return as_anyone(weighted(
-        (1, odd),
-        (1, st.builds(lambda q: Request("GET", f"/api/conversations/?q={q}"), queries())),
-        (1, st.builds(lambda pk: Request("GET", f"/api/conversations/{pk}/"), conversation)),
-        (3, st.builds(lambda pk, b: Request("PATCH", f"/api/conversations/{pk}/", b), conversation, body(settings_object()))),
-        (1, st.builds(lambda pk: Request("DELETE", f"/api/conversations/{pk}/"), conversation)),
-        (2, st.builds(lambda pk, b: Request("POST", f"/api/conversations/{pk}/select/", b), conversation, body(select))),
-        (1, st.builds(lambda pk: Request("GET", f"/api/messages/{pk}/"), message)),
-        (3, st.builds(lambda pk, b: Request("POST", f"/api/messages/{pk}/feedback/", b), message, body(feedback_object()))),
-        (2, st.builds(lambda pk, b: Request("POST", f"/api/messages/{pk}/report/", b), message, body(report))),
-        (1, wrong_methods(paths, {"GET", "PATCH", "DELETE", "POST"})),
-    ))
+    paths = [
+        f"/api/conversations/{world.own['conversation'][0]}/",
+        f"/api/messages/{world.own['message'][1]}/feedback/",
+    ]
+    odd = st.builds(
+        lambda method, path, pk: Request(method, path.format(pk)),
+        st.sampled_from(["GET", "DELETE"]),
+        st.sampled_from(["/api/conversations/{}/", "/api/messages/{}/"]),
+        odd_path_ids(world),
+    )
+    return as_anyone(
+        weighted(
+            (1, odd),
+            (1, st.builds(lambda q: Request("GET", f"/api/conversations/?q={q}"), queries())),
+            (1, st.builds(lambda pk: Request("GET", f"/api/conversations/{pk}/"), conversation)),
+            (
+                3,
+                st.builds(
+                    lambda pk, b: Request("PATCH", f"/api/conversations/{pk}/", b),
+                    conversation,
+                    body(settings_object()),
+                ),
+            ),
+            (1, st.builds(lambda pk: Request("DELETE", f"/api/conversations/{pk}/"), conversation)),
+            (
+                2,
+                st.builds(
+                    lambda pk, b: Request("POST", f"/api/conversations/{pk}/select/", b), conversation, body(select)
+                ),
+            ),
+            (1, st.builds(lambda pk: Request("GET", f"/api/messages/{pk}/"), message)),
+            (
+                3,
+                st.builds(
+                    lambda pk, b: Request("POST", f"/api/messages/{pk}/feedback/", b), message, body(feedback_object())
+                ),
+            ),
+            (2, st.builds(lambda pk, b: Request("POST", f"/api/messages/{pk}/report/", b), message, body(report))),
+            (1, wrong_methods(paths, {"GET", "PATCH", "DELETE", "POST"})),
+        )
+    )
 
 
 def arena_requests(world) -> st.SearchStrategy[Request]:
     match = path_ids(world, "match")
     outcome = objects({"outcome": st.sampled_from(["a", "b", "tie", "both_bad", "A", " a", "c", ""])})
-    vote = st.builds(lambda pk, b: Request("POST", f"/arena/api/matches/{pk}/vote/", b), match,
-                     bodies(outcome, ARENA_BODY_LIMIT))
-    return as_anyone(weighted(
-        (1, st.builds(lambda pk: Request("GET", f"/arena/api/matches/{pk}/"), odd_path_ids(world))),
-        (1, st.builds(lambda pk: Request("GET", f"/arena/api/matches/{pk}/"), match)),
-        (4, vote),
-        (1, wrong_methods([f"/arena/api/matches/{world.own['match'][0]}/vote/"], {"POST"})),
-    ))
+    vote = st.builds(
+        lambda pk, b: Request("POST", f"/arena/api/matches/{pk}/vote/", b), match, bodies(outcome, ARENA_BODY_LIMIT)
+    )
+    return as_anyone(
+        weighted(
+            (1, st.builds(lambda pk: Request("GET", f"/arena/api/matches/{pk}/"), odd_path_ids(world))),
+            (1, st.builds(lambda pk: Request("GET", f"/arena/api/matches/{pk}/"), match)),
+            (4, vote),
+            (1, wrong_methods([f"/arena/api/matches/{world.own['match'][0]}/vote/"], {"POST"})),
+        )
+    )
 
 
 def completion_object(world) -> st.SearchStrategy[dict]:
     roles = st.sampled_from(["system", "developer", "user", "assistant", "tool", "function", "", "USER"])
-    parts = st.lists(objects({"type": st.sampled_from(["text", "image_url"]), "text": st.text(max_size=20)}), max_size=3)
+    parts = st.lists(
+        objects({"type": st.sampled_from(["text", "image_url"]), "text": st.text(max_size=20)}), max_size=3
+    )
     message = objects({"role": roles, "content": st.one_of(st.text(max_size=30), messy_text(), parts)})
-    plain = st.fixed_dictionaries({"role": st.sampled_from(["system", "user", "assistant"]), "content": st.text(max_size=20)})
-    valid_history = st.builds(lambda turns, last: turns + [{"role": "user", "content": last}],
-                              st.lists(plain, max_size=4), st.text(min_size=1, max_size=20))
+    plain = st.fixed_dictionaries(
+        {"role": st.sampled_from(["system", "user", "assistant"]), "content": st.text(max_size=20)}
+    )
+    valid_history = st.builds(
+        lambda turns, last: turns + [{"role": "user", "content": last}],
+        st.lists(plain, max_size=4),
+        st.text(min_size=1, max_size=20),
+    )
     tokens = st.integers(1, 64)
     short = st.text(min_size=1, max_size=5)
-    completion = objects({
-        "model": st.sampled_from([world.served_model, "", "gpt-4o"]),
-        "temperature": st.floats(0, 2),
-        "top_p": st.floats(0.01, 1),
-        "max_tokens": tokens,
-        "max_completion_tokens": tokens,
-        "stop": st.one_of(short, st.lists(short, max_size=5)),
-        "n": st.integers(0, 2),
-        "stream": st.booleans(),
-        "stream_options": st.fixed_dictionaries({"include_usage": st.booleans()}),
-        "store": st.booleans(),
-    })
+    completion = objects(
+        {
+            "model": st.sampled_from([world.served_model, "", "gpt-4o"]),
+            "temperature": st.floats(0, 2),
+            "top_p": st.floats(0.01, 1),
+            "max_tokens": tokens,
+            "max_completion_tokens": tokens,
+            "stop": st.one_of(short, st.lists(short, max_size=5)),
+            "n": st.integers(0, 2),
+            "stream": st.booleans(),
+            "stream_options": st.fixed_dictionaries({"include_usage": st.booleans()}),
+            "store": st.booleans(),
+        }
+    )
     # Nearly always with messages, most of them well formed, so the checks after theirs are reached.
     messages = weighted((3, valid_history), (1, st.lists(message, max_size=4)), (1, wrong_values()))
     return st.builds(lambda body, history: {"messages": history, **body}, completion, messages)
@@ -173,13 +232,20 @@ def openai_requests(world) -> st.SearchStrategy[Request]:
     )
     completion = st.builds(
         lambda body, auth: Request("POST", "/v1/chat/completions", body, headers={"Authorization": auth}),
-        bodies(completion_object(world), OPENAI_BODY_LIMIT), authorization,
+        bodies(completion_object(world), OPENAI_BODY_LIMIT),
+        authorization,
     )
     return weighted(
         (8, completion),
         (1, st.builds(lambda auth: Request("GET", "/v1/models", headers={"Authorization": auth}), authorization)),
-        (1, st.builds(lambda method, auth: Request(method, "/v1/chat/completions", headers={"Authorization": auth}),
-                      st.sampled_from(["GET", "PUT", "DELETE", "PATCH"]), authorization)),
+        (
+            1,
+            st.builds(
+                lambda method, auth: Request(method, "/v1/chat/completions", headers={"Authorization": auth}),
+                st.sampled_from(["GET", "PUT", "DELETE", "PATCH"]),
+                authorization,
+            ),
+        ),
     )
 
 
@@ -192,12 +258,15 @@ def labeling_requests() -> st.SearchStrategy[Request]:
         (1, json_text(json_values).map(lambda t: t.encode("utf-8", "surrogatepass"))),
     )
     content_type = st.sampled_from(
-        ["application/x-www-form-urlencoded"] * 4 + ["multipart/form-data; boundary=xyz", "application/json", "text/plain"]
+        ["application/x-www-form-urlencoded"] * 4
+        + ["multipart/form-data; boundary=xyz", "application/json", "text/plain"]
     )
-    return as_anyone(weighted(
-        (4, st.builds(lambda body, ct: Request("POST", "/labeling/preview/", body, ct), form, content_type)),
-        (1, wrong_methods(["/labeling/preview/"], {"POST"})),
-    ))
+    return as_anyone(
+        weighted(
+            (4, st.builds(lambda body, ct: Request("POST", "/labeling/preview/", body, ct), form, content_type)),
+            (1, wrong_methods(["/labeling/preview/"], {"POST"})),
+        )
+    )
 
 
 # --- the property ---------------------------------------------------------------
@@ -237,7 +306,11 @@ class Fuzz:
     def __call__(self, request: Request) -> None:
         with transaction.atomic():
             response = self.clients[request.anonymous].generic(
-                request.method, request.path, request.body, content_type=request.content_type, headers=request.headers,
+                request.method,
+                request.path,
+                request.body,
+                content_type=request.content_type,
+                headers=request.headers,
             )
             try:
                 self.check(response)

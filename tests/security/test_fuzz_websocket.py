@@ -8,6 +8,7 @@ in as the attacker, for all its frames; after each frame it sends a ping
 and reads up to the pong. The socket stays open, every frame gets exactly
 one answer (an error frame with a code and a message when it is refused),
 no frame carries the victim's data and the victim's data is unchanged."""
+
 import asyncio
 import json
 import time
@@ -16,10 +17,12 @@ from collections import Counter
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from core.redis_client import redis_client
 from chatsite.asgi import application
+from core.redis_client import redis_client
 
 from ..conftest import record_figures, session_cookie
 from ..helpers.sockets import handshake, handshake_headers
@@ -86,7 +89,7 @@ class Socket:
         """The next frame; fails when the socket closed or stays silent."""
         try:
             output = await self.communicator.receive_output(timeout=ANSWER_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AssertionError(f"no frame within {ANSWER_TIMEOUT} s: a frame went unanswered") from None
         assert output["type"] == "websocket.send", f"the socket closed: {output}"
         assert SECRET not in output["text"], "the victim's data leaked"
@@ -152,8 +155,11 @@ def frames(known: list[st.SearchStrategy[dict]], huge: st.SearchStrategy[str]) -
     """Mostly well-formed frames of the known types; then unknown and
     non-text types, JSON that is no object, text that is no JSON, nesting
     past the parser's limit, binary frames and `huge` ones."""
-    odd_types = st.builds(lambda body, kind: {**body, "type": kind},
-                          st.dictionaries(messy_text(10), json_values, max_size=3), st.one_of(messy_text(), json_values))
+    odd_types = st.builds(
+        lambda body, kind: {**body, "type": kind},
+        st.dictionaries(messy_text(10), json_values, max_size=3),
+        st.one_of(messy_text(), json_values),
+    )
     meant = json_text(st.one_of(*known))
     return weighted(
         (12, meant),
@@ -170,40 +176,65 @@ def frames(known: list[st.SearchStrategy[dict]], huge: st.SearchStrategy[str]) -
 def content() -> st.SearchStrategy[str]:
     """A message: short, odd, or at the length limit give or take a few."""
     limit = settings.CHAT_MAX_MESSAGE_CHARS
-    return st.one_of(st.text(min_size=1, max_size=40), messy_text(), st.builds(lambda n: "w" * n, st.integers(limit - 5, limit + 5)))
+    return st.one_of(
+        st.text(min_size=1, max_size=40), messy_text(), st.builds(lambda n: "w" * n, st.integers(limit - 5, limit + 5))
+    )
 
 
 def huge_frames() -> st.SearchStrategy[str]:
     """Frames around the size the socket takes (a message at its limit,
     JSON-escaped, plus slack) and far past it."""
     limit = settings.CHAT_MAX_MESSAGE_CHARS
-    return st.builds(lambda n: json.dumps({"type": "send", "conversation": None, "content": "\"" * n}),
-                     st.integers(limit - 10, limit * 4))
+    return st.builds(
+        lambda n: json.dumps({"type": "send", "conversation": None, "content": '"' * n}),
+        st.integers(limit - 10, limit * 4),
+    )
 
 
 def chat_frames(world) -> st.SearchStrategy[str | bytes]:
     conversation, message = ids(world, "conversation"), ids(world, "message")
-    return frames([
-        typed("subscribe", {"conversation": conversation}, world, ("conversation",)),
-        typed("send", {"conversation": st.one_of(st.none(), conversation), "parent": st.one_of(st.none(), message),
-                       "content": content(), "settings": settings_object()}, world, ("content",)),
-        typed("send", {"conversation": st.one_of(st.none(), conversation), "content": content()}, world, ("content",)),
-        typed("regenerate", {"message": message}, world, ("message",)),
-        typed("stop", {"message": message}, world, ("message",)),
-        typed("ping", {}, world),
-    ], huge_frames())
+    return frames(
+        [
+            typed("subscribe", {"conversation": conversation}, world, ("conversation",)),
+            typed(
+                "send",
+                {
+                    "conversation": st.one_of(st.none(), conversation),
+                    "parent": st.one_of(st.none(), message),
+                    "content": content(),
+                    "settings": settings_object(),
+                },
+                world,
+                ("content",),
+            ),
+            typed(
+                "send", {"conversation": st.one_of(st.none(), conversation), "content": content()}, world, ("content",)
+            ),
+            typed("regenerate", {"message": message}, world, ("message",)),
+            typed("stop", {"message": message}, world, ("message",)),
+            typed("ping", {}, world),
+        ],
+        huge_frames(),
+    )
 
 
 def arena_frames(world) -> st.SearchStrategy[str | bytes]:
     match = ids(world, "match")
-    return frames([
-        typed("start", {"content": content(), "trial_version": st.one_of(st.none(), ids(world, "version"))}, world,
-              ("content",)),
-        typed("start", {"content": content()}, world, ("content",)),
-        typed("watch", {"match": match}, world, ("match",)),
-        typed("stop", {"match": match}, world, ("match",)),
-        typed("ping", {}, world),
-    ], huge_frames())
+    return frames(
+        [
+            typed(
+                "start",
+                {"content": content(), "trial_version": st.one_of(st.none(), ids(world, "version"))},
+                world,
+                ("content",),
+            ),
+            typed("start", {"content": content()}, world, ("content",)),
+            typed("watch", {"match": match}, world, ("match",)),
+            typed("stop", {"match": match}, world, ("match",)),
+            typed("ping", {}, world),
+        ],
+        huge_frames(),
+    )
 
 
 def job_frames(world) -> st.SearchStrategy[str | bytes]:
@@ -261,8 +292,11 @@ def fuzz(name: str, world, socket: Socket, strategy, figures: dict, *, remember=
         run()
     finally:
         socket.close()
-    figures[name] = {"inputs": sum(counts.values()), "seconds": round(time.monotonic() - started, 1),
-                     "answers": dict(counts.most_common())}
+    figures[name] = {
+        "inputs": sum(counts.values()),
+        "seconds": round(time.monotonic() - started, 1),
+        "answers": dict(counts.most_common()),
+    }
     assert victim_state(world) == victim_before, "the victim's data changed"
     assert figures[name]["inputs"] >= EXAMPLES[name]
     return counts

@@ -5,12 +5,13 @@ branch of its own conversation and that conversation's system prompt.
 Checked on what the worker builds (`chat.selectors.model_context`) and, through a real
 worker, on the number of prompt tokens the model actually read, which
 matches the user's own turns alone."""
+
 import pytest
 from channels.db import database_sync_to_async
 from transformers import AutoTokenizer
 
-from chat.selectors import model_context
 from chat.models import Conversation, Message, MessageStatus
+from chat.selectors import model_context
 
 from ..helpers.sockets import connect, final_message, receive_until, send_message
 
@@ -25,9 +26,16 @@ INJECTIONS = [
 def _alices_secrets(make_user) -> Conversation:
     alice = make_user(username="alice")
     conversation = Conversation.objects.create(owner=alice, system_prompt=f"Remember: {SECRET}")
-    question = Message.objects.create(conversation=conversation, role="user", content=SECRET, status=MessageStatus.ACCEPTED)
-    Message.objects.create(conversation=conversation, parent=question, role="assistant", content=f"Noted: {SECRET}",
-                           status=MessageStatus.COMPLETE)
+    question = Message.objects.create(
+        conversation=conversation, role="user", content=SECRET, status=MessageStatus.ACCEPTED
+    )
+    Message.objects.create(
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content=f"Noted: {SECRET}",
+        status=MessageStatus.COMPLETE,
+    )
     return conversation
 
 
@@ -38,12 +46,15 @@ def test_the_context_holds_only_the_users_own_branch(make_user, injection):
     mallory = make_user(username="mallory")
     conversation = Conversation.objects.create(owner=mallory, system_prompt="Be brief.")
     first = Message.objects.create(conversation=conversation, role="user", content="Hi", status=MessageStatus.ACCEPTED)
-    reply = Message.objects.create(conversation=conversation, parent=first, role="assistant", content="Hello!",
-                                   status=MessageStatus.COMPLETE)
-    question = Message.objects.create(conversation=conversation, parent=reply, role="user", content=injection,
-                                      status=MessageStatus.ACCEPTED)
-    answer = Message.objects.create(conversation=conversation, parent=question, role="assistant", content="",
-                                    status=MessageStatus.QUEUED)
+    reply = Message.objects.create(
+        conversation=conversation, parent=first, role="assistant", content="Hello!", status=MessageStatus.COMPLETE
+    )
+    question = Message.objects.create(
+        conversation=conversation, parent=reply, role="user", content=injection, status=MessageStatus.ACCEPTED
+    )
+    answer = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", content="", status=MessageStatus.QUEUED
+    )
     assert model_context(answer) == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Hi"},

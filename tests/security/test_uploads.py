@@ -1,5 +1,6 @@
 """Upload limits and content checks on every import: the request cap
 before any view runs, and each form's own checks."""
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client

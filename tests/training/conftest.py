@@ -1,5 +1,6 @@
 """Tiny real models and data files for the recipe tests: every recipe runs
 for real on them in seconds on a CPU."""
+
 import json
 from pathlib import Path
 
@@ -31,8 +32,9 @@ def tiny_chat_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sft_file(tmp_path_factory) -> Path:
-    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
-            for q, a in SFT_EXAMPLES]
+    rows = [
+        {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]} for q, a in SFT_EXAMPLES
+    ]
     return write_jsonl(tmp_path_factory.mktemp("sft") / "sft.jsonl", rows * 2)
 
 
@@ -46,9 +48,15 @@ def preference_rows(groups: int = 12) -> list[dict]:
         ranked = [answer, "Maybe. I am not sure.", "x q z z"]
         for better in range(3):
             for worse in range(better + 1, 3):
-                rows.append({"prompt": prompt, "chosen": [{"role": "assistant", "content": ranked[better]}],
-                             "rejected": [{"role": "assistant", "content": ranked[worse]}],
-                             "margin": float(worse - better), "group_id": f"task-{index}"})
+                rows.append(
+                    {
+                        "prompt": prompt,
+                        "chosen": [{"role": "assistant", "content": ranked[better]}],
+                        "rejected": [{"role": "assistant", "content": ranked[worse]}],
+                        "margin": float(worse - better),
+                        "group_id": f"task-{index}",
+                    }
+                )
     return rows
 
 
@@ -59,7 +67,15 @@ def preference_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def prompts_file(tmp_path_factory) -> Path:
-    prompts = ["Hello", "What is the capital?", "Write a poem", "the sea", "How are you", "Knowledge is power",
-               "A journey", "def add"]
+    prompts = [
+        "Hello",
+        "What is the capital?",
+        "Write a poem",
+        "the sea",
+        "How are you",
+        "Knowledge is power",
+        "A journey",
+        "def add",
+    ]
     rows = [{"prompt": [{"role": "user", "content": p}]} for p in prompts]
     return write_jsonl(tmp_path_factory.mktemp("prompts") / "prompts.jsonl", rows)

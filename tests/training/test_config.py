@@ -33,19 +33,24 @@ class TestLoadConfig:
         assert config.lora is True and config.lr == pytest.approx(1e-4)
 
     def test_int_for_float_field_is_accepted(self, tmp_path):
-        config = load_config(RewardRecipeConfig, write(tmp_path / "c.json",
-                                                       {"output_dir": "o", "model": "m", "train_file": "t", "lr": 1}))
+        config = load_config(
+            RewardRecipeConfig,
+            write(tmp_path / "c.json", {"output_dir": "o", "model": "m", "train_file": "t", "lr": 1}),
+        )
         assert config.lr == 1.0 and isinstance(config.lr, float)
 
-    @pytest.mark.parametrize("data, message", [
-        ({"output_dir": "o", "corpus": "c", "learning_rate": 1.0}, "unknown config key 'learning_rate'"),
-        ({"output_dir": "o", "corpus": "c", "seq_len": "long"}, "seq_len: expected int"),
-        ({"output_dir": "o", "corpus": "c", "compile": 1}, "compile: expected bool"),
-        ({"output_dir": "o", "corpus": "c", "seq_len": True}, "seq_len: expected int, got a boolean"),
-        ({"output_dir": "o"}, "missing required config key 'corpus'"),
-        ({"output_dir": "o", "corpus": "c", "eval_fraction": 1.5}, "eval_fraction"),
-        ({"output_dir": "o", "corpus": "c", "preset": "huge"}, "unknown preset 'huge'"),
-    ])
+    @pytest.mark.parametrize(
+        "data, message",
+        [
+            ({"output_dir": "o", "corpus": "c", "learning_rate": 1.0}, "unknown config key 'learning_rate'"),
+            ({"output_dir": "o", "corpus": "c", "seq_len": "long"}, "seq_len: expected int"),
+            ({"output_dir": "o", "corpus": "c", "compile": 1}, "compile: expected bool"),
+            ({"output_dir": "o", "corpus": "c", "seq_len": True}, "seq_len: expected int, got a boolean"),
+            ({"output_dir": "o"}, "missing required config key 'corpus'"),
+            ({"output_dir": "o", "corpus": "c", "eval_fraction": 1.5}, "eval_fraction"),
+            ({"output_dir": "o", "corpus": "c", "preset": "huge"}, "unknown preset 'huge'"),
+        ],
+    )
     def test_errors_name_the_key(self, tmp_path, data, message):
         with pytest.raises(ConfigError, match=message):
             load_config(PretrainRecipeConfig, write(tmp_path / "c.json", data))
@@ -63,10 +68,10 @@ class TestPreset:
             assert set(PRESETS[kind]) == {"cpu-quick", "single-gpu", "multi-gpu"}
 
     def test_presets_build_valid_configs(self):
+        from training.config import build_config
         from training.dpo import DpoRecipeConfig
         from training.ppo import PpoRecipeConfig
         from training.sft import SftRecipeConfig
-        from training.config import build_config
 
         required = {
             PretrainRecipeConfig: {"output_dir": "o", "corpus": "c"},

@@ -47,20 +47,31 @@ class TestPreferenceGroup:
 class TestHh:
     def test_transcripts_become_preference_rows(self):
         records = [
-            (1, {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Help me\n\nAssistant: Sure.",
-                 "rejected": "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Help me\n\nAssistant: No."}),
+            (
+                1,
+                {
+                    "chosen": "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Help me\n\nAssistant: Sure.",
+                    "rejected": "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Help me\n\nAssistant: No.",
+                },
+            ),
             (2, {"chosen": "\n\nHuman: A\n\nAssistant: same", "rejected": "\n\nHuman: A\n\nAssistant: same"}),
             (3, {"chosen": "no turns", "rejected": "x"}),
         ]
         rows, skipped = hh_to_preference(records)
         assert skipped == 2
-        assert rows == [{
-            "prompt": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
-                       {"role": "user", "content": "Help me"}],
-            "chosen": [{"role": "assistant", "content": "Sure."}],
-            "rejected": [{"role": "assistant", "content": "No."}],
-            "margin": 0.0, "group_id": "hh-1",
-        }]
+        assert rows == [
+            {
+                "prompt": [
+                    {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Hello"},
+                    {"role": "user", "content": "Help me"},
+                ],
+                "chosen": [{"role": "assistant", "content": "Sure."}],
+                "rejected": [{"role": "assistant", "content": "No."}],
+                "margin": 0.0,
+                "group_id": "hh-1",
+            }
+        ]
 
     def test_transcripts_split_into_stripped_turns_and_repeated_speakers_merge(self):
         assert parse_hh_transcript("\n\nHuman: a \n\nAssistant:  b\n\nAssistant: c\n\n\nHuman: d") == [
@@ -84,8 +95,11 @@ class TestHh:
 
 class TestPrompt:
     def test_trailing_assistant_turn_is_dropped(self, tmp_path):
-        path = write_jsonl(tmp_path / "p.jsonl", [
-            {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]},
-            {"prompt": "plain text"},
-        ])
+        path = write_jsonl(
+            tmp_path / "p.jsonl",
+            [
+                {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]},
+                {"prompt": "plain text"},
+            ],
+        )
         assert load_prompts(path) == [[{"role": "user", "content": "Q"}], [{"role": "user", "content": "plain text"}]]

@@ -6,9 +6,20 @@ from .conftest import read_metrics
 
 
 def test_dpo_trains_and_holds_out_whole_groups(tmp_path, tiny_chat_dir, preference_file):
-    config = DpoRecipeConfig(output_dir=str(tmp_path / "out"), model=str(tiny_chat_dir),
-                             train_file=str(preference_file), lora=True, lora_r=4, max_steps=6, batch_size=6,
-                             lr=5e-3, beta=0.5, eval_fraction=0.25, device="cpu", warmup_ratio=0.0)
+    config = DpoRecipeConfig(
+        output_dir=str(tmp_path / "out"),
+        model=str(tiny_chat_dir),
+        train_file=str(preference_file),
+        lora=True,
+        lora_r=4,
+        max_steps=6,
+        batch_size=6,
+        lr=5e-3,
+        beta=0.5,
+        eval_fraction=0.25,
+        device="cpu",
+        warmup_ratio=0.0,
+    )
     summary = train(config)
     lines = read_metrics(tmp_path / "out")
     losses = [line["loss"] for line in lines if "loss" in line]

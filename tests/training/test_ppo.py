@@ -1,6 +1,7 @@
 """PPO at tiny scale against a known reward: an answer earns 1 when it
 contains token X. The policy is a random-init tiny model whose (peaky,
 init_std 0.3) distribution already emits X in some answers."""
+
 import collections
 import json
 
@@ -9,8 +10,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from engine.tiny import build_tiny_chat_model
-from training.ppo import PpoRecipeConfig, encode_prompts, left_pad, load_models, train
 from training.data import load_prompts
+from training.ppo import PpoRecipeConfig, encode_prompts, left_pad, load_models, train
 
 from .conftest import read_metrics
 
@@ -28,10 +29,18 @@ def frequent_token(policy_dir, prompts_file):
     model = AutoModelForCausalLM.from_pretrained(policy_dir)
     ids, mask = left_pad(encode_prompts(tokenizer, load_prompts(prompts_file), 64), tokenizer.pad_token_id, "cpu")
     torch.manual_seed(0)
-    out = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, top_k=0, max_new_tokens=8,
-                         num_return_sequences=4, pad_token_id=tokenizer.pad_token_id, eos_token_id=None)
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        do_sample=True,
+        top_k=0,
+        max_new_tokens=8,
+        num_return_sequences=4,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=None,
+    )
     counts = collections.Counter()
-    for row in out[:, ids.shape[1]:].tolist():
+    for row in out[:, ids.shape[1] :].tolist():
         counts.update(set(row) - set(tokenizer.all_special_ids))
     token, hits = counts.most_common(1)[0]
     assert hits < len(out)
@@ -40,10 +49,23 @@ def frequent_token(policy_dir, prompts_file):
 
 def run(tmp_path, policy_dir, prompts_file, token, kl_coef, name):
     config = PpoRecipeConfig(
-        output_dir=str(tmp_path / name), policy_model=str(policy_dir), prompts_file=str(prompts_file),
-        synthetic_reward=f"contains:#{token}", max_steps=20, rollout_batch_size=16, minibatch_size=8,
-        ppo_epochs=2, max_new_tokens=8, lr=3e-3, kl_coef=kl_coef, missing_eos_penalty=None, eval_every=10,
-        eval_prompts=2, device="cpu", seed=0)
+        output_dir=str(tmp_path / name),
+        policy_model=str(policy_dir),
+        prompts_file=str(prompts_file),
+        synthetic_reward=f"contains:#{token}",
+        max_steps=20,
+        rollout_batch_size=16,
+        minibatch_size=8,
+        ppo_epochs=2,
+        max_new_tokens=8,
+        lr=3e-3,
+        kl_coef=kl_coef,
+        missing_eos_penalty=None,
+        eval_every=10,
+        eval_prompts=2,
+        device="cpu",
+        seed=0,
+    )
     summary = train(config)
     return summary, read_metrics(tmp_path / name)
 
@@ -52,8 +74,9 @@ def mean(values):
     return sum(values) / len(values)
 
 
-def test_reward_rises_with_bounded_kl_and_a_larger_kl_coef_stays_closer(tmp_path, policy_dir, prompts_file,
-                                                                        frequent_token):
+def test_reward_rises_with_bounded_kl_and_a_larger_kl_coef_stays_closer(
+    tmp_path, policy_dir, prompts_file, frequent_token
+):
     summary, lines = run(tmp_path, policy_dir, prompts_file, frequent_token, 0.01, "low-kl")
     rewards = [line["reward"] for line in lines]
     assert len(rewards) == 20 and summary["status"] == "completed"
@@ -82,9 +105,21 @@ def reward_dir(tmp_path_factory, policy_dir):
 
 def test_reward_model_and_lora(tmp_path, policy_dir, reward_dir, prompts_file):
     config = PpoRecipeConfig(
-        output_dir=str(tmp_path / "out"), policy_model=str(policy_dir), reward_model=str(reward_dir),
-        prompts_file=str(prompts_file), lora=True, lora_r=4, max_steps=3, rollout_batch_size=4, minibatch_size=2,
-        ppo_epochs=1, max_new_tokens=6, lr=1e-2, device="cpu", eval_prompts=1)
+        output_dir=str(tmp_path / "out"),
+        policy_model=str(policy_dir),
+        reward_model=str(reward_dir),
+        prompts_file=str(prompts_file),
+        lora=True,
+        lora_r=4,
+        max_steps=3,
+        rollout_batch_size=4,
+        minibatch_size=2,
+        ppo_epochs=1,
+        max_new_tokens=6,
+        lr=1e-2,
+        device="cpu",
+        eval_prompts=1,
+    )
     _, policy, reference, value_model, _ = load_models(config, "cpu")
     reward = AutoModelForSequenceClassification.from_pretrained(reward_dir)
     # The value head starts as the reward model's score head.

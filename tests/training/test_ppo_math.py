@@ -1,4 +1,5 @@
 """PPO arithmetic on cases small enough to compute by hand."""
+
 import math
 
 import pytest

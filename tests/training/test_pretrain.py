@@ -8,8 +8,10 @@ from training.pretrain import PretrainRecipeConfig, train
 
 from .conftest import read_metrics
 
-TEXT = ("First Citizen: Before we proceed any further, hear me speak.\nAll: Speak, speak.\n"
-        "First Citizen: You are all resolved rather to die than to famish?\nAll: Resolved. resolved.\n") * 60
+TEXT = (
+    "First Citizen: Before we proceed any further, hear me speak.\nAll: Speak, speak.\n"
+    "First Citizen: You are all resolved rather to die than to famish?\nAll: Resolved. resolved.\n"
+) * 60
 
 
 @pytest.fixture
@@ -20,9 +22,24 @@ def corpus(tmp_path):
 
 
 def small(tmp_path, corpus, **overrides):
-    values = dict(output_dir=str(tmp_path / "out"), corpus=str(corpus), vocab_size=300, n_layer=2, n_head=2,
-                  n_kv_head=1, d_model=32, d_ff=64, seq_len=32, batch_size=8, max_steps=40, lr=3e-3,
-                  warmup_steps=5, eval_every=20, log_every=5, device="cpu")
+    values = dict(
+        output_dir=str(tmp_path / "out"),
+        corpus=str(corpus),
+        vocab_size=300,
+        n_layer=2,
+        n_head=2,
+        n_kv_head=1,
+        d_model=32,
+        d_ff=64,
+        seq_len=32,
+        batch_size=8,
+        max_steps=40,
+        lr=3e-3,
+        warmup_steps=5,
+        eval_every=20,
+        log_every=5,
+        device="cpu",
+    )
     values.update(overrides)
     config = PretrainRecipeConfig(**values)
     config.check()

@@ -2,6 +2,7 @@
 from its checkpoint: the same step counter, optimizer state, data order and
 RNG states, and metrics.jsonl continued. A checkpoint is written whole or
 not at all."""
+
 import json
 import os
 import signal
@@ -37,10 +38,12 @@ class Interrupt(Exception):
 def stop_at(step: int):
     """A progress hook sending this process SIGTERM once `step` is logged,
     as the jobs app does to cancel: the run stops at the next step boundary."""
+
     def progress(record):
         if record["step"] == step and not progress.sent:
             progress.sent = True
             os.kill(os.getpid(), signal.SIGTERM)
+
     progress.sent = False
     return progress
 
@@ -49,6 +52,7 @@ def crash_at(step: int):
     def progress(record):
         if record["step"] == step:
             raise Interrupt
+
     return progress
 
 
@@ -68,9 +72,25 @@ def same_weights(first, second, atol=0.0) -> bool:
 def pretrain_config(tmp_path, name, **overrides):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(TEXT, encoding="utf-8")
-    values = dict(output_dir=str(tmp_path / name), corpus=str(corpus), vocab_size=300, n_layer=1, n_head=2,
-                  n_kv_head=2, d_model=32, d_ff=64, seq_len=32, batch_size=4, max_steps=12, lr=3e-3,
-                  warmup_steps=2, eval_every=5, log_every=1, device="cpu", dropout=0.1)
+    values = dict(
+        output_dir=str(tmp_path / name),
+        corpus=str(corpus),
+        vocab_size=300,
+        n_layer=1,
+        n_head=2,
+        n_kv_head=2,
+        d_model=32,
+        d_ff=64,
+        seq_len=32,
+        batch_size=4,
+        max_steps=12,
+        lr=3e-3,
+        warmup_steps=2,
+        eval_every=5,
+        log_every=1,
+        device="cpu",
+        dropout=0.1,
+    )
     values.update(overrides)
     return PretrainRecipeConfig(**values)
 
@@ -91,8 +111,10 @@ def test_pretrain_stopped_and_started_again_ends_as_an_uninterrupted_run(tmp_pat
     # metrics.jsonl goes on: every step logged once, in order.
     assert loss_steps(tmp_path / "resumed") == list(range(1, 13))
     # Same batches, same dropout masks, same AdamW moments: the same weights.
-    assert same_weights(AutoModelForCausalLM.from_pretrained(tmp_path / "straight"),
-                        AutoModelForCausalLM.from_pretrained(tmp_path / "resumed"))
+    assert same_weights(
+        AutoModelForCausalLM.from_pretrained(tmp_path / "straight"),
+        AutoModelForCausalLM.from_pretrained(tmp_path / "resumed"),
+    )
     assert resumed["final"]["eval_loss"] == pytest.approx(straight["final"]["eval_loss"], abs=1e-6)
     # A completed run's output is the model; the checkpoint is gone.
     assert find_checkpoint(tmp_path / "resumed") is None
@@ -218,10 +240,19 @@ def test_a_checkpoint_set_aside_by_a_save_that_died_is_found(tmp_path):
 
 def test_reward_resumes_where_it_stopped(tmp_path, tiny_chat_dir, preference_file):
     def config(name):
-        return RewardRecipeConfig(output_dir=str(tmp_path / name), model=str(tiny_chat_dir),
-                                  train_file=str(preference_file), max_steps=6, groups_per_step=3,
-                                  groups_per_forward=3, lr=3e-3, eval_fraction=0.25, max_length=64, device="cpu",
-                                  warmup_ratio=0.0)
+        return RewardRecipeConfig(
+            output_dir=str(tmp_path / name),
+            model=str(tiny_chat_dir),
+            train_file=str(preference_file),
+            max_steps=6,
+            groups_per_step=3,
+            groups_per_forward=3,
+            lr=3e-3,
+            eval_fraction=0.25,
+            max_length=64,
+            device="cpu",
+            warmup_ratio=0.0,
+        )
 
     reward_train(config("straight"))
     stopped = reward_train(config("resumed"), progress=stop_at(2))
@@ -229,16 +260,31 @@ def test_reward_resumes_where_it_stopped(tmp_path, tiny_chat_dir, preference_fil
     resumed = reward_train(config("resumed"))
     assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 6
     assert loss_steps(tmp_path / "resumed") == list(range(1, 7))
-    assert same_weights(AutoModelForSequenceClassification.from_pretrained(tmp_path / "straight"),
-                        AutoModelForSequenceClassification.from_pretrained(tmp_path / "resumed"), atol=1e-6)
+    assert same_weights(
+        AutoModelForSequenceClassification.from_pretrained(tmp_path / "straight"),
+        AutoModelForSequenceClassification.from_pretrained(tmp_path / "resumed"),
+        atol=1e-6,
+    )
 
 
 def test_ppo_resumes_where_it_stopped(tmp_path, tiny_chat_dir, prompts_file):
     def config(name):
-        return PpoRecipeConfig(output_dir=str(tmp_path / name), policy_model=str(tiny_chat_dir),
-                               prompts_file=str(prompts_file), synthetic_reward="contains:#5", max_steps=4,
-                               rollout_batch_size=4, minibatch_size=2, ppo_epochs=1, max_new_tokens=4, lr=1e-2,
-                               adaptive_kl=True, eval_every=2, eval_prompts=1, device="cpu")
+        return PpoRecipeConfig(
+            output_dir=str(tmp_path / name),
+            policy_model=str(tiny_chat_dir),
+            prompts_file=str(prompts_file),
+            synthetic_reward="contains:#5",
+            max_steps=4,
+            rollout_batch_size=4,
+            minibatch_size=2,
+            ppo_epochs=1,
+            max_new_tokens=4,
+            lr=1e-2,
+            adaptive_kl=True,
+            eval_every=2,
+            eval_prompts=1,
+            device="cpu",
+        )
 
     ppo_train(config("straight"))
     stopped = ppo_train(config("resumed"), progress=stop_at(2))
@@ -246,12 +292,16 @@ def test_ppo_resumes_where_it_stopped(tmp_path, tiny_chat_dir, prompts_file):
     resumed = ppo_train(config("resumed"))
     assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 4
     assert loss_steps(tmp_path / "resumed", "policy_loss") == [1, 2, 3, 4]
-    assert [line["kl_coef"] for line in read_metrics(tmp_path / "resumed")] == \
-        [line["kl_coef"] for line in read_metrics(tmp_path / "straight")]
+    assert [line["kl_coef"] for line in read_metrics(tmp_path / "resumed")] == [
+        line["kl_coef"] for line in read_metrics(tmp_path / "straight")
+    ]
     samples = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "samples.jsonl").read_text().splitlines()]
     assert samples == [0, 2, 4]
-    assert same_weights(AutoModelForCausalLM.from_pretrained(tmp_path / "straight"),
-                        AutoModelForCausalLM.from_pretrained(tmp_path / "resumed"), atol=1e-6)
+    assert same_weights(
+        AutoModelForCausalLM.from_pretrained(tmp_path / "straight"),
+        AutoModelForCausalLM.from_pretrained(tmp_path / "resumed"),
+        atol=1e-6,
+    )
 
 
 # --- sft (and dpo, through the same run_trainer): the Trainer's checkpoints
@@ -259,9 +309,17 @@ def test_ppo_resumes_where_it_stopped(tmp_path, tiny_chat_dir, prompts_file):
 
 def test_sft_resumes_from_the_trainers_checkpoint(tmp_path, tiny_chat_dir, sft_file):
     def config(name):
-        return SftRecipeConfig(output_dir=str(tmp_path / name), model=str(tiny_chat_dir), train_file=str(sft_file),
-                               max_steps=6, batch_size=2, lr=3e-3, device="cpu", warmup_ratio=0.0,
-                               checkpoint_every=0)
+        return SftRecipeConfig(
+            output_dir=str(tmp_path / name),
+            model=str(tiny_chat_dir),
+            train_file=str(sft_file),
+            max_steps=6,
+            batch_size=2,
+            lr=3e-3,
+            device="cpu",
+            warmup_ratio=0.0,
+            checkpoint_every=0,
+        )
 
     sft_train(config("straight"))
     stopped = sft_train(config("resumed"), progress=stop_at(2))
@@ -271,15 +329,28 @@ def test_sft_resumes_from_the_trainers_checkpoint(tmp_path, tiny_chat_dir, sft_f
     resumed = sft_train(config("resumed"))
     assert resumed["status"] == "completed" and resumed["resumed_from_step"] == k and resumed["steps"] == 6
     assert loss_steps(tmp_path / "resumed") == list(range(1, 7))
-    assert same_weights(AutoModelForCausalLM.from_pretrained(tmp_path / "straight"),
-                        AutoModelForCausalLM.from_pretrained(tmp_path / "resumed"), atol=1e-5)
+    assert same_weights(
+        AutoModelForCausalLM.from_pretrained(tmp_path / "straight"),
+        AutoModelForCausalLM.from_pretrained(tmp_path / "resumed"),
+        atol=1e-5,
+    )
     assert not (tmp_path / "resumed" / "checkpoint").exists()
 
 
 def test_dpo_resumes_from_the_trainers_checkpoint(tmp_path, tiny_chat_dir, preference_file):
-    config = DpoRecipeConfig(output_dir=str(tmp_path / "out"), model=str(tiny_chat_dir),
-                             train_file=str(preference_file), lora=True, lora_r=4, max_steps=5, batch_size=4,
-                             lr=5e-3, device="cpu", warmup_ratio=0.0, checkpoint_every=2)
+    config = DpoRecipeConfig(
+        output_dir=str(tmp_path / "out"),
+        model=str(tiny_chat_dir),
+        train_file=str(preference_file),
+        lora=True,
+        lora_r=4,
+        max_steps=5,
+        batch_size=4,
+        lr=5e-3,
+        device="cpu",
+        warmup_ratio=0.0,
+        checkpoint_every=2,
+    )
     with pytest.raises(Interrupt):
         dpo_train(config, progress=crash_at(3))
     resumed = dpo_train(config)

@@ -8,10 +8,9 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from training.data import load_preference_groups
 from training.config import ConfigError
-from training.reward import (RewardRecipeConfig, _forward_groups, ensure_pad_token, group_loss,
-                             load_reward_model, train)
+from training.data import load_preference_groups
+from training.reward import RewardRecipeConfig, _forward_groups, ensure_pad_token, group_loss, load_reward_model, train
 from training.reward_eval import pairwise_accuracy
 
 from .conftest import read_metrics
@@ -20,9 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def config(tmp_path, model, data, **overrides):
-    values = dict(output_dir=str(tmp_path / "out"), model=str(model), train_file=str(data), max_steps=12,
-                  groups_per_step=3, groups_per_forward=3, lr=3e-3, eval_fraction=0.25, max_length=64,
-                  device="cpu", warmup_ratio=0.0)
+    values = dict(
+        output_dir=str(tmp_path / "out"),
+        model=str(model),
+        train_file=str(data),
+        max_steps=12,
+        groups_per_step=3,
+        groups_per_forward=3,
+        lr=3e-3,
+        eval_fraction=0.25,
+        max_length=64,
+        device="cpu",
+        warmup_ratio=0.0,
+    )
     values.update(overrides)
     return RewardRecipeConfig(**values)
 
@@ -40,8 +49,9 @@ def test_each_group_is_scored_once_in_one_forward(tmp_path, tiny_chat_dir, prefe
     groups = load_preference_groups(preference_file)[:2]
     model, tokenizer = load_reward_model(config(tmp_path, tiny_chat_dir, preference_file), "cpu")
     shapes = []
-    model.register_forward_hook(lambda module, args, kwargs, out: shapes.append(tuple(kwargs["input_ids"].shape)),
-                                with_kwargs=True)
+    model.register_forward_hook(
+        lambda module, args, kwargs, out: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
     rewards = _forward_groups(model, tokenizer, groups, 64, "cpu", bf16=False)
     # Two groups of three answers (three pairs each): one forward of six rows.
     assert len(shapes) == 1 and shapes[0][0] == 6
@@ -72,9 +82,23 @@ def test_training_learns_the_ranking_and_holds_out_groups(tmp_path, tiny_chat_di
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "out")
     assert model.config.num_labels == 1 and model.config.pad_token_id is not None
     # The saved model scores the held-out pairs as it did in training.
-    result = subprocess.run([sys.executable, "-m", "training.reward_eval", "--model", str(tmp_path / "out"),
-                             "--pairs", str(preference_file), "--max-length", "64"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training.reward_eval",
+            "--model",
+            str(tmp_path / "out"),
+            "--pairs",
+            str(preference_file),
+            "--max-length",
+            "64",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     assert printed["pairs"] == 36 and printed["accuracy"] > 0.5

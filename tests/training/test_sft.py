@@ -6,8 +6,16 @@ from .conftest import SFT_EXAMPLES, read_metrics
 
 
 def config(tmp_path, model, data, **overrides):
-    values = dict(output_dir=str(tmp_path / "out"), model=str(model), train_file=str(data), max_steps=8,
-                  batch_size=4, lr=3e-3, device="cpu", warmup_ratio=0.0)
+    values = dict(
+        output_dir=str(tmp_path / "out"),
+        model=str(model),
+        train_file=str(data),
+        max_steps=8,
+        batch_size=4,
+        lr=3e-3,
+        device="cpu",
+        warmup_ratio=0.0,
+    )
     values.update(overrides)
     return SftRecipeConfig(**values)
 
@@ -16,9 +24,9 @@ def test_prompt_tokens_get_label_minus_100(tmp_path, tiny_chat_dir, sft_file):
     trainer = build_trainer(config(tmp_path, tiny_chat_dir, sft_file))
     batch = next(iter(trainer.get_train_dataloader()))
     tokenizer = trainer.processing_class
-    for ids, labels in zip(batch["input_ids"].tolist(), batch["labels"].tolist()):
+    for ids, labels in zip(batch["input_ids"].tolist(), batch["labels"].tolist(), strict=True):
         text = tokenizer.decode(ids)
-        trained = tokenizer.decode([i for i, label in zip(ids, labels) if label != -100])
+        trained = tokenizer.decode([i for i, label in zip(ids, labels, strict=True) if label != -100])
         start = labels.index(next(label for label in labels if label != -100))
         # Everything before the answer (system/user turns, the assistant header) is masked...
         assert tokenizer.decode(ids[:start]).endswith("<|im_start|>assistant\n")

@@ -1,12 +1,13 @@
 """Counting tokens per user and day, and the daily quota the rate limiter
 enforces before each answer."""
+
 import threading
 
 import pytest
 from django.db import connection
 
-from core.errors import UserError
 from chat.services import message_send
+from core.errors import UserError
 from usage.models import DailyUsage
 from usage.services import usage_record
 
@@ -74,10 +75,16 @@ def test_an_answer_whose_conversation_is_deleted_mid_stream_is_still_charged(use
 
     version = ModelVersion.objects.create(name="tiny", kind="policy", source="trained", path=str(tiny_model_dir))
     conversation = Conversation.objects.create(owner=user)
-    question = Message.objects.create(conversation=conversation, role="user", content="Hi", status=MessageStatus.ACCEPTED)
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="Hi", status=MessageStatus.ACCEPTED
+    )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", status=MessageStatus.QUEUED,
-        model_version=version, sampling={"max_new_tokens": 16},
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        status=MessageStatus.QUEUED,
+        model_version=version,
+        sampling={"max_new_tokens": 16},
     )
     real_backend = worker.version_backend
 

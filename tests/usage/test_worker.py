@@ -1,4 +1,5 @@
 """An answer written by a real worker is counted for its user."""
+
 import pytest
 from channels.db import database_sync_to_async
 

@@ -2,6 +2,7 @@
 checkpoint contract: output_dir/checkpoint/ written every
 `checkpoint_every` steps and when stopped, resumed from when it is there
 (unless `resume` is false), and the summary's `resumed_from_step`."""
+
 import argparse
 import json
 import os
@@ -56,7 +57,9 @@ def main(kind: str) -> None:
     total = int(config.get("max_steps", 6))
     every = int(config.get("checkpoint_every", 1))
     started = time.monotonic()
-    print(f"{kind}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')}, {len(lines)} examples, {total} steps", flush=True)
+    print(
+        f"{kind}: rank {rank} of {os.environ.get('WORLD_SIZE', '1')}, {len(lines)} examples, {total} steps", flush=True
+    )
     resumed_from = _resume_step(out) if config.get("resume", True) else None
     step = resumed_from or 0
     if resumed_from is not None:
@@ -65,8 +68,12 @@ def main(kind: str) -> None:
         while step < total and not stop:
             time.sleep(float(config.get("step_seconds", 0.2)))
             step += 1
-            point = {"step": step, "total_steps": total, "elapsed_s": round(time.monotonic() - started, 3),
-                     "loss": round(2.0 / step, 4)}
+            point = {
+                "step": step,
+                "total_steps": total,
+                "elapsed_s": round(time.monotonic() - started, 3),
+                "loss": round(2.0 / step, 4),
+            }
             point.update({"reward": step * 0.1, "kl": step * 0.01} if kind == "ppo" else {"accuracy": step / total})
             metrics.write(json.dumps(point) + "\n")
             metrics.flush()
@@ -80,8 +87,15 @@ def main(kind: str) -> None:
     model = Path(config[INPUTS[kind][0]])
     shutil.copytree(model, out, dirs_exist_ok=True)
     status = "stopped" if stop else "completed"
-    summary = {"kind": kind, "status": status, "steps": step, "wall_time_s": time.monotonic() - started,
-               "final": {"loss": round(2.0 / max(step, 1), 4)}, "config": config, "resumed_from_step": resumed_from}
+    summary = {
+        "kind": kind,
+        "status": status,
+        "steps": step,
+        "wall_time_s": time.monotonic() - started,
+        "final": {"loss": round(2.0 / max(step, 1), 4)},
+        "config": config,
+        "resumed_from_step": resumed_from,
+    }
     (out / "summary.json").write_text(json.dumps(summary))
     print(f"{kind}: {status} after {step} steps", flush=True)
 
