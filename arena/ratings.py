@@ -99,7 +99,7 @@ def _invert(matrix: list[list[float]]) -> list[list[float]]:
         for r in range(size):
             if r != column and rows[r][column]:
                 factor = rows[r][column]
-                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[column])]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[column], strict=True)]
     return [row[size:] for row in rows]
 
 

@@ -114,8 +114,11 @@ def out_of_fold(data, attacked, attacked_of, repeats: int):
         runs.append(
             {
                 mode: (
-                    [dict(zip(CATEGORIES, map(float, s))) if scored[i] else None for i, s in enumerate(plain[mode])],
-                    [dict(zip(CATEGORIES, map(float, s))) for s in padded[mode]],
+                    [
+                        dict(zip(CATEGORIES, map(float, s), strict=True)) if scored[i] else None
+                        for i, s in enumerate(plain[mode])
+                    ],
+                    [dict(zip(CATEGORIES, map(float, s), strict=True)) for s in padded[mode]],
                 )
                 for mode in MODES
             }
@@ -271,9 +274,10 @@ def main() -> int:
     padded_views = views(attacked, full_window_counts(attacked.texts, attacked.spec))
     for mode in MODES:
         plain_view, padded_view = plain_views[mode], padded_views[mode]
-        plain_scores = [dict(zip(CATEGORIES, map(float, s))) for s in plain_view.score(shipped, dev_rows)]
+        plain_scores = [dict(zip(CATEGORIES, map(float, s), strict=True)) for s in plain_view.score(shipped, dev_rows)]
         padded_scores = [
-            dict(zip(CATEGORIES, map(float, s))) for s in padded_view.score(shipped, list(range(len(padded_texts))))
+            dict(zip(CATEGORIES, map(float, s), strict=True))
+            for s in padded_view.score(shipped, list(range(len(padded_texts))))
         ]
         report["attack_shipped_head_in_sample"][mode] = attack_counts(
             texts, padded_texts, unsafe_rows, plain_scores, padded_scores, layers

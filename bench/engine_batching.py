@@ -4,7 +4,8 @@ same prompts for every engine. Aggregate tokens per second, p50/p99 time to
 first token, ratios against one request on `generate` measured in the same
 run, and whether each engine's greedy answers equal `generate`'s.
 
-    .venv/bin/python bench/engine_batching.py [--model DIR] [--levels 1,4,8,16] [--engines dynamic,generate] [--out FILE]
+    .venv/bin/python bench/engine_batching.py [--model DIR] [--levels 1,4,8,16] \
+        [--engines dynamic,generate] [--out FILE]
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def main():
         if "generate" in texts:
             for engine in set(texts) - {"generate"}:
                 report["greedy_answers_equal_generate"].setdefault(engine, {})[str(n)] = (
-                    sum(a == b for a, b in zip(texts[engine], texts["generate"])) / n
+                    sum(a == b for a, b in zip(texts[engine], texts["generate"], strict=True)) / n
                 )
     single = report["engines"][engines[0]][0]["aggregate_tokens_per_second"]
     report["ratios_vs_one_request_on_first_engine"] = {

@@ -3,6 +3,7 @@ same call in a helper thread with several streamers (results: bench/results/gpu_
 Answered later by bench/gpu_thread_probe.py: not the thread as such, but cuDNN attention building a
 plan for every new shape, with plans kept per thread (a new thread rebuilds them all)."""
 
+import queue
 import sys
 import tempfile
 import threading
@@ -33,11 +34,11 @@ class Null(BaseStreamer):
 
 
 def timed(name, make_kwargs, consume=None):
-    for rep in range(2):
+    for _rep in range(2):
         kw = make_kwargs()
         t = time.perf_counter()
         if consume:
-            th = threading.Thread(target=lambda: b.model.generate(ids, **base, **kw))
+            th = threading.Thread(target=lambda kw=kw: b.model.generate(ids, **base, **kw))
             th.start()
             for _ in kw["streamer"]:
                 pass
@@ -48,9 +49,6 @@ def timed(name, make_kwargs, consume=None):
         torch.cuda.synchronize()
         el = time.perf_counter() - t
     print(f"{name}: {256 / el:.1f} tok/s", flush=True)
-
-
-import queue
 
 
 class IdQueue(BaseStreamer):
@@ -73,10 +71,10 @@ class IdQueue(BaseStreamer):
 
 
 def threaded(name, streamer_factory, inference=True):
-    for rep in range(2):
+    for _rep in range(2):
         st = streamer_factory()
 
-        def run():
+        def run(st=st):
             if inference:
                 with torch.inference_mode():
                     b.model.generate(ids, **base, streamer=st)

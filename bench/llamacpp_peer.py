@@ -125,7 +125,7 @@ def main():
     report["ratios_vs_llamacpp_at_same_level"] = {
         engine: {
             str(r["requests"]): r["aggregate_tokens_per_second"] / peer["aggregate_tokens_per_second"]
-            for r, peer in zip(rows, report["engines"]["llama.cpp"])
+            for r, peer in zip(rows, report["engines"]["llama.cpp"], strict=True)
         }
         for engine, rows in report["engines"].items()
         if engine != "llama.cpp"

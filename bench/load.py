@@ -604,7 +604,7 @@ async def connect_all(clients: list[LoadClient], connect_rate: float) -> tuple[l
         return await client.connect()
 
     connected = await asyncio.gather(*(connect_later(c) for c in clients))
-    return [c for c, ok in zip(clients, connected) if ok], time.perf_counter() - started
+    return [c for c, ok in zip(clients, connected, strict=True) if ok], time.perf_counter() - started
 
 
 async def idle_sockets(

@@ -134,7 +134,7 @@ def run_pipeline(texts, layers, *, classifier=None, role="user", batch=256):
 def lookup_layer(texts, scores):
     """A layer that answers with precomputed scores for known texts."""
     table = {}
-    for text, text_scores in zip(texts, scores):
+    for text, text_scores in zip(texts, scores, strict=False):
         table.setdefault(text, text_scores or {})
 
     def layer(batch, role, earlier=None):
@@ -150,7 +150,7 @@ def max_without_early_exit(verdict_lists, role="user"):
     from moderation.pipeline import _verdict
 
     combined = []
-    for verdicts in zip(*verdict_lists):
+    for verdicts in zip(*verdict_lists, strict=True):
         scores = {category: max(v.category_scores[category] for v in verdicts) for category in CATEGORIES}
         combined.append(_verdict(scores, "combined", role))
     return combined

@@ -163,7 +163,8 @@ def main() -> int:
     }
     for name, item in summary.items():
         print(
-            f"  {name:10s} first token {item['first_token_ms']:7.1f} ms   first visible {item['first_visible_ms']:7.1f} ms"
+            f"  {name:10s} first token {item['first_token_ms']:7.1f} ms"
+            f"   first visible {item['first_visible_ms']:7.1f} ms"
             f"   added {item['added_ms']:6.1f} ms   moderation per answer {item['moderation_ms']:6.1f} ms"
         )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

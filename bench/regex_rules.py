@@ -55,7 +55,7 @@ def backtracking(pattern: str, make_input) -> dict:
     compiled = re.compile(pattern, re.IGNORECASE)
     points = []
     for n in range(8, 64):
-        seconds = cpu_seconds(lambda: compiled.search(make_input(n)))
+        seconds = cpu_seconds(lambda n=n: compiled.search(make_input(n)))
         points.append((n, seconds))
         if seconds > BASELINE_BUDGET_S:
             break

@@ -97,10 +97,12 @@ def main():
     encoder.encode_chat(history(10), MAX_NEW_TOKENS)  # the template compiled, the tokenizer warm
     for turns in args.turns:
         messages = history(turns)
-        new_ids, new = cpu_seconds(lambda: encoder.encode_chat(messages, MAX_NEW_TOKENS))
+        new_ids, new = cpu_seconds(lambda messages=messages: encoder.encode_chat(messages, MAX_NEW_TOKENS))
         row = {"new_cpu_seconds": new, "prompt_tokens": int(new_ids.shape[1])}
         if turns <= args.old_max_turns:
-            old_ids, old = cpu_seconds(lambda: old_encode_chat(tokenizer, max_context, messages, MAX_NEW_TOKENS))
+            old_ids, old = cpu_seconds(
+                lambda messages=messages: old_encode_chat(tokenizer, max_context, messages, MAX_NEW_TOKENS)
+            )
             same = bool(old_ids.shape == new_ids.shape and (old_ids == new_ids).all())
             row.update(old_cpu_seconds=old, same_prompt=same, old_over_new=round(old / max(new, 1e-4), 1))
         report["histories"][turns] = row

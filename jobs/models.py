@@ -103,3 +103,6 @@ class TrainingMetric(models.Model):
 
     class Meta:
         ordering = ["job", "id"]
+
+    def __str__(self):
+        return f"job #{self.job_id} step {self.step}"

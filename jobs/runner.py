@@ -357,7 +357,8 @@ class RecipeRun:
         SIGKILL to its whole process group when the grace period is over."""
         if self.stop_sent_at is None:
             self.note(
-                f"[job] Cancel requested: asking the recipe to stop (SIGTERM, {settings.TRAINING_CANCEL_GRACE_SECONDS:g} s grace)."
+                "[job] Cancel requested: asking the recipe to stop "
+                f"(SIGTERM, {settings.TRAINING_CANCEL_GRACE_SECONDS:g} s grace)."
             )
             proc.send_signal(signal.SIGTERM)
             self.stop_sent_at = now

@@ -145,7 +145,8 @@ def training_jobs_reap_stale() -> list[int]:
     for pk in stale:
         updated = TrainingJob.objects.filter(pk=pk, state=TrainingJob.State.RUNNING, heartbeat_at__lt=cutoff).update(
             state=TrainingJob.State.FAILED,
-            error=f"The training worker stopped answering (no heartbeat for {settings.TRAINING_HEARTBEAT_TIMEOUT:g} s): "
+            error="The training worker stopped answering "
+            f"(no heartbeat for {settings.TRAINING_HEARTBEAT_TIMEOUT:g} s): "
             "it was killed or ran out of memory.",
             finished_at=timezone.now(),
         )

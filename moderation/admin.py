@@ -7,7 +7,7 @@ from .models import ClassifierTraining, ModerationRule, ReviewDecision, ReviewIt
 class ModerationRuleForm(forms.ModelForm):
     class Meta:
         model = ModerationRule
-        fields = "__all__"
+        fields = ["category", "kind", "pattern", "score", "enabled", "applies_to", "note"]
         help_texts = {
             "pattern": "An RE2 regular expression (Python's syntax without backreferences or look-arounds; "
             "\\w, \\b and \\d are ASCII), or one word or phrase per line. Matching ignores case and takes "

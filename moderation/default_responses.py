@@ -16,10 +16,15 @@ _SELF_HARM = (
 DEFAULT_RESPONSES: dict[str, str] = {
     c.SEXUAL: "I can't help with sexually explicit content. I'm happy to help with something else.",
     c.SEXUAL_MINORS: "I can't help with that. Content that sexualises minors is never allowed.",
-    c.HATE: "I can't help with content that demeans people for who they are. I'm happy to talk about the topic respectfully.",
+    c.HATE: (
+        "I can't help with content that demeans people for who they are. "
+        "I'm happy to talk about the topic respectfully."
+    ),
     c.HATE_THREATENING: "I can't help with content that threatens people for who they are.",
     c.HARASSMENT: "I'd like to keep this conversation respectful. I'm happy to help if you rephrase your message.",
-    c.HARASSMENT_THREATENING: "I can't help with threats against anyone. If someone is in danger, please contact local emergency services.",
+    c.HARASSMENT_THREATENING: (
+        "I can't help with threats against anyone. If someone is in danger, please contact local emergency services."
+    ),
     c.SELF_HARM: _SELF_HARM,
     c.SELF_HARM_INTENT: _SELF_HARM,
     c.SELF_HARM_INSTRUCTIONS: _SELF_HARM,

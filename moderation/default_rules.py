@@ -431,7 +431,8 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
         + _GAP_NOT_STOP
         + r"\s+"
         + _SELF_VERB
-        + r"\s+(?:myself|yourself|oneself|themselves|himself|herself)\b(?!\s+(?:a|an|some|another|one|in\s+the\s+foot)\b)",
+        + r"\s+(?:myself|yourself|oneself|themselves|himself|herself)\b"
+        + r"(?!\s+(?:a|an|some|another|one|in\s+the\s+foot)\b)",
     ),
     DefaultRule(
         c.SELF_HARM_INSTRUCTIONS,

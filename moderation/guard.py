@@ -193,7 +193,7 @@ class Guard:
                 safe = torch.logsumexp(logits[:, self.safe_ids], dim=-1)
                 scores.extend(torch.sigmoid(unsafe - safe).cpu().tolist())
         worst = [0.0] * len(texts)
-        for index, score in zip(owner, scores):
+        for index, score in zip(owner, scores, strict=True):
             worst[index] = max(worst[index], score)
         return worst
 

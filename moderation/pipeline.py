@@ -139,7 +139,7 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
             results = layer(pending_chunks, role, earlier=[dict(by_layer[i]) for i in pending])
         else:
             results = layer(pending_chunks, role)
-        for i, chunk_scores in zip(pending, results):
+        for i, chunk_scores in zip(pending, results, strict=True):
             by_layer[i][name] = chunk_scores
             combined = scores[owner[i]]
             for category, score in chunk_scores.items():
@@ -153,7 +153,7 @@ def moderate_many(texts: list[str], role: str) -> list[Verdict]:
                 deciders[index] = name
     return [
         _verdict(text_scores, decider, role, text_overall)
-        for text_scores, decider, text_overall in zip(scores, deciders, overall)
+        for text_scores, decider, text_overall in zip(scores, deciders, overall, strict=True)
     ]
 
 

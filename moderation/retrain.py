@@ -71,7 +71,8 @@ def retrain_classifier(*, examples: list[Example], out_dir: Path) -> dict:
     unsafe, safe = overall.count(1), overall.count(0)
     if min(safe, unsafe) < 2:
         raise ValueError(
-            f"Retraining needs at least two safe and two unsafe labelled texts; there are {safe} safe and {unsafe} unsafe."
+            "Retraining needs at least two safe and two unsafe labelled texts; "
+            f"there are {safe} safe and {unsafe} unsafe."
         )
     texts, labels, train_only = with_train_only_texts(texts, labels)
     rule_scores = _live_rule_scores(texts)

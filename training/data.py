@@ -206,7 +206,7 @@ def parse_hh_transcript(text: str) -> list[dict]:
     if parts[0].strip():
         raise ValueError('text before the first "Human:" turn')
     turns: list[dict] = []
-    for speaker, content in zip(parts[1::2], parts[2::2]):
+    for speaker, content in zip(parts[1::2], parts[2::2], strict=True):
         role, content = _HH_ROLES[speaker], content.strip()
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"] += "\n\n" + content
@@ -246,7 +246,7 @@ def hh_pair(record: dict) -> tuple[list[dict], str, str] | None:
     if not shared:
         raise ValueError("chosen and rejected share no human turn")
     answers = []
-    for key, turns in zip(("chosen", "rejected"), transcripts):
+    for key, turns in zip(("chosen", "rejected"), transcripts, strict=True):
         rest = turns[shared:]
         if not rest:
             raise ValueError(f"{key} does not end with an assistant turn")

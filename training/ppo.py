@@ -226,7 +226,7 @@ class ModelReward:
         from .reward import conversation_text, score_texts
 
         texts = []
-        for prompt, ids, row_mask in zip(prompts, responses, mask):
+        for prompt, ids, row_mask in zip(prompts, responses, mask, strict=True):
             answer = self.policy_tokenizer.decode(ids[row_mask.bool()], skip_special_tokens=True)
             texts.append(conversation_text(self.tokenizer, prompt, answer))
         return score_texts(self.model, self.tokenizer, texts, self.max_length, self.device)
@@ -398,15 +398,13 @@ def write_samples(path: Path, step: int, tokenizer, policy, scorer, prompts, enc
     response_mask, _ = pm.response_mask(responses, tokenizer.eos_token_id)
     scores = scorer(prompts, responses, response_mask)
     with open(path, "a", encoding="utf-8") as stream:
-        for prompt, row, row_mask, score in zip(prompts, responses, response_mask, scores.tolist()):
+        for prompt, row, row_mask, score in zip(prompts, responses, response_mask, scores.tolist(), strict=True):
             text = tokenizer.decode(row[row_mask.bool()], skip_special_tokens=True)
             stream.write(
                 json.dumps({"step": step, "prompt": prompt[-1]["content"], "response": text, "reward": score}) + "\n"
             )
-    print(
-        f"samples at step {step}: {json.dumps(tokenizer.decode(responses[0][response_mask[0].bool()], skip_special_tokens=True))}",
-        flush=True,
-    )
+    first = tokenizer.decode(responses[0][response_mask[0].bool()], skip_special_tokens=True)
+    print(f"samples at step {step}: {json.dumps(first)}", flush=True)
 
 
 def train(config: PpoRecipeConfig, *, progress=None) -> dict:

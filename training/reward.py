@@ -226,7 +226,7 @@ def evaluate(model, tokenizer, groups: list[PreferenceGroup], config: RewardReci
     wins = pairs = loss = 0.0
     for chunk in _batches(mine, config.groups_per_forward):
         for group, rewards in zip(
-            chunk, _forward_groups(model, tokenizer, chunk, config.max_length, device, config.bf16(device))
+            chunk, _forward_groups(model, tokenizer, chunk, config.max_length, device, config.bf16(device)), strict=True
         ):
             wins += pair_wins(rewards, group.pairs)
             pairs += len(group.pairs)
@@ -281,11 +281,14 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
                 context = trained.no_sync() if not sync else contextlib.nullcontext()
                 with context:
                     rewards = _forward_groups(trained, tokenizer, chunk, config.max_length, device, bf16)
-                    losses = [group_loss(r, g.pairs, use_margin=config.use_margin) for g, r in zip(chunk, rewards)]
+                    losses = [
+                        group_loss(r, g.pairs, use_margin=config.use_margin)
+                        for g, r in zip(chunk, rewards, strict=True)
+                    ]
                     loss = torch.stack(losses).sum() / len(step_groups)
                     loss.backward()
                 loss_sum += loss.item()
-                for g, r in zip(chunk, rewards):
+                for g, r in zip(chunk, rewards, strict=True):
                     wins += pair_wins(r.detach(), g.pairs)
                     pairs += len(g.pairs)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

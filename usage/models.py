@@ -17,12 +17,12 @@ class DailyUsage(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="one_usage_row_per_user_day")]
         indexes = [models.Index(fields=["day"])]
 
+    def __str__(self):
+        return f"{self.user_id} {self.day}: {self.tokens} tokens"
+
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
-
-    def __str__(self):
-        return f"{self.user_id} {self.day}: {self.tokens} tokens"
 
 
 class AnswerStart(models.Model):
@@ -37,3 +37,6 @@ class AnswerStart(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "at"])]
+
+    def __str__(self):
+        return f"{self.user_id} at {self.at}: {self.answers} answers"

@@ -201,7 +201,10 @@ class LiveGauge(_Family):
             with self._lock:
                 open_now, opened, self._opened = dict(self._open), self._opened, Tally()
             record(
-                *(self.total.sample(count, **dict(zip(self.labelnames, values))) for values, count in opened.items()),
+                *(
+                    self.total.sample(count, **dict(zip(self.labelnames, values, strict=True)))
+                    for values, count in opened.items()
+                ),
                 *(self._set(process, values, count) for values, count in open_now.items()),
                 lambda pipe: pipe.set(key(f"{self.name}:alive:{process}"), 1, ex=_ALIVE_TTL_SECONDS),
             )
@@ -216,7 +219,7 @@ class LiveGauge(_Family):
         }
         processes = sorted({row[-2] for row in stored.values()})
         alive = redis_client.mget([key(f"{self.name}:alive:{process}") for process in processes]) if processes else []
-        live = {process for process, mark in zip(processes, alive) if mark is not None}
+        live = {process for process, mark in zip(processes, alive, strict=True) if mark is not None}
         dead = [field for field, row in stored.items() if row[-2] not in live]
         if dead:
             redis_client.hdel(key(self.name), *dead)

@@ -374,6 +374,6 @@ class DynamicBatchingBackend(LocalBackend):
                         row.end("error", exc)
                     batch = _Batch(self.device)
                     continue
-                for row, token in zip(batch.rows, tokens):
+                for row, token in zip(batch.rows, tokens, strict=True):
                     if row.running:
                         self._emit(row, token)

@@ -229,7 +229,7 @@ class Heads:
         per_window = self.window_scores(features)
         per_text = np.zeros((count, len(CATEGORIES)))
         np.maximum.at(per_text, np.asarray(owner, dtype=np.int64), per_window)
-        return [dict(zip(CATEGORIES, map(float, row))) for row in per_text]
+        return [dict(zip(CATEGORIES, map(float, row), strict=True)) for row in per_text]
 
     # --- storage -----------------------------------------------------------
 

@@ -83,7 +83,9 @@ def score_many(
     rule_scores = None
     if "rules" in heads.spec.extras:
         missing = [i for i, done in enumerate(earlier) if "rules" not in done]
-        computed = dict(zip(missing, rules.score_many([texts[i] for i in missing], role))) if missing else {}
+        computed = (
+            dict(zip(missing, rules.score_many([texts[i] for i in missing], role), strict=True)) if missing else {}
+        )
         rule_scores = [
             max((done["rules"] if "rules" in done else computed[i]).values(), default=0.0)
             for i, done in enumerate(earlier)

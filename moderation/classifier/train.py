@@ -254,7 +254,9 @@ def cross_validate(
                     **f1_figures(values[known], scores[known, j], threshold),
                 }
         runs.append(run)
-        oof.append([dict(zip(CATEGORIES, map(float, s))) if scored[i] else None for i, s in enumerate(scores)])
+        oof.append(
+            [dict(zip(CATEGORIES, map(float, s), strict=True)) if scored[i] else None for i, s in enumerate(scores)]
+        )
     figures = {key: _mean_std([run[key] for run in runs]) for key in ("auprc", "f1", "precision", "recall", "best_f1")}
     categories = {
         category: {
