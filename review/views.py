@@ -74,11 +74,18 @@ def _decided(request, items, decision: str):
 @require_GET
 def review_list_view(request):
     filter_form = ReviewFilterForm(request.GET, layers=review_layer_choices())
-    page = Paginator(review_item_list(**filter_form.filters()), PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = filter_form.filters()
+    page = Paginator(review_item_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "review/review_list.html",
-        {"page": page, "filter_form": filter_form, "filter_query": urlencode(filter_form.query())},
+        {
+            "page": page,
+            "filter_form": filter_form,
+            "filter_query": urlencode(filter_form.query()),
+            # The script moves an item decided out of this status below the list.
+            "shown_status": filters["status"] or "",
+        },
     )
 
 

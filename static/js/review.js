@@ -1,7 +1,9 @@
 /* The review queue, by keyboard: j/k move, c/o decide, n note, x check,
    Shift+C/Shift+O decide the checked items, Enter opens, ? helps.
-   Decisions post the page's own forms with fetch() and update the row in
-   place; without this script the same forms post and redirect back. */
+   Decisions post the page's own forms with fetch() and update the row; an
+   item decided out of the status the list shows moves below it, into
+   "Decided here", where a change of mind is still a key away. Without this
+   script the same forms post and redirect back. */
 import { $, $$ } from './lib/dom.js';
 import { postForm } from './lib/http.js';
 import { toaster } from './lib/toast.js';
@@ -19,7 +21,9 @@ if (filter) {
   for (const select of $$('select', filter)) select.addEventListener('change', () => filter.requestSubmit());
 }
 
-const rows = table ? $$('[data-testid=review-row]', table) : [];
+const decidedBody = $('[data-testid=review-decided-items]');
+const shownStatus = table ? table.dataset.showsStatus : '';
+let rows = table ? $$('[data-testid=review-row]', table) : [];
 let current = -1;
 
 function rowById(id) {
@@ -47,13 +51,11 @@ function select(index, scroll = true) {
 
 function selected() { return current >= 0 ? rows[current] : null; }
 
-for (const [index, row] of rows.entries()) {
-  row.addEventListener('click', (e) => {
-    if (e.target.closest('a, button, input, select, textarea')) {
-      if (current !== index) select(index, false);
-      return;
-    }
-    select(index, false);
+// Rows move (see moveDecided), so handlers look their index up when they run.
+for (const row of rows) {
+  row.addEventListener('click', () => {
+    const index = rows.indexOf(row);
+    if (current !== index) select(index, false);
   });
 }
 
@@ -92,6 +94,18 @@ function toggleChecked(row) {
 
 const LABELS = { confirm: 'confirmed', overturn: 'overturned' };
 
+/** An item no longer in the status shown leaves the list for "Decided
+    here"; the keys walk the rows in their new order, and the selected
+    row stays selected. */
+function moveDecided(row) {
+  if (!shownStatus || !decidedBody || row.dataset.status === shownStatus || decidedBody.contains(row)) return;
+  const chosen = selected();
+  decidedBody.append(row);
+  decidedBody.hidden = false;
+  rows = $$('[data-testid=review-row]', table);
+  current = chosen ? rows.indexOf(chosen) : -1;
+}
+
 function applyItem(item) {
   const row = rowById(item.id);
   if (!row) return;
@@ -112,6 +126,7 @@ function applyItem(item) {
   cell.replaceChildren(...parts);
   const note = noteInput(row);
   if (note) note.value = item.note || '';
+  moveDecided(row);
 }
 
 async function decide(row, decision) {
@@ -265,8 +280,11 @@ document.addEventListener('keydown', (e) => {
 });
 
 // A note field's row becomes the selected one.
-for (const [index, row] of rows.entries()) {
-  noteInput(row).addEventListener('focus', () => { if (current !== index) select(index, false); });
+for (const row of rows) {
+  noteInput(row).addEventListener('focus', () => {
+    const index = rows.indexOf(row);
+    if (current !== index) select(index, false);
+  });
 }
 
 updateBulk();

@@ -176,3 +176,45 @@ def test_a_user_reports_an_answer_and_a_moderator_confirms_it(page, make_user):
     item.refresh_from_db()
     assert item.status == "confirmed" and item.reviewer.username == "mod"
     assert not page.errors
+
+
+def test_a_decided_item_leaves_the_open_items(page, make_user, queue):
+    oldest, second, third, newest = queue
+    make_user(username="mod", password=PASSWORD, role="moderator")
+    log_in(page, "mod", PASSWORD)
+    page.goto("/moderation/review/")
+    open_rows = page.get_by_test_id("review-open-items").get_by_test_id("review-row")
+    expect(open_rows).to_have_count(4)
+    row(page, third).get_by_test_id("review-confirm").click()
+
+    expect(open_rows).to_have_count(3)
+    decided = page.get_by_test_id("review-decided-items")
+    expect(decided).to_be_visible()
+    expect(decided.get_by_test_id("review-row")).to_have_count(1)
+    expect(decided.locator(f"[data-id='{third.pk}']")).to_have_attribute("data-status", "confirmed")
+    assert not page.errors
+
+
+def test_the_queue_shows_rendered_markdown_many_items_to_a_screen(page, make_user):
+    owner = make_user(username="owner", password=PASSWORD)
+    conversation = Conversation.objects.create(owner=owner, title="flagged")
+    for n in range(10):
+        answer = Message.objects.create(
+            conversation=conversation, role="assistant", content="(template)", status=MessageStatus.MODERATED
+        )
+        text = f"Item {n}: **bold** claim\n\n- first point\n- second point\n\n<script>window.pwned = 1</script>"
+        review_item_create(message=answer, direction="output", text=text, verdict=make_verdict(c.HATE))
+    make_user(username="mod", password=PASSWORD, role="moderator")
+    log_in(page, "mod", PASSWORD)
+    page.goto("/moderation/review/")
+
+    first = rows(page).first.locator("td.text")
+    expect(first.locator("strong")).to_have_text("bold")
+    expect(first.locator("li")).to_have_count(2)
+    expect(first.locator("script")).to_have_count(0)
+    expect(first).to_contain_text("<script>")  # shown as text, never run
+    # A 900-pixel screen shows at least seven items, not four.
+    seventh = rows(page).nth(6).bounding_box()
+    assert seventh["y"] + seventh["height"] <= 900
+    assert page.evaluate("window.pwned") is None
+    assert not page.errors
