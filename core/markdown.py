@@ -54,9 +54,10 @@ def _highlight(code: str, lang: str, attrs) -> str:
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight}).enable(
-        ["table", "strikethrough"]
-    )
+    # breaks: a single line break is a <br>, as chat models write poems and
+    # addresses line by line and mean each line to stand (ChatGPT shows them so).
+    options = {"html": False, "linkify": False, "breaks": True, "highlight": _highlight}
+    parser = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
     parser.core.ruler.push("alignment_as_class", _alignment_as_class)
     return parser
 

@@ -53,3 +53,11 @@ def test_markdown_features_survive_sanitizing():
     assert "<table>" in html and "<td>1</td>" in html
     assert '<code class="language-python">' in html and '<span class="nb">print</span>' in html
     assert 'href="https://example.org"' in html and 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_single_line_breaks_stay_as_lines():
+    """A poem's lines stand as the model wrote them; a blank line still
+    makes a paragraph, and a break in code stays a newline."""
+    html = render_markdown("Roses are red,\nViolets are blue.\n\nNext verse\n\n```\na\nb\n```")
+    assert "<p>Roses are red,<br>\nViolets are blue.</p>" in html and "<p>Next verse</p>" in html
+    assert "<pre><code>a\nb\n</code></pre>" in html
