@@ -5,6 +5,7 @@ Client frames (JSON objects):
   {"type": "send", "request_id": str, "conversation": id|null, "parent": id|null,
    "content": str, "settings": {...}}
   {"type": "regenerate", "request_id": str, "message": answer_id}
+  {"type": "continue", "request_id": str, "message": answer_id}
   {"type": "stop", "message": answer_id}
   {"type": "ping"}
 Server frames: ready (first, once the user is allowed), subscribed, sent,
@@ -37,6 +38,7 @@ class ChatConsumer(ConversationFrameConsumer):
         "subscribe": "on_subscribe",
         "send": "on_send",
         "regenerate": "on_regenerate",
+        "continue": "on_continue",
         "stop": "on_stop",
         "ping": "on_ping",
     }
@@ -100,6 +102,16 @@ class ChatConsumer(ConversationFrameConsumer):
         await self._watch(message.conversation_id)
         answer = await database_sync_to_async(
             lambda: message_to_dict(services.answer_regenerate(user=self.user, message=message))
+        )()
+        await self.send_json({"type": "sent", "request_id": request_id, "conversation": message.conversation_id,
+                              "answer": answer})
+
+    async def on_continue(self, content, request_id):
+        message_id = optional_id(content.get("message"), "message")
+        message = await database_sync_to_async(access_message_by_id)(self.user, message_id)
+        await self._watch(message.conversation_id)
+        answer = await database_sync_to_async(
+            lambda: message_to_dict(services.answer_continue(user=self.user, message=message))
         )()
         await self.send_json({"type": "sent", "request_id": request_id, "conversation": message.conversation_id,
                               "answer": answer})

@@ -77,6 +77,11 @@ class Message(models.Model):
     )
     model_name = models.CharField(max_length=200, blank=True, default="")
     sampling = models.JSONField(default=dict, blank=True)
+    # Why the model stopped writing (engine.backends.GenerationStream):
+    # "length" when it reached max_new_tokens, so the answer is cut off and
+    # can be continued; "stop" when it ended its turn; "cancelled" when
+    # stopped; empty while it is written, or when no model wrote it.
+    finish_reason = models.CharField(max_length=16, blank=True, default="")
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     ttft_ms = models.FloatField(null=True, blank=True)

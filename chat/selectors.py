@@ -3,6 +3,7 @@ from django.db import connection
 from django.db.models import Q
 
 from core.text import clean_text
+from moderation.models import ReviewItem
 
 from .context import awaits_moderation, is_refused
 from .models import Conversation, Feedback, Message
@@ -30,13 +31,29 @@ def conversation_detail(*, conversation: Conversation, user) -> dict:
     browser follows `current_leaf` up to the root), and this user's feedback."""
     messages = list(conversation.messages.order_by("created_at", "id"))
     feedback = Feedback.objects.filter(message__conversation=conversation, user=user)
+    reported = set(
+        _open_reports(user).filter(message__conversation=conversation).values_list("message_id", flat=True)
+    )
     return {
         "conversation": conversation_to_dict(conversation),
-        "messages": [message_to_dict(m) for m in messages],
+        "messages": [message_to_dict(m, reported=m.pk in reported) for m in messages],
         "feedback": {
             f.message_id: {"rating": f.rating, "reasons": f.reasons, "comment": f.comment} for f in feedback
         },
     }
+
+
+def message_detail(*, message: Message, user) -> dict:
+    """One message as the page fetches it (a gap in a stream, an answer
+    another tab started), with whether `user` reported it."""
+    return message_to_dict(message, reported=_open_reports(user).filter(message=message).exists())
+
+
+def _open_reports(user):
+    """`user`'s reports that no moderator decided yet: while one is open,
+    the answer cannot be reported again (services.message_report), so
+    the page shows it as reported."""
+    return ReviewItem.objects.filter(reported_by=user, origin=ReviewItem.Origin.REPORT, status=ReviewItem.Status.OPEN)
 
 
 def branch_path(conversation: Conversation) -> list[Message]:
@@ -95,7 +112,9 @@ def model_context(answer: Message) -> list[dict[str, str]]:
     CHAT_MAX_CONTEXT_CHARS with the system prompt (the question always).
     Refused exchanges are left out, so a refused request does not steer
     later answers, and so are client turns input moderation has not
-    judged."""
+    judged. An answer that already holds text is being continued
+    (services.answer_continue): that text ends the chat, as the turn the
+    model writes on."""
     conversation = answer.conversation
     system_prompt = conversation.system_prompt if conversation.system_prompt.strip() else ""
     path = branch_ending_at(
@@ -110,6 +129,8 @@ def model_context(answer: Message) -> list[dict[str, str]]:
         turns.pop(0)
     if system_prompt:
         turns.insert(0, {"role": "system", "content": system_prompt})
+    if answer.content:
+        turns.append({"role": "assistant", "content": answer.content})
     return turns
 
 

@@ -5,7 +5,11 @@ from core.markdown import render_markdown
 from .models import ACTIVE_STATUSES, Conversation, Message
 
 
-def message_to_dict(message: Message) -> dict:
+def message_to_dict(message: Message, *, reported: bool = False) -> dict:
+    """`reported`: the viewer has a report on this answer that no moderator
+    decided yet, read by chat.selectors for the pages that load messages.
+    A broadcast goes to no one viewer and says False; the page keeps what
+    the loaded conversation told it."""
     if message.role == Message.Role.ASSISTANT:
         # While it streams the browser renders the text it receives; the
         # sanitized HTML comes with the final state.
@@ -23,6 +27,8 @@ def message_to_dict(message: Message) -> dict:
         "status": message.status,
         "error": message.error,
         "flagged": bool(verdict.get("flagged")),
+        "reported": reported,
+        "finish_reason": message.finish_reason,
         "model": message.model_name,
         "prompt_tokens": message.prompt_tokens,
         "completion_tokens": message.completion_tokens,

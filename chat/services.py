@@ -25,6 +25,21 @@ if TYPE_CHECKING:
     from moderation.models import ReviewItem
 
 TITLE_FROM_MESSAGE_CHARS = 60
+NEW_CHAT_TITLE = "New chat"
+
+
+def _title_from(content: str) -> str:
+    return " ".join(content.split())[:TITLE_FROM_MESSAGE_CHARS]
+
+
+def conversation_title_withdraw(*, message: Message) -> None:
+    """Names the conversation "New chat" again when its title is the
+    opening of `message`, which input moderation flagged: the sidebar must
+    not show what moderation refused. The next message sent names it."""
+    conversation = message.conversation
+    if conversation.title == _title_from(message.content):
+        conversation.title = NEW_CHAT_TITLE
+        conversation.save(update_fields=["title"])
 
 
 def conversation_create(*, owner, settings_values: dict | None = None) -> Conversation:
@@ -191,8 +206,8 @@ def message_send(
         conversation = conversation_create(owner=user, settings_values=settings_values)
     elif settings_values:
         conversation_update(conversation=conversation, values=settings_values)
-    if not conversation.messages.exists() or conversation.title == "New chat":
-        conversation.title = title or " ".join(content.split())[:TITLE_FROM_MESSAGE_CHARS] or "New chat"
+    if not conversation.messages.exists() or conversation.title == NEW_CHAT_TITLE:
+        conversation.title = title or _title_from(content) or NEW_CHAT_TITLE
         conversation.save(update_fields=["title"])
     if history:
         parent = _history_store(conversation=conversation, parent=parent, turns=history)
@@ -236,6 +251,34 @@ def answer_regenerate(*, user, message: Message) -> Message:
     events.send_on_commit(conversation.pk, events.message_event(answer))
     transaction.on_commit(lambda: dispatch.generation_dispatch(answer.pk))
     return answer
+
+
+@transaction.atomic
+def answer_continue(*, user, message: Message) -> Message:
+    """Writes on where an answer cut off at max_new_tokens stopped, as
+    ChatGPT's Continue does: the same answer is queued again holding its
+    text, the worker gives the model that text as the turn it is writing
+    (selectors.model_context) and appends what follows, so the answer
+    stays one message, read, rated and exported whole. Only the newest
+    answer on its branch, as nothing written after it read the shorter
+    text."""
+    if message.role != Message.Role.ASSISTANT:
+        raise UserError("invalid_message", "Only an answer can be continued.")
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.status != MessageStatus.COMPLETE or message.finish_reason != "length":
+        raise UserError("not_allowed", "Only an answer cut off at the length limit can be continued.")
+    if message.children.exists():
+        raise UserError("not_allowed", "Only the newest answer can be continued.")
+    _limits_take(user=user, answers=1)
+    message.status = MessageStatus.QUEUED
+    message.finish_reason = ""
+    message.finished_at = None
+    message.save(update_fields=["status", "finish_reason", "finished_at"])
+    conversation = message.conversation
+    _set_leaf(conversation, message)
+    events.send_on_commit(conversation.pk, events.message_event(message))
+    transaction.on_commit(lambda: dispatch.generation_dispatch(message.pk))
+    return message
 
 
 def generation_stop(*, message: Message) -> None:

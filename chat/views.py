@@ -12,8 +12,8 @@ from core.http import json_body
 from .exports import conversation_export_json, conversation_export_markdown
 from .models import FEEDBACK_REASONS
 from .params import clean_conversation_settings
-from .selectors import conversation_detail, conversation_list
-from .serializers import conversation_to_dict, message_to_dict
+from .selectors import conversation_detail, conversation_list, message_detail
+from .serializers import conversation_to_dict
 
 _MAX_JSON_BODY = 64 * 1024
 
@@ -96,7 +96,8 @@ def conversation_select_view(request, conversation_id: int):
 @require_GET
 @_api
 def message_detail_view(request, message_id: int):
-    return JsonResponse({"message": message_to_dict(access_message_by_id(request.user, message_id))})
+    message = access_message_by_id(request.user, message_id)
+    return JsonResponse({"message": message_detail(message=message, user=request.user)})
 
 
 @require_POST

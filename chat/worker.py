@@ -28,6 +28,7 @@ from usage.services import usage_record
 from . import context, dispatch, events, runtime
 from .models import Message, MessageStatus
 from .selectors import branch_ending_at, model_context
+from .services import conversation_title_withdraw
 from .signals import user_message_accepted
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def user_message_moderate(*, message_id: int) -> None:
         }
         message.status = MessageStatus.FLAGGED if refusal else MessageStatus.ACCEPTED
         message.save(update_fields=["moderation", "status"])
+        if verdicts[0].flagged:
+            conversation_title_withdraw(message=message)
         answers = list(message.children.filter(status=MessageStatus.QUEUED))
         for answer in answers:
             if refusal:
@@ -113,9 +116,10 @@ class _DeltaSender:
     than one per token) and saves the shown text every second, so a reload
     or a dead worker keeps what the user already saw."""
 
-    def __init__(self, message: Message):
+    def __init__(self, message: Message, start: str):
         self.message = message
-        self.sent_chars = 0
+        self.start = start
+        self.sent_chars = len(start)
         self.buffer = ""
         self.last_flush = 0.0
         self.last_save = time.perf_counter()
@@ -131,7 +135,8 @@ class _DeltaSender:
         if now - self.last_flush >= settings.GENERATION_COALESCE_SECONDS:
             self.flush()
         if now - self.last_save >= _SAVE_EVERY_SECONDS:
-            Message.objects.filter(pk=self.message.pk, status=MessageStatus.STREAMING).update(content=shown)
+            streaming = Message.objects.filter(pk=self.message.pk, status=MessageStatus.STREAMING)
+            streaming.update(content=self.start + shown)
             self.last_save = now
 
     def flush(self) -> None:
@@ -210,8 +215,11 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
         max_new_tokens=int(sampling["max_new_tokens"]),
         stop=tuple(sampling.get("stop") or ()),
     )
+    # A continuation (services.answer_continue) writes on after the text
+    # the answer holds; the model reads that text as its turn so far.
+    start = message.content
     gate = OutputGate(settings.MODERATION_HOLDBACK_CHARS)
-    sender = _DeltaSender(message)
+    sender = _DeltaSender(message, start)
     cancelled = runtime.CancelWatch(message.pk)
     stream = backend.stream(model_context(message), params, should_stop=lambda: gate.verdict is not None or cancelled())
     streams.append(stream)
@@ -230,7 +238,7 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
     if not Message.objects.filter(pk=message.pk, status=MessageStatus.STREAMING).exists():
         return  # reaped or deleted meanwhile; what was saved stands
     message.prompt_tokens = stream.prompt_tokens
-    message.completion_tokens = stream.completion_tokens
+    message.completion_tokens = (message.completion_tokens or 0) + stream.completion_tokens
     message.ttft_ms = None if stream.ttft_seconds is None else stream.ttft_seconds * 1000
     message.tokens_per_second = stream.tokens_per_second
     message.finished_at = timezone.now()
@@ -243,10 +251,11 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
                 message, verdict=gate.verdict, direction="output", flagged_text=gate.released + gate.pending
             )
     else:
-        message.content = gate.released
+        message.content = start + gate.released
         message.moderation = gate.final_verdict.as_dict() if gate.final_verdict else None
         message.status = MessageStatus.STOPPED if stream.finish_reason == "cancelled" else MessageStatus.COMPLETE
-        message.save(update_fields=[*figures, "content", "moderation", "status"])
+        message.finish_reason = stream.finish_reason
+        message.save(update_fields=[*figures, "content", "moderation", "status", "finish_reason"])
     logger.info(
         "Answer %s %s: %s tokens, ttft %.0f ms, %.1f tok/s, moderation %.1f ms",
         message.pk, message.status, message.completion_tokens, message.ttft_ms or 0,

@@ -127,11 +127,14 @@ class LocalBackend:
         # dropped, then all but the newest turn.
         starts = [*range(0, len(turns) - 1, 2), max(len(turns) - 1, 0)]
         rendered: dict[int, torch.Tensor] = {}
+        # A chat that ends with an assistant turn asks for that turn to go on (chat's Continue).
+        continues = bool(turns) and turns[-1]["role"] == "assistant"
 
         def ids(index: int) -> torch.Tensor:
             if index not in rendered:
                 rendered[index] = self.tokenizer.apply_chat_template(
-                    system + turns[starts[index]:], add_generation_prompt=True, return_tensors="pt", return_dict=True
+                    system + turns[starts[index]:], add_generation_prompt=not continues,
+                    continue_final_message=continues, return_tensors="pt", return_dict=True,
                 )["input_ids"]
             return rendered[index]
 

@@ -225,6 +225,8 @@ class OpenAIBackend:
             request["stop"] = list(params.stop)
         if params.seed is not None:
             request["seed"] = params.seed
+        if messages and messages[-1]["role"] == "assistant":  # chat's Continue; vLLM's parameters
+            request["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
         stream = GenerationStream(deltas=iter(()))
         progress = _Progress()
 

@@ -123,3 +123,90 @@ def test_another_users_conversation_is_refused(page, make_user):
     assert "secret plans" not in page.content()
     page.goto("/")
     expect(page.get_by_test_id("conversation-item")).to_have_count(0)
+
+
+def _exchange(owner, answer_text, **answer_fields):
+    conversation = Conversation.objects.create(owner=owner, title="An exchange")
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="Go on", status=MessageStatus.ACCEPTED
+    )
+    answer = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", content=answer_text,
+        status=MessageStatus.COMPLETE, **answer_fields,
+    )
+    conversation.current_leaf = answer
+    conversation.save()
+    return conversation, answer
+
+
+def test_a_reported_answer_stays_reported_after_a_reload(page, make_user):
+    user = make_user(username="carol", password=PASSWORD)
+    conversation, _ = _exchange(user, "You are a fool.")
+    log_in(page, "carol", PASSWORD)
+    page.goto(f"/c/{conversation.pk}/")
+    answers(page).first.get_by_test_id("report-message").click()
+    page.get_by_test_id("report-reason").fill("Rude")
+    page.get_by_test_id("report-submit").click()
+    expect(page.get_by_test_id("report-done")).to_be_visible()
+
+    page.reload()
+    answer = answers(page).first
+    expect(answer.get_by_test_id("report-done")).to_be_visible()
+    expect(answer.get_by_test_id("report-message")).to_be_disabled()
+    expect(page.locator("#chat-error")).to_be_hidden()
+    assert not page.errors
+
+
+def test_an_answer_keeps_its_single_line_breaks(page, make_user):
+    user = make_user(username="dave", password=PASSWORD)
+    conversation, _ = _exchange(user, "Roses are red,\nViolets are blue.\n\nThe end.")
+    log_in(page, "dave", PASSWORD)
+    page.goto(f"/c/{conversation.pk}/")
+    content = answers(page).first.get_by_test_id("message-content")
+    expect(content.locator("p").first).to_have_text("Roses are red,\nViolets are blue.")
+    expect(content.locator("p br")).to_have_count(1)
+
+
+def test_a_cut_off_answer_says_so_and_continues(page, make_user):
+    """The tiny model never ends its turn, so every answer is cut off."""
+    make_user(username="erin", password=PASSWORD)
+    log_in(page, "erin", PASSWORD)
+    page.get_by_test_id("settings-toggle").click()
+    page.get_by_test_id("max-new-tokens").fill("8")
+    page.get_by_test_id("settings-save").click()
+    page.get_by_test_id("composer").fill("Write me a poem")
+    page.get_by_test_id("composer").press("Enter")
+    answer = answers(page).first
+    expect(answer).to_have_attribute("data-status", "complete", timeout=30_000)
+    expect(answer.get_by_test_id("cut-off-note")).to_contain_text("Cut off at the length limit")
+    first = Message.objects.get(role="assistant")
+    assert first.finish_reason == "length"
+
+    answer.get_by_test_id("continue").click()
+    page.wait_for_function(
+        "n => { const a = document.querySelector('[data-role=assistant]');"
+        " return a.dataset.status === 'complete'"
+        " && a.querySelector('[data-testid=message-content]').textContent.length > n; }",
+        arg=len(first.content.strip()),
+    )
+    continued = Message.objects.get(role="assistant")
+    assert continued.pk == first.pk and continued.content.startswith(first.content)
+    assert continued.completion_tokens == 16, "both runs' tokens"
+    expect(answers(page)).to_have_count(1)
+    expect(answer.get_by_test_id("cut-off-note")).to_be_visible()
+    assert not page.errors
+
+
+def test_a_flagged_message_does_not_name_the_conversation(page, make_user):
+    from moderation.models import ModerationRule
+
+    ModerationRule.objects.create(category="violence", kind="words", pattern="brawl", score=0.95)
+    make_user(username="frank", password=PASSWORD)
+    log_in(page, "frank", PASSWORD)
+    page.get_by_test_id("composer").fill("Plan a brawl outside the station")
+    page.get_by_test_id("composer").press("Enter")
+    expect(page.locator("[data-testid=message][data-role=user]")).to_have_attribute("data-status", "flagged")
+    expect(page.get_by_test_id("conversation-item")).to_have_text(["New chat"])
+    expect(page.locator("#chat-title")).to_have_text("New chat")
+    page.reload()
+    expect(page.get_by_test_id("conversation-item")).to_have_text(["New chat"])

@@ -6,6 +6,7 @@ import { cpLen } from '../lib/codepoints.js';
 import { MAX_CHARS, WARN_CHARS, clearError, els, fmt, showError, state } from './page.js';
 import { activeAnswer, lastAssistantOnPath } from './tree.js';
 import { sendFrame } from './connection.js';
+import { renderThread } from './render.js';
 
 const SENT_TIMEOUT_MS = 20000;
 const BUSY = 'Wait for the current answer to finish, or stop it first.';
@@ -108,6 +109,24 @@ export function regenerate(m) {
   state.pending.set(request_id, { kind: 'regenerate', nav: state.nav });
   state.ui.fb = null;
   state.follow = true;
+}
+
+/** Continue: the cut-off answer `m` is queued again and streams on after
+    its text (chat.services.answer_continue). It shows as queued at once,
+    so the frames of its new run are not taken for stale ones. */
+export function continueAnswer(m) {
+  if (activeAnswer(state.messages, state.leaf)) { showError(BUSY, 'local'); return; }
+  clearError();
+  const request_id = requestId();
+  if (!sendFrame({ type: 'continue', request_id, message: m.id })) {
+    showError(OFFLINE, 'conn');
+    return;
+  }
+  state.pending.set(request_id, { kind: 'continue', nav: state.nav });
+  Object.assign(m, { status: 'queued', finish_reason: '' });
+  state.ui.fb = null;
+  state.follow = true;
+  renderThread();
 }
 
 function stopAnswer() {

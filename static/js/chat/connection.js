@@ -73,8 +73,15 @@ function handleFrame(f) {
 
 function onMessageFrame(msg) {
   if (!msg || msg.conversation !== state.convId || state.convId == null) return;
+  const held = state.messages.get(msg.id);
+  const wasFlagged = !!held && held.status === 'flagged';
   const { m, isNew, stale } = upsert(msg);
   if (stale) return;
+  if (m.role === 'user' && m.status === 'flagged' && !wasFlagged) {
+    // Moderation may have taken the conversation's title back (it named
+    // the chat after this message): the header and the sidebar reload it.
+    resync();
+  }
   if (isNew && (m.parent == null ? null : m.parent) === state.leaf && state.leaf != null) state.leaf = m.id;
   if (!ACTIVE.has(m.status) && m.role === 'assistant') bumpConversation(state.convId);
   renderThread();
@@ -157,6 +164,7 @@ function onErrorFrame(f) {
     state.pending.delete(f.request_id);
     state.sending = state.pending.size > 0;
     restoreDraft(req);
+    if (req.kind === 'continue') resync(); // it was shown as queued: reload its real state
   }
   showError(f.message || 'Something went wrong.');
   updateComposer();

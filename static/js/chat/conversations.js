@@ -18,6 +18,9 @@ export function loadDetail(detail, replace) {
   }
   state.conv = Object.assign(state.conv && !replace ? state.conv : {}, c);
   state.leaf = c.current_leaf;
+  // The title may have changed meanwhile (moderation takes back one it flagged).
+  const row = state.list.find((r) => r.id === c.id);
+  if (row && row.title !== c.title) { row.title = c.title; renderSidebar(); }
   for (const msg of detail.messages || []) upsert(msg);
   for (const [id, fb] of Object.entries(detail.feedback || {})) state.feedback.set(Number(id), fb);
   updateHeader();

@@ -107,6 +107,8 @@ export function clearError(kind) {
 /** Adds or updates a message from the server; `stale` when it is older
     than the copy held. */
 export function upsert(inc) {
+  // Loaded messages say whether this user reported them; broadcasts say false.
+  if (inc.reported) state.reported.add(inc.id);
   const m = state.messages.get(inc.id);
   if (!m) {
     const added = streamedMessage(inc);

@@ -8,7 +8,7 @@ import { buildIndex, currentPath, siblingsOf } from './tree.js';
 import {
   buildEditor, buildFeedbackPanel, buildReportPanel, rate, startEdit, switchBranch, toggleReport,
 } from './panels.js';
-import { regenerate, updateComposer } from './composer.js';
+import { continueAnswer, regenerate, updateComposer } from './composer.js';
 
 const cache = new Map(); // message id -> {el, sig, textNode}
 
@@ -30,6 +30,8 @@ export function renderThread() {
       sibs,
       index: sibs.findIndex((s) => s.id === m.id),
       canRegen: m.role === 'assistant' && !!parentMsg && parentMsg.status === 'accepted',
+      // Continue writes on in place, so only where nothing follows the answer.
+      isNewest: !(idx.get(m.id) || []).length,
     };
     const sig = messageSig(m, ctx);
     let entry = cache.get(m.id);
@@ -73,8 +75,8 @@ function messageSig(m, ctx) {
     ? `${m._retracted ? 'R' : ''}${m._cp > 0 ? 'T' : ''}`
     : `${(m.html || '').length}:${m._cp}`;
   return [
-    m.status, m.error, m.flagged, m.model, m.completion_tokens, m.tokens_per_second, m.ttft_ms,
-    body, ctx.index, ctx.sibs.length, ctx.canRegen,
+    m.status, m.error, m.flagged, m.model, m.completion_tokens, m.tokens_per_second, m.ttft_ms, m.finish_reason,
+    body, ctx.index, ctx.sibs.length, ctx.canRegen, ctx.isNewest,
     // While the panel is open a save must not rebuild it under the pointer.
     ui.fb && ui.fb.id === m.id ? `panel${ui.fb.rating}` : `saved${fb ? fb.rating : 0}`,
     ui.report && ui.report.id === m.id ? 'report' : state.reported.has(m.id) ? 'reported' : '',
@@ -173,6 +175,14 @@ function fillContent(content, m) {
 }
 
 function statusNote(m, ctx) {
+  if (m.status === 'complete' && m.finish_reason === 'length') {
+    return h('div', { class: 'msg-note muted', testid: 'cut-off-note' },
+      h('span', {}, 'Cut off at the length limit.'),
+      ctx.isNewest && ctx.canRegen ? h('button', {
+        type: 'button', class: 'btn small', testid: 'continue', title: 'Write on from where the answer stopped',
+        onclick: () => continueAnswer(m),
+      }, 'Continue') : null);
+  }
   if (m.status === 'stopped') {
     return h('div', { class: 'msg-note muted' }, icon('stop'),
       m._cp ? 'Stopped' : 'Stopped before the answer started.');
