@@ -280,3 +280,35 @@ def annotator_agreement_history(*, annotator) -> list[dict]:
         .order_by("week")
     )
     return [{"week": row["week"].date(), "agreement": row["agreement"], "rankings": row["rankings"]} for row in rows]
+
+
+def _order_text(groups: list[list[int]]) -> str:
+    """A ranking's groups, best first, as "#3 > #1 = #2"."""
+    return " > ".join(" = ".join(f"#{candidate_id}" for candidate_id in group) for group in groups)
+
+
+def prompt_item(*, prompt_id: int) -> dict:
+    """One prompt as an admin browses it: its candidates, and each of its
+    tasks with the rankings submitted and their consensus, orders written
+    out best first. Raises Http404 for an unknown prompt."""
+    prompt = Prompt.objects.filter(pk=prompt_id).first()
+    if prompt is None:
+        raise Http404("No such prompt.")
+    tasks = []
+    for task in prompt.tasks.select_related("consensus").order_by("id"):
+        rankings = Ranking.objects.filter(assignment__task=task).select_related("assignment__annotator").order_by("id")
+        consensus = getattr(task, "consensus", None)
+        tasks.append(
+            {
+                "task": task,
+                "consensus": consensus,
+                "consensus_order": _order_text(consensus.groups) if consensus else "",
+                "rankings": [{"ranking": ranking, "order": _order_text(ranking.groups)} for ranking in rankings],
+            }
+        )
+    return {
+        "prompt": prompt,
+        "candidates": list(prompt.candidates.select_related("model_version").order_by("id")),
+        "tasks": tasks,
+        "demonstrations": list(prompt.demonstrations.select_related("author").order_by("id")),
+    }

@@ -14,6 +14,7 @@ urlpatterns = [
     path("assignments/<int:assignment_id>/skip/", views.assignment_skip_view, name="skip"),
     path("preview/", views.markdown_preview_view, name="preview"),
     path("admin/prompts/", views.prompt_pool_view, name="admin-prompts"),
+    path("admin/prompts/<int:prompt_id>/", views.prompt_item_view, name="admin-prompt"),
     path("admin/prompts/import/", views.prompt_import_view, name="admin-import"),
     path("admin/generations/", views.candidate_generation_create_view, name="admin-generate"),
     path("admin/demonstration-tasks/", views.demonstration_tasks_create_view, name="admin-demonstration-tasks"),

@@ -243,6 +243,14 @@ def prompt_pool_view(request):
     )
 
 
+@role_required(Role.ADMIN)
+@require_GET
+def prompt_item_view(request, prompt_id: int):
+    return render(
+        request, "labeling/admin_prompt_item.html", {"section": "prompts", **selectors.prompt_item(prompt_id=prompt_id)}
+    )
+
+
 def _remember_pool_numbers(request, form: PromptSelectionForm) -> None:
     remembered = request.session.get(POOL_NUMBERS_SESSION_KEY, {})
     submitted = {name: form.cleaned_data[name] for name in POOL_NUMBERS if name in form.cleaned_data}

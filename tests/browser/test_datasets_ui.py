@@ -1,10 +1,12 @@
 """The admin's Datasets page (the prompt pool) in a real browser: each of
-its two submits asks only for its own inputs, and the numbers typed in
-survive the submit."""
+its two submits asks only for its own inputs, the numbers typed in survive
+the submit, generations are followed live, and each prompt opens on a page
+with its candidates, rankings and consensus."""
 import pytest
 from playwright.sync_api import expect
 
-from labeling.models import CandidateGeneration, Prompt, Task
+from labeling.assignments import candidate_add, ranking_submit, task_assign_next, task_create_ranking
+from labeling.models import Candidate, CandidateGeneration, Prompt, Task
 from labeling.text import messages_hash
 from registry.models import ModelVersion
 
@@ -83,4 +85,27 @@ def test_a_generation_s_state_is_followed_without_a_reload(page, make_user):
     expect(row).to_have_attribute("data-state", "done")
     expect(row).to_contain_text("Done")
     expect(page.get_by_test_id("lab-generations")).to_have_attribute("data-live", "false")
+    assert page.errors == []
+
+
+def test_a_prompt_opens_with_its_candidates_rankings_and_consensus(page, make_user):
+    prompt = _prompt("Name a **large** planet.")
+    jupiter, earth = (
+        candidate_add(prompt=prompt, text=text, origin=Candidate.Origin.MODEL) for text in ("*Jupiter*.", "Earth.")
+    )
+    task = task_create_ranking(prompt=prompt, candidates=[jupiter, earth], required_annotations=2)
+    annotator = make_user(username="ann", password=PASSWORD, role="annotator")
+    ranking_submit(assignment=task_assign_next(annotator=annotator, kind="ranking"), groups=[[jupiter.pk], [earth.pk]])
+    make_user(username="boss", password=PASSWORD, role="admin")
+    log_in(page, "boss", PASSWORD)
+    page.goto("/labeling/admin/prompts/")
+    page.locator(f"[data-testid=lab-prompt][data-id='{prompt.pk}']").get_by_test_id("lab-prompt-open").click()
+
+    expect(page.get_by_test_id("lab-context")).to_contain_text("Name a large planet.")
+    candidates = page.get_by_test_id("lab-item-candidate")
+    expect(candidates).to_have_count(2)
+    expect(candidates.first.locator("em")).to_have_text("Jupiter")
+    expect(page.get_by_test_id("lab-item-task")).to_have_attribute("data-id", str(task.pk))
+    expect(page.get_by_test_id("lab-item-ranking")).to_contain_text(f"ann #{jupiter.pk} > #{earth.pk}")
+    expect(page.get_by_test_id("lab-item-consensus")).to_contain_text(f"#{jupiter.pk} > #{earth.pk}")
     assert page.errors == []
