@@ -111,6 +111,7 @@ def moderation_dashboard(*, days: int = 14) -> dict:
     return {
         "days": days,
         "categories": categories,
+        "rate_ticks": [peak, peak / 2, 0.0],  # the flag-rate chart's value axis, top down
         "rows": [
             {
                 "day": row.day,
