@@ -3,6 +3,7 @@ conversation looks exactly like one that does not exist, and so do a
 deleted one (kept for moderation until purged) and an arena round's: the
 arena app serves those, with the model versions hidden until the user has
 voted."""
+
 from django.http import Http404
 
 from accounts.access import can_chat
@@ -26,7 +27,9 @@ def access_message_by_id(user, message_id) -> Message:
         raise Http404("No such message.")
     try:
         return Message.objects.select_related("conversation").get(
-            pk=int(message_id), conversation__owner=user, conversation__arena_match__isnull=True,
+            pk=int(message_id),
+            conversation__owner=user,
+            conversation__arena_match__isnull=True,
             conversation__deleted_at__isnull=True,
         )
     except (Message.DoesNotExist, TypeError, ValueError, OverflowError):

@@ -14,18 +14,18 @@ answer (subscribed, sent, stopping, pong or error); the answer's own
 message frames follow as it is written. A user who may not chat is closed
 with code 4401 right after the handshake.
 """
+
 import logging
 
 from django.http import Http404
 
 from accounts.access import can_chat
 from core.db import database_sync_to_async
-
-from . import services
-from .access import access_conversation_by_id, access_message_by_id
 from core.errors import UserError
 from core.frames import optional_id
 
+from . import services
+from .access import access_conversation_by_id, access_message_by_id
 from .frames import ConversationFrameConsumer
 from .params import clean_conversation_settings
 from .serializers import message_to_dict
@@ -74,7 +74,10 @@ class ChatConsumer(ConversationFrameConsumer):
             parent = access_message_by_id(self.user, parent_id) if parent_id else None
             try:
                 conversation, user_message, answer = services.message_send(
-                    user=self.user, conversation=conversation, parent=parent, content=text,
+                    user=self.user,
+                    conversation=conversation,
+                    parent=parent,
+                    content=text,
                     settings_values=None if created else settings_values,
                 )
             except (UserError, Http404):
@@ -103,8 +106,9 @@ class ChatConsumer(ConversationFrameConsumer):
         answer = await database_sync_to_async(
             lambda: message_to_dict(services.answer_regenerate(user=self.user, message=message))
         )()
-        await self.send_json({"type": "sent", "request_id": request_id, "conversation": message.conversation_id,
-                              "answer": answer})
+        await self.send_json(
+            {"type": "sent", "request_id": request_id, "conversation": message.conversation_id, "answer": answer}
+        )
 
     async def on_continue(self, content, request_id):
         message_id = optional_id(content.get("message"), "message")
@@ -113,8 +117,9 @@ class ChatConsumer(ConversationFrameConsumer):
         answer = await database_sync_to_async(
             lambda: message_to_dict(services.answer_continue(user=self.user, message=message))
         )()
-        await self.send_json({"type": "sent", "request_id": request_id, "conversation": message.conversation_id,
-                              "answer": answer})
+        await self.send_json(
+            {"type": "sent", "request_id": request_id, "conversation": message.conversation_id, "answer": answer}
+        )
 
     async def on_stop(self, content, request_id):
         message_id = optional_id(content.get("message"), "message")

@@ -9,6 +9,7 @@ history, stored with `"source": "client"` in place of a verdict until it
 is judged). What was refused, or is still waiting, is neither read by the
 model nor shared with annotators.
 """
+
 import hashlib
 
 from .models import Message, MessageStatus

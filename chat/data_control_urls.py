@@ -1,5 +1,6 @@
 """The data controls, under /accounts/data/ (included from chatsite/urls.py):
 reachable by an account waiting for approval too, which may delete itself."""
+
 from django.urls import path
 
 from . import data_control_views as views

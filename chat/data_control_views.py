@@ -1,6 +1,7 @@
 """The data controls on the settings page: export, delete all chats,
 delete the account. Each destructive one has a page of its own that asks
 first, so it works without JavaScript."""
+
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required

@@ -1,6 +1,7 @@
 """The user's own data controls (ChatGPT's): export everything, delete
 every chat, delete the account. They live in chat, above accounts, since
 each reads or deletes the user's conversations."""
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +25,9 @@ def user_data_export(*, user) -> dict:
     every branch's messages, each answer carrying the user's feedback."""
     feedback = {
         item.message_id: {
-            "rating": item.rating, "reasons": item.reasons, "comment": item.comment,
+            "rating": item.rating,
+            "reasons": item.reasons,
+            "comment": item.comment,
             "created_at": item.created_at.isoformat(),
         }
         for item in Feedback.objects.filter(user=user, message__conversation__in=_visible_conversations(user))
@@ -38,7 +41,9 @@ def user_data_export(*, user) -> dict:
     return {
         "exported_at": timezone.now().isoformat(),
         "account": {
-            "username": user.username, "email": user.email, "role": user.role,
+            "username": user.username,
+            "email": user.email,
+            "role": user.role,
             "date_joined": user.date_joined.isoformat(),
         },
         "settings": {"shares_chat_data": user.shares_chat_data},

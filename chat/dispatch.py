@@ -15,6 +15,7 @@ them without storing anything. Sending twice is safe: moderation acts only
 on a pending message and generation claims its answer (queued ->
 streaming) before it starts.
 """
+
 import logging
 from datetime import timedelta
 
@@ -56,7 +57,9 @@ def _send(task, message_id: int, task_id: str) -> bool:
     try:
         task.apply_async((message_id,), task_id=task_id)
     except (KombuError, RedisError, OSError) as error:
-        logger.warning("Message %s is stored but its task was not sent (%s); housekeeping will send it", message_id, error)
+        logger.warning(
+            "Message %s is stored but its task was not sent (%s); housekeeping will send it", message_id, error
+        )
         return False
     return True
 

@@ -1,5 +1,6 @@
 """Broadcasts to the browsers watching a conversation. Only services call
 these; consumers relay what arrives."""
+
 from django.db import transaction
 
 from core import broadcast

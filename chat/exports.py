@@ -1,4 +1,5 @@
 """Conversation exports: the whole tree as JSON, the chosen branch as Markdown."""
+
 from .models import Conversation
 from .selectors import branch_path
 from .serializers import conversation_to_dict

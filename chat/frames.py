@@ -4,6 +4,7 @@ the chat and arena sockets add to core's frame consumer.
 A socket that only watches costs no database query: an answer whose worker
 died is found by one reaper in beat (chatsite/tasks.py), which tells the
 conversation's group like any other change of state."""
+
 from core.frames import FrameConsumer
 
 from .events import conversation_group

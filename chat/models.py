@@ -26,7 +26,9 @@ class Conversation(models.Model):
         ordering = ["-updated_at"]
         indexes = [
             models.Index(fields=["owner", "-updated_at"]),
-            models.Index(fields=["deleted_at"], name="chat_conversation_deleted", condition=models.Q(deleted_at__isnull=False)),
+            models.Index(
+                fields=["deleted_at"], name="chat_conversation_deleted", condition=models.Q(deleted_at__isnull=False)
+            ),
         ]
 
     def __str__(self):
@@ -96,12 +98,14 @@ class Message(models.Model):
             models.Index(fields=["conversation", "status"]),
             # Housekeeping looks for unfinished work every few seconds (chat/dispatch.py).
             models.Index(
-                fields=["created_at"], name="chat_message_unfinished",
+                fields=["created_at"],
+                name="chat_message_unfinished",
                 condition=models.Q(status__in=["pending", "queued"]),
             ),
             # Beat's reaper looks for streaming answers every two seconds (chat/services.py).
             models.Index(
-                fields=["started_at"], name="chat_message_streaming",
+                fields=["started_at"],
+                name="chat_message_streaming",
                 condition=models.Q(status="streaming"),
             ),
         ]
@@ -127,6 +131,9 @@ class Feedback(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["message", "user"], name="one_feedback_per_user")]
+
+    def __str__(self):
+        return f"{self.get_rating_display()} on message #{self.message_id} by user #{self.user_id}"
 
 
 # Open WebUI's reasons, so the data lines up with what people expect.

@@ -1,5 +1,6 @@
 """Validation of per-conversation settings, shared by the HTTP API and the
 WebSocket so both answer bad values with the same clear message."""
+
 from django.conf import settings
 
 from core.errors import UserError
@@ -36,7 +37,9 @@ def clean_conversation_settings(raw) -> dict:
     if "system_prompt" in raw:
         prompt = raw["system_prompt"]
         if not isinstance(prompt, str) or len(prompt) > SYSTEM_PROMPT_MAX_CHARS:
-            raise UserError("invalid_params", f"The system prompt must be text of at most {SYSTEM_PROMPT_MAX_CHARS} characters.")
+            raise UserError(
+                "invalid_params", f"The system prompt must be text of at most {SYSTEM_PROMPT_MAX_CHARS} characters."
+            )
         clean["system_prompt"] = clean_text(prompt)
     if "temperature" in raw:
         clean["temperature"] = _number(raw["temperature"], "Temperature", float, 0.0, 2.0)

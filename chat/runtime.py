@@ -1,5 +1,6 @@
 """Transient per-answer state in Redis: cancel flags and worker heartbeats.
 Nothing here must survive a restart; the database holds the answer."""
+
 import threading
 import time
 
@@ -57,7 +58,7 @@ def heartbeats_alive(message_ids: list[int]) -> dict[int, bool]:
     if not message_ids:
         return {}
     values = redis_client().mget([_heartbeat_key(pk) for pk in message_ids])
-    return {pk: value is not None for pk, value in zip(message_ids, values)}
+    return {pk: value is not None for pk, value in zip(message_ids, values, strict=True)}
 
 
 class Heartbeat:

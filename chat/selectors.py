@@ -31,15 +31,11 @@ def conversation_detail(*, conversation: Conversation, user) -> dict:
     browser follows `current_leaf` up to the root), and this user's feedback."""
     messages = list(conversation.messages.order_by("created_at", "id"))
     feedback = Feedback.objects.filter(message__conversation=conversation, user=user)
-    reported = set(
-        _open_reports(user).filter(message__conversation=conversation).values_list("message_id", flat=True)
-    )
+    reported = set(_open_reports(user).filter(message__conversation=conversation).values_list("message_id", flat=True))
     return {
         "conversation": conversation_to_dict(conversation),
         "messages": [message_to_dict(m, reported=m.pk in reported) for m in messages],
-        "feedback": {
-            f.message_id: {"rating": f.rating, "reasons": f.reasons, "comment": f.comment} for f in feedback
-        },
+        "feedback": {f.message_id: {"rating": f.rating, "reasons": f.reasons, "comment": f.comment} for f in feedback},
     }
 
 

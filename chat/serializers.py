@@ -1,7 +1,9 @@
 """The JSON shapes the browser receives, over HTTP and the WebSocket alike."""
+
 from django.utils.html import escape, linebreaks
 
 from core.markdown import render_markdown
+
 from .models import ACTIVE_STATUSES, Conversation, Message
 
 

@@ -3,6 +3,7 @@
 Each service stores first and enqueues on commit, so a message is in the
 database before any worker or browser hears of it.
 """
+
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -131,8 +132,10 @@ def _limits_take(*, user, answers: int) -> None:
     if running + answers > settings.CHAT_MAX_CONCURRENT_GENERATIONS:
         raise UserError(
             "too_many_generations",
-            f"{running} answers are still being written; wait for one to finish or stop it." if answers == 1 else
-            f"This writes {answers} answers at once and {running} are still being written; wait for them to finish.",
+            f"{running} answers are still being written; wait for one to finish or stop it."
+            if answers == 1
+            else f"This writes {answers} answers at once and {running} are still being written; "
+            f"wait for them to finish.",
         )
 
 
@@ -145,7 +148,11 @@ def _new_answer(*, conversation: Conversation, parent: Message, stop: list[str] 
     if stop:
         sampling["stop"] = list(stop)
     return Message.objects.create(
-        conversation=conversation, parent=parent, role=Message.Role.ASSISTANT, status=MessageStatus.QUEUED, sampling=sampling
+        conversation=conversation,
+        parent=parent,
+        role=Message.Role.ASSISTANT,
+        status=MessageStatus.QUEUED,
+        sampling=sampling,
     )
 
 
@@ -161,14 +168,19 @@ def _history_store(*, conversation: Conversation, parent: Message | None, turns:
     verdict goes: input moderation judges them with the message that
     follows them, and until it has they are neither read by the model nor
     shared (chat.context)."""
-    rows = Message.objects.bulk_create([
-        Message(
-            conversation=conversation, role=turn["role"], content=turn["content"], moderation=client_turn_moderation(),
-            status=MessageStatus.ACCEPTED if turn["role"] == Message.Role.USER else MessageStatus.COMPLETE,
-        )
-        for turn in turns
-    ])
-    for above, row in zip([parent, *rows], rows):
+    rows = Message.objects.bulk_create(
+        [
+            Message(
+                conversation=conversation,
+                role=turn["role"],
+                content=turn["content"],
+                moderation=client_turn_moderation(),
+                status=MessageStatus.ACCEPTED if turn["role"] == Message.Role.USER else MessageStatus.COMPLETE,
+            )
+            for turn in turns
+        ]
+    )
+    for above, row in zip([parent, *rows], rows, strict=False):
         row.parent = above
     Message.objects.bulk_update(rows, ["parent"])
     return rows[-1]
@@ -199,7 +211,9 @@ def message_send(
     checked before anything is stored."""
     content = clean_text(content)
     _check_content(content)
-    if parent is not None and (parent.conversation_id != getattr(conversation, "pk", None) or parent.role != Message.Role.ASSISTANT):
+    if parent is not None and (
+        parent.conversation_id != getattr(conversation, "pk", None) or parent.role != Message.Role.ASSISTANT
+    ):
         raise UserError("invalid_parent", "A message must follow an answer in the same conversation.")
     _limits_take(user=user, answers=answers)
     if conversation is None:

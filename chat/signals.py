@@ -3,6 +3,7 @@ who listens (labeling connects its receivers in LabelingConfig.ready()).
 Sent with send(), not send_robust(): receivers run in the sender's thread
 and transaction, and an error in one is the sender's error, as if chat had
 called it."""
+
 from django.dispatch import Signal
 
 # A user's message passed input moderation and its answers are queued.

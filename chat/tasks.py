@@ -1,4 +1,5 @@
 """Celery interfaces: each takes an id and calls its service."""
+
 from celery import shared_task
 
 

@@ -5,10 +5,11 @@ from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import services
-from .access import access_conversation_by_id, access_message_by_id
 from core.errors import UserError
 from core.http import json_body
+
+from . import services
+from .access import access_conversation_by_id, access_message_by_id
 from .exports import conversation_export_json, conversation_export_markdown
 from .models import FEEDBACK_REASONS
 from .params import clean_conversation_settings

@@ -4,6 +4,7 @@ gate, finalise). Both re-fetch rows by id and return early when the row
 moved on (stopped, deleted, or the task was delivered twice). What the
 model reads is chat.selectors.model_context; which model answers is
 registry.serving."""
+
 from __future__ import annotations
 
 import logging
@@ -62,16 +63,17 @@ def user_message_moderate(*, message_id: int) -> None:
     client_turns = [turn for turn in above if context.awaits_moderation(turn)]
     texts = [message.content, *([system_prompt] if system_prompt.strip() else []), *(t.content for t in client_turns)]
     verdicts = moderate_many(texts, "user")
-    refusal = next(((verdict, text) for verdict, text in zip(verdicts, texts) if verdict.flagged), None)
+    refusal = next(((verdict, text) for verdict, text in zip(verdicts, texts, strict=True) if verdict.flagged), None)
     logger.info("Message %s %s by input moderation", message.pk, "flagged" if refusal else "accepted")
     with transaction.atomic():
-        for turn, verdict in zip(client_turns, verdicts[len(texts) - len(client_turns):]):
+        for turn, verdict in zip(client_turns, verdicts[len(texts) - len(client_turns) :], strict=True):
             turn.moderation = {**verdict.as_dict(), **context.client_turn_moderation()}
             if verdict.flagged and turn.role == Message.Role.USER:
                 turn.status = MessageStatus.FLAGGED
         Message.objects.bulk_update(client_turns, ["moderation", "status"])
         message.moderation = {
-            **verdicts[0].as_dict(), "context": {"system_prompt": context.system_prompt_fingerprint(system_prompt)}
+            **verdicts[0].as_dict(),
+            "context": {"system_prompt": context.system_prompt_fingerprint(system_prompt)},
         }
         message.status = MessageStatus.FLAGGED if refusal else MessageStatus.ACCEPTED
         message.save(update_fields=["moderation", "status"])
@@ -105,7 +107,8 @@ def _system_prompt_refusal(answer: Message) -> Verdict | None:
     if verdict.flagged:
         return verdict
     question.moderation = {
-        **(question.moderation or {}), "context": {"system_prompt": context.system_prompt_fingerprint(system_prompt)}
+        **(question.moderation or {}),
+        "context": {"system_prompt": context.system_prompt_fingerprint(system_prompt)},
     }
     question.save(update_fields=["moderation"])
     return None
@@ -187,8 +190,10 @@ def answer_generate(*, message_id: int) -> None:
             runtime.clear_cancel(message_id)
             for stream in streams:
                 usage_record(
-                    user_id=message.conversation.owner_id, answers=1,
-                    prompt_tokens=stream.prompt_tokens, completion_tokens=stream.completion_tokens,
+                    user_id=message.conversation.owner_id,
+                    answers=1,
+                    prompt_tokens=stream.prompt_tokens,
+                    completion_tokens=stream.completion_tokens,
                 )
 
 
@@ -231,7 +236,8 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
         sender.add(gate.finish(), gate.released)
     sender.flush()
     generation_record(
-        completion_tokens=stream.completion_tokens, ttft_seconds=stream.ttft_seconds,
+        completion_tokens=stream.completion_tokens,
+        ttft_seconds=stream.ttft_seconds,
         tokens_per_second=stream.tokens_per_second,
     )
 
@@ -258,7 +264,11 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
         message.save(update_fields=[*figures, "content", "moderation", "status", "finish_reason"])
     logger.info(
         "Answer %s %s: %s tokens, ttft %.0f ms, %.1f tok/s, moderation %.1f ms",
-        message.pk, message.status, message.completion_tokens, message.ttft_ms or 0,
-        message.tokens_per_second or 0, gate.moderation_seconds * 1000,
+        message.pk,
+        message.status,
+        message.completion_tokens,
+        message.ttft_ms or 0,
+        message.tokens_per_second or 0,
+        gate.moderation_seconds * 1000,
     )
     events.send_now(message.conversation_id, events.message_event(message))

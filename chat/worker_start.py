@@ -1,4 +1,5 @@
 """What a Celery worker does as it starts, before its first task."""
+
 import logging
 import threading
 

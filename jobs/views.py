@@ -1,6 +1,7 @@
 """Training job pages: the list, the new-job form, a job's page (live over
 /ws/jobs/<id>/), its full log, cancel and resume. Only admins and users given
 `jobs.add_trainingjob` get in; the others see 403."""
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404
@@ -65,7 +66,12 @@ def job_detail_view(request, job_id: int):
     return render(
         request,
         "jobs/detail.html",
-        {"job": job, "job_data": job_to_dict(job), "points": job_metric_points(job=job), "samples": job_samples(job=job)},
+        {
+            "job": job,
+            "job_data": job_to_dict(job),
+            "points": job_metric_points(job=job),
+            "samples": job_samples(job=job),
+        },
     )
 
 

@@ -2,6 +2,7 @@
 (and their commands), which keep the pool's invariants; a snapshot is never
 edited, and nothing is deleted here, since deleting a prompt, task or
 ranking would cascade into past consensus and the datasets made from it."""
+
 from django.contrib import admin
 
 from .models import (

@@ -5,6 +5,7 @@ Invariants kept here: an annotator is never given a task on a prompt they
 wrote or already worked on, and a task never has more live or finished
 assignments than it asks for.
 """
+
 import random
 from datetime import timedelta
 
@@ -84,7 +85,8 @@ def task_create_ranking(
         raise UserError("invalid_candidates", "The candidates must be distinct answers to this prompt.")
     if not MIN_CANDIDATES <= len(candidates) <= MAX_CANDIDATES:
         raise UserError(
-            "invalid_candidates", f"A ranking needs {MIN_CANDIDATES} to {MAX_CANDIDATES} candidates, not {len(candidates)}."
+            "invalid_candidates",
+            f"A ranking needs {MIN_CANDIDATES} to {MAX_CANDIDATES} candidates, not {len(candidates)}.",
         )
     task = Task.objects.create(
         kind=Task.Kind.RANKING,

@@ -2,6 +2,7 @@
 hundreds of thousands of rows; each INSERT, UPDATE or `IN (...)` list takes
 them BATCH_SIZE at a time, so one statement's parameters and memory stay
 small however large the file is."""
+
 from collections.abc import Iterator
 
 BATCH_SIZE = 500

@@ -20,6 +20,7 @@ weight of a vote is that agreement mapped so that chance (1/2) counts almost
 nothing, after smoothing towards a prior so one lucky ranking does not make
 a newcomer an oracle. Weights and consensus are fitted in turn until stable.
 """
+
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations

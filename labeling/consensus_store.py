@@ -3,6 +3,7 @@ agreement with the others, each annotator's agreement and vote weight, and
 what consensus sends to the moderators. The arithmetic is labeling.consensus
 (plain Python); this module reads the votes and writes its results.
 """
+
 from django.db import transaction
 from django.db.models import Count, Sum
 
@@ -67,15 +68,22 @@ def _store_consensus(votes, items: dict[int, ItemConsensus], weights: dict[int, 
                 flags={str(pk): names for pk, names in flags.items()},
             )
         )
-        rankings += [
-            Ranking(pk=pk, agreement=item.ranking_agreement[a]) for a, (pk, _, _, _) in by_annotator.items()
-        ]
+        rankings += [Ranking(pk=pk, agreement=item.ranking_agreement[a]) for a, (pk, _, _, _) in by_annotator.items()]
     Consensus.objects.bulk_create(
         rows,
         batch_size=BATCH_SIZE,
         update_conflicts=True,
         unique_fields=["task"],
-        update_fields=["method", "groups", "scores", "agreement", "num_rankings", "none_acceptable", "flags", "updated_at"],
+        update_fields=[
+            "method",
+            "groups",
+            "scores",
+            "agreement",
+            "num_rankings",
+            "none_acceptable",
+            "flags",
+            "updated_at",
+        ],
     )
     Ranking.objects.bulk_update(rankings, ["agreement"], batch_size=BATCH_SIZE)
     _send_to_moderation(rows)
@@ -156,9 +164,7 @@ def quality_refresh() -> int:
     weights."""
     with transaction.atomic():
         votes = _ranking_votes()
-        fitted = fit(
-            {t: {a: groups for a, (_, groups, _, _) in by_a.items()} for t, by_a in votes.items()}
-        )
+        fitted = fit({t: {a: groups for a, (_, groups, _, _) in by_a.items()} for t, by_a in votes.items()})
         weights = {a: weight for a, (_, _, weight) in fitted.annotators.items()}
         _store_consensus(votes, fitted.items, weights)
         _store_stats(fitted.annotators)

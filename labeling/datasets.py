@@ -24,6 +24,7 @@ conversational form):
   ranked replies with "rank" (0 best); a system message, which the format
   has no node for, goes in "system". labeling.imports reads them back.
 """
+
 import hashlib
 import json
 import os
@@ -317,7 +318,9 @@ def _tree(row: dict) -> dict:
     system = [m["content"] for m in messages if m["role"] == "system"]
     turns = [m for m in messages if m["role"] != "system"]
     if "candidates" in row:
-        answers = [{"text": c["text"], "role": "assistant", "rank": c["rank"], "replies": []} for c in row["candidates"]]
+        answers = [
+            {"text": c["text"], "role": "assistant", "rank": c["rank"], "replies": []} for c in row["candidates"]
+        ]
     else:
         answers = [{"text": row["completion"], "role": "assistant", "replies": []}]
     replies = answers

@@ -1,4 +1,5 @@
 """Input of the labeling pages, checked before any service runs."""
+
 import gzip
 import io
 import zlib
@@ -152,7 +153,8 @@ class SnapshotCreateForm(forms.Form):
     )
     import_id = forms.IntegerField(min_value=1, required=False, label="Import #")
     arena_votes = forms.BooleanField(
-        required=False, label="Single arena votes",
+        required=False,
+        label="Single arena votes",
         help_text="Preference only: also take arena picks, each one user's vote that no annotator checked.",
     )
 

@@ -11,6 +11,7 @@ arena page, so their picks always flow.
 Every function here is idempotent: calling it again for the same message,
 feedback or match returns what the first call made.
 """
+
 import hashlib
 
 from django.db import IntegrityError, transaction
@@ -77,8 +78,8 @@ def disliked_answer_share(*, feedback: Feedback, **signal) -> Candidate | None:
     the owner did not opt in or the answer is not the model's own text. A
     second thumbs-down on the same answer returns the same candidate. The
     receiver of chat's `answer_disliked` (labeling.apps)."""
-    feedback = Feedback.objects.select_for_update().select_related("message__conversation__owner", "user").get(
-        pk=feedback.pk
+    feedback = (
+        Feedback.objects.select_for_update().select_related("message__conversation__owner", "user").get(pk=feedback.pk)
     )
     answer = feedback.message
     shared = Candidate.objects.filter(source_feedback=feedback).first()

@@ -7,6 +7,7 @@ Varied sampling because rankings teach a reward model most when the
 answers differ: a cool, a warm and a hot sample of one model already
 differ in style and in mistakes.
 """
+
 import logging
 
 from django.db import transaction
@@ -89,7 +90,8 @@ def _candidates(generation: CandidateGeneration) -> list[Candidate]:
         chosen[candidate.text_hash] = candidate
     if len(chosen) < MIN_CANDIDATES:
         raise UserError(
-            "too_few", f"Only {len(chosen)} distinct answer(s) came out of {attempts} samples; a ranking needs {MIN_CANDIDATES}."
+            "too_few",
+            f"Only {len(chosen)} distinct answer(s) came out of {attempts} samples; a ranking needs {MIN_CANDIDATES}.",
         )
     return list(chosen.values())
 
@@ -99,9 +101,9 @@ def candidates_generate(*, generation_id: int) -> None:
     first, so a task delivered twice, or a row already done, is left
     alone. Fewer distinct answers than K still make a task when there are
     at least two; the row then says so."""
-    claimed = CandidateGeneration.objects.filter(
-        pk=generation_id, state=CandidateGeneration.State.QUEUED
-    ).update(state=CandidateGeneration.State.RUNNING, started_at=timezone.now())
+    claimed = CandidateGeneration.objects.filter(pk=generation_id, state=CandidateGeneration.State.QUEUED).update(
+        state=CandidateGeneration.State.RUNNING, started_at=timezone.now()
+    )
     if not claimed:
         return
     generation = CandidateGeneration.objects.select_related("prompt").get(pk=generation_id)

@@ -22,6 +22,7 @@ that came with it, and, when the data says which is better, their ranking.
   left out with their subtrees; a "system" text beside "prompt" (which
   labeling.datasets writes) starts every conversation of the tree.
 """
+
 import hashlib
 import json
 import random
@@ -125,7 +126,7 @@ def _oasst_node(node, where: str, expected_role: str) -> dict:
     if node["role"] not in _OASST_ROLES:
         raise ValueError(f'{where}: role {node["role"]!r}; expected "prompter" or "assistant"')
     if node["role"] != expected_role:
-        raise ValueError(f'{where}: a {node["role"]} node where a {expected_role} turn belongs')
+        raise ValueError(f"{where}: a {node['role']} node where a {expected_role} turn belongs")
     if not isinstance(node["text"], str):
         raise ValueError(f'{where}: "text" must be a string')
     if not clean_text(node["text"]).strip():
@@ -215,7 +216,7 @@ def _import_items(record: PromptImport, items: list[ParsedItem]) -> dict:
         prompt_ids.update(Prompt.objects.filter(content_hash__in=chunk).values_list("content_hash", "id"))
     existing_prompt_ids = set(prompt_ids.values())
     new_prompts: dict[str, Prompt] = {}
-    for item, digest in zip(items, hashes):
+    for item, digest in zip(items, hashes, strict=True):
         if digest not in prompt_ids and digest not in new_prompts:
             ref = f"{record.file_name}:{item.line}" + (f" {item.ref}" if item.ref else "")
             new_prompts[digest] = Prompt(
@@ -244,7 +245,11 @@ def _import_candidates(items, hashes, prompt_ids, existing_prompt_ids) -> tuple[
     """The id of every candidate of the items by (prompt id, text hash),
     and how many of them are new."""
     ids: dict[tuple[int, str], int] = {}
-    wanted = {(prompt_ids[digest], text_hash(text)): text for item, digest in zip(items, hashes) for text in item.candidates}
+    wanted = {
+        (prompt_ids[digest], text_hash(text)): text
+        for item, digest in zip(items, hashes, strict=True)
+        for text in item.candidates
+    }
     old_prompts = sorted({prompt_id for prompt_id, _ in wanted if prompt_id in existing_prompt_ids})
     for chunk in batches(old_prompts):
         for prompt_id, digest, pk in Candidate.objects.filter(prompt_id__in=chunk).values_list(
@@ -267,7 +272,7 @@ def _import_rankings(record, items, hashes, prompt_ids, candidate_ids) -> tuple[
     order) is counted, not repeated. Returns (created, duplicates)."""
     planned: dict[str, tuple[int, list[list[int]]]] = {}
     duplicates = 0
-    for item, digest in zip(items, hashes):
+    for item, digest in zip(items, hashes, strict=True):
         if item.ranking is None:
             continue
         prompt_id, seen, groups = prompt_ids[digest], set(), []
@@ -288,7 +293,9 @@ def _import_rankings(record, items, hashes, prompt_ids, candidate_ids) -> tuple[
         else:
             planned[fingerprint] = (prompt_id, groups)
     for chunk in batches(list(planned)):
-        for fingerprint in Task.objects.filter(import_fingerprint__in=chunk).values_list("import_fingerprint", flat=True):
+        for fingerprint in Task.objects.filter(import_fingerprint__in=chunk).values_list(
+            "import_fingerprint", flat=True
+        ):
             del planned[fingerprint]
             duplicates += 1
     tasks = [
@@ -303,7 +310,7 @@ def _import_rankings(record, items, hashes, prompt_ids, candidate_ids) -> tuple[
     ]
     Task.objects.bulk_create(tasks, batch_size=BATCH_SIZE)
     links, consensus_rows = [], []
-    for task, (_, groups) in zip(tasks, planned.values()):
+    for task, (_, groups) in zip(tasks, planned.values(), strict=True):
         order = [pk for group in groups for pk in group]
         random.shuffle(order)
         links += [TaskCandidate(task=task, candidate_id=pk, position=i) for i, pk in enumerate(order)]

@@ -6,6 +6,7 @@ Writes go through labeling.imports, .assignments, .consensus_store,
 .datasets and .services; see labeling.consensus for how rankings are merged
 and annotators weighted.
 """
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -76,9 +77,7 @@ class Prompt(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="labeling_prompts"
     )
     # The user message a chat prompt was shared from, while it exists.
-    chat_message = models.ForeignKey(
-        "chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    chat_message = models.ForeignKey("chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -138,6 +137,9 @@ class Demonstration(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self):
+        return f"Demonstration #{self.pk} for prompt #{self.prompt_id}"
+
 
 class Candidate(models.Model):
     """One answer to a prompt that can be ranked. The same text (normalized)
@@ -169,7 +171,12 @@ class Candidate(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["prompt", "text_hash"], name="labeling_candidate_once_per_prompt")]
+        constraints = [
+            models.UniqueConstraint(fields=["prompt", "text_hash"], name="labeling_candidate_once_per_prompt")
+        ]
+
+    def __str__(self):
+        return f"Candidate #{self.pk} ({self.origin}) for prompt #{self.prompt_id}"
 
 
 class TaskCandidate(models.Model):
@@ -186,6 +193,9 @@ class TaskCandidate(models.Model):
             models.UniqueConstraint(fields=["task", "candidate"], name="labeling_candidate_once_per_task"),
             models.UniqueConstraint(fields=["task", "position"], name="labeling_one_candidate_per_position"),
         ]
+
+    def __str__(self):
+        return f"Candidate #{self.candidate_id} at {self.position} in task #{self.task_id}"
 
 
 class Assignment(models.Model):
@@ -214,6 +224,9 @@ class Assignment(models.Model):
         indexes = [models.Index(fields=["state", "lease_expires_at"]), models.Index(fields=["annotator", "state"])]
         constraints = [models.UniqueConstraint(fields=["task", "annotator"], name="labeling_task_once_per_annotator")]
 
+    def __str__(self):
+        return f"Task #{self.task_id} for annotator #{self.annotator_id} ({self.state})"
+
 
 class Ranking(models.Model):
     """An annotator's ranking: `groups` lists candidate ids best first, the
@@ -232,6 +245,9 @@ class Ranking(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self):
+        return f"Ranking of assignment #{self.assignment_id}"
 
 
 class Consensus(models.Model):
@@ -259,6 +275,9 @@ class Consensus(models.Model):
     class Meta:
         verbose_name_plural = "consensus"
 
+    def __str__(self):
+        return f"Consensus of task #{self.task_id} ({self.method}, {self.num_rankings} rankings)"
+
 
 class AnnotatorStats(models.Model):
     """An annotator's agreement with consensus (smoothed towards a prior)
@@ -272,6 +291,9 @@ class AnnotatorStats(models.Model):
 
     class Meta:
         verbose_name_plural = "annotator stats"
+
+    def __str__(self):
+        return f"Annotator #{self.annotator_id}: agreement {self.agreement:.2f}, weight {self.weight:.2f}"
 
 
 class DatasetSnapshot(models.Model):
@@ -367,3 +389,6 @@ class CandidateGeneration(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self):
+        return f"Generation #{self.pk} for prompt #{self.prompt_id} ({self.state})"

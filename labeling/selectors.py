@@ -2,6 +2,7 @@
 their pages show, annotators' progress and agreement, the prompt pool and
 its generations, flagged items, imports and snapshots listed. (What a
 snapshot holds is labeling.datasets.)"""
+
 import random
 from datetime import timedelta
 
@@ -63,14 +64,14 @@ def annotator_home(*, annotator) -> list[dict]:
     """Per task kind: the live lease the annotator holds (or None) and how
     many tasks are open to them."""
     open_ids = tasks_open_to(annotator=annotator).values("pk")
-    open_counts = dict(
-        Task.objects.filter(pk__in=open_ids).order_by().values_list("kind").annotate(count=Count("id"))
-    )
+    open_counts = dict(Task.objects.filter(pk__in=open_ids).order_by().values_list("kind").annotate(count=Count("id")))
     leases = {
         a.task.kind: a
         for a in Assignment.objects.filter(
             annotator=annotator, state=Assignment.State.LEASED, lease_expires_at__gt=timezone.now()
-        ).select_related("task").order_by("-id")
+        )
+        .select_related("task")
+        .order_by("-id")
     }
     return [
         {"kind": kind, "label": label, "lease": leases.get(kind), "open": open_counts.get(kind, 0)}
@@ -139,8 +140,7 @@ def leaderboard(*, limit: int = 20) -> list[dict]:
         )
     )
     stats = {
-        s.annotator_id: s
-        for s in AnnotatorStats.objects.filter(annotator_id__in=[row["annotator_id"] for row in rows])
+        s.annotator_id: s for s in AnnotatorStats.objects.filter(annotator_id__in=[row["annotator_id"] for row in rows])
     }
     board = []
     for row in rows:

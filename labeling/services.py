@@ -1,6 +1,7 @@
 """Writes of the prompt pool outside imports (labeling.imports): prompts
 an annotator writes or a chat user shares, the model candidates admins ask
 for, and the annotators' guidelines."""
+
 from datetime import timedelta
 
 from django.conf import settings

@@ -5,6 +5,7 @@ Two prompts are the same when they differ only in case, Unicode form or
 whitespace: imports of one data set from different tools differ in exactly
 those ways, and an annotator should not rank the same question twice.
 """
+
 import hashlib
 import json
 import re
@@ -56,7 +57,7 @@ def clean_messages(value) -> list[dict]:
         if role is None or content is None:
             raise ValueError(f'{where} needs "role" and "content"')
         if role not in ROLES:
-            raise ValueError(f'{where} has role {role!r}; expected one of {", ".join(ROLES)}')
+            raise ValueError(f"{where} has role {role!r}; expected one of {', '.join(ROLES)}")
         if not isinstance(content, str):
             raise ValueError(f'{where}: "content" must be a string')
         content = clean_text(content)

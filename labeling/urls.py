@@ -9,7 +9,9 @@ urlpatterns = [
     path("prompts/", views.prompt_write_view, name="prompt-write"),
     path("<str:kind>/next/", views.task_next_view, name="next"),
     path("assignments/<int:assignment_id>/", views.assignment_view, name="assignment"),
-    path("assignments/<int:assignment_id>/demonstration/", views.demonstration_submit_view, name="demonstration-submit"),
+    path(
+        "assignments/<int:assignment_id>/demonstration/", views.demonstration_submit_view, name="demonstration-submit"
+    ),
     path("assignments/<int:assignment_id>/ranking/", views.ranking_submit_view, name="ranking-submit"),
     path("assignments/<int:assignment_id>/skip/", views.assignment_skip_view, name="skip"),
     path("preview/", views.markdown_preview_view, name="preview"),
@@ -20,7 +22,11 @@ urlpatterns = [
     path("admin/demonstration-tasks/", views.demonstration_tasks_create_view, name="admin-demonstration-tasks"),
     path("admin/snapshots/", views.snapshot_list_view, name="admin-snapshots"),
     path("admin/snapshots/create/", views.snapshot_create_view, name="admin-snapshot-create"),
-    path("admin/snapshots/<int:snapshot_id>/<str:fmt>.jsonl", views.snapshot_download_view, name="admin-snapshot-download"),
+    path(
+        "admin/snapshots/<int:snapshot_id>/<str:fmt>.jsonl",
+        views.snapshot_download_view,
+        name="admin-snapshot-download",
+    ),
     path("admin/annotators/", views.annotator_quality_view, name="admin-annotators"),
     path("admin/flagged/", views.flagged_items_view, name="admin-flagged"),
     path("admin/guidelines/", views.guidelines_edit_view, name="admin-guidelines"),

@@ -10,6 +10,7 @@ JavaScript (the ranking then keeps the order shown); the scripts add the
 keyboard, drag and drop and the Markdown preview, which is the one JSON
 view. Each view checks the role, parses its input, calls one service and
 redirects."""
+
 import json
 
 from django.conf import settings
@@ -368,14 +369,15 @@ def snapshot_create_view(request):
         return _snapshot_page(request, form, status=400)
     try:
         snapshot = datasets.snapshot_create(
-            name=form.cleaned_data["name"], kind=form.cleaned_data["kind"], filters=form.filters(), created_by=request.user
+            name=form.cleaned_data["name"],
+            kind=form.cleaned_data["kind"],
+            filters=form.filters(),
+            created_by=request.user,
         )
     except UserError as error:
         form.add_error(None, error.message)
         return _snapshot_page(request, form, status=400)
-    messages.success(
-        request, f"Snapshot {snapshot}: {snapshot.item_count} items, sha256 {snapshot.content_hash}."
-    )
+    messages.success(request, f"Snapshot {snapshot}: {snapshot.item_count} items, sha256 {snapshot.content_hash}.")
     return redirect("labeling:admin-snapshots")
 
 

@@ -1,6 +1,7 @@
 """The classifier page's figures: each classifier version's cross-validated
 figures next to those of the head that moderates now
 (moderation.classifier.serving decides which)."""
+
 from dataclasses import dataclass
 
 from moderation.categories import CATEGORIES
@@ -35,7 +36,11 @@ def _compare(figures: dict, serving: dict) -> tuple[Comparison, Comparison]:
     headline = [(name, _figure(figures, path), _figure(serving, path)) for name, path in HEADLINE_FIGURES]
     named = set(figures.get("categories", {})) | set(serving.get("categories", {}))
     detail = [
-        (f"{category} {name}", _figure(figures, f"categories.{category}.{path}"), _figure(serving, f"categories.{category}.{path}"))
+        (
+            f"{category} {name}",
+            _figure(figures, f"categories.{category}.{path}"),
+            _figure(serving, f"categories.{category}.{path}"),
+        )
         for category in CATEGORIES
         if category in named
         for name, path in CATEGORY_FIGURES

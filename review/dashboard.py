@@ -1,5 +1,6 @@
 """The moderators' dashboard: flag rates per category and day, and how
 often moderators overturn each layer."""
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -27,7 +28,9 @@ class DayFlagRates:
         return self.rate(self.flagged)
 
     def category_rates(self, categories: list[str]) -> list[tuple[str, int, float | None]]:
-        return [(category, self.by_category[category], self.rate(self.by_category[category])) for category in categories]
+        return [
+            (category, self.by_category[category], self.rate(self.by_category[category])) for category in categories
+        ]
 
 
 def flag_rates_by_day(*, days: int = 14, today: date | None = None) -> list[DayFlagRates]:
@@ -45,8 +48,10 @@ def flag_rates_by_day(*, days: int = 14, today: date | None = None) -> list[DayF
         .annotate(n=Count("pk", distinct=True))
         .values_list("day", "n")
     )
-    per_category = {f"c{index}": Count("pk", filter=Q(**{f"verdict__categories__{category}": True}))
-                    for index, category in enumerate(CATEGORIES)}
+    per_category = {
+        f"c{index}": Count("pk", filter=Q(**{f"verdict__categories__{category}": True}))
+        for index, category in enumerate(CATEGORIES)
+    }
     flagged = {
         row["day"]: row
         for row in ReviewItem.objects.filter(

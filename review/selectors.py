@@ -1,5 +1,6 @@
 """Reads for the review queue: the items, their decisions and what the
 model read before each."""
+
 from dataclasses import dataclass
 
 from django.conf import settings

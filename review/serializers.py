@@ -1,4 +1,5 @@
 """The JSON shapes the review page's script receives."""
+
 from moderation.models import ReviewItem
 
 

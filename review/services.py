@@ -1,4 +1,5 @@
 """Moderators' decisions on review items."""
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +20,12 @@ def _decide(items: list[ReviewItem], *, reviewer, decision: str, note: str) -> l
     for item in items:
         audit.append(
             ReviewDecision(
-                item=item, reviewer=reviewer, decision=decision, note=note, status_before=item.status, status_after=status
+                item=item,
+                reviewer=reviewer,
+                decision=decision,
+                note=note,
+                status_before=item.status,
+                status_after=status,
             )
         )
         item.status, item.reviewer, item.note, item.decided_at = status, reviewer, note, now

@@ -12,5 +12,9 @@ urlpatterns = [
     path("dashboard/", views.dashboard_view, name="dashboard"),
     path("classifier/", views.classifier_view, name="classifier"),
     path("classifier/retrain/", views.classifier_retrain_view, name="classifier-retrain"),
-    path("classifier/versions/<int:version_id>/promote/", views.classifier_version_promote_view, name="classifier-promote"),
+    path(
+        "classifier/versions/<int:version_id>/promote/",
+        views.classifier_version_promote_view,
+        name="classifier-promote",
+    ),
 ]

@@ -5,6 +5,7 @@ and versions, which only admins retrain and promote.
 Decisions are plain form posts, so the queue works without JavaScript; the
 queue's script posts the same forms with `Accept: application/json` and gets
 the updated items back instead of a redirect."""
+
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,7 +18,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required
 from accounts.models import Role
-
 from moderation.classifier.serving import serving_classifier_head
 from moderation.selectors import classifier_training_active, classifier_training_list, classifier_version_list
 from moderation.services import classifier_training_request, classifier_version_promote
@@ -48,7 +48,9 @@ def _back(request, default: str):
     """Where a form post returns: its `next` (the queue with its filters and
     page) when that is a path on this site."""
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = default
     return redirect(target)
 
@@ -188,4 +190,3 @@ def classifier_version_promote_view(request, version_id: int):
     classifier_version_promote(version=version)
     messages.success(request, f"{version.name} now moderates.")
     return redirect("review:classifier")
-

@@ -4,10 +4,11 @@
 this thread decodes them into text deltas. Cancellation is a stopping
 criterion that polls `should_stop` between decoding steps.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
@@ -121,7 +122,7 @@ class LocalBackend:
         moves in doubling steps, then by bisection). The same turns are kept
         as before while more turns never render to fewer tokens."""
         system = [m for m in messages[:1] if m["role"] == "system"]
-        turns = messages[len(system):]
+        turns = messages[len(system) :]
         budget = self.max_context - max_new_tokens
         # Where the kept turns may start, most turns first: whole exchanges
         # dropped, then all but the newest turn.
@@ -133,8 +134,11 @@ class LocalBackend:
         def ids(index: int) -> torch.Tensor:
             if index not in rendered:
                 rendered[index] = self.tokenizer.apply_chat_template(
-                    system + turns[starts[index]:], add_generation_prompt=not continues,
-                    continue_final_message=continues, return_tensors="pt", return_dict=True,
+                    system + turns[starts[index] :],
+                    add_generation_prompt=not continues,
+                    continue_final_message=continues,
+                    return_tensors="pt",
+                    return_dict=True,
                 )["input_ids"]
             return rendered[index]
 
@@ -160,11 +164,11 @@ class LocalBackend:
         if index < 0:
             return 0
         end = starts[index]
-        between = self.tokenizer([t["content"] for t in turns[end:starts[-1]]], add_special_tokens=False)["input_ids"]
+        between = self.tokenizer([t["content"] for t in turns[end : starts[-1]]], add_special_tokens=False)["input_ids"]
         per_turn = max((ids(index).shape[1] - ids(index + 1).shape[1] - sum(map(len, between))) / len(between), 0.0)
         spent = float(ids(index).shape[1])
         while index > 0:
-            chunk = turns[max(end - _TOKENISE_CHUNK, 0):end]
+            chunk = turns[max(end - _TOKENISE_CHUNK, 0) : end]
             counts = self.tokenizer([t["content"] for t in chunk], add_special_tokens=False)["input_ids"]
             for count in reversed(counts):
                 spent += len(count) + per_turn
@@ -175,7 +179,9 @@ class LocalBackend:
                     index -= 1
         return index
 
-    def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:
+    def stream(
+        self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]
+    ) -> GenerationStream:
         input_ids = self.encode_chat(messages, params.max_new_tokens).to(self.device)
         stream = GenerationStream(deltas=iter(()), prompt_tokens=int(input_ids.shape[1]))
         streamer = _CountingStreamer(self.tokenizer, stream, timeout=None)

@@ -16,6 +16,7 @@ Endpoint URLs may carry credentials or internal host names: they are
 logged, never put in a message a user may see, which names an endpoint by
 its position ("model server 2 of 3").
 """
+
 from __future__ import annotations
 
 import copy
@@ -23,8 +24,8 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import openai
 
@@ -78,8 +79,12 @@ class EndpointPool:
     at once rather than fail an answer on a stale verdict."""
 
     def __init__(
-        self, urls: Sequence[str], *, backoff_seconds: float = 10.0,
-        probe: Callable[[str], bool] | None = None, clock: Callable[[], float] = time.monotonic,
+        self,
+        urls: Sequence[str],
+        *,
+        backoff_seconds: float = 10.0,
+        probe: Callable[[str], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         if not urls:
             raise RemoteGenerationError("GENERATION_BACKEND=openai needs OPENAI_BASE_URL.")
@@ -112,7 +117,11 @@ class EndpointPool:
             endpoint.down_until = self.clock() + self.backoff_seconds
         logger.warning(
             "Model server %d of %d (%s) is down for %.0f s: %s",
-            endpoint.index + 1, endpoint.count, endpoint.url, self.backoff_seconds, reason,
+            endpoint.index + 1,
+            endpoint.count,
+            endpoint.url,
+            self.backoff_seconds,
+            reason,
         )
 
     def is_up(self, endpoint: Endpoint) -> bool:
@@ -123,8 +132,11 @@ class EndpointPool:
         now = self.clock()
         with self._lock:
             claimed = [
-                e for e in self.endpoints
-                if e.index not in skip and e.down_until is not None and not e.probing
+                e
+                for e in self.endpoints
+                if e.index not in skip
+                and e.down_until is not None
+                and not e.probing
                 and (not due_only or now >= e.down_until)
             ]
             for endpoint in claimed:
@@ -135,8 +147,9 @@ class EndpointPool:
         try:
             answers = bool(self.probe(endpoint.url))
         except Exception as exc:  # a probe that cannot tell says "down"
-            logger.warning("Probing model server %d of %d (%s) failed: %r",
-                           endpoint.index + 1, endpoint.count, endpoint.url, exc)
+            logger.warning(
+                "Probing model server %d of %d (%s) failed: %r", endpoint.index + 1, endpoint.count, endpoint.url, exc
+            )
             answers = False
         with self._lock:
             endpoint.probing = False
@@ -190,7 +203,11 @@ class OpenAIBackend:
     name = "openai"
 
     def __init__(
-        self, base_url: str | Sequence[str], api_key: str = "", model: str = "", timeout: float = 60.0,
+        self,
+        base_url: str | Sequence[str],
+        api_key: str = "",
+        model: str = "",
+        timeout: float = 60.0,
         backoff_seconds: float = 10.0,
     ):
         urls = parse_base_urls(base_url)
@@ -202,7 +219,8 @@ class OpenAIBackend:
         }
         probe_timeout = min(timeout, 5.0)
         self.pool = EndpointPool(
-            urls, backoff_seconds=backoff_seconds,
+            urls,
+            backoff_seconds=backoff_seconds,
             probe=lambda url: self.clients[url].with_options(timeout=probe_timeout).models.list() is not None,
         )
         self.model = model
@@ -216,10 +234,17 @@ class OpenAIBackend:
         other.model, other.model_path = model, model or UNNAMED_REMOTE_MODEL
         return other
 
-    def stream(self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]) -> GenerationStream:
+    def stream(
+        self, messages: ChatMessages, params: SamplingParams, should_stop: Callable[[], bool]
+    ) -> GenerationStream:
         request = dict(
-            model=self.model, messages=messages, stream=True, stream_options={"include_usage": True},
-            max_tokens=params.max_new_tokens, temperature=params.temperature, top_p=params.top_p,
+            model=self.model,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=params.max_new_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
         )
         if params.stop:
             request["stop"] = list(params.stop)
@@ -283,7 +308,7 @@ class OpenAIBackend:
                 # Servers differ on stop strings; none is ever shown.
                 end, stopped = releasable_end(progress.text, params.stop, final=False)
                 if end > progress.shown:
-                    yield progress.text[progress.shown:end]
+                    yield progress.text[progress.shown : end]
                     progress.shown = end
                 if stopped:
                     return
@@ -295,7 +320,7 @@ class OpenAIBackend:
             raise _EndpointFailed("stopped answering", "the stream ended without a finish reason")
         end, _ = releasable_end(progress.text, params.stop, final=True)
         if end > progress.shown:
-            yield progress.text[progress.shown:end]
+            yield progress.text[progress.shown : end]
 
 
 @dataclass

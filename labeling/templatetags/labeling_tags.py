@@ -1,6 +1,7 @@
 """Filters of the labeling pages: Markdown rendered and sanitized by
 core.markdown (the rules of chat answers: no raw HTML, no images, safe
 links only), and the export formats a snapshot offers."""
+
 from django import template
 from django.utils.safestring import mark_safe
 

@@ -1,6 +1,7 @@
 """Filters of the review pages: an item's text as Markdown, rendered and
 sanitized by core.markdown (the chat's rules: no raw HTML, no images, safe
 links only), so moderators read what the user saw."""
+
 from django import template
 from django.utils.safestring import mark_safe
 

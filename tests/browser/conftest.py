@@ -37,9 +37,11 @@ def page(live_server_url, monkeypatch):
         # the page as surely as an exception does.
         page.on(
             "console",
-            lambda message: page.errors.append(message.text)
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                page.errors.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
         )
         yield page
         context.close()

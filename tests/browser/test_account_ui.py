@@ -3,6 +3,7 @@ an admin cannot demote themselves and confirms every revoke (bug 8), and the
 account basics: changing and resetting the password, and the data controls
 (export, delete all chats, delete the account). The new pages are checked
 on a 390x844 phone too: none may be wider than the screen."""
+
 import json
 
 import pytest
@@ -157,7 +158,10 @@ def chatter(make_user):
             conversation=conversation, role="user", content=f"{title}?", status=MessageStatus.ACCEPTED
         )
         Message.objects.create(
-            conversation=conversation, parent=question, role="assistant", content="An answer.",
+            conversation=conversation,
+            parent=question,
+            role="assistant",
+            content="An answer.",
             status=MessageStatus.COMPLETE,
         )
     return alice

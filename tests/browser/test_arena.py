@@ -1,5 +1,6 @@
 """An arena round in a real browser against the live stack: Daphne, Redis
 and a Celery worker process answering with two tiny models."""
+
 import re
 
 import pytest
@@ -26,7 +27,9 @@ def second_model_dir(tmp_path_factory):
     return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-chat-model-b"), never_ends=True, seed=1)
 
 
-def test_arena_round_streams_two_answers_hides_versions_until_the_vote(page, make_user, tiny_model_dir, second_model_dir):
+def test_arena_round_streams_two_answers_hides_versions_until_the_vote(
+    page, make_user, tiny_model_dir, second_model_dir
+):
     ModelVersion.objects.create(name="tiny-a", source="imported", path=str(tiny_model_dir), is_serving=True)
     ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_model_dir), arena_enabled=True)
     make_user(username="player", password=PASSWORD, arena_enabled=True)
@@ -49,7 +52,9 @@ def test_arena_round_streams_two_answers_hides_versions_until_the_vote(page, mak
         assert shown and len(shown & words(answer.content)) >= 0.8 * len(shown)
 
     page.get_by_test_id("vote-a").click()
-    expect(page.get_by_test_id("arena-result")).to_contain_text(f"A was {match.version_a.name}, B was {match.version_b.name}")
+    expect(page.get_by_test_id("arena-result")).to_contain_text(
+        f"A was {match.version_a.name}, B was {match.version_b.name}"
+    )
     expect(page.get_by_test_id("arena-version-a")).to_have_text(match.version_a.name)
     expect(page.get_by_test_id("arena-version-b")).to_have_text(match.version_b.name)
     expect(page.get_by_test_id("vote-b")).to_be_disabled()
@@ -70,7 +75,9 @@ def test_arena_is_closed_to_users_not_enabled(page, make_user):
     assert response.status == 403
 
 
-def test_admin_trial_names_both_versions_and_stays_off_the_leaderboard(page, make_user, tiny_model_dir, second_model_dir):
+def test_admin_trial_names_both_versions_and_stays_off_the_leaderboard(
+    page, make_user, tiny_model_dir, second_model_dir
+):
     serving = ModelVersion.objects.create(name="tiny-a", source="imported", path=str(tiny_model_dir), is_serving=True)
     candidate = ModelVersion.objects.create(name="tiny-b", source="imported", path=str(second_model_dir))
     make_user(username="boss", password=PASSWORD, role="admin")

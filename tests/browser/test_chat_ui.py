@@ -1,5 +1,6 @@
 """A person's session in a real browser against the live stack: Daphne,
 Redis and a Celery worker process running the tiny model."""
+
 import re
 
 import pytest
@@ -52,7 +53,10 @@ def test_chat_streams_stops_regenerates_branches_and_takes_feedback(page, make_u
     page.get_by_test_id("settings-toggle").click()
     page.get_by_test_id("max-new-tokens").fill("30")
     page.get_by_test_id("settings-save").click()
-    page.wait_for_function(f"fetch('/api/conversations/{conversation.pk}/').then(r => r.json()).then(d => d.conversation.max_new_tokens === 30)")
+    page.wait_for_function(
+        f"fetch('/api/conversations/{conversation.pk}/')"
+        ".then(r => r.json()).then(d => d.conversation.max_new_tokens === 30)"
+    )
     answer.get_by_test_id("regenerate").click()
     expect(page.get_by_test_id("branch-label").last).to_have_text("2/2")
     current = answers(page).last
@@ -66,7 +70,8 @@ def test_chat_streams_stops_regenerates_branches_and_takes_feedback(page, make_u
     expect(answers(page).last.get_by_test_id("message-content")).to_have_text(stopped_text)
     conversation.refresh_from_db()
     page.wait_for_function(
-        f"fetch('/api/conversations/{conversation.pk}/').then(r => r.json()).then(d => d.conversation.current_leaf === {stopped.pk})"
+        f"fetch('/api/conversations/{conversation.pk}/')"
+        f".then(r => r.json()).then(d => d.conversation.current_leaf === {stopped.pk})"
     )
 
     # Thumbs down with a reason and a comment.
@@ -78,7 +83,10 @@ def test_chat_streams_stops_regenerates_branches_and_takes_feedback(page, make_u
     assert saved.value.ok
     feedback = Feedback.objects.get()
     assert (feedback.message_id, feedback.rating, feedback.reasons, feedback.comment) == (
-        stopped.pk, -1, ["Not factually correct"], "Made up"
+        stopped.pk,
+        -1,
+        ["Not factually correct"],
+        "Made up",
     )
     assert not page.errors
 
@@ -94,9 +102,14 @@ def test_markdown_and_user_text_never_run_scripts(page, make_user):
     ]
     parent = None
     for payload in payloads:
-        question = Message.objects.create(conversation=conversation, parent=parent, role="user", content=payload, status=MessageStatus.ACCEPTED)
+        question = Message.objects.create(
+            conversation=conversation, parent=parent, role="user", content=payload, status=MessageStatus.ACCEPTED
+        )
         parent = Message.objects.create(
-            conversation=conversation, parent=question, role="assistant", status=MessageStatus.COMPLETE,
+            conversation=conversation,
+            parent=question,
+            role="assistant",
+            status=MessageStatus.COMPLETE,
             content=f"Here it is:\n\n{payload}\n\n```js\nalert(1)\n```",
         )
     conversation.current_leaf = parent
@@ -109,7 +122,12 @@ def test_markdown_and_user_text_never_run_scripts(page, make_user):
         link.click()
     assert page.evaluate("window.__xss") is None
     assert page.dialogs == []
-    assert page.locator("[data-testid=message-content] img, [data-testid=message-content] svg, [data-testid=message-content] script").count() == 0
+    assert (
+        page.locator(
+            "[data-testid=message-content] img, [data-testid=message-content] svg, [data-testid=message-content] script"
+        ).count()
+        == 0
+    )
     expect(page.locator("[data-role=user] [data-testid=message-content]").first).to_have_text(payloads[0])
 
 
@@ -131,8 +149,12 @@ def _exchange(owner, answer_text, **answer_fields):
         conversation=conversation, role="user", content="Go on", status=MessageStatus.ACCEPTED
     )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", content=answer_text,
-        status=MessageStatus.COMPLETE, **answer_fields,
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content=answer_text,
+        status=MessageStatus.COMPLETE,
+        **answer_fields,
     )
     conversation.current_leaf = answer
     conversation.save()

@@ -2,6 +2,7 @@
 its two submits asks only for its own inputs, the numbers typed in survive
 the submit, generations are followed live, and each prompt opens on a page
 with its candidates, rankings and consensus."""
+
 import pytest
 from playwright.sync_api import expect
 

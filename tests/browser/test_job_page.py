@@ -1,5 +1,6 @@
 """A training job's page in a real browser: what it says stays true as the
 job moves on, and its charts name only steps the job has."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

@@ -1,6 +1,7 @@
 """Annotators rank by keyboard alone and by drag and drop, and write a
 demonstration with its live preview, in a real browser against the live
 stack; the rows stored are checked."""
+
 import re
 import time
 
@@ -38,7 +39,9 @@ def _ranking_task(k: int) -> tuple[Task, dict[str, Candidate]]:
 def _ranking_task_on_its_own_prompt() -> tuple[Task, list[Candidate]]:
     messages = [{"role": "user", "content": "How far away is Neptune?"}]
     prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
-    candidates = [candidate_add(prompt=prompt, text=t, origin=Candidate.Origin.MODEL) for t in ("Far.", "About 4.5 billion km.")]
+    candidates = [
+        candidate_add(prompt=prompt, text=t, origin=Candidate.Origin.MODEL) for t in ("Far.", "About 4.5 billion km.")
+    ]
     return task_create_ranking(prompt=prompt, candidates=candidates, required_annotations=1), candidates
 
 
@@ -184,10 +187,14 @@ def test_an_annotator_writes_a_demonstration_with_the_preview(page, make_user):
     expect(page.get_by_test_id("lab-context")).to_contain_text("Which one is the largest?")
     expect(page.get_by_test_id("lab-guidelines")).to_contain_text("Write the answer you would want")
 
-    answer = "# Jupiter\n\nIt is **11 times** wider than Earth.\n\n- gas giant\n- 95 moons <script>window.hacked=1</script>"
+    answer = (
+        "# Jupiter\n\nIt is **11 times** wider than Earth.\n\n- gas giant\n- 95 moons <script>window.hacked=1</script>"
+    )
     page.get_by_test_id("lab-answer").fill(answer)
     preview = page.get_by_test_id("lab-preview")
-    expect(preview.locator("h1")).to_have_text("Jupiter", timeout=15_000)  # a debounced request; slow on a loaded machine
+    expect(preview.locator("h1")).to_have_text(
+        "Jupiter", timeout=15_000
+    )  # a debounced request; slow on a loaded machine
     expect(preview.locator("strong")).to_have_text("11 times")
     expect(preview.locator("li")).to_have_count(2)
     expect(preview).to_contain_text("<script>window.hacked=1</script>")  # shown as text

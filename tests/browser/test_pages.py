@@ -10,6 +10,7 @@ browser against the live stack:
   Content-Security-Policy (core/csp.py: scripts and styles only from
   /static/, no style attribute) refuses nothing: a `securitypolicyviolation`
   event is recorded from before the page's first script runs."""
+
 import re
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -37,7 +38,8 @@ STATIC_JS = Path(__file__).resolve().parents[2] / "static" / "js"
 _RECORD_VIOLATIONS = """
 window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
-  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${where})`);
 });
 """
 _SETTLE = "() => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 300)))"
@@ -85,7 +87,10 @@ class PageWatch:
         self.findings: list[str] = []
         self.seen_entries: set[str] = set()
         page.add_init_script(_RECORD_VIOLATIONS)
-        page.on("response", lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 and "/static/" in r.url else None)
+        page.on(
+            "response",
+            lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 and "/static/" in r.url else None,
+        )
         page.on("requestfailed", lambda r: self.failed.append(f"{r.failure} {r.url}") if "/static/" in r.url else None)
         page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
 
@@ -108,7 +113,11 @@ class PageWatch:
                 self.findings.append(f"{url}: {entry} did not run ({_RAN[entry]} is missing)")
         for violation in page.evaluate("() => window.__cspViolations"):
             self.findings.append(f"{url}: CSP violation: {violation}")
-        for errors, kind in ((self.failed, "static request"), (self.console, "console error"), (page.errors, "page error")):
+        for errors, kind in (
+            (self.failed, "static request"),
+            (self.console, "console error"),
+            (page.errors, "page error"),
+        ):
             self.findings.extend(f"{url}: {kind}: {error}" for error in errors)
             errors.clear()
 
@@ -139,15 +148,20 @@ def site(make_user, tiny_model_dir):
         for role in ("user", "annotator", "moderator", "admin")
     }
     ModelVersion.objects.create(name="tiny-a", source="imported", path=str(tiny_model_dir), is_serving=True)
-    candidate = ModelVersion.objects.create(name="tiny-b", source="imported", path=str(tiny_model_dir), arena_enabled=True)
+    candidate = ModelVersion.objects.create(
+        name="tiny-b", source="imported", path=str(tiny_model_dir), arena_enabled=True
+    )
 
     conversation = Conversation.objects.create(owner=users["user"], title="Tables")
     question = Message.objects.create(
         conversation=conversation, role="user", content="A table, please.", status=MessageStatus.ACCEPTED
     )
     # An aligned Markdown table: its alignment must not need a style attribute.
-    answer = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", status=MessageStatus.COMPLETE,
+    Message.objects.create(
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        status=MessageStatus.COMPLETE,
         content="| left | centre | right |\n|:--|:-:|--:|\n| 1 | 2 | 3 |",
     )
     flagged = Conversation.objects.create(owner=users["user"], title="Flagged")
@@ -155,21 +169,37 @@ def site(make_user, tiny_model_dir):
         conversation=flagged, role="user", content="Something bad", status=MessageStatus.ACCEPTED
     )
     flagged_answer = Message.objects.create(
-        conversation=flagged, parent=flagged_question, role="assistant", content="(template)", status=MessageStatus.MODERATED
+        conversation=flagged,
+        parent=flagged_question,
+        role="assistant",
+        content="(template)",
+        status=MessageStatus.MODERATED,
     )
     review_item_create(message=flagged_answer, direction="output", text="flagged text", verdict=make_verdict(c.HATE))
 
     prompts = []
     for question in ("Name a planet.", "Name a star."):
         messages = [{"role": "user", "content": question}]
-        prompts.append(Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages)))
-    candidates = [candidate_add(prompt=prompts[0], text=text, origin=Candidate.Origin.MODEL) for text in ("Mars.", "Venus.")]
+        prompts.append(
+            Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
+        )
+    candidates = [
+        candidate_add(prompt=prompts[0], text=text, origin=Candidate.Origin.MODEL) for text in ("Mars.", "Venus.")
+    ]
     task_create_ranking(prompt=prompts[0], candidates=candidates, required_annotations=1)
     task_create_demonstration(prompt=prompts[1], required_annotations=1)
 
     job = TrainingJob.objects.create(
-        kind="pretrain", state=TrainingJob.State.RUNNING, created_by=users["admin"], corpus_path="corpus.txt",
-        preset="tiny", recipe="pretrain", hyperparameters={}, log_tail="step 1", step=1, total_steps=10,
+        kind="pretrain",
+        state=TrainingJob.State.RUNNING,
+        created_by=users["admin"],
+        corpus_path="corpus.txt",
+        preset="tiny",
+        recipe="pretrain",
+        hyperparameters={},
+        log_tail="step 1",
+        step=1,
+        total_steps=10,
     )
     return {
         "user": ["/", f"/c/{conversation.pk}/", "/arena/"],

@@ -1,5 +1,6 @@
 """A moderator works the review queue by keyboard in a real browser, and a
 chat user reports an answer into it, against the live stack."""
+
 import re
 
 import pytest
@@ -7,8 +8,8 @@ from playwright.sync_api import expect
 
 from chat.models import Conversation, Message, MessageStatus
 from moderation import categories as c
-from moderation.models import ReviewDecision, ReviewItem
 from moderation.flags import review_item_create
+from moderation.models import ReviewDecision, ReviewItem
 
 from ..moderation.factories import make_verdict
 from .conftest import log_in
@@ -41,9 +42,17 @@ def queue(make_user):
             conversation=conversation, role="user", content=f"question {n}", status=MessageStatus.ACCEPTED
         )
         answer = Message.objects.create(
-            conversation=conversation, parent=question, role="assistant", content="(template)", status=MessageStatus.MODERATED
+            conversation=conversation,
+            parent=question,
+            role="assistant",
+            content="(template)",
+            status=MessageStatus.MODERATED,
         )
-        items.append(review_item_create(message=answer, direction="output", text=f"flagged text {n}", verdict=make_verdict(*categories)))
+        items.append(
+            review_item_create(
+                message=answer, direction="output", text=f"flagged text {n}", verdict=make_verdict(*categories)
+            )
+        )
     return items
 
 
@@ -94,7 +103,11 @@ def test_a_moderator_decides_by_keyboard(page, make_user, queue):
     expect(row(page, third)).to_have_attribute("data-status", "overturned")
     expect(row(page, third).get_by_test_id("review-select")).not_to_be_checked()
     assert set(statuses().values()) == {"overturned"}
-    audit = list(ReviewDecision.objects.filter(item=third).order_by("at", "id").values_list("decision", "status_before", "status_after"))
+    audit = list(
+        ReviewDecision.objects.filter(item=third)
+        .order_by("at", "id")
+        .values_list("decision", "status_before", "status_after")
+    )
     assert audit == [("confirm", "open", "confirmed"), ("overturn", "confirmed", "overturned")]
     assert ReviewDecision.objects.filter(reviewer__username="mod").count() == 5
 
@@ -142,9 +155,15 @@ def test_a_user_reports_an_answer_and_a_moderator_confirms_it(page, make_user):
     alice = make_user(username="alice", password=PASSWORD)
     make_user(username="mod", password=PASSWORD, role="moderator")
     conversation = Conversation.objects.create(owner=alice, title="rude bot")
-    question = Message.objects.create(conversation=conversation, role="user", content="How are you?", status=MessageStatus.ACCEPTED)
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="How are you?", status=MessageStatus.ACCEPTED
+    )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", content="Go away, you fool.", status=MessageStatus.COMPLETE
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content="Go away, you fool.",
+        status=MessageStatus.COMPLETE,
     )
     conversation.current_leaf = answer
     conversation.save()
@@ -163,7 +182,12 @@ def test_a_user_reports_an_answer_and_a_moderator_confirms_it(page, make_user):
     expect(shown.get_by_test_id("report-message")).to_be_disabled()
     expect(page.get_by_test_id("report-reason")).to_have_count(0)
     item = ReviewItem.objects.get()
-    assert (item.origin, item.message_id, item.reported_by, item.report_reason) == ("report", answer.pk, alice, "It insulted me")
+    assert (item.origin, item.message_id, item.reported_by, item.report_reason) == (
+        "report",
+        answer.pk,
+        alice,
+        "It insulted me",
+    )
 
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/accounts/login/")

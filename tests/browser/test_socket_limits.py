@@ -2,6 +2,7 @@
 browser against the live stack: refused for too many sockets, it says why
 and waits instead of reconnecting at once; closed because the account
 changed, it reconnects and the handshake decides again."""
+
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor

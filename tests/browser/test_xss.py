@@ -10,6 +10,7 @@ breaks a page unnoticed.
 
 One login per role, many payloads per page; every finding is collected so
 a failure lists them all."""
+
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,14 @@ from jobs import events as job_events
 from jobs.models import TrainingJob
 from labeling.assignments import candidate_add, task_create_demonstration, task_create_ranking
 from labeling.models import (
-    Assignment, Candidate, CandidateGeneration, Consensus, DatasetSnapshot, Prompt, PromptImport, Task,
+    Assignment,
+    Candidate,
+    CandidateGeneration,
+    Consensus,
+    DatasetSnapshot,
+    Prompt,
+    PromptImport,
+    Task,
 )
 from labeling.services import guidelines_update
 from labeling.text import messages_hash
@@ -198,21 +206,31 @@ def test_chat_shows_every_payload_as_text(page, probe, make_user):
             conversation=conversation, parent=parent, role="user", content=payload, status=MessageStatus.ACCEPTED
         )
         parent = Message.objects.create(
-            conversation=conversation, parent=question, role="assistant", content=payload,
-            model_name=payload, status=MessageStatus.COMPLETE,
+            conversation=conversation,
+            parent=question,
+            role="assistant",
+            content=payload,
+            model_name=payload,
+            status=MessageStatus.COMPLETE,
         )
     failed = Message.objects.create(
         conversation=conversation, parent=parent, role="user", content="And now?", status=MessageStatus.ACCEPTED
     )
     failed = Message.objects.create(
-        conversation=conversation, parent=failed, role="assistant", content="", error=PAYLOADS[1],
+        conversation=conversation,
+        parent=failed,
+        role="assistant",
+        content="",
+        error=PAYLOADS[1],
         status=MessageStatus.FAILED,
     )
     conversation.current_leaf = failed
     conversation.save()
 
     streamed = Conversation.objects.create(owner=user, title="streamed")
-    question = Message.objects.create(conversation=streamed, role="user", content="Say it", status=MessageStatus.ACCEPTED)
+    question = Message.objects.create(
+        conversation=streamed, role="user", content="Say it", status=MessageStatus.ACCEPTED
+    )
     answer = Message.objects.create(
         conversation=streamed, parent=question, role="assistant", content="", status=MessageStatus.STREAMING
     )
@@ -232,7 +250,9 @@ def test_chat_shows_every_payload_as_text(page, probe, make_user):
     probe.open("chat thread", f"/c/{conversation.pk}/")
     expect(page.get_by_test_id("message")).to_have_count(2 * len(PAYLOADS) + 2)
     expect(page.get_by_test_id("conversation-item")).to_have_count(len(PAYLOADS) + 2)
-    probe.check("chat: user messages", exact=("[data-role=user] [data-testid=message-content]", PAYLOADS + ["And now?"]))
+    probe.check(
+        "chat: user messages", exact=("[data-role=user] [data-testid=message-content]", PAYLOADS + ["And now?"])
+    )
     probe.check("chat: model names", shown_in="[data-role=assistant] .msg-stats")
     probe.check("chat: answers (Markdown)")
     probe.check("chat: error note", payloads=PAYLOADS[1:2], shown_in="[data-role=assistant]")
@@ -395,12 +415,19 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
     file_names = chunks(500)
     assert len(file_names) <= 10  # the import page lists the last ten
     for name in file_names:
-        PromptImport.objects.create(format=PromptImport.Format.JSONL, file_name=name, counts={"items": 1}, created_by=admin)
+        PromptImport.objects.create(
+            format=PromptImport.Format.JSONL, file_name=name, counts={"items": 1}, created_by=admin
+        )
     prompts = [_prompt([{"role": "user", "content": p}], source_ref=p) for p in PAYLOADS]
-    for prompt, error in zip(prompts, chunks(300)):
+    for prompt, error in zip(prompts, chunks(300), strict=False):
         CandidateGeneration.objects.create(
-            prompt=prompt, k=2, required_annotations=1, max_new_tokens=8, state=CandidateGeneration.State.FAILED,
-            error=error, created_by=admin,
+            prompt=prompt,
+            k=2,
+            required_annotations=1,
+            max_new_tokens=8,
+            state=CandidateGeneration.State.FAILED,
+            error=error,
+            created_by=admin,
         )
 
     # Flagged by annotators: a ranked item none of whose answers is
@@ -409,12 +436,23 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
     answers = [candidate_add(prompt=flagged_prompt, text=t, origin=Candidate.Origin.MODEL) for t in chunks(230)[:9]]
     flagged_task = task_create_ranking(prompt=flagged_prompt, candidates=answers, required_annotations=1)
     Consensus.objects.create(
-        task=flagged_task, method=Consensus.Method.BORDA, groups=[[a.pk for a in answers]], scores={},
-        num_rankings=1, none_acceptable=True, flags={str(answers[0].pk): ["harmful"]},
+        task=flagged_task,
+        method=Consensus.Method.BORDA,
+        groups=[[a.pk for a in answers]],
+        scores={},
+        num_rankings=1,
+        none_acceptable=True,
+        flags={str(answers[0].pk): ["harmful"]},
     )
     DatasetSnapshot.objects.create(
-        name="xss", version=1, kind=DatasetSnapshot.Kind.SFT, filters={"note": joined(separator=" ")},
-        content_hash="0" * 64, item_count=0, path="snapshots/xss.jsonl", created_by=admin,
+        name="xss",
+        version=1,
+        kind=DatasetSnapshot.Kind.SFT,
+        filters={"note": joined(separator=" ")},
+        content_hash="0" * 64,
+        item_count=0,
+        path="snapshots/xss.jsonl",
+        created_by=admin,
     )
     guidelines_update(kind=Task.Kind.RANKING, text=joined(), updated_by=admin)
 
@@ -423,22 +461,38 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
     for payload in PAYLOADS:
         task = task_create_demonstration(prompt=prompts[0], required_annotations=1)
         Assignment.objects.create(
-            task=task, annotator=annotator, state=Assignment.State.SKIPPED,
-            lease_expires_at=timezone.now() + timedelta(hours=1), finished_at=timezone.now(), skip_reason=payload,
+            task=task,
+            annotator=annotator,
+            state=Assignment.State.SKIPPED,
+            lease_expires_at=timezone.now() + timedelta(hours=1),
+            finished_at=timezone.now(),
+            skip_reason=payload,
         )
 
     # Model versions named by the payloads (the registry's own forms allow
     # slugs only; the pages must not rely on that).
-    serving = ModelVersion.objects.create(name="tiny-serving", source="imported", path=str(tiny_model_dir), is_serving=True)
+    serving = ModelVersion.objects.create(
+        name="tiny-serving", source="imported", path=str(tiny_model_dir), is_serving=True
+    )
     versions = [
         ModelVersion.objects.create(
-            name=payload, source="imported", path=str(tiny_model_dir), description=payload, base=serving,
-            metadata={"lineage": {
-                "job": 1, "recipe": payload, "corpus": {"path": payload, "sha256": payload},
-                "snapshot": {"name": payload, "version": 1, "item_count": 1, "content_hash": payload},
-                "reward_version": {"name": payload}, "code_version": payload, "config": {payload: payload},
-                "metrics": {payload: 1.0},
-            }},
+            name=payload,
+            source="imported",
+            path=str(tiny_model_dir),
+            description=payload,
+            base=serving,
+            metadata={
+                "lineage": {
+                    "job": 1,
+                    "recipe": payload,
+                    "corpus": {"path": payload, "sha256": payload},
+                    "snapshot": {"name": payload, "version": 1, "item_count": 1, "content_hash": payload},
+                    "reward_version": {"name": payload},
+                    "code_version": payload,
+                    "config": {payload: payload},
+                    "metrics": {payload: 1.0},
+                }
+            },
         )
         for payload in PAYLOADS
     ]
@@ -449,12 +503,24 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
     job_dir = tmp_path / "job"
     (job_dir / "output").mkdir(parents=True)
     (job_dir / "output" / "samples.jsonl").write_text(
-        "".join(json.dumps({"step": n, "prompt": p, "response": p, "reward": 0.5}) + "\n" for n, p in enumerate(sampled))
+        "".join(
+            json.dumps({"step": n, "prompt": p, "response": p, "reward": 0.5}) + "\n" for n, p in enumerate(sampled)
+        )
     )
     job = TrainingJob.objects.create(
-        kind="pretrain", state=TrainingJob.State.RUNNING, created_by=admin, corpus_path=chunks(500)[0],
-        preset=PAYLOADS[0][:32], recipe=PAYLOADS[1], code_version=PAYLOADS[2], hyperparameters={"note": joined()},
-        directory=str(job_dir), log_tail="\n".join(PAYLOADS), error=joined(), step=1, total_steps=10,
+        kind="pretrain",
+        state=TrainingJob.State.RUNNING,
+        created_by=admin,
+        corpus_path=chunks(500)[0],
+        preset=PAYLOADS[0][:32],
+        recipe=PAYLOADS[1],
+        code_version=PAYLOADS[2],
+        hyperparameters={"note": joined()},
+        directory=str(job_dir),
+        log_tail="\n".join(PAYLOADS),
+        error=joined(),
+        step=1,
+        total_steps=10,
     )
 
     # Arena: decided matches between every version (the leaderboard names
@@ -466,17 +532,28 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
         )
         answers = [
             Message.objects.create(
-                conversation=conversation, parent=question, role="assistant", content=question_text,
+                conversation=conversation,
+                parent=question,
+                role="assistant",
+                content=question_text,
                 status=MessageStatus.COMPLETE,
             )
             for _ in "ab"
         ]
         return ArenaMatch.objects.create(
-            user=admin, kind=kind, conversation=conversation, question=question, answer_a=answers[0], answer_b=answers[1],
-            version_a=version_a, version_b=version_b, outcome=outcome, decided_at=timezone.now() if outcome else None,
+            user=admin,
+            kind=kind,
+            conversation=conversation,
+            question=question,
+            answer_a=answers[0],
+            answer_b=answers[1],
+            version_a=version_a,
+            version_b=version_b,
+            outcome=outcome,
+            decided_at=timezone.now() if outcome else None,
         )
 
-    for a, b in zip(versions[::2], versions[1::2]):
+    for a, b in zip(versions[::2], versions[1::2], strict=False):
         match(ArenaMatch.Kind.ARENA, "Which?", a, b, outcome="a")
     questions = PAYLOADS[-20:]  # the trial page lists the last twenty
     for question in questions:
@@ -498,8 +575,11 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
     probe.check("labeling admin: generation errors", shown_in="[data-testid=lab-generations]")
     probe.open("labeling admin: flagged", "/labeling/admin/flagged/")
     expect(page.get_by_test_id("lab-flagged-row")).to_have_count(1)
-    probe.check("labeling admin: flagged answers", payloads=[p for p in PAYLOADS if p in "".join(chunks(230)[:9])],
-                shown_in="[data-testid=lab-flagged]")
+    probe.check(
+        "labeling admin: flagged answers",
+        payloads=[p for p in PAYLOADS if p in "".join(chunks(230)[:9])],
+        shown_in="[data-testid=lab-flagged]",
+    )
     probe.open("labeling admin: snapshots", "/labeling/admin/snapshots/")
     probe.check("labeling admin: snapshot filters", shown_in="[data-testid=lab-snapshots]")
     probe.open("labeling admin: guidelines", "/labeling/admin/guidelines/?kind=ranking")

@@ -46,7 +46,7 @@ PAYLOADS = [
     "<iframe srcdoc=\"<script>top.__xssHit('P31')</script>\"></iframe>",
     "<object data=\"javascript:__xssHit('P32')\"></object>",
     "<embed src=\"data:text/html,<script>top.__xssHit('P33')</script>\">",
-    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:__xssHit('P34')\">",
+    '<meta http-equiv="refresh" content="0;url=javascript:__xssHit(\'P34\')">',
     "<base href=\"javascript:__xssHit('P35')//\">",
     "<form><button formaction=\"javascript:__xssHit('P36')\">go</button></form>",
     # Styles.

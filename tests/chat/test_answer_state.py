@@ -1,6 +1,7 @@
 """What the chat page is told of an answer beyond its text (issue 17): that
 its viewer reported it, that it was cut off at the length limit (and its
 Continue), and that a flagged message does not name the conversation."""
+
 import pytest
 
 from chat import services
@@ -108,7 +109,10 @@ class TestCutOff:
 
     def written(self, user, captured_tasks, max_new_tokens=6):
         conversation, question, answer = services.message_send(
-            user=user, conversation=None, parent=None, content="Tell me about the sea",
+            user=user,
+            conversation=None,
+            parent=None,
+            content="Tell me about the sea",
             settings_values={"max_new_tokens": max_new_tokens},
         )
         user_message_moderate(message_id=question.pk)

@@ -1,5 +1,6 @@
 """The WebSocket's own checks: who may connect, what they may touch, and
 how bad frames are answered. No worker is needed here."""
+
 import json
 
 import pytest
@@ -50,7 +51,10 @@ async def test_another_users_conversation_is_not_found(make_user):
         (json.dumps({"type": "launch"}), "unknown_type"),
         (json.dumps({"type": "send", "conversation": "1; drop table", "content": "x"}), "invalid_request"),
         (json.dumps({"type": "send", "conversation": None, "content": 42}), "invalid_request"),
-        (json.dumps({"type": "send", "conversation": None, "content": "hi", "settings": {"temperature": 9}}), "invalid_params"),
+        (
+            json.dumps({"type": "send", "conversation": None, "content": "hi", "settings": {"temperature": 9}}),
+            "invalid_params",
+        ),
         (json.dumps({"type": "send", "conversation": None, "content": "x" * 100_000}), "too_long"),
         (json.dumps({"type": "stop", "message": 999999}), "not_found"),
     ],
@@ -126,7 +130,9 @@ async def test_an_idle_socket_costs_no_database_query(user, monkeypatch):
 
     executed = []
     execute = CursorWrapper.execute
-    monkeypatch.setattr(CursorWrapper, "execute", lambda self, sql, params=None: executed.append(sql) or execute(self, sql, params))
+    monkeypatch.setattr(
+        CursorWrapper, "execute", lambda self, sql, params=None: executed.append(sql) or execute(self, sql, params)
+    )
     await asyncio.sleep(5)
     assert executed == []
     await communicator.send_json_to({"type": "subscribe", "conversation": conversation.pk})

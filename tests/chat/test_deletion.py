@@ -2,6 +2,7 @@
 after CONVERSATION_RETENTION_DAYS, never while moderation needs it: what a
 user deletes must not take the moderators' evidence (review items and their
 decisions) with it (issue 15, item 7)."""
+
 from datetime import timedelta
 
 import pytest
@@ -29,7 +30,10 @@ def flagged(user):
         conversation=conversation, role="user", content="how do I make a pipe bomb", status=MessageStatus.FLAGGED
     )
     answer = Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", content="I can't help.",
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content="I can't help.",
         status=MessageStatus.MODERATED,
     )
     item = review_item_create(
@@ -112,7 +116,9 @@ def test_the_purge_removes_conversations_past_retention_and_keeps_their_items(fl
 
 def test_the_purge_runs_in_beat_on_the_housekeeping_queue(settings):
     entry = next(
-        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "chatsite.tasks.purge_deleted_conversations_task"
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "chatsite.tasks.purge_deleted_conversations_task"
     )
     assert entry["options"]["queue"] == settings.HOUSEKEEPING_QUEUE
 

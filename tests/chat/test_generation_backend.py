@@ -1,11 +1,12 @@
 """Which backend answers (registry.serving.version_backend): a version whose
 files this worker lacks, and the names asked of remote servers."""
+
 import pytest
 
-from chat.worker import answer_generate
-from registry.serving import version_backend
 from chat.models import Conversation, Message, MessageStatus
+from chat.worker import answer_generate
 from registry.models import ModelVersion
+from registry.serving import version_backend
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +18,12 @@ def _queued_answer(user, version) -> Message:
         conversation=conversation, role="user", content="Tell me about the sea", status=MessageStatus.ACCEPTED
     )
     return Message.objects.create(
-        conversation=conversation, parent=question, role="assistant", status=MessageStatus.QUEUED,
-        model_version=version, sampling={"max_new_tokens": 4},
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        status=MessageStatus.QUEUED,
+        model_version=version,
+        sampling={"max_new_tokens": 4},
     )
 
 
@@ -32,7 +37,9 @@ def test_a_version_whose_files_this_host_lacks_ends_the_answer_failed_naming_it(
     answer_generate(message_id=answer.pk)
     answer.refresh_from_db()
     assert answer.status == MessageStatus.FAILED
-    assert answer.error == "The model version tiny-elsewhere is not available on this worker: its files are missing here."
+    assert (
+        answer.error == "The model version tiny-elsewhere is not available on this worker: its files are missing here."
+    )
     assert str(path) in caplog.text and "Traceback" not in caplog.text
 
 

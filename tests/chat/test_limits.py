@@ -1,14 +1,15 @@
 """The per-user limits of chat/services.py (issue 15, item 8): parallel
 sends are counted one after another, the per-minute count lives where its
 user cannot delete it, and a refused send takes nothing."""
+
 import threading
 
 import pytest
 from django.db import connection
 
 from chat import services
-from core.errors import UserError
 from chat.models import Conversation, Message, MessageStatus
+from core.errors import UserError
 from usage.models import AnswerStart
 
 

@@ -13,9 +13,9 @@ XSS_PAYLOADS = [
     "<svg onload=alert(1)>",
     '<iframe src="javascript:alert(1)"></iframe>',
     "![x](javascript:alert(1))",
-    '```html\n<script>alert(1)</script>\n```',
+    "```html\n<script>alert(1)</script>\n```",
     "<details open ontoggle=alert(1)>",
-    '[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
     "<style>body{display:none}</style>",
 ]
 
@@ -47,7 +47,9 @@ def test_payloads_render_inert(payload):
 
 
 def test_markdown_features_survive_sanitizing():
-    html = render_markdown("# Title\n\n* one\n* two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nprint('hi')\n```\n\n[site](https://example.org)")
+    html = render_markdown(
+        "# Title\n\n* one\n* two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nprint('hi')\n```\n\n[site](https://example.org)"
+    )
     assert "<h1>Title</h1>" in html
     assert "<li>one</li>" in html
     assert "<table>" in html and "<td>1</td>" in html

@@ -1,6 +1,7 @@
 """Chat 0006 drops Feedback.labeling_candidate after labeling 0006 copied
 each link to Candidate.source_feedback: a database with a thumbs-down
 already in the pool keeps it linked across the migration."""
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor

@@ -1,5 +1,6 @@
 """chat/runtime.py: a stop flag is read from Redis at most once per
 interval, by the watch's own clock."""
+
 from chat import runtime
 
 

@@ -11,16 +11,26 @@ pytestmark = pytest.mark.django_db
 
 
 def answered(conversation, parent, text="q", answer_status=MessageStatus.COMPLETE):
-    question = Message.objects.create(conversation=conversation, parent=parent, role="user", content=text, status=MessageStatus.ACCEPTED)
-    answer = Message.objects.create(conversation=conversation, parent=question, role="assistant", content="a " + text, status=answer_status)
+    question = Message.objects.create(
+        conversation=conversation, parent=parent, role="user", content=text, status=MessageStatus.ACCEPTED
+    )
+    answer = Message.objects.create(
+        conversation=conversation, parent=question, role="assistant", content="a " + text, status=answer_status
+    )
     return question, answer
 
 
 class TestMessageSend:
-    def test_stores_message_and_placeholder_then_enqueues_moderation(self, user, captured_tasks, django_capture_on_commit_callbacks):
+    def test_stores_message_and_placeholder_then_enqueues_moderation(
+        self, user, captured_tasks, django_capture_on_commit_callbacks
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             conversation, question, answer = services.message_send(
-                user=user, conversation=None, parent=None, content="Hello there, model", settings_values={"temperature": 0.2}
+                user=user,
+                conversation=None,
+                parent=None,
+                content="Hello there, model",
+                settings_values={"temperature": 0.2},
             )
         assert conversation.owner == user and conversation.title == "Hello there, model"
         assert conversation.temperature == 0.2
@@ -73,14 +83,18 @@ class TestMessageSend:
         conversation = Conversation.objects.create(owner=user)
         q1, a1 = answered(conversation, None, "first")
         q2, a2 = answered(conversation, a1, "second")
-        _, edited, new_answer = services.message_send(user=user, conversation=conversation, parent=a1, content="second, edited")
+        _, edited, new_answer = services.message_send(
+            user=user, conversation=conversation, parent=a1, content="second, edited"
+        )
         assert edited.parent == a1 and set(a1.children.all()) == {q2, edited}
         conversation.refresh_from_db()
         assert [m.pk for m in branch_path(conversation)] == [q1.pk, a1.pk, edited.pk, new_answer.pk]
 
 
 class TestRegenerateAndBranches:
-    def test_regenerate_adds_a_sibling_answer_and_enqueues_generation(self, user, captured_tasks, django_capture_on_commit_callbacks):
+    def test_regenerate_adds_a_sibling_answer_and_enqueues_generation(
+        self, user, captured_tasks, django_capture_on_commit_callbacks
+    ):
         conversation = Conversation.objects.create(owner=user)
         question, first = answered(conversation, None)
         with django_capture_on_commit_callbacks(execute=True):
@@ -108,7 +122,6 @@ class TestRegenerateAndBranches:
         assert [m.pk for m in branch_path(conversation)] == [q1.pk, a1.pk, q2.pk, a2.pk]
         assert services.conversation_select_branch(conversation=conversation, message=q1b) == a1b
 
-
     def test_message_branch_walks_root_to_leaf_whatever_the_status(self, user):
         conversation = Conversation.objects.create(owner=user)
         q1, a1 = answered(conversation, None, "one", answer_status=MessageStatus.STOPPED)
@@ -117,6 +130,7 @@ class TestRegenerateAndBranches:
         answered(conversation, a1, "a sibling branch")
         assert [m.pk for m in message_branch(a2)] == [q1.pk, a1.pk, q2.pk, a2.pk]
         assert [m.pk for m in message_branch(q1)] == [q1.pk]
+
 
 class TestStopAndReap:
     def test_stopping_a_queued_answer_ends_it_at_once(self, user):
@@ -159,7 +173,9 @@ class TestFeedbackAndSearch:
     def test_feedback_is_stored_once_per_user_and_validated(self, user):
         conversation = Conversation.objects.create(owner=user)
         question, answer = answered(conversation, None)
-        services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Not factually correct"], comment="wrong year")
+        services.feedback_submit(
+            user=user, message=answer, rating=-1, reasons=["Not factually correct"], comment="wrong year"
+        )
         services.feedback_submit(user=user, message=answer, rating=-1, reasons=["Too verbose"], comment="")
         feedback = Feedback.objects.get()
         assert feedback.reasons == ["Too verbose"]

@@ -1,6 +1,7 @@
 """What chat services broadcast to the sockets watching a conversation, and
 that they broadcast only once the transaction commits (no page hears of a
 row it cannot read yet)."""
+
 import pytest
 
 from chat import runtime, services

@@ -1,5 +1,6 @@
 """The whole answer path with real parts: the consumer, Redis as channel
 layer and broker, and a Celery worker process running the tiny model."""
+
 import asyncio
 
 import pytest
@@ -87,7 +88,9 @@ async def test_regenerate_makes_a_second_branch(celery_worker, user):
     await receive_until(communicator, final_message(regenerated["id"]))
     conversation = await get(Conversation, pk=sent["conversation"])
     assert conversation.current_leaf_id == regenerated["id"]
-    siblings = await database_sync_to_async(lambda: list(Message.objects.filter(parent_id=regenerated["parent"]).values_list("status", flat=True)))()
+    siblings = await database_sync_to_async(
+        lambda: list(Message.objects.filter(parent_id=regenerated["parent"]).values_list("status", flat=True))
+    )()
     assert siblings == ["complete", "complete"]
     await communicator.disconnect()
 
@@ -138,7 +141,11 @@ async def test_dead_worker_answer_is_reported_interrupted(user, settings, housek
     from django.utils import timezone
 
     answer = await database_sync_to_async(Message.objects.create)(
-        conversation=conversation, parent=question, role="assistant", content="partial", status=MessageStatus.STREAMING,
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content="partial",
+        status=MessageStatus.STREAMING,
         started_at=timezone.now() - timezone.timedelta(seconds=60),
     )
     communicator, _, _ = await connect(user)
@@ -179,7 +186,9 @@ async def test_a_flagged_phrase_mid_answer_never_reaches_the_client(celery_worke
     )
     communicator, _, _ = await connect(user)
     for _ in range(8):
-        sent = await send_message(communicator, "Tell me about the sea", settings={"max_new_tokens": 300, "temperature": 1.0})
+        sent = await send_message(
+            communicator, "Tell me about the sea", settings={"max_new_tokens": 300, "temperature": 1.0}
+        )
         answer_id = sent["answer"]["id"]
         frames = await receive_until(communicator, final_message(answer_id))
         shown = streamed_text(frames, answer_id)
@@ -191,7 +200,7 @@ async def test_a_flagged_phrase_mid_answer_never_reaches_the_client(celery_worke
         pytest.fail("no answer in 8 had the word after some text")
     assert any(f["type"] == "retract" and f["message_id"] == answer_id for f in frames)
     item = await get(ReviewItem, message_id=answer_id)
-    assert item.text.lower().startswith(shown.lower()) and "the" in item.text.lower()[len(shown):]
+    assert item.text.lower().startswith(shown.lower()) and "the" in item.text.lower()[len(shown) :]
     await communicator.disconnect()
 
 
@@ -205,7 +214,10 @@ async def _answer_in_process(user, settings_values=None):
         conversation=conversation, role="user", content="Tell me about the sea", status=MessageStatus.ACCEPTED
     )
     answer = await database_sync_to_async(Message.objects.create)(
-        conversation=conversation, parent=question, role="assistant", status=MessageStatus.QUEUED,
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        status=MessageStatus.QUEUED,
         sampling=settings_values or {"max_new_tokens": 40},
     )
     communicator, _, _ = await connect(user)

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def conversation(user):
     conversation = Conversation.objects.create(owner=user, title="Mine")
-    question = Message.objects.create(conversation=conversation, role="user", content="What is 2+2?", status=MessageStatus.ACCEPTED)
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="What is 2+2?", status=MessageStatus.ACCEPTED
+    )
     answer = Message.objects.create(
         conversation=conversation, parent=question, role="assistant", content="**4**", status=MessageStatus.COMPLETE
     )
@@ -57,7 +59,11 @@ def test_owner_reads_renames_and_exports(client, user, conversation):
     detail = client.get(f"/api/conversations/{conversation.pk}/").json()
     assert [m["content"] for m in detail["messages"]] == ["What is 2+2?", "**4**"]
     assert detail["messages"][1]["html"] == "<p><strong>4</strong></p>\n"
-    response = client.patch(f"/api/conversations/{conversation.pk}/", data={"title": "Sums", "temperature": 0.1}, content_type="application/json")
+    response = client.patch(
+        f"/api/conversations/{conversation.pk}/",
+        data={"title": "Sums", "temperature": 0.1},
+        content_type="application/json",
+    )
     assert response.status_code == 200 and response.json()["conversation"]["title"] == "Sums"
     export = client.get(f"/c/{conversation.pk}/export.json")
     assert export["Content-Disposition"] == 'attachment; filename="sums.json"'
@@ -91,10 +97,16 @@ def test_malformed_json_is_a_clear_error(client, user, conversation):
 def test_feedback_round_trip(client, user, conversation):
     client.force_login(user)
     url = f"/api/messages/{conversation.current_leaf_id}/feedback/"
-    response = client.post(url, data={"rating": -1, "reasons": ["Too verbose"], "comment": "shorter"}, content_type="application/json")
+    response = client.post(
+        url, data={"rating": -1, "reasons": ["Too verbose"], "comment": "shorter"}, content_type="application/json"
+    )
     assert response.status_code == 200
     detail = client.get(f"/api/conversations/{conversation.pk}/").json()
-    assert detail["feedback"][str(conversation.current_leaf_id)] == {"rating": -1, "reasons": ["Too verbose"], "comment": "shorter"}
+    assert detail["feedback"][str(conversation.current_leaf_id)] == {
+        "rating": -1,
+        "reasons": ["Too verbose"],
+        "comment": "shorter",
+    }
 
 
 def test_csrf_is_enforced_on_the_api(user, conversation):

@@ -15,7 +15,9 @@ def fresh_worker_answer():
 
 def test_the_workers_are_asked_at_most_once_per_interval(client, monkeypatch):
     asked = []
-    monkeypatch.setattr(health, "_ask_workers", lambda: asked.append(1) or {"moderation": 1, "generation": 1, "training": 1})
+    monkeypatch.setattr(
+        health, "_ask_workers", lambda: asked.append(1) or {"moderation": 1, "generation": 1, "training": 1}
+    )
     for _ in range(5):
         client.get("/healthz")
     assert len(asked) == 1
@@ -105,4 +107,7 @@ def test_a_signed_in_caller_hears_the_answer_while_the_database_is_down(client, 
     monkeypatch.setattr(SessionStore, "load", down)
     monkeypatch.setattr(health, "_database", lambda: down(None))
     response = client.get("/healthz/ready")
-    assert response.status_code == 503 and response.json()["database"] == {"ok": False, "ms": response.json()["database"]["ms"]}
+    assert response.status_code == 503 and response.json()["database"] == {
+        "ok": False,
+        "ms": response.json()["database"]["ms"],
+    }

@@ -2,6 +2,7 @@
 it has teeth: an import planted against it, top-level or lazy inside a
 function, breaks it. The planted imports go into a copy of the tree, never
 the checkout."""
+
 import os
 import shutil
 import subprocess
@@ -33,7 +34,11 @@ def tree_copy(tmp_path_factory) -> Path:
     tree = tmp_path_factory.mktemp("tree")
     shutil.copy(ROOT / "pyproject.toml", tree)
     for package in _root_packages():
-        shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("*.pyc", "__pycache__", "*.gguf", "*.safetensors", "*.bin"))
+        shutil.copytree(
+            ROOT / package,
+            tree / package,
+            ignore=shutil.ignore_patterns("*.pyc", "__pycache__", "*.gguf", "*.safetensors", "*.bin"),
+        )
     return tree
 
 
@@ -48,7 +53,11 @@ def test_the_checkout_keeps_every_contract(tree_copy):
         # the core may not reach up into an app
         ("core/text.py", "from chat.models import Message\n", "core is not allowed to import chat"),
         # chat may not call labeling, even lazily: labeling listens to chat's signals
-        ("chat/services.py", "def planted():\n    from labeling import models\n", "chat is not allowed to import labeling"),
+        (
+            "chat/services.py",
+            "def planted():\n    from labeling import models\n",
+            "chat is not allowed to import labeling",
+        ),
         # the recipes stay free of Django
         ("training/data.py", "import django.db\n", "training is not allowed to import django"),
     ],

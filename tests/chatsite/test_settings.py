@@ -1,4 +1,5 @@
 """chatsite/settings.py's own logic: the per-install secret key."""
+
 import os
 import stat
 from pathlib import Path
@@ -18,6 +19,7 @@ def loose_umask():
 def test_the_secret_key_is_never_readable_by_others(tmp_path, monkeypatch, loose_umask):
     """Written first and restricted after, the key sat world-readable for a
     moment, and for good if the process died in between (here: chmod fails)."""
+
     def dies(self, mode):
         raise KeyboardInterrupt("killed between the write and the chmod")
 

@@ -1,4 +1,5 @@
 """Freezes the labeled items that match some filters as a dataset version."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import UserError
@@ -16,10 +17,16 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="created_from", metavar="YYYY-MM-DD")
         parser.add_argument("--to", dest="created_to", metavar="YYYY-MM-DD")
         parser.add_argument("--import", dest="import_id", type=int, metavar="ID", help="Only what this import brought.")
-        parser.add_argument("--min-agreement", type=float, help="preference: items whose rankings agree this much (0..1).")
-        parser.add_argument("--task-kind", choices=Task.Kind.values, help="sft: demonstration tasks or better answers of rankings.")
         parser.add_argument(
-            "--arena-votes", action="store_true", default=None,
+            "--min-agreement", type=float, help="preference: items whose rankings agree this much (0..1)."
+        )
+        parser.add_argument(
+            "--task-kind", choices=Task.Kind.values, help="sft: demonstration tasks or better answers of rankings."
+        )
+        parser.add_argument(
+            "--arena-votes",
+            action="store_true",
+            default=None,
             help="preference: also take single arena votes, which no annotator checked.",
         )
 

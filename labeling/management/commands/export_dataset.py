@@ -1,4 +1,5 @@
 """Writes a dataset snapshot in one of the formats trainers read."""
+
 import time
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,4 +1,5 @@
 """Imports prompts from a file into the labeling pool, all or nothing."""
+
 import gzip
 import time
 from pathlib import Path
@@ -32,13 +33,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--snapshot",
             metavar="NAME",
-            help="hh and oasst: also freeze the ranked pairs of this import as the next version of preference dataset NAME.",
+            help="hh and oasst: also freeze the ranked pairs of this import as the next version of "
+            "preference dataset NAME.",
         )
 
     def handle(self, *args, file, snapshot=None, **options):
         fmt = options["format"]
         if snapshot and fmt == PromptImport.Format.JSONL:
-            raise CommandError("--snapshot needs ranked data (--format hh or oasst); a JSONL import brings prompts only.")
+            raise CommandError(
+                "--snapshot needs ranked data (--format hh or oasst); a JSONL import brings prompts only."
+            )
         started = time.perf_counter()
         lines = _read_lines(file)
         try:
@@ -52,10 +56,15 @@ class Command(BaseCommand):
             f"({counts['items'] / max(elapsed, 1e-9):,.0f} items/s)."
         )
         self.stdout.write(
-            f"  prompts: {counts['prompts_created']} new, {counts['prompts_duplicate']} already in the pool or repeated; "
+            f"  prompts: {counts['prompts_created']} new, "
+            f"{counts['prompts_duplicate']} already in the pool or repeated; "
             f"candidates: {counts['candidates_created']} new; ranked tasks: {counts['tasks_created']} new, "
             f"{counts['tasks_duplicate']} duplicates skipped"
-            + (f"; {counts['same_answers']} lines with two identical answers skipped." if counts["same_answers"] else ".")
+            + (
+                f"; {counts['same_answers']} lines with two identical answers skipped."
+                if counts["same_answers"]
+                else "."
+            )
         )
         if snapshot:
             started = time.perf_counter()
