@@ -7,7 +7,8 @@ run:
 setup:
 	scripts/setup.sh
 
-# Install what the tests need, start Redis and PostgreSQL, run the whole suite.
+# Install what the tests need, check the layering and ruff (scripts/lint.sh),
+# start Redis and PostgreSQL, run the whole suite.
 test:
 	scripts/test.sh $(PYTEST_ARGS)
 

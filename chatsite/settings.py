@@ -4,6 +4,7 @@ Embedded defaults run the whole app on one machine: SQLite and models under
 `./var/`, Redis on localhost. Production sets DATABASE_URL, REDIS_URL,
 SECRET_KEY and ALLOWED_HOSTS.
 """
+
 import os
 import secrets
 import tempfile
@@ -232,8 +233,14 @@ CHANNEL_LAYERS = {
             # A pooled connection that a Redis restart closed is dropped and
             # the command sent once more on a new one, instead of ending the
             # consumer that happened to draw it.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5,
-                       "retry_on_error": [RedisConnectionError]}],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 30,
+                    "socket_connect_timeout": 5,
+                    "retry_on_error": [RedisConnectionError],
+                }
+            ],
             "prefix": env("CHANNEL_LAYER_PREFIX", default="asgi"),
             # channels_redis drops messages past a channel's capacity without a
             # word; deltas are coalesced, so this is many seconds of stream.
@@ -367,9 +374,7 @@ CELERY_BEAT_SCHEDULE["purge-deleted-conversations"] = {
 MODERATION_LAYERS = env.list("MODERATION_LAYERS", default=["rules", "profanity", "classifier"])
 MODERATION_THRESHOLD = env.float("MODERATION_THRESHOLD", default=0.5)
 # Per-category overrides, e.g. MODERATION_THRESHOLDS="harassment=0.8,violence=0.6"
-MODERATION_THRESHOLDS = {
-    key: float(value) for key, value in env.dict("MODERATION_THRESHOLDS", default={}).items()
-}
+MODERATION_THRESHOLDS = {key: float(value) for key, value in env.dict("MODERATION_THRESHOLDS", default={}).items()}
 # Answers (output moderation) pass their own layers, at their own thresholds:
 # the classifier learnt from users' messages and misjudges a model's prose.
 MODERATION_OUTPUT_LAYERS = env.list("MODERATION_OUTPUT_LAYERS", default=["rules", "profanity"])

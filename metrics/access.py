@@ -1,5 +1,6 @@
 """Who may read /metrics: Prometheus, sending METRICS_TOKEN as a bearer
 token, and signed-in admins. With no token set, no token is accepted."""
+
 import secrets
 
 from django.conf import settings

@@ -5,6 +5,7 @@ The registry is our own, not prometheus_client's global one: that one adds
 process_* and python_* series of whichever web process answered the
 scrape, which jump from process to process behind a load balancer and say
 nothing of the workers. Per-process figures belong to a node exporter."""
+
 from __future__ import annotations
 
 import logging
@@ -15,9 +16,10 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from redis import RedisError
 
-from . import selectors
 from core.telemetry.instruments import STORED
 from core.telemetry.store import bucket_bound, client, cumulative_buckets
+
+from . import selectors
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +35,15 @@ class ChatsiteCollector(Collector):
 def _redis_families() -> list[Metric]:
     """The series kept in Redis and the queue lengths, or, when Redis cannot
     be read, none of them and chatsite_redis_up 0 (the rest still shows)."""
-    up = GaugeMetricFamily("chatsite_redis_up", "1 when this scrape could read Redis, where the counters and the queues are.")
+    up = GaugeMetricFamily(
+        "chatsite_redis_up", "1 when this scrape could read Redis, where the counters and the queues are."
+    )
     try:
         redis_client = client()
         families = [family for series in STORED for family in series.families(redis_client)]
-        queues = GaugeMetricFamily("chatsite_celery_queue_length", "Messages waiting in a Celery queue.", labels=["queue"])
+        queues = GaugeMetricFamily(
+            "chatsite_celery_queue_length", "Messages waiting in a Celery queue.", labels=["queue"]
+        )
         for queue, length in selectors.celery_queue_lengths(selectors.celery_queues()).items():
             queues.add_metric([queue], length)
         families.append(queues)
@@ -58,7 +64,8 @@ def _training_job_families() -> list[Metric]:
         counts[kind, state][bucket_bound(_JOB_DURATION_BOUNDS, seconds)] += 1
         counts[kind, state]["sum"] += seconds
     durations = HistogramMetricFamily(
-        "chatsite_training_job_duration_seconds", "Training jobs that ran and ended, start to end, by kind and final state.",
+        "chatsite_training_job_duration_seconds",
+        "Training jobs that ran and ended, start to end, by kind and final state.",
         labels=["kind", "state"],
     )
     for labels, parts in sorted(counts.items()):

@@ -1,6 +1,7 @@
 """The admins' usage page's tables: tokens per day and per user, compute
 per training job and per model version. They read every app, so they sit
 with the other pages that do (usage itself only counts and admits)."""
+
 from datetime import timedelta
 
 from django.db.models import F, Sum
@@ -22,16 +23,22 @@ def usage_by_day(*, days: int) -> list[dict]:
         row["day"]: row
         for row in DailyUsage.objects.filter(day__gte=first)
         .values("day")
-        .annotate(total_answers=Sum("answers"), total_prompt=Sum("prompt_tokens"), total_completion=Sum("completion_tokens"))
+        .annotate(
+            total_answers=Sum("answers"), total_prompt=Sum("prompt_tokens"), total_completion=Sum("completion_tokens")
+        )
     }
     rows = []
     for offset in range(days):
         day = first + timedelta(days=offset)
         row = totals.get(day, {})
-        rows.append({
-            "day": day, "answers": row.get("total_answers", 0), "prompt_tokens": row.get("total_prompt", 0),
-            "completion_tokens": row.get("total_completion", 0),
-        })
+        rows.append(
+            {
+                "day": day,
+                "answers": row.get("total_answers", 0),
+                "prompt_tokens": row.get("total_prompt", 0),
+                "completion_tokens": row.get("total_completion", 0),
+            }
+        )
     return rows
 
 
@@ -43,7 +50,9 @@ def usage_by_user(*, days: int, limit: int = 50) -> list[dict]:
         DailyUsage.objects.filter(day__gt=today - timedelta(days=days))
         .values("user_id")
         .annotate(
-            total_answers=Sum("answers"), total_prompt=Sum("prompt_tokens"), total_completion=Sum("completion_tokens"),
+            total_answers=Sum("answers"),
+            total_prompt=Sum("prompt_tokens"),
+            total_completion=Sum("completion_tokens"),
             total=Sum("prompt_tokens") + Sum("completion_tokens"),
         )
         .order_by("-total")[:limit]
@@ -56,9 +65,13 @@ def usage_by_user(*, days: int, limit: int = 50) -> list[dict]:
     )
     return [
         {
-            "user": users[row["user_id"]], "answers": row["total_answers"], "prompt_tokens": row["total_prompt"],
-            "completion_tokens": row["total_completion"], "tokens": row["total"],
-            "today": today_tokens.get(row["user_id"], 0), "quota": daily_token_quota(user=users[row["user_id"]]),
+            "user": users[row["user_id"]],
+            "answers": row["total_answers"],
+            "prompt_tokens": row["total_prompt"],
+            "completion_tokens": row["total_completion"],
+            "tokens": row["total"],
+            "today": today_tokens.get(row["user_id"], 0),
+            "quota": daily_token_quota(user=users[row["user_id"]]),
         }
         for row in rows
     ]

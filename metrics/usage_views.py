@@ -1,7 +1,8 @@
 """The admins' usage page: tokens per day and per user (with quotas), and
 compute seconds per training job and per model version."""
-from django.views.decorators.http import require_GET
+
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from accounts.access import role_required
 from accounts.models import Role
@@ -22,7 +23,9 @@ def usage_dashboard_view(request):
         {
             "days": days,
             "days_count": DAYS,
-            "chart": stacked_bars(days, keys=("prompt_tokens", "completion_tokens"), label=lambda row: f"{row['day']:%b %d}"),
+            "chart": stacked_bars(
+                days, keys=("prompt_tokens", "completion_tokens"), label=lambda row: f"{row['day']:%b %d}"
+            ),
             "users": usage_by_user(days=DAYS),
             "jobs": compute_by_job(),
             "versions": compute_by_version(),

@@ -1,4 +1,5 @@
 """/metrics, in Prometheus's text format."""
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
@@ -12,7 +13,9 @@ from .collectors import exposition
 def metrics_view(request):
     if not can_read_metrics(request):
         if bearer_token(request) is None and not request.user.is_authenticated:
-            response = HttpResponse("Send the metrics token, or sign in as an admin.\n", status=401, content_type="text/plain")
+            response = HttpResponse(
+                "Send the metrics token, or sign in as an admin.\n", status=401, content_type="text/plain"
+            )
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
         raise PermissionDenied

@@ -13,6 +13,9 @@ apt_need haproxy haproxy
 apt_need docker-compose docker-compose
 venv_install requirements-dev.txt
 
+# The layering contract and ruff first: seconds, and they fail the run.
+"$ROOT/scripts/lint.sh"
+
 # A Redis of the tests' own, emptied first, so no stale task or delta leaks in.
 TEST_REDIS_PORT=${TEST_REDIS_PORT:-6390}
 redis_up "$TEST_REDIS_PORT" "${TMPDIR:-/tmp}/chatsite-test-redis"

@@ -91,8 +91,11 @@ def _encode_chat_before(backend, messages, max_new_tokens):
     continues = bool(turns) and turns[-1]["role"] == "assistant"  # since issue 17: a final assistant turn goes on
     while True:
         ids = backend.tokenizer.apply_chat_template(
-            system + turns, add_generation_prompt=not continues, continue_final_message=continues,
-            return_tensors="pt", return_dict=True,
+            system + turns,
+            add_generation_prompt=not continues,
+            continue_final_message=continues,
+            return_tensors="pt",
+            return_dict=True,
         )["input_ids"]
         if ids.shape[1] <= budget:
             return ids
