@@ -6,8 +6,8 @@ Django's plain 500 page."""
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.defaults import server_error
 
@@ -23,7 +23,9 @@ def server_error_view(request, template_name="500.html"):
     if request.path.startswith(("/api/", "/arena/api/", "/v1/")):
         response = JsonResponse({"error": UNAVAILABLE_MESSAGE, "code": "unavailable"}, status=503)
     else:
-        # No base template: it would look up the user, in the database that is down.
-        response = render(request, "unavailable.html", {"message": UNAVAILABLE_MESSAGE}, status=503)
+        # No base template and no request context: the context processors
+        # (the top bar's links) would look up the user, in the database that is down.
+        page = render_to_string("unavailable.html", {"message": UNAVAILABLE_MESSAGE})
+        response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
