@@ -103,10 +103,12 @@ class _Exchange:
                     return
 
 
-def _finish_reason(message: dict, max_tokens: int) -> str:
+def _finish_reason(message: dict) -> str:
+    """OpenAI's name for why the answer ended: the engine's own reason, stored
+    with the answer (a model that ends exactly at the limit stopped, not ran out)."""
     if message["status"] == MessageStatus.MODERATED:
         return "content_filter"
-    if message["status"] == MessageStatus.COMPLETE and (message["completion_tokens"] or 0) >= max_tokens:
+    if message["status"] == MessageStatus.COMPLETE and message["finish_reason"] == "length":
         return "length"
     return "stop"
 
@@ -154,7 +156,6 @@ async def chat_completions_view(request):
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     model_name = parsed.model or names[0]
-    max_tokens = parsed.settings["max_new_tokens"]
 
     async def finish():
         await exchange.close()
@@ -180,7 +181,7 @@ async def chat_completions_view(request):
                     {
                         "index": 0,
                         "message": {"role": "assistant", "content": message["content"]},
-                        "finish_reason": _finish_reason(message, max_tokens),
+                        "finish_reason": _finish_reason(message),
                     }
                 ],
                 "usage": _usage(message),
@@ -211,7 +212,7 @@ async def chat_completions_view(request):
                     message = value
             if message["status"] == MessageStatus.MODERATED and not shown:
                 yield chunk({"content": message["content"]})
-            yield chunk({}, finish_reason=_finish_reason(message, max_tokens))
+            yield chunk({}, finish_reason=_finish_reason(message))
             if parsed.include_usage:
                 yield chunk({}, usage=_usage(message))
             yield "data: [DONE]\n\n"
