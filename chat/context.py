@@ -12,6 +12,8 @@ model nor shared with annotators.
 
 import hashlib
 
+from django.db.models import Q
+
 from .models import Message, MessageStatus
 
 CLIENT = "client"
@@ -37,6 +39,16 @@ def awaits_moderation(message: Message) -> bool:
 
 def is_refused(message: Message) -> bool:
     return message.status in _REFUSED_STATUSES or bool((message.moderation or {}).get("flagged"))
+
+
+def passed_moderation() -> Q:
+    """The messages neither refused (`is_refused`) nor waiting for input
+    moderation (a user's message still pending, a client turn that
+    `awaits_moderation`), as a query filter: the text that may be shown
+    beyond the thread that holds it, such as a search result's snippet."""
+    refused = Q(status__in=_REFUSED_STATUSES) | Q(moderation__flagged=True)
+    waiting = Q(status=MessageStatus.PENDING) | (Q(moderation__source=CLIENT) & ~Q(moderation__has_key="flagged"))
+    return ~refused & ~waiting
 
 
 def system_prompt_fingerprint(system_prompt: str) -> str:

@@ -1,29 +1,55 @@
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from core.text import clean_text
 from moderation.models import ReviewItem
 
-from .context import awaits_moderation, is_refused
+from . import search
+from .context import awaits_moderation, is_refused, passed_moderation
 from .models import Conversation, Feedback, Message
 from .serializers import conversation_to_dict, message_to_dict
 
 
 def conversation_list(*, user, query: str = "", limit: int = 200) -> list[dict]:
-    """The user's conversations, newest first; `query` matches the title or
-    any message's text."""
+    """The user's conversations, newest first. With a `query`, those whose
+    title or the text of a message matches it, ignoring case, each with
+    where: `title_match` (the title's parts around the match) and
+    `snippet` (the earliest matching message's text around the match,
+    chat.search.snippet). Messages moderation refused or has not passed
+    yet neither match nor show (context.passed_moderation)."""
     conversations = Conversation.objects.filter(owner=user, arena_match__isnull=True, deleted_at__isnull=True)
     query = clean_text(query).strip()
-    if query:
-        matching = Message.objects.filter(
-            conversation__owner=user, conversation__deleted_at__isnull=True, content__icontains=query
-        ).values("conversation_id")
-        conversations = conversations.filter(Q(title__icontains=query) | Q(pk__in=matching))
+    if not query:
+        return [_listed(c) for c in conversations.order_by("-updated_at")[:limit]]
+    needle = search.fold(query)
+    first_match = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .filter(passed_moderation())
+        .alias(folded=search.Folded("content"))
+        .filter(folded__contains=needle)
+        .order_by("created_at", "id")
+        .values("pk")[:1]
+    )
+    found = list(
+        conversations.alias(folded_title=search.Folded("title"))
+        .annotate(first_match=Subquery(first_match))
+        .filter(Q(folded_title__contains=needle) | Q(first_match__isnull=False))
+        .order_by("-updated_at")[:limit]
+    )
+    texts = dict(Message.objects.filter(pk__in=[c.first_match for c in found]).values_list("pk", "content"))
     return [
-        {"id": c.pk, "title": c.title, "updated_at": c.updated_at.isoformat()}
-        for c in conversations.order_by("-updated_at")[:limit]
+        {
+            **_listed(c),
+            "title_match": search.match_parts(c.title, query),
+            "snippet": search.snippet(texts[c.first_match], query) if c.first_match in texts else None,
+        }
+        for c in found
     ]
+
+
+def _listed(conversation: Conversation) -> dict:
+    return {"id": conversation.pk, "title": conversation.title, "updated_at": conversation.updated_at.isoformat()}
 
 
 def conversation_detail(*, conversation: Conversation, user) -> dict:

@@ -25,6 +25,7 @@ from playwright.sync_api import expect
 from arena.models import ArenaMatch
 from chat import events as chat_events
 from chat.models import Conversation, Message, MessageStatus
+from chat.selectors import conversation_list
 from jobs import events as job_events
 from jobs.models import TrainingJob
 from labeling.assignments import candidate_add, task_create_demonstration, task_create_ranking
@@ -295,6 +296,30 @@ def test_chat_shows_every_payload_as_text(page, probe, make_user):
     expect(page.locator("#chat-title")).to_have_text(title)
     probe.check("chat: title from the first message", payloads=[], shown_in="#conv-list")
     assert _norm(title) in _norm(page.locator("#conv-list").inner_text())
+
+
+def test_search_results_show_every_payload_as_text(page, probe, make_user):
+    """The sidebar's search results: each title with its match marked, and
+    the snippet of the message that matched, built from the user's text."""
+    user = make_user(username="alice", password=PASSWORD)
+    for payload in PAYLOADS:
+        conversation = Conversation.objects.create(owner=user, title=f"{payload} needle")
+        Message.objects.create(
+            conversation=conversation, role="user", content=f"needle {payload}", status=MessageStatus.ACCEPTED
+        )
+    results = conversation_list(user=user, query="needle")
+    log_in(page, "alice", PASSWORD)
+    probe.open("chat: search results", "/")
+    page.get_by_test_id("search").fill("needle")
+    expect(page.get_by_test_id("conversation-snippet")).to_have_count(len(PAYLOADS))
+    expect(page.locator("#conv-list .conv-title mark")).to_have_count(len(PAYLOADS))
+    probe.check(shown_in="#conv-list .conv-title")
+
+    def joined(parts):
+        return parts["before"] + parts["match"] + parts["after"]
+
+    probe.check(exact=("[data-testid=conversation-snippet]", [joined(r["snippet"]) for r in results]))
+    assert set(page.locator("#conv-list mark").all_inner_texts()) == {"needle"}
 
 
 # --- labeling: annotator ----------------------------------------------------

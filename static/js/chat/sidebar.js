@@ -112,7 +112,8 @@ function buildConvItem(c) {
   });
   const link = h('a', {
     class: 'conv-link', href: `/c/${c.id}/`, title: c.title, 'aria-current': active ? 'page' : null,
-  }, h('span', { class: 'conv-title' }, c.title));
+  }, h('span', { class: 'conv-title' }, marked(c.title_match) || c.title),
+  c.snippet ? h('span', { class: 'conv-snippet', testid: 'conversation-snippet' }, marked(c.snippet)) : null);
   li.append(link, h('div', { class: 'conv-actions' },
     iconBtn('pencil', 'Rename chat', {
       testid: 'rename-conversation',
@@ -130,6 +131,14 @@ function buildConvItem(c) {
     else closeSidebarOnMobile();
   });
   return li;
+}
+
+/** A search result's {before, match, after} as text with the match in a
+    <mark>; null without one. The parts are the user's text: only ever
+    Text nodes. */
+function marked(parts) {
+  if (!parts) return null;
+  return [parts.before, h('mark', {}, parts.match), parts.after];
 }
 
 async function deleteConversation(c) {
