@@ -28,6 +28,7 @@ from . import services
 from .access import access_conversation_by_id, access_message_by_id
 from .frames import ConversationFrameConsumer
 from .params import clean_conversation_settings
+from .presets import chat_defaults_values
 from .serializers import message_to_dict
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ class ChatConsumer(ConversationFrameConsumer):
         def open_conversation():
             if conversation_id:
                 return access_conversation_by_id(self.user, conversation_id), False
-            return services.conversation_create(owner=self.user, settings_values=settings_values), True
+            # A new chat starts from the user's defaults; what the frame sets overrides them.
+            values = {**chat_defaults_values(user=self.user), **settings_values}
+            return services.conversation_create(owner=self.user, settings_values=values), True
 
         @database_sync_to_async
         def send(conversation, created):

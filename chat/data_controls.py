@@ -11,6 +11,7 @@ from core.errors import UserError
 
 from .exports import conversation_export_json
 from .models import Conversation, Feedback
+from .presets import chat_defaults_saved, chat_settings_delete_all, preset_list, preset_to_dict
 from .services import conversation_delete
 
 
@@ -22,7 +23,8 @@ def _visible_conversations(user):
 def user_data_export(*, user) -> dict:
     """Everything the user made in chat, as one JSON document: their
     account and settings, and each conversation with its settings and
-    every branch's messages, each answer carrying the user's feedback."""
+    every branch's messages, each answer carrying the user's feedback; the
+    chat defaults they saved (null for none) and their presets."""
     feedback = {
         item.message_id: {
             "rating": item.rating,
@@ -47,6 +49,8 @@ def user_data_export(*, user) -> dict:
             "date_joined": user.date_joined.isoformat(),
         },
         "settings": {"shares_chat_data": user.shares_chat_data},
+        "chat_defaults": chat_defaults_saved(user=user),
+        "presets": [preset_to_dict(preset) for preset in preset_list(user=user)],
         "conversations": conversations,
     }
 
@@ -63,13 +67,15 @@ def conversations_delete_all(*, user) -> int:
 @transaction.atomic
 def account_delete(*, user) -> None:
     """Deletes every conversation of the user (arena rounds too) as
-    deleting one does, and anonymises and deactivates the account. What
-    moderation keeps survives: review items and their decisions keep their
-    text and point at the anonymised account, and conversations_purge keeps
-    the conversations an open or confirmed review item needs."""
+    deleting one does, and their chat defaults and presets, and anonymises
+    and deactivates the account. What moderation keeps survives: review
+    items and their decisions keep their text and point at the anonymised
+    account, and conversations_purge keeps the conversations an open or
+    confirmed review item needs."""
     admins_lock()
     if user_is_last_admin(user=user):
         raise UserError("last_admin", "You are the only admin: make another account admin before deleting yours.")
     for conversation in Conversation.objects.filter(owner=user, deleted_at__isnull=True):
         conversation_delete(conversation=conversation)
+    chat_settings_delete_all(user=user)
     user_anonymise(user=user)

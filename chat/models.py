@@ -1,5 +1,8 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
+
+from .params import PRESET_NAME_MAX_CHARS
 
 
 class Conversation(models.Model):
@@ -158,3 +161,47 @@ FEEDBACK_REASONS = {
         "Other",
     ],
 }
+
+
+class GenerationSettings(models.Model):
+    """What a chat's answers are made with, kept apart from any one
+    conversation (chat.params.GENERATION_SETTINGS; validated there)."""
+
+    system_prompt = models.TextField(blank=True, default="")
+    temperature = models.FloatField()
+    top_p = models.FloatField()
+    max_new_tokens = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ChatDefaults(GenerationSettings):
+    """The settings each new chat of the user starts from (ChatGPT's custom
+    instructions, Open WebUI's default parameters); a conversation copies
+    them when it is created and keeps its own from then on. No row: the
+    site's GENERATION_DEFAULTS."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_defaults")
+
+    def __str__(self):
+        return f"Chat defaults of user #{self.user_id}"
+
+
+class SettingsPreset(GenerationSettings):
+    """A named set of settings the user saved, to pick for any chat."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_presets")
+    name = models.CharField(max_length=PRESET_NAME_MAX_CHARS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = [Lower("name"), "id"]
+        constraints = [
+            # "Coder" and "coder" would be two entries no one can tell apart in the picker.
+            models.UniqueConstraint("owner", Lower("name"), name="one_preset_name_per_owner"),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -1,5 +1,7 @@
-"""Validation of per-conversation settings, shared by the HTTP API and the
-WebSocket so both answer bad values with the same clear message."""
+"""Validation of generation settings, shared by the HTTP API and the
+WebSocket so both answer bad values with the same clear message: a
+conversation's own, the user's defaults and their saved presets (the one
+home of each limit)."""
 
 from django.conf import settings
 
@@ -8,6 +10,11 @@ from core.text import clean_text
 
 SYSTEM_PROMPT_MAX_CHARS = 8000
 TITLE_MAX_CHARS = 200
+PRESET_NAME_MAX_CHARS = 60
+# Enough for a personal library of styles; a picker longer than this stops being one.
+PRESETS_PER_USER_MAX = 30
+# What a chat's answers are made with: what the defaults and a preset hold.
+GENERATION_SETTINGS = ("system_prompt", "temperature", "top_p", "max_new_tokens")
 
 
 def _number(raw, name, kind, low, high):
@@ -50,3 +57,23 @@ def clean_conversation_settings(raw) -> dict:
             raw["max_new_tokens"], "Max new tokens", int, 1, settings.GENERATION_MAX_NEW_TOKENS_LIMIT
         )
     return clean
+
+
+def clean_generation_settings(raw) -> dict:
+    """The four generation settings, every one of them, valid: what the
+    user's defaults and a preset store (a partial set would leave the rest
+    to whatever the site's defaults are on the day it is used)."""
+    clean = clean_conversation_settings(raw)
+    missing = [key for key in GENERATION_SETTINGS if key not in clean]
+    if "title" in clean or missing:
+        raise UserError("invalid_params", f"Settings must hold exactly: {', '.join(GENERATION_SETTINGS)}.")
+    return clean
+
+
+def clean_preset_name(raw) -> str:
+    if not isinstance(raw, str) or not clean_text(raw).strip():
+        raise UserError("invalid_preset", "Name the preset.")
+    name = " ".join(clean_text(raw).split())
+    if len(name) > PRESET_NAME_MAX_CHARS:
+        raise UserError("invalid_preset", f"A preset's name is at most {PRESET_NAME_MAX_CHARS} characters.")
+    return name

@@ -14,4 +14,7 @@ urlpatterns = [
     path("api/messages/<int:message_id>/", views.message_detail_view, name="api-message"),
     path("api/messages/<int:message_id>/feedback/", views.message_feedback_view, name="api-feedback"),
     path("api/messages/<int:message_id>/report/", views.message_report_view, name="api-report"),
+    path("api/chat-defaults/", views.chat_defaults_view, name="api-defaults"),
+    path("api/presets/", views.preset_list_view, name="api-presets"),
+    path("api/presets/<int:preset_id>/", views.preset_detail_view, name="api-preset"),
 ]

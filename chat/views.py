@@ -12,7 +12,24 @@ from . import services
 from .access import access_conversation_by_id, access_message_by_id
 from .exports import conversation_export_json, conversation_export_markdown
 from .models import FEEDBACK_REASONS
-from .params import clean_conversation_settings
+from .params import (
+    PRESET_NAME_MAX_CHARS,
+    PRESETS_PER_USER_MAX,
+    clean_conversation_settings,
+    clean_generation_settings,
+    clean_preset_name,
+)
+from .presets import (
+    chat_defaults_clear,
+    chat_defaults_update,
+    chat_defaults_values,
+    preset_access_by_id,
+    preset_create,
+    preset_delete,
+    preset_list,
+    preset_to_dict,
+    preset_update,
+)
 from .selectors import conversation_detail, conversation_list, message_detail
 from .serializers import conversation_to_dict
 
@@ -53,11 +70,14 @@ def chat_page_view(request, conversation_id: int | None = None):
         {
             "initial": initial,
             "feedback_reasons": {str(k): v for k, v in FEEDBACK_REASONS.items()},
+            "presets": [preset_to_dict(preset) for preset in preset_list(user=request.user)],
             "limits": {
                 "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
                 "max_new_tokens_limit": settings.GENERATION_MAX_NEW_TOKENS_LIMIT,
-                "generation_defaults": settings.GENERATION_DEFAULTS,
+                "generation_defaults": chat_defaults_values(user=request.user),
                 "report_max_chars": services.REPORT_MAX_CHARS,
+                "preset_name_max_chars": PRESET_NAME_MAX_CHARS,
+                "presets_max": PRESETS_PER_USER_MAX,
             },
         },
     )
@@ -122,6 +142,52 @@ def message_report_view(request, message_id: int):
     message = access_message_by_id(request.user, message_id)
     item = services.message_report(user=request.user, message=message, reason=_json_body(request).get("reason", ""))
     return JsonResponse({"report": {"id": item.pk, "status": item.status}}, status=201)
+
+
+@require_http_methods(["GET", "PUT", "DELETE"])
+@_api
+def chat_defaults_view(request):
+    """The settings the user's new chats start from: PUT saves the four of
+    them, DELETE goes back to the site's."""
+    if request.method == "PUT":
+        chat_defaults_update(user=request.user, values=clean_generation_settings(_json_body(request)))
+    elif request.method == "DELETE":
+        chat_defaults_clear(user=request.user)
+    return JsonResponse({"defaults": chat_defaults_values(user=request.user)})
+
+
+def _preset_fields(data: dict) -> tuple[str | None, dict | None]:
+    """The name and the settings a preset request carries ({"name": str,
+    "settings": {...}}), each validated, None where it is left out."""
+    name = clean_preset_name(data["name"]) if "name" in data else None
+    values = clean_generation_settings(data["settings"]) if "settings" in data else None
+    return name, values
+
+
+@require_http_methods(["GET", "POST"])
+@_api
+def preset_list_view(request):
+    if request.method == "POST":
+        data = _json_body(request)
+        name, values = _preset_fields(data)
+        if name is None or values is None:
+            raise UserError("invalid_preset", "A new preset needs a name and its settings.")
+        preset = preset_create(owner=request.user, name=name, values=values)
+        return JsonResponse({"preset": preset_to_dict(preset)}, status=201)
+    return JsonResponse({"presets": [preset_to_dict(preset) for preset in preset_list(user=request.user)]})
+
+
+@require_http_methods(["GET", "PATCH", "DELETE"])
+@_api
+def preset_detail_view(request, preset_id: int):
+    preset = preset_access_by_id(request.user, preset_id)
+    if request.method == "PATCH":
+        name, values = _preset_fields(_json_body(request))
+        preset = preset_update(preset=preset, name=name, values=values)
+    elif request.method == "DELETE":
+        preset_delete(preset=preset)
+        return JsonResponse({"deleted": preset_id})
+    return JsonResponse({"preset": preset_to_dict(preset)})
 
 
 @login_required

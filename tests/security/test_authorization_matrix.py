@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from arena.routing import websocket_urlpatterns as arena_ws
-from chat.models import Conversation, Message, MessageStatus
+from chat.models import Conversation, Message, MessageStatus, SettingsPreset
 from chat.routing import websocket_urlpatterns as chat_ws
 from jobs.models import TrainingJob
 from jobs.routing import websocket_urlpatterns as jobs_ws
@@ -97,6 +97,10 @@ POLICY = {
     "chat:api-message": ONLY_OWNER,
     "chat:api-feedback": ONLY_OWNER,
     "chat:api-report": ONLY_OWNER,
+    # Each user's own chat defaults and presets; another's preset looks like none.
+    "chat:api-defaults": APPROVED,
+    "chat:api-presets": APPROVED,
+    "chat:api-preset": ONLY_OWNER,
     # The OpenAI API answers to API keys only (test_api_keys_matrix).
     "openai-models": frozenset(),
     "openai-chat-completions": frozenset(),
@@ -233,6 +237,9 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
     Demonstration.objects.create(prompt=prompt, content=f"Demonstration {SECRET}")
     snapshot = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
     api_key, _ = api_key_create(user=owner, name=f"key {SECRET}")
+    preset = SettingsPreset.objects.create(
+        owner=owner, name=f"Preset {SECRET}", system_prompt=SECRET, temperature=0.7, top_p=0.9, max_new_tokens=64
+    )
     ids = {
         "conversation_id": conversation.pk,
         "message_id": question.pk,
@@ -244,6 +251,7 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
         "snapshot_id": snapshot.pk,
         "prompt_id": prompt.pk,
         "key_id": api_key.pk,
+        "preset_id": preset.pk,
         "user_id": owner.pk,
         "classifier_version_id": classifier.pk,
     }
