@@ -32,7 +32,16 @@ sys.path.insert(0, str(ROOT))
 from tests.processes import start_celery_worker  # noqa: E402
 
 FINAL = ("succeeded", "failed", "cancelled")
-PPO_CURVES = ("reward", "kl", "entropy", "response_length", "no_eos_fraction")
+PPO_CURVES = (
+    "reward",
+    "reward_with_penalty",
+    "rlhf_reward",
+    "score_length_correlation",
+    "kl",
+    "entropy",
+    "response_length",
+    "no_eos_fraction",
+)
 
 
 def _hh_demonstrations(hh: str, count: int) -> list[tuple[list[dict], str]]:

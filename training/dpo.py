@@ -15,7 +15,7 @@ from typing import ClassVar
 from . import device as hw
 from .config import fraction, non_negative, positive
 from .data import load_preference_groups, split_groups
-from .models import check_model_dir, load_dtype, lora_config
+from .models import check_model_dir, lora_config, weights_dtype
 
 
 @dataclass
@@ -80,7 +80,7 @@ def build_trainer(config: DpoRecipeConfig, callbacks=()):
         load_preference_groups(config.train_file), config.eval_fraction, config.seed
     )
     tokenizer = AutoTokenizer.from_pretrained(config.model)
-    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=load_dtype(device))
+    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=weights_dtype(device, trained=not config.lora))
     args = DPOConfig(
         **trainer_arguments(config, device, has_eval=bool(eval_groups)),
         beta=config.beta,

@@ -12,8 +12,26 @@ from . import device as hw
 from .data import DataError
 
 
-def load_dtype(device: str) -> torch.dtype:
+def weights_dtype(device: str, *, trained: bool) -> torch.dtype:
+    """The dtype to load weights in. Weights an optimiser updates stay fp32
+    (bf16 compute comes from autocast): an AdamW step smaller than half a
+    bf16 step of the weight rounds away, and at the GPU presets' learning
+    rates (1e-6 and below) that is nearly every step. Weights that are only
+    read (a frozen reference, a reward model, the base that LoRA leaves
+    frozen) are bf16 where the hardware has it, half the memory traffic."""
+    if trained:
+        return torch.float32
     return torch.bfloat16 if hw.use_bf16(device) else torch.float32
+
+
+def upcast_trainable(model):
+    """Every parameter that will be trained in fp32, whatever it was loaded
+    in: peft keeps its adapters in fp32 but not, for instance, the copy of a
+    classifier's score head it trains (`modules_to_save`)."""
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
+    return model
 
 
 def check_model_dir(name: str) -> None:

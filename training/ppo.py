@@ -4,11 +4,15 @@ score while a per-token KL penalty keeps it near a frozen reference.
 Data: prompts lines (format in training/data.py).
 
 One step: sample answers to `rollout_batch_size` prompts; score each with
-the reward model (minus `missing_eos_penalty` when it never ends); per-token
+the reward model, normalised by the mean and standard deviation it saved
+(training.reward.score_statistics), minus `missing_eos_penalty` (in those
+units, off by default) when it never ends; per-token
 rewards = -kl_coef * (log pi - log pi_ref), plus the score at the last
 token; advantages by GAE from a value model (the reward model's weights
 with its score head applied at every token); then `ppo_epochs` passes over
-minibatches with the clipped policy and value losses. With LoRA the
+minibatches with the clipped policy and value losses. An answer cut off at
+`max_new_tokens` is not an ending: its return bootstraps from the value of
+the state after its last token. With LoRA the
 reference is the policy with its adapter disabled (one copy of the
 weights). `synthetic_reward` ("contains:TOKEN" or "fraction:TOKEN") replaces
 the reward model, for tests. The arithmetic lives in training.ppo_math.
@@ -35,7 +39,7 @@ from .data import DataError, load_prompts
 from .data_order import ShuffledOrder
 from .distributed import all_reduce_grads, all_reduce_mean
 from .metrics import keep_lines_through
-from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+from .models import check_model_dir, lora_config, save_pretrained, upcast_trainable, weights_dtype
 from .recipe_run import RecipeRun
 
 
@@ -56,7 +60,8 @@ class PpoRecipeConfig:
     max_prompt_length: int = 256  # the last tokens of each prompt
     max_new_tokens: int = 48
     temperature: float = 1.0
-    reward_max_length: int = 512
+    reward_max_length: int | None = None  # None: what the reward model was trained on (its config), else 512
+    normalize_reward: bool = True  # (score - mean) / std with the statistics the reward model saved
     eval_prompts: int = 4  # the first N prompts, answered greedily to samples.jsonl
     eval_every: int = 10
     # --- PPO
@@ -70,14 +75,19 @@ class PpoRecipeConfig:
     kl_coef: float = 0.05
     adaptive_kl: bool = False
     kl_target: float = 6.0
-    kl_horizon: int = 10000
+    kl_horizon: int | None = None  # None: a third of the run's rollouts, so the coefficient can move within it
     gamma: float = 1.0
     lam: float = 0.95
     cliprange: float = 0.2
     cliprange_value: float = 0.2
     vf_coef: float = 0.1
     whiten_rewards: bool = False
-    missing_eos_penalty: float | None = 1.0
+    # Subtracted (in normalised reward units) from answers that never end. Off
+    # by default: against an unnormalised score and a cap that a third of the
+    # demonstrations exceed, a penalty of 1.0 taught the policy to stop early
+    # and nothing else (../shared/reviews/rlhf-2026-12-06.md).
+    missing_eos_penalty: float | None = None
+    bootstrap_truncated: bool = True  # a cut-off answer's return continues from V, not 0
     log_every: int = 1
     device: str = "auto"
     seed: int = 0
@@ -100,8 +110,11 @@ class PpoRecipeConfig:
             "log_every",
             "eval_every",
             "lora_r",
-            "reward_max_length",
         )
+        if self.reward_max_length is not None and self.reward_max_length <= 0:
+            raise ConfigError("reward_max_length: must be > 0")
+        if self.kl_horizon is not None and self.kl_horizon <= 0:
+            raise ConfigError("kl_horizon: must be > 0")
         if (self.reward_model is None) == (self.synthetic_reward is None):
             raise ConfigError("reward_model: give exactly one of reward_model and synthetic_reward")
         if self.synthetic_reward is not None and self.synthetic_reward.partition(":")[0] not in (
@@ -161,24 +174,27 @@ def load_models(config: PpoRecipeConfig, device: str):
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     check_model_dir(config.policy_model)
-    dtype = load_dtype(device)
+    # Trained weights in fp32, read-only ones in bf16 where fast (models.weights_dtype).
+    trained_dtype = weights_dtype(device, trained=not config.lora)
+    frozen_dtype = weights_dtype(device, trained=False)
     tokenizer = AutoTokenizer.from_pretrained(config.policy_model)
     if tokenizer.eos_token_id is None:
         raise DataError(f"policy {config.policy_model}: the tokenizer has no EOS token")
     if tokenizer.pad_token_id is None:
         # Prompts are left-padded (and the padding masked out): EOS will do.
         tokenizer.pad_token = tokenizer.eos_token
-    policy = AutoModelForCausalLM.from_pretrained(config.policy_model, dtype=dtype)
+    policy = AutoModelForCausalLM.from_pretrained(config.policy_model, dtype=trained_dtype)
     reward_tokenizer = reward = None
     if config.reward_model:
         check_model_dir(config.reward_model)
         reward_tokenizer = AutoTokenizer.from_pretrained(config.reward_model)
-        reward = AutoModelForSequenceClassification.from_pretrained(config.reward_model, dtype=dtype).to(device).eval()
+        reward = AutoModelForSequenceClassification.from_pretrained(config.reward_model, dtype=frozen_dtype)
+        reward = reward.to(device).eval()
         reward.requires_grad_(False)
         if reward.config.pad_token_id is None:
             raise DataError(f"reward model {config.reward_model}: no pad token (train it with training.reward)")
     if reward is not None and _same_vocab(tokenizer, reward_tokenizer):
-        value_source = AutoModelForSequenceClassification.from_pretrained(config.reward_model, dtype=dtype)
+        value_source = AutoModelForSequenceClassification.from_pretrained(config.reward_model, dtype=trained_dtype)
     else:
         if reward is not None:
             print(
@@ -186,7 +202,7 @@ def load_models(config: PpoRecipeConfig, device: str):
                 flush=True,
             )
         value_source = AutoModelForSequenceClassification.from_pretrained(
-            config.policy_model, num_labels=1, dtype=dtype
+            config.policy_model, num_labels=1, dtype=trained_dtype
         )
         torch.nn.init.zeros_(value_source.score.weight)
     reference = None
@@ -201,13 +217,15 @@ def load_models(config: PpoRecipeConfig, device: str):
             value_source,
             lora_config(r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout, task_type="SEQ_CLS"),
         )
+        upcast_trainable(policy)
+        upcast_trainable(value_source)
     else:
-        reference = copy.deepcopy(policy).to(device).eval()
+        reference = copy.deepcopy(policy).to(device=device, dtype=frozen_dtype).eval()
         reference.requires_grad_(False)
     if config.synthetic_reward:
         scorer = SyntheticReward(config.synthetic_reward, tokenizer)
     else:
-        scorer = ModelReward(reward, reward_tokenizer, tokenizer, config.reward_max_length, device)
+        scorer = ModelReward(reward, reward_tokenizer, tokenizer, config, device)
     # No dropout anywhere: the log-probabilities of rollout and update must
     # come from the same function.
     return tokenizer, policy.to(device).eval(), reference, ValueModel(value_source).to(device).eval(), scorer
@@ -215,11 +233,20 @@ def load_models(config: PpoRecipeConfig, device: str):
 
 class ModelReward:
     """Scores with the reward model on the decoded conversation, so the
-    reward model may use its own tokenizer and chat template."""
+    reward model may use its own tokenizer and chat template; normalised by
+    the score statistics the reward model saved, and reading as many tokens
+    as it was trained on."""
 
-    def __init__(self, model, tokenizer, policy_tokenizer, max_length: int, device: str):
-        self.model, self.tokenizer, self.policy_tokenizer = model, tokenizer, policy_tokenizer
-        self.max_length, self.device = max_length, device
+    def __init__(self, model, tokenizer, policy_tokenizer, config: PpoRecipeConfig, device: str):
+        self.model, self.tokenizer, self.policy_tokenizer, self.device = model, tokenizer, policy_tokenizer, device
+        saved = model.config
+        self.max_length = config.reward_max_length or getattr(saved, "reward_max_length", None) or 512
+        self.mean, self.std = 0.0, 1.0
+        if config.normalize_reward:
+            if getattr(saved, "reward_score_std", None):
+                self.mean, self.std = saved.reward_score_mean, saved.reward_score_std
+            else:
+                print("ppo: the reward model saved no score statistics; its scores are used as they are", flush=True)
 
     @torch.no_grad()
     def __call__(self, prompts: list[list[dict]], responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -229,7 +256,7 @@ class ModelReward:
         for prompt, ids, row_mask in zip(prompts, responses, mask, strict=True):
             answer = self.policy_tokenizer.decode(ids[row_mask.bool()], skip_special_tokens=True)
             texts.append(conversation_text(self.tokenizer, prompt, answer))
-        return score_texts(self.model, self.tokenizer, texts, self.max_length, self.device)
+        return (score_texts(self.model, self.tokenizer, texts, self.max_length, self.device) - self.mean) / self.std
 
 
 def encode_prompts(tokenizer, prompts: list[list[dict]], max_length: int) -> list[list[int]]:
@@ -274,12 +301,15 @@ def response_logprobs(
     return logprobs
 
 
-def token_values(value_model, input_ids, attention_mask, prompt_width: int, device: str) -> torch.Tensor:
+def token_values(
+    value_model, input_ids, attention_mask, prompt_width: int, device: str, *, through_end: bool = False
+) -> torch.Tensor:
     """V(s_t) for each response token t: the value of the state before the
-    token is chosen, read at the position that predicts it."""
+    token is chosen, read at the position that predicts it; `through_end`
+    adds one more column, the value of the state after the last token."""
     with hw.autocast(device):
         values = value_model(input_ids, attention_mask, _positions(attention_mask))
-    return values[:, prompt_width - 1 : -1]
+    return values[:, prompt_width - 1 :] if through_end else values[:, prompt_width - 1 : -1]
 
 
 def _reference(policy, reference):
@@ -317,7 +347,11 @@ def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, 
     ref_model, context = _reference(policy, reference)
     with context:
         ref_logprobs = response_logprobs(ref_model, full_ids, full_mask, width, config.temperature, device)
-    values = token_values(value_model, full_ids, full_mask, width, device)
+    values_through_end = token_values(value_model, full_ids, full_mask, width, device, through_end=True)
+    values = values_through_end[:, :-1]
+    # A cut-off answer fills every column, so its state after the last token
+    # is the last column's; an answer that ended has nothing after it.
+    bootstrap = values_through_end[:, -1] * (~ended).float() if config.bootstrap_truncated else None
     scores = scorer(prompts, responses, mask).float()
     raw_scores = scores.clone()
     if config.missing_eos_penalty is not None:
@@ -325,7 +359,7 @@ def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, 
     rewards, kl = pm.kl_penalty_rewards(logprobs, ref_logprobs, scores, mask, kl_coef)
     if config.whiten_rewards:
         rewards = pm.whiten(rewards, mask, shift_mean=False)
-    advantages, returns = pm.gae(rewards, values, mask, gamma=config.gamma, lam=config.lam)
+    advantages, returns = pm.gae(rewards, values, mask, gamma=config.gamma, lam=config.lam, bootstrap=bootstrap)
     advantages = pm.whiten(advantages, mask)
     return {
         "input_ids": full_ids,
@@ -424,8 +458,11 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
             eps=1e-5,
             fused=hw.is_cuda(device),
         )
+        # Ziegler et al.'s 10,000 is a horizon in samples: at a few hundred
+        # rollouts per run the coefficient could hardly move within it.
+        horizon = config.kl_horizon or max(1, config.rollout_batch_size * world_size * config.max_steps // 3)
         controller = (
-            pm.AdaptiveKLController(config.kl_coef, config.kl_target, config.kl_horizon)
+            pm.AdaptiveKLController(config.kl_coef, config.kl_target, horizon)
             if config.adaptive_kl
             else pm.FixedKLController(config.kl_coef)
         )
@@ -465,6 +502,14 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
             )
             stats = ppo_update(config, batch, policy, value_model, optimizer, device, rng)
             step += 1
+            no_eos_fraction = all_reduce_mean((~batch["ended"]).float().mean().item(), device)
+            if main and step == 1 and config.missing_eos_penalty and no_eos_fraction > 0.2:
+                print(
+                    f"ppo: warning: {no_eos_fraction:.0%} of the first answers reach max_new_tokens "
+                    f"({config.max_new_tokens}) and take the missing-EOS penalty: the policy will learn to stop "
+                    "early rather than to answer better. Raise max_new_tokens or turn the penalty off.",
+                    flush=True,
+                )
             kl = all_reduce_mean(batch["kl"].mean().item(), device)
             kl_coef = controller.value
             controller.update(kl, config.rollout_batch_size * world_size)
@@ -473,11 +518,17 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
                     step,
                     reward=all_reduce_mean(batch["raw_scores"].mean().item(), device),
                     reward_with_penalty=all_reduce_mean(batch["scores"].mean().item(), device),
+                    # What PPO maximises: the score minus the KL penalty (TRL's objective/rlhf_reward).
+                    rlhf_reward=all_reduce_mean((batch["scores"] - kl_coef * batch["kl"]).mean().item(), device),
+                    # Whether the score pays for length: the reward-hacking signal to watch.
+                    score_length_correlation=all_reduce_mean(
+                        pm.correlation(batch["raw_scores"], batch["mask"].sum(dim=1)), device
+                    ),
                     kl=kl,
                     kl_coef=kl_coef,
                     **{k: all_reduce_mean(v, device) for k, v in stats.items()},
                     response_length=batch["mask"].sum(dim=1).float().mean().item(),
-                    no_eos_fraction=(~batch["ended"]).float().mean().item(),
+                    no_eos_fraction=no_eos_fraction,
                     learning_rate=config.lr,
                 )
         if main and eval_prompts:

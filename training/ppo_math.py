@@ -54,18 +54,26 @@ def kl_penalty_rewards(
 
 
 def gae(
-    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, *, gamma: float, lam: float
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    gamma: float,
+    lam: float,
+    bootstrap: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation. delta_t = r_t + gamma V_{t+1} - V_t
-    (V past the last real token is 0), A_t = delta_t + gamma lam A_{t+1};
-    returns = A + V. Both zero on padding."""
+    (V past the last real token is 0, or `bootstrap`'s value for rows that
+    fill every column: answers cut off, not ended), A_t = delta_t + gamma
+    lam A_{t+1}; returns = A + V. Both zero on padding."""
     values = values * mask
     rewards = rewards * mask
     advantages = torch.zeros_like(rewards)
     running = torch.zeros_like(rewards[:, 0])
     length = rewards.shape[1]
+    after_last = torch.zeros_like(running) if bootstrap is None else bootstrap * mask[:, -1]
     for t in reversed(range(length)):
-        next_value = values[:, t + 1] if t + 1 < length else torch.zeros_like(running)
+        next_value = values[:, t + 1] if t + 1 < length else after_last
         delta = rewards[:, t] + gamma * next_value - values[:, t]
         running = (delta + gamma * lam * running) * mask[:, t]
         advantages[:, t] = running
@@ -96,6 +104,13 @@ def value_loss(
     loss = 0.5 * masked_mean(torch.maximum(unclipped, clipped), mask)
     clipfrac = masked_mean((clipped > unclipped).float(), mask)
     return loss, clipfrac
+
+
+def correlation(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Pearson's r of two 1-D tensors; 0.0 when either is constant."""
+    x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
+    denominator = (x.square().sum() * y.square().sum()).sqrt()
+    return (x * y).sum().item() / denominator.item() if denominator > 0 else 0.0
 
 
 def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:

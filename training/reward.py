@@ -41,7 +41,7 @@ from .config import ConfigError, fraction, non_negative, positive
 from .data import PreferenceGroup, load_preference_groups, split_groups
 from .data_order import ShuffledOrder
 from .distributed import all_reduce_mean, data_parallel, world
-from .models import check_model_dir, load_dtype, lora_config, save_pretrained
+from .models import check_model_dir, lora_config, merged, save_pretrained, upcast_trainable, weights_dtype
 from .recipe_run import RecipeRun
 
 PAD_TOKEN = "<|pad|>"
@@ -170,7 +170,7 @@ def load_reward_model(config: RewardRecipeConfig, device: str):
     tokenizer = AutoTokenizer.from_pretrained(config.model)
     # Weights that LoRA leaves frozen are only read: bf16 halves their traffic.
     lowered = config.bf16(device) and config.lora
-    dtype = torch.bfloat16 if lowered else load_dtype(device)
+    dtype = torch.bfloat16 if lowered else weights_dtype(device, trained=not config.lora)
     model = AutoModelForSequenceClassification.from_pretrained(config.model, num_labels=1, dtype=dtype)
     ensure_pad_token(tokenizer, model)
     if not is_reward_model:
@@ -190,9 +190,7 @@ def load_reward_model(config: RewardRecipeConfig, device: str):
                 r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout, task_type="SEQ_CLS", layers=top
             ),
         )
-        for param in model.parameters():
-            if param.requires_grad:  # the adapters and the score head: AdamW's small steps need fp32
-                param.data = param.data.float()
+        upcast_trainable(model)  # the adapters and the score head
     else:
         base.get_input_embeddings().requires_grad_(False)
         for layer in layers[: config.freeze_layers]:
@@ -239,6 +237,45 @@ def evaluate(model, tokenizer, groups: list[PreferenceGroup], config: RewardReci
         dist.all_reduce(totals)
     wins, pairs, loss = totals.tolist()
     return {"eval_accuracy": wins / max(pairs, 1), "eval_loss": loss / max(pairs, 1), "eval_pairs": int(pairs)}
+
+
+# How many groups the saved score statistics read, at most.
+STATISTICS_GROUPS = 256
+
+
+@torch.no_grad()
+def score_statistics(model, tokenizer, groups: list[PreferenceGroup], config: RewardRecipeConfig, device: str) -> dict:
+    """The mean and standard deviation of the model's scores over the
+    answers of `groups`, saved in its config (`reward_score_mean`,
+    `reward_score_std`) with the context it was trained on
+    (`reward_max_length`). A reward model's scale is arbitrary (a zero-init
+    head ends wherever training left it), so a policy's constants (the
+    missing-EOS penalty, value clipping, the KL coefficient) mean nothing
+    until its scores are normalised with these (InstructGPT normalises so
+    that reference answers score 0)."""
+    model.eval()
+    scores = []
+    for chunk in _batches(groups[:STATISTICS_GROUPS], config.groups_per_forward):
+        scores.extend(
+            torch.cat(_forward_groups(model, tokenizer, chunk, config.max_length, device, config.bf16(device)))
+        )
+    model.train()
+    values = torch.stack(scores).double()
+    std = values.std().item() if len(values) > 1 else 0.0
+    return {
+        "reward_score_mean": values.mean().item(),
+        "reward_score_std": std if std > 0 else 1.0,
+        "reward_max_length": config.max_length,
+    }
+
+
+def save_reward_model(model, tokenizer, statistics: dict, out) -> None:
+    """The model with its score statistics in config.json. LoRA's update
+    merges into fp32 weights: bf16 would round most of it away."""
+    plain = merged(model.float() if hasattr(model, "merge_and_unload") else model)
+    for key, value in statistics.items():
+        setattr(plain.config, key, value)
+    save_pretrained(plain, tokenizer, out)
 
 
 def train(config: RewardRecipeConfig, *, progress=None) -> dict:
@@ -312,12 +349,16 @@ def train(config: RewardRecipeConfig, *, progress=None) -> dict:
             held_out = evaluate(model, tokenizer, eval_groups, config, device)
             run.writer.write(step, **held_out)
             final.update(held_out)
-        # LoRA's update merges into fp32 weights: bf16 would round most of it away.
-        run.end(
-            step,
-            final,
-            save=lambda: save_pretrained(model.float() if config.lora else model, tokenizer, config.output_dir),
-        )
+
+        def save():
+            statistics = score_statistics(model, tokenizer, eval_groups or train_groups, config, device)
+            print(
+                f"reward: scores {statistics['reward_score_mean']:.4f} +- {statistics['reward_score_std']:.4f}",
+                flush=True,
+            )
+            save_reward_model(model, tokenizer, statistics, config.output_dir)
+
+        run.end(step, final, save=save)
     return run.summary
 
 

@@ -14,7 +14,7 @@ import torch
 from . import device as hw
 from .config import ConfigError
 from .data import DataError, load_eval_pairs
-from .models import check_model_dir, load_dtype
+from .models import check_model_dir, weights_dtype
 from .reward import conversation_text, score_texts
 
 
@@ -23,7 +23,7 @@ def pairwise_accuracy(
     model_dir: str,
     pairs_file: str,
     *,
-    max_length: int = 512,
+    max_length: int | None = None,
     batch_size: int = 8,
     limit: int | None = None,
     device: str = "auto",
@@ -34,9 +34,15 @@ def pairwise_accuracy(
     check_model_dir(model_dir)
     triples = load_eval_pairs(pairs_file)[:limit]
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=load_dtype(device)).to(device).eval()
+    model = (
+        AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=weights_dtype(device, trained=False))
+        .to(device)
+        .eval()
+    )
     if tokenizer.pad_token is None or model.config.pad_token_id is None:
         raise DataError(f"model {model_dir}: no pad token; not a reward model written by training.reward")
+    # By default the context the model was trained on (training.reward saves it).
+    max_length = max_length or getattr(model.config, "reward_max_length", None) or 512
     wins = 0.0
     for start in range(0, len(triples), batch_size):
         chunk = triples[start : start + batch_size]
@@ -51,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.reward_eval", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--pairs", required=True)
-    parser.add_argument("--max-length", type=int, default=512, help="score the last N tokens of each text")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="score the last N tokens of each text (default: what the model was trained on, else 512)",
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     parser.add_argument("--device", default="auto")

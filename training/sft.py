@@ -18,7 +18,7 @@ from typing import ClassVar
 from . import device as hw
 from .config import fraction, non_negative, positive
 from .data import load_sft_messages
-from .models import check_model_dir, load_dtype, lora_config
+from .models import check_model_dir, lora_config, weights_dtype
 
 
 @dataclass
@@ -79,7 +79,7 @@ def build_trainer(config: SftRecipeConfig, callbacks=()):
     check_model_dir(config.model)
     train_set, eval_set = build_dataset(config)
     tokenizer = AutoTokenizer.from_pretrained(config.model)
-    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=load_dtype(device))
+    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=weights_dtype(device, trained=not config.lora))
     args = SFTConfig(
         **trainer_arguments(config, device, has_eval=eval_set is not None),
         weight_decay=config.weight_decay,

@@ -46,6 +46,27 @@ class TestGae:
         assert adv.tolist()[0] == pytest.approx([0.5, 0.4, 0])
         assert ret.tolist()[0] == pytest.approx([1.0, 1.0, 0])
 
+    def test_a_cut_off_answer_bootstraps_from_the_value_after_it(self):
+        # Row 0 fills every column (cut off): its last delta is 1 + 2.0 - 0.7.
+        # Row 1 ended at its second token: the bootstrap never reaches it.
+        adv, ret = pm.gae(
+            t([[0, 0, 1], [0, 1, 0]]),
+            t([[0.5, 0.6, 0.7], [0.5, 0.6, 0]]),
+            t([[1, 1, 1], [1, 1, 0]]),
+            gamma=1.0,
+            lam=1.0,
+            bootstrap=t([2.0, 7.0]),
+        )
+        assert adv.tolist()[0] == pytest.approx([2.5, 2.4, 2.3])
+        assert ret.tolist()[0] == pytest.approx([3.0, 3.0, 3.0])
+        assert adv.tolist()[1] == pytest.approx([0.5, 0.4, 0])
+
+
+def test_correlation():
+    assert pm.correlation(t([1, 2, 3]), t([2, 4, 6])) == pytest.approx(1.0)
+    assert pm.correlation(t([1, 2, 3]), t([3, 2, 1])) == pytest.approx(-1.0)
+    assert pm.correlation(t([1, 1, 1]), t([1, 2, 3])) == 0.0
+
 
 class TestPolicyLoss:
     def test_clipped_surrogate(self):

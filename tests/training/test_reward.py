@@ -9,7 +9,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from training.config import ConfigError
-from training.data import load_preference_groups
+from training.data import load_preference_groups, split_groups
 from training.reward import RewardRecipeConfig, _forward_groups, ensure_pad_token, group_loss, load_reward_model, train
 from training.reward_eval import pairwise_accuracy
 
@@ -102,6 +102,40 @@ def test_training_learns_the_ranking_and_holds_out_groups(tmp_path, tiny_chat_di
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     assert printed["pairs"] == 36 and printed["accuracy"] > 0.5
+
+
+def test_the_saved_model_carries_its_score_statistics_and_ppo_normalises_with_them(
+    tmp_path, tiny_chat_dir, preference_file
+):
+    """A reward model's scale is arbitrary; PPO's constants need a known one
+    (../shared/reviews/rlhf-2026-12-06.md, C2): the saved config holds the
+    mean and spread of its scores and the context it read, and PPO's scorer
+    turns its scores into standard units with them."""
+    from training.ppo import ModelReward, PpoRecipeConfig
+
+    cfg = config(tmp_path, tiny_chat_dir, preference_file)
+    train(cfg)
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "out")
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "out")
+    saved = model.config
+    assert saved.reward_max_length == 64 and saved.reward_score_std > 0
+    # The statistics are those of the held-out groups' answers.
+    _, held_out = split_groups(load_preference_groups(preference_file), 0.25, 0)
+    raw = torch.cat(_forward_groups(model, tokenizer, held_out, 64, "cpu", cfg.bf16("cpu"))).double()
+    assert saved.reward_score_mean == pytest.approx(raw.mean().item(), abs=1e-4)
+    assert saved.reward_score_std == pytest.approx(raw.std().item(), abs=1e-4)
+    ppo_config = PpoRecipeConfig(
+        output_dir=str(tmp_path / "ppo"), policy_model=str(tiny_chat_dir), reward_model="r", prompts_file="p"
+    )
+    scorer = ModelReward(model.eval(), tokenizer, tokenizer, ppo_config, "cpu")
+    assert scorer.max_length == 64
+    group = held_out[0]
+    answers = tokenizer(group.responses, add_special_tokens=False, return_tensors="pt", padding=True)
+    normalised = scorer([group.prompt] * len(group.responses), answers["input_ids"], answers["attention_mask"])
+    expected = (_forward_groups(model, tokenizer, [group], 64, "cpu", False)[0] - raw.mean()) / raw.std()
+    assert normalised.tolist() == pytest.approx(expected.tolist(), abs=1e-2)  # the statistics may be bf16's
+    raw_config = PpoRecipeConfig(**{**ppo_config.__dict__, "normalize_reward": False})
+    assert ModelReward(model, tokenizer, tokenizer, raw_config, "cpu").std == 1.0
 
 
 def test_lora_with_frozen_layers_trains_only_the_top(tmp_path, tiny_chat_dir, preference_file):
