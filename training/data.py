@@ -23,6 +23,11 @@ labeling.datasets writes them. A message is {"role": "system" | "user" |
   string); a trailing assistant turn, as in an sft-messages file, is dropped,
   and the prompt must end with a user turn:
       {"prompt": [{"role": "user", "content": "Write a haiku about rain."}]}
+- unpaired (kto): one judged answer a line, TRL's unpaired preference
+  format; "label" true for a good answer (a thumbs up), false for a bad one:
+      {"prompt": [{"role": "user", "content": "Tell me a joke."}],
+       "completion": [{"role": "assistant", "content": "Why did the..."}],
+       "label": true}
 - corpus (pretrain): any UTF-8 text file, e.g. tinyshakespeare ("First
   Citizen: Before we proceed any further, hear me speak. ..."); not JSONL.
 - HH-RLHF transcripts (reward_eval, and the converter below): Anthropic's
@@ -122,6 +127,30 @@ def load_prompts(path: str | Path) -> list[list[dict]]:
     if not prompts:
         raise DataError(f"{path}: no prompts")
     return prompts
+
+
+def load_unpaired(path: str | Path) -> list[dict]:
+    """KTO's rows: {"prompt": messages ending with a user turn, "completion":
+    [one assistant message], "label": bool}."""
+    rows = []
+    for number, record in read_jsonl(path):
+        where = f"{path}:{number}"
+        for key in ("prompt", "completion", "label"):
+            if key not in record:
+                raise DataError(f'{where}: missing "{key}"')
+        prompt = record["prompt"]
+        prompt = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else _messages(prompt, where)
+        if prompt[-1]["role"] != "user":
+            raise DataError(f"{where}: the prompt must end with a user turn")
+        if not isinstance(record["label"], bool):
+            raise DataError(f'{where}: "label" must be true or false')
+        completion = _answer(record["completion"], where, "completion")
+        rows.append(
+            {"prompt": prompt, "completion": [{"role": "assistant", "content": completion}], "label": record["label"]}
+        )
+    if not rows:
+        raise DataError(f"{path}: no examples")
+    return rows
 
 
 @dataclass

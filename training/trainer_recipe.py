@@ -1,5 +1,5 @@
 """The scaffold of the recipes that run a transformers/TRL Trainer (sft,
-dpo): the TrainingArguments they share, the Trainer's logs as
+dpo, kto): the TrainingArguments they share, the Trainer's logs as
 metrics.jsonl lines, a SIGTERM ending training at the next step boundary,
 and `run_trainer`, the train-evaluate-save sequence.
 
@@ -37,6 +37,8 @@ _RENAMES = {
     "rewards/accuracies": "accuracy",
     "eval_rewards/accuracies": "eval_accuracy",
     "entropy": "entropy",
+    "kl": "kl",  # KTO's estimate of KL(policy || reference), its reference point
+    "eval_kl": "eval_kl",
 }
 
 
@@ -79,7 +81,7 @@ class ProgressCallback(TrainerCallback):
 
 
 def trainer_arguments(config, device, *, has_eval: bool) -> dict:
-    """The TrainingArguments the SFT and DPO recipes share, set from the
+    """The TrainingArguments the SFT, DPO and KTO recipes share, set from the
     hardware: TRL's configs default to bf16 and gradient checkpointing,
     which fail on a CPU."""
     checkpointing = hw.is_cuda(device) if config.gradient_checkpointing is None else config.gradient_checkpointing
@@ -110,7 +112,7 @@ def trainer_arguments(config, device, *, has_eval: bool) -> dict:
     )
 
 
-def run_trainer(config, build_trainer, *, eval_accuracy_key: str, progress=None) -> dict:
+def run_trainer(config, build_trainer, *, eval_accuracy_key: str | None, progress=None) -> dict:
     """Trains the Trainer that `build_trainer(config, callbacks=...)` makes,
     evaluates it unless it was stopped, saves the model (rank 0 only), and
     writes summary.json last, so its presence means the output is whole."""
