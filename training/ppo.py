@@ -232,31 +232,25 @@ def load_models(config: PpoRecipeConfig, device: str):
 
 
 class ModelReward:
-    """Scores with the reward model on the decoded conversation, so the
-    reward model may use its own tokenizer and chat template; normalised by
-    the score statistics the reward model saved, and reading as many tokens
-    as it was trained on."""
+    """PPO's reward: the reward model judges the decoded conversation (so it
+    may use its own tokenizer and chat template), in standard units."""
 
     def __init__(self, model, tokenizer, policy_tokenizer, config: PpoRecipeConfig, device: str):
-        self.model, self.tokenizer, self.policy_tokenizer, self.device = model, tokenizer, policy_tokenizer, device
-        saved = model.config
-        self.max_length = config.reward_max_length or getattr(saved, "reward_max_length", None) or 512
-        self.mean, self.std = 0.0, 1.0
-        if config.normalize_reward:
-            if getattr(saved, "reward_score_std", None):
-                self.mean, self.std = saved.reward_score_mean, saved.reward_score_std
-            else:
-                print("ppo: the reward model saved no score statistics; its scores are used as they are", flush=True)
+        from .reward import RewardJudge
 
-    @torch.no_grad()
+        self.policy_tokenizer = policy_tokenizer
+        self.judge = RewardJudge(
+            model, tokenizer, device, max_length=config.reward_max_length, normalize=config.normalize_reward
+        )
+        if config.normalize_reward and not self.judge.normalized:
+            print("ppo: the reward model saved no score statistics; its scores are used as they are", flush=True)
+
     def __call__(self, prompts: list[list[dict]], responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        from .reward import conversation_text, score_texts
-
-        texts = []
-        for prompt, ids, row_mask in zip(prompts, responses, mask, strict=True):
-            answer = self.policy_tokenizer.decode(ids[row_mask.bool()], skip_special_tokens=True)
-            texts.append(conversation_text(self.tokenizer, prompt, answer))
-        return (score_texts(self.model, self.tokenizer, texts, self.max_length, self.device) - self.mean) / self.std
+        answers = [
+            self.policy_tokenizer.decode(ids[row_mask.bool()], skip_special_tokens=True)
+            for ids, row_mask in zip(responses, mask, strict=True)
+        ]
+        return self.judge.score(prompts, answers)
 
 
 def encode_prompts(tokenizer, prompts: list[list[dict]], max_length: int) -> list[list[int]]:

@@ -143,6 +143,42 @@ def score_texts(
     return logits.float().squeeze(-1)
 
 
+class RewardJudge:
+    """A trained reward model read as a judge: the scores of answers to
+    prompts, in the standard units of the statistics it saved
+    (`score_statistics`; raw when it saved none or `normalize` is off), over
+    the context it was trained on unless `max_length` says otherwise. PPO's
+    reward and the evaluation recipe's judges are this."""
+
+    def __init__(self, model, tokenizer, device: str, *, max_length: int | None = None, normalize: bool = True):
+        self.model, self.tokenizer, self.device = model, tokenizer, device
+        saved = model.config
+        self.max_length = max_length or getattr(saved, "reward_max_length", None) or 512
+        self.normalized = bool(normalize and getattr(saved, "reward_score_std", None))
+        self.mean, self.std = (saved.reward_score_mean, saved.reward_score_std) if self.normalized else (0.0, 1.0)
+
+    @classmethod
+    def load(cls, model_dir: str, device: str, **options) -> RewardJudge:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from .data import DataError
+
+        check_model_dir(model_dir)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, dtype=weights_dtype(device, trained=False)
+        )
+        if tokenizer.pad_token is None or model.config.pad_token_id is None:
+            raise DataError(f"reward model {model_dir}: no pad token; not a reward model written by training.reward")
+        return cls(model.to(device).eval().requires_grad_(False), tokenizer, device, **options)
+
+    @torch.no_grad()
+    def score(self, prompts: list[list[dict]], answers: list[str]) -> torch.Tensor:
+        texts = [conversation_text(self.tokenizer, p, a) for p, a in zip(prompts, answers, strict=True)]
+        raw = score_texts(self.model, self.tokenizer, texts, self.max_length, self.device)
+        return (raw - self.mean) / self.std
+
+
 def ensure_pad_token(tokenizer, model) -> bool:
     """Adds a pad token distinct from EOS when missing; returns whether the
     embeddings were resized."""

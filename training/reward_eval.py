@@ -9,16 +9,12 @@ import argparse
 import json
 import sys
 
-import torch
-
 from . import device as hw
 from .config import ConfigError
 from .data import DataError, load_eval_pairs
-from .models import check_model_dir, weights_dtype
-from .reward import conversation_text, score_texts
+from .reward import RewardJudge
 
 
-@torch.no_grad()
 def pairwise_accuracy(
     model_dir: str,
     pairs_file: str,
@@ -28,27 +24,14 @@ def pairwise_accuracy(
     limit: int | None = None,
     device: str = "auto",
 ) -> dict:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    device = hw.resolve_device(device)
-    check_model_dir(model_dir)
+    """`max_length` None: the context the model was trained on (training.reward saves it)."""
+    judge = RewardJudge.load(model_dir, hw.resolve_device(device), max_length=max_length, normalize=False)
     triples = load_eval_pairs(pairs_file)[:limit]
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = (
-        AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=weights_dtype(device, trained=False))
-        .to(device)
-        .eval()
-    )
-    if tokenizer.pad_token is None or model.config.pad_token_id is None:
-        raise DataError(f"model {model_dir}: no pad token; not a reward model written by training.reward")
-    # By default the context the model was trained on (training.reward saves it).
-    max_length = max_length or getattr(model.config, "reward_max_length", None) or 512
     wins = 0.0
     for start in range(0, len(triples), batch_size):
         chunk = triples[start : start + batch_size]
-        texts = [conversation_text(tokenizer, p, a) for p, c, r in chunk for a in (c, r)]
-        rewards = score_texts(model, tokenizer, texts, max_length, device).view(-1, 2)
-        diff = rewards[:, 0] - rewards[:, 1]
+        rewards = judge.score([p for p, _, _ in chunk for _ in (0, 1)], [a for _, c, r in chunk for a in (c, r)])
+        diff = rewards.view(-1, 2)[:, 0] - rewards.view(-1, 2)[:, 1]
         wins += (diff > 0).sum().item() + 0.5 * (diff == 0).sum().item()
     return {"accuracy": wins / len(triples), "pairs": len(triples)}
 

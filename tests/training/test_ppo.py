@@ -152,7 +152,7 @@ def test_trained_weights_stay_fp32_where_bf16_is_used(monkeypatch, policy_dir, r
     trained = [p for model in (policy, value_model) for p in model.parameters() if p.requires_grad]
     assert trained and {p.dtype for p in trained} == {torch.float32}
     assert {p.dtype for p in reference.parameters()} == {torch.bfloat16}
-    assert {p.dtype for p in scorer.model.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in scorer.judge.model.parameters()} == {torch.bfloat16}
 
     before = [p.detach().clone() for p in policy.parameters()]
     optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-6)

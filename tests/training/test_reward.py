@@ -128,14 +128,14 @@ def test_the_saved_model_carries_its_score_statistics_and_ppo_normalises_with_th
         output_dir=str(tmp_path / "ppo"), policy_model=str(tiny_chat_dir), reward_model="r", prompts_file="p"
     )
     scorer = ModelReward(model.eval(), tokenizer, tokenizer, ppo_config, "cpu")
-    assert scorer.max_length == 64
+    assert scorer.judge.max_length == 64
     group = held_out[0]
     answers = tokenizer(group.responses, add_special_tokens=False, return_tensors="pt", padding=True)
     normalised = scorer([group.prompt] * len(group.responses), answers["input_ids"], answers["attention_mask"])
     expected = (_forward_groups(model, tokenizer, [group], 64, "cpu", False)[0] - raw.mean()) / raw.std()
     assert normalised.tolist() == pytest.approx(expected.tolist(), abs=1e-2)  # the statistics may be bf16's
     raw_config = PpoRecipeConfig(**{**ppo_config.__dict__, "normalize_reward": False})
-    assert ModelReward(model, tokenizer, tokenizer, raw_config, "cpu").std == 1.0
+    assert ModelReward(model, tokenizer, tokenizer, raw_config, "cpu").judge.std == 1.0
 
 
 def test_lora_with_frozen_layers_trains_only_the_top(tmp_path, tiny_chat_dir, preference_file):
