@@ -1,5 +1,8 @@
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+
+from .timezones import reader_time_zone
 
 # Paths an account waiting for approval may still reach. The OpenAI API
 # (/v1/) ignores the session: it authenticates each request by API key and
@@ -24,4 +27,21 @@ class ApprovalRequiredMiddleware:
 
                 return JsonResponse({"error": "Your account is waiting for an admin's approval."}, status=403)
             return redirect(reverse("accounts:pending"))
+        return self.get_response(request)
+
+
+class TimeZoneMiddleware:
+    """Server-rendered times (the `date` filter, forms) in the reader's time
+    zone (accounts.timezones.reader_time_zone); after the authentication
+    middleware, since an account's own choice comes first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        zone = reader_time_zone(request)
+        if zone is None:
+            timezone.deactivate()
+        else:
+            timezone.activate(zone)
         return self.get_response(request)

@@ -23,6 +23,9 @@ class User(AbstractUser):
     # Tokens a day this user may use in chat; None: the site's default
     # (USAGE_DAILY_TOKEN_QUOTA), 0: unlimited (usage/services.py).
     daily_token_quota = models.PositiveIntegerField(null=True, blank=True)
+    # An IANA zone name the user chose for the times pages show; empty: their
+    # browser's (accounts.timezones).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     def has_role(self, *roles: str) -> bool:
         if not (self.is_authenticated and self.is_active and self.is_approved):

@@ -6,6 +6,7 @@ from core.errors import UserError
 
 from .models import Role, User
 from .selectors import access_change_refusal
+from .timezones import valid_time_zone
 
 
 @transaction.atomic
@@ -92,11 +93,15 @@ def user_change_access(
     )
 
 
-def user_update_settings(*, user: User, shares_chat_data: bool) -> User:
+def user_update_settings(*, user: User, shares_chat_data: bool, time_zone: str) -> User:
     """The user's own choices. Turning sharing off stops what is sent from
-    now on; what was shared before stays in the labeling pool."""
+    now on; what was shared before stays in the labeling pool. `time_zone`
+    is an IANA name, or empty for the browser's (accounts.timezones)."""
+    if time_zone and valid_time_zone(time_zone) is None:
+        raise UserError("invalid_time_zone", f"Unknown time zone: {time_zone[:64]}.")
     user.shares_chat_data = shares_chat_data
-    user.save(update_fields=["shares_chat_data"])
+    user.time_zone = time_zone
+    user.save(update_fields=["shares_chat_data", "time_zone"])
     return user
 
 

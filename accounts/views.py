@@ -16,6 +16,7 @@ from .models import Role, User
 from .selectors import access_change_loss, access_change_refusal
 from .services import UNSET_QUOTA, user_change_access, user_signup, user_update_settings
 from .throttle import client_address, login_retry_after
+from .timezones import TIME_ZONE_COOKIE, time_zone_names, valid_time_zone
 
 # Paths whose clients read JSON: their refusals stay JSON.
 _API_PREFIXES = ("/api/", "/arena/api/", "/v1/")
@@ -124,9 +125,24 @@ _ACCESS_FIELDS = ("role", "is_approved", "arena_enabled", "daily_token_quota")
 @login_required
 def user_settings_view(request):
     """The signed-in user's own settings: whether their chat data may help
-    improve the model."""
+    improve the model, and the time zone pages show times in."""
     if request.method == "POST":
-        user_update_settings(user=request.user, shares_chat_data=request.POST.get("shares_chat_data") == "1")
+        try:
+            user_update_settings(
+                user=request.user,
+                shares_chat_data=request.POST.get("shares_chat_data") == "1",
+                time_zone=request.POST.get("time_zone", "").strip(),
+            )
+        except UserError as error:
+            messages.error(request, error.message)
+            return redirect("accounts:settings")
         messages.success(request, "Settings saved.")
         return redirect("accounts:settings")
-    return render(request, "accounts/settings.html")
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "time_zones": time_zone_names(),
+            "browser_time_zone": valid_time_zone(request.COOKIES.get(TIME_ZONE_COOKIE)),
+        },
+    )
