@@ -1,13 +1,70 @@
 from django import forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import UserCreationForm
 
 from .models import User
 
+# Django's validators each explain themselves in a sentence; the sign-up page
+# says the same in a few words on one line. Validators not named here keep
+# their own sentence.
+_SHORT_RULES = {
+    "MinimumLengthValidator": lambda validator: f"at least {validator.min_length} characters",
+    "UserAttributeSimilarityValidator": lambda validator: "not like your username or email",
+    "CommonPasswordValidator": lambda validator: "not a common password",
+    "NumericPasswordValidator": lambda validator: "not only digits",
+}
+
+
+def password_rules_hint() -> str:
+    """AUTH_PASSWORD_VALIDATORS as one short line ("At least 8 characters,
+    not a common password, ..."), the length first, read from the configured
+    validators so the hint cannot drift from what is enforced."""
+    order = list(_SHORT_RULES)
+    validators = sorted(
+        password_validation.get_default_password_validators(),
+        key=lambda validator: (
+            order.index(type(validator).__name__) if type(validator).__name__ in order else len(order)
+        ),
+    )
+    rules = []
+    for validator in validators:
+        short = _SHORT_RULES.get(type(validator).__name__)
+        rules.append(short(validator) if short else validator.get_help_text().rstrip("."))
+    hint = ", ".join(rules)
+    return hint[:1].upper() + hint[1:] + "." if hint else ""
+
 
 class SignupForm(UserCreationForm):
+    """Django's sign-up form, kinder on a second try.
+
+    When the form comes back with an error that is not about the passwords
+    (a username already taken, an invalid email), the two password fields
+    come back filled, as Google's and GitHub's sign-ups never make anyone
+    type a good password again over a taken username. When a password is the
+    problem (too weak, the two differ) both come back empty, as everywhere:
+    they have to be typed again anyway. The page that carries them is sent
+    with Cache-Control: no-store (accounts.views.signup_view), so no cache
+    keeps it."""
+
     class Meta:
         model = User
         fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_rules_hint()
+        self.fields["password2"].help_text = ""
+
+    def validate_password_for_user(self, user, password_field_name="password1"):
+        """The rules' complaints beside the first password, where the rules
+        are shown (Django puts them under the confirmation)."""
+        super().validate_password_for_user(user, password_field_name)
+
+    def full_clean(self):
+        super().full_clean()
+        keep = self.is_bound and not (self.has_error("password1") or self.has_error("password2"))
+        for name in ("password1", "password2"):
+            self.fields[name].widget.render_value = keep
 
 
 class PasswordConfirmForm(forms.Form):

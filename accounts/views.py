@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_POST
 
@@ -50,6 +51,7 @@ class LoginView(auth_views.LoginView):
         return self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
 
 
+@never_cache  # a form sent back with an error may carry the passwords (SignupForm)
 def signup_view(request):
     if not settings.ACCOUNTS_ALLOW_SIGNUP:
         raise Http404("Sign-up is closed on this site.")
