@@ -110,7 +110,7 @@ def _exit_on_sigterm(signum, frame):
 
 async def one_answer(url: str, cookie: str, prompt: str, max_new_tokens: int) -> dict:
     """Sends one message in a new conversation; returns the client's view:
-    time to the first delta and to the final message, and the token count."""
+    time to the first text shown and to the final message, and the token count."""
     import websockets
 
     headers = {"Cookie": f"sessionid={cookie}", "Origin": url}
@@ -136,7 +136,7 @@ async def one_answer(url: str, cookie: str, prompt: str, max_new_tokens: int) ->
                 raise RuntimeError(frame)
             if frame["type"] == "sent":
                 answer_id = frame["answer"]["id"]
-            elif frame["type"] == "delta" and first is None:
+            elif frame["type"] == "delta" and frame["text"] and first is None:  # a delta without text: held
                 first = time.perf_counter()
             elif (
                 frame["type"] == "message"

@@ -127,6 +127,19 @@ class _DeltaSender:
         self.last_flush = 0.0
         self.last_save = time.perf_counter()
         self.first_shown_at: float | None = None
+        self.said_held = False
+
+    def held(self) -> None:
+        """Says once, before any text shows, that the model is writing and
+        output moderation holds its text: a delta without text, so the page
+        can say "checking" rather than "thinking"."""
+        if self.said_held or self.first_shown_at is not None:
+            return
+        self.said_held = True
+        events.send_now(
+            self.message.conversation_id,
+            {"type": "chat.delta", "message_id": self.message.pk, "offset": self.sent_chars, "text": ""},
+        )
 
     def add(self, text: str, shown: str) -> None:
         if not text:
@@ -229,7 +242,10 @@ def _stream_answer(message: Message, streams: list[GenerationStream]) -> None:
     stream = backend.stream(model_context(message), params, should_stop=lambda: gate.verdict is not None or cancelled())
     streams.append(stream)
     for delta in stream:
-        sender.add(gate.feed(clean_text(delta)), gate.released)
+        shown = gate.feed(clean_text(delta))
+        if not shown and gate.pending:
+            sender.held()
+        sender.add(shown, gate.released)
         if gate.verdict is not None:
             break
     if gate.verdict is None:

@@ -14,12 +14,19 @@ from .pipeline import Verdict, moderate
 
 # Where a chunk of output may end for moderation: after a sentence or a line.
 _CHUNK_END = re.compile(r"[.!?;:\n](?=\s)|\n")
+# A sentence that ends the text so far (closing quotes, brackets or
+# markdown emphasis may follow its mark).
+_SENTENCE_AT_END = re.compile(r"[.!?][\"'\u2019\u201d)\]*_]*$")
 _WHITESPACE = re.compile(r"\s")
 
 
 class OutputGate:
     """Holds generated text back until the chunk it belongs to has passed
     output moderation: a sentence, or `holdback_chars` when none ends sooner.
+    The first sentence goes as soon as its mark arrives, without waiting for
+    the space after it, so a short answer shows while the model is still
+    writing; later sentences wait for that space ("3." may be "3.14"), as
+    by then the answer is visibly moving. Nothing is released unchecked.
     `feed` returns the text that may be shown; `verdict` is set when a
     chunk is flagged, which then stays in `pending`, so `released + pending`
     is always everything the model wrote. With no output layers configured
@@ -52,6 +59,8 @@ class OutputGate:
         cut = 0
         for match in _CHUNK_END.finditer(self.pending):
             cut = match.end()
+        if not self.released and _SENTENCE_AT_END.search(self.pending):
+            cut = len(self.pending)
         if cut == 0 and len(self.pending) >= self.holdback_chars:
             spaces = [m.end() for m in _WHITESPACE.finditer(self.pending)]
             cut = spaces[-1] if spaces else len(self.pending)

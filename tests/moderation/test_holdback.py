@@ -53,3 +53,36 @@ def test_without_output_layers_text_passes_at_once(settings):
     assert gate.feed(" appears") == " appears"
     assert gate.finish() == ""
     assert gate.released == "Then zorblax appears" and gate.verdict is None and gate.final_verdict is None
+
+
+def test_a_short_first_sentence_is_released_before_the_answer_finishes():
+    """Under the hold-back size, a one-line answer shows once its sentence
+    ends, not when the model stops."""
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("Paris is the capital") == ""
+    assert gate.feed(" of France.") == "Paris is the capital of France."
+    assert gate.pending == "" and gate.final_verdict is None
+    assert gate.feed(" It is") == ""
+    assert gate.finish() == " It is"
+
+
+def test_a_first_sentence_may_end_in_a_quote_or_emphasis():
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed('He said "stop!"') == 'He said "stop!"'
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("**Yes.**") == "**Yes.**"
+
+
+def test_later_sentences_wait_for_the_space_after_their_mark():
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("Pi is about 3.") == "Pi is about 3."
+    assert gate.feed(" More precisely 3.") == ""
+    assert gate.feed("14. ") == " More precisely 3.14."
+
+
+def test_a_flagged_first_sentence_is_never_released():
+    gate = OutputGate(holdback_chars=48)
+    assert gate.feed("Then zorblax") == ""
+    assert gate.feed(" appears.") == ""
+    assert gate.verdict is not None and gate.verdict.flagged
+    assert gate.released == "" and gate.pending == "Then zorblax appears."

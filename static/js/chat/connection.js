@@ -49,6 +49,10 @@ const stream = deltaStream({
     renderThread();
     streamUpdate(m);
   },
+  onHeld(m) {
+    if (m.status === 'queued') m.status = 'streaming';
+    renderThread();
+  },
 });
 
 function dropPending() {

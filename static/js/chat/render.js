@@ -72,7 +72,7 @@ function messageSig(m, ctx) {
   const fb = state.feedback.get(m.id);
   const ui = state.ui;
   const body = ACTIVE.has(m.status)
-    ? `${m._retracted ? 'R' : ''}${m._cp > 0 ? 'T' : ''}`
+    ? `${m._retracted ? 'R' : ''}${m._cp > 0 ? 'T' : ''}${m._held ? 'H' : ''}`
     : `${(m.html || '').length}:${m._cp}`;
   return [
     m.status, m.error, m.flagged, m.model, m.completion_tokens, m.tokens_per_second, m.ttft_ms, m.finish_reason,
@@ -88,8 +88,8 @@ function badge(text, kind, title, iconName) {
   return h('span', { class: `badge ${kind}`, title }, iconName ? icon(iconName) : null, text);
 }
 
-function typing(label) {
-  return h('span', { class: 'typing', role: 'status' },
+function typing(label, title) {
+  return h('span', { class: 'typing', role: 'status', title },
     h('span', { class: 'dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')),
     h('span', { class: 'typing-label' }, label));
 }
@@ -162,7 +162,9 @@ function fillContent(content, m) {
       return textNode;
     }
     content.classList.add('waiting');
-    content.append(typing(m.status === 'streaming' ? 'thinking…' : 'waiting…'));
+    content.append(m.status === 'streaming' && m._held
+      ? typing('checking…', 'The answer is being written; moderation checks it before it is shown')
+      : typing(m.status === 'streaming' ? 'thinking…' : 'waiting…'));
   } else if (m.html) {
     content.classList.add('md');
     content.innerHTML = m.html; // sanitized on the server

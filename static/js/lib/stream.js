@@ -3,8 +3,11 @@
    The server sends {message_id, offset, text} deltas, `offset` counting
    code points of the answer before `text`; a `message` frame carries the
    whole saved answer, a `retract` frame empties it (moderation took the
-   text back). A page keeps each answer as the server's dict plus:
+   text back). A delta without text says the model is writing but output
+   moderation still holds its text. A page keeps each answer as the
+   server's dict plus:
      _cp        code points of `content` held so far
+     _held      the model has written text that moderation still checks
      _retracted the text was taken back; wait for the final frame
      _refetch   a gap is being filled: deltas queue in _buffer meanwhile
      _lossy     the gap could not be filled; show what comes, the final
@@ -62,10 +65,15 @@ function appendQuiet(m, d) {
  * onFinal(message): the saved copy turned out final.
  * onText(m, text, wasEmpty): `text` was appended to `m.content`.
  * onResync(m): `m.content` was replaced after a gap.
+ * onHeld(m): optional; the model is writing, moderation holds its text.
  */
-export function deltaStream({ fetchMessage, isCurrent, onFinal, onText, onResync }) {
+export function deltaStream({ fetchMessage, isCurrent, onFinal, onText, onResync, onHeld }) {
   function delta(m, f) {
     if (!ACTIVE.has(m.status)) return;
+    if (!f.text) {
+      if (!m._held) { m._held = true; if (onHeld) onHeld(m); }
+      return;
+    }
     if (m._refetch) { m._buffer.push(f); return; }
     if (f.offset > m._cp && !m._lossy) { refetchGap(m, f); return; }
     const wasEmpty = m._cp === 0;
