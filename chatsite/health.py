@@ -6,6 +6,13 @@ no worker (its answers wait in the queue), so it stays in rotation; the
 first is for people and monitoring. A process that is shutting down stops
 listening at once, which the balancer sees as not ready.
 
+`/healthz` also says whether generation is ready: whether a generation
+worker has loaded and warmed its model (chat.worker_readiness), and which
+version it serves. A worker still warming leaves the status code alone (a
+deploy's few seconds of warming are expected, and answers sent meanwhile
+wait for it); one whose model failed to load, with none ready or warming
+beside it, makes the page 503, since answers would fail.
+
 Both pages are public, and a failed check's error names hosts, ports and
 database users: it is logged, and shown only to those who may read
 /metrics (its token, or an admin); others hear `ok: false`."""
@@ -18,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
+from chat.worker_readiness import FAILED, READY, WARMING, generation_workers
 from core.redis_client import redis_client
 from metrics.access import can_read_metrics
 
@@ -108,6 +116,23 @@ def readiness_view(request):
     return _response(request, body, ok=ready)
 
 
+def _generation(records: list[dict]) -> dict:
+    """Generation readiness from the workers' records: ready when one is;
+    else warming, failed, or `none` (no generation worker has recorded
+    itself). The workers' names and errors are details."""
+    states = {record["state"] for record in records}
+    state = next((s for s in (READY, WARMING, FAILED) if s in states), "none")
+    ready_versions = [record["version"] for record in records if record["state"] == READY]
+    return {
+        "ok": state != FAILED,
+        "ready": state == READY,
+        "state": state,
+        "version": ready_versions[0] if ready_versions else None,
+        "workers": [{"state": r["state"], "version": r["version"]} for r in records],
+        "detail": records,
+    }
+
+
 def healthz_view(request):
     database, redis_status = _this_process()
     workers = _timed(_workers) if redis_status["ok"] else {"ok": False, "detail": "Redis is down"}
@@ -118,6 +143,17 @@ def healthz_view(request):
         }
         for name in _queues()
     }
-    healthy = database["ok"] and redis_status["ok"] and all(q["ok"] for q in queues.values())
-    body = {"status": "ok" if healthy else "degraded", "database": database, "redis": redis_status, "queues": queues}
+    records = _timed(generation_workers) if redis_status["ok"] else {"ok": False, "detail": "Redis is down"}
+    if records["ok"]:
+        generation = _generation(records["detail"])
+    else:
+        generation = {"ok": False, "ready": False, "state": "unknown", "detail": records["detail"]}
+    healthy = database["ok"] and redis_status["ok"] and all(q["ok"] for q in queues.values()) and generation["ok"]
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "redis": redis_status,
+        "queues": queues,
+        "generation": generation,
+    }
     return _response(request, body, ok=healthy)
