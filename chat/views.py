@@ -14,21 +14,21 @@ from .exports import conversation_export_json, conversation_export_markdown
 from .models import FEEDBACK_REASONS
 from .params import (
     PRESET_NAME_MAX_CHARS,
-    PRESETS_PER_USER_MAX,
     clean_conversation_settings,
     clean_generation_settings,
     clean_preset_name,
 )
 from .presets import (
     chat_defaults_clear,
+    chat_defaults_saved,
     chat_defaults_update,
-    chat_defaults_values,
     preset_access_by_id,
     preset_create,
     preset_delete,
     preset_list,
     preset_to_dict,
     preset_update,
+    site_defaults,
 )
 from .selectors import conversation_detail, conversation_list, message_detail
 from .serializers import conversation_to_dict
@@ -64,6 +64,7 @@ def chat_page_view(request, conversation_id: int | None = None):
     if conversation_id is not None:
         conversation = access_conversation_by_id(request.user, conversation_id)
         initial = conversation_detail(conversation=conversation, user=request.user)
+    defaults = chat_defaults_saved(user=request.user)
     return render(
         request,
         "chat/chat.html",
@@ -74,10 +75,10 @@ def chat_page_view(request, conversation_id: int | None = None):
             "limits": {
                 "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
                 "max_new_tokens_limit": settings.GENERATION_MAX_NEW_TOKENS_LIMIT,
-                "generation_defaults": chat_defaults_values(user=request.user),
+                "generation_defaults": defaults or site_defaults(),
+                "defaults_saved": defaults is not None,
                 "report_max_chars": services.REPORT_MAX_CHARS,
                 "preset_name_max_chars": PRESET_NAME_MAX_CHARS,
-                "presets_max": PRESETS_PER_USER_MAX,
             },
         },
     )
@@ -147,13 +148,14 @@ def message_report_view(request, message_id: int):
 @require_http_methods(["GET", "PUT", "DELETE"])
 @_api
 def chat_defaults_view(request):
-    """The settings the user's new chats start from: PUT saves the four of
-    them, DELETE goes back to the site's."""
+    """The settings the user's new chats start from (`saved`: their own,
+    else the site's): PUT saves the four of them, DELETE forgets them."""
     if request.method == "PUT":
         chat_defaults_update(user=request.user, values=clean_generation_settings(_json_body(request)))
     elif request.method == "DELETE":
         chat_defaults_clear(user=request.user)
-    return JsonResponse({"defaults": chat_defaults_values(user=request.user)})
+    saved = chat_defaults_saved(user=request.user)
+    return JsonResponse({"defaults": saved or site_defaults(), "saved": saved is not None})
 
 
 def _preset_fields(data: dict) -> tuple[str | None, dict | None]:

@@ -100,10 +100,26 @@ def test_defaults_start_every_new_chat_and_a_saved_preset_applies_to_another(pag
     page.get_by_test_id("preset-name-save").click()
     expect(page.get_by_test_id("preset-picker").locator("option", has_text="Short answers")).to_have_count(1)
     assert SettingsPreset.objects.get(pk=preset.pk).name == "Short answers"
+    # ... storing other settings in it ...
+    page.get_by_test_id("temperature").fill("0.9")
+    page.get_by_test_id("preset-update").click()
+    expect(page.get_by_test_id("settings-status")).to_have_text(re.compile("now holds these settings"))
+    assert SettingsPreset.objects.get(pk=preset.pk).temperature == 0.9
+    # ... and deleting it.
     page.get_by_test_id("preset-delete").click()
     page.get_by_test_id("preset-delete-confirm").click()
     expect(page.get_by_test_id("preset-picker").locator("option", has_text="Short answers")).to_have_count(0)
     assert not SettingsPreset.objects.filter(owner__username="alice").exists()
+
+    # Forgetting my defaults: new chats start from the site's settings again.
+    page.get_by_test_id("settings-forget-defaults").click()
+    expect(page.get_by_test_id("settings-forget-defaults")).to_be_hidden()
+    assert not ChatDefaults.objects.filter(user__username="alice").exists()
+    page.get_by_test_id("settings-cancel").click()
+    page.get_by_test_id("new-chat").click()
+    page.get_by_test_id("settings-toggle").click()
+    expect(page.get_by_test_id("system-prompt")).to_have_value("")
+    expect(page.get_by_test_id("settings-forget-defaults")).to_be_hidden()
     assert not page.errors, page.errors
 
 

@@ -137,17 +137,18 @@ class TestPresets:
 class TestEndpoints:
     def test_defaults_are_read_saved_and_forgotten(self, user, settings):
         client = _client(user)
-        assert client.get("/api/chat-defaults/").json()["defaults"]["system_prompt"] == ""
+        assert client.get("/api/chat-defaults/").json()["saved"] is False
         response = _json(client, "put", "/api/chat-defaults/", PIRATE)
-        assert response.status_code == 200 and response.json() == {"defaults": PIRATE}
+        assert response.status_code == 200 and response.json() == {"defaults": PIRATE, "saved": True}
         assert ChatDefaults.objects.get(user=user).system_prompt == PIRATE["system_prompt"]
         bad = _json(client, "put", "/api/chat-defaults/", {**PIRATE, "temperature": "hot"})
         assert bad.status_code == 400 and bad.json()["error"] == "Temperature must be a number."
         assert ChatDefaults.objects.get(user=user).temperature == PIRATE["temperature"]
-        assert (
-            client.delete("/api/chat-defaults/").json()["defaults"]["temperature"]
-            == (settings.GENERATION_DEFAULTS["temperature"])
-        )
+        assert client.delete("/api/chat-defaults/").json() == {
+            "defaults": {"system_prompt": "", **settings.GENERATION_DEFAULTS},
+            "saved": False,
+        }
+        assert not ChatDefaults.objects.exists()
 
     def test_presets_are_listed_created_renamed_and_deleted(self, user):
         client = _client(user)

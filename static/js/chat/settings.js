@@ -10,7 +10,8 @@ import { cpLen } from '../lib/codepoints.js';
 import { DEFAULTS, MAX_TOKENS_LIMIT, els, fmt, state, toast } from './page.js';
 import { newChat } from './conversations.js';
 
-const PRESET_NAME_MAX = Number((readJSON('chat-limits') || {}).preset_name_max_chars) || 60;
+const LIMITS = readJSON('chat-limits') || {};
+const PRESET_NAME_MAX = Number(LIMITS.preset_name_max_chars) || 60;
 
 const ps = {
   picker: $('#preset-picker'),
@@ -25,8 +26,10 @@ const ps = {
   confirm: $('#preset-delete-confirm'),
   keep: $('#preset-delete-cancel'),
   saveAs: $('#preset-save-as'),
+  update: $('#preset-update'),
   saveDefaults: $('#settings-save-defaults'),
   resetDefaults: $('#settings-reset-defaults'),
+  forgetDefaults: $('#settings-forget-defaults'),
   status: $('#settings-status'),
 };
 
@@ -141,20 +144,33 @@ async function busy(button, request) {
 
 // ------------------------------------------------------------ defaults
 
+/** Takes the server's answer about the defaults. */
+function adoptDefaults(res) {
+  Object.assign(DEFAULTS, res.defaults);
+  ps.forgetDefaults.hidden = !res.saved; // nothing to forget: new chats start from the site's settings
+}
+
 async function saveDefaults() {
   let values;
   try { values = readSettings(); } catch (err) { showSettingsError(err.message); return; }
   const res = await busy(ps.saveDefaults, () => api('PUT', '/api/chat-defaults/', values));
   if (!res) return;
-  Object.assign(DEFAULTS, res.defaults);
+  adoptDefaults(res);
   showStatus('Saved as your defaults: every new chat starts from these settings.');
+}
+
+async function forgetDefaults() {
+  const res = await busy(ps.forgetDefaults, () => api('DELETE', '/api/chat-defaults/'));
+  if (!res) return;
+  adoptDefaults(res);
+  showStatus("Your defaults are forgotten: new chats start from the site's settings.");
 }
 
 async function resetDefaults() {
   // Fresh from the server: another tab may have saved newer ones.
   const res = await busy(ps.resetDefaults, () => api('GET', '/api/chat-defaults/'));
   if (!res) return;
-  Object.assign(DEFAULTS, res.defaults);
+  adoptDefaults(res);
   fillForm(DEFAULTS);
   ps.picker.value = '';
   syncPresetButtons();
@@ -173,6 +189,7 @@ function syncPresetButtons() {
   const chosen = selectedPreset();
   ps.rename.disabled = !chosen;
   ps.remove.disabled = !chosen;
+  ps.update.disabled = !chosen;
 }
 
 function renderPresets(selectedId) {
@@ -242,6 +259,18 @@ async function saveName() {
   }
 }
 
+async function updatePreset() {
+  const chosen = selectedPreset();
+  if (!chosen) return;
+  let values;
+  try { values = readSettings(); } catch (err) { showSettingsError(err.message); return; }
+  const res = await busy(ps.update, () => api('PATCH', `/api/presets/${chosen.id}/`, { settings: values }));
+  if (!res) return;
+  presets = presets.map((p) => (p.id === chosen.id ? res.preset : p));
+  renderPresets(chosen.id);
+  showStatus(`"${res.preset.name}" now holds these settings.`);
+}
+
 function askDelete() {
   const chosen = selectedPreset();
   if (!chosen) return;
@@ -279,12 +308,15 @@ export function initSettings() {
   ps.rename.addEventListener('click', () => openNaming('rename'));
   ps.remove.addEventListener('click', askDelete);
   ps.saveAs.addEventListener('click', () => openNaming('create'));
+  ps.update.addEventListener('click', updatePreset);
   ps.nameSave.addEventListener('click', saveName);
   ps.nameCancel.addEventListener('click', closeNaming);
   ps.confirm.addEventListener('click', deletePreset);
   ps.keep.addEventListener('click', closeNaming);
   ps.saveDefaults.addEventListener('click', saveDefaults);
   ps.resetDefaults.addEventListener('click', resetDefaults);
+  ps.forgetDefaults.addEventListener('click', forgetDefaults);
+  ps.forgetDefaults.hidden = !LIMITS.defaults_saved;
   ps.name.addEventListener('keydown', (e) => {
     // Enter names the preset rather than submitting the chat's settings; Escape closes only the name field.
     if (e.key === 'Enter' && !e.isComposing) { e.preventDefault(); saveName(); }
