@@ -64,6 +64,7 @@ def _nav_items(user) -> list:
                 [
                     _link("Users", "accounts:users"),
                     _link("Usage", "usage:dashboard"),
+                    _link("Feedback", "feedback:list", "nav-feedback"),
                     _link("Django admin", "admin:index"),
                 ],
             )

@@ -21,6 +21,7 @@ urlpatterns = [
     path("healthz/ready", readiness_view, name="readiness"),
     path("metrics", include("metrics.urls")),
     path("usage/", include("metrics.usage_urls")),
+    path("feedback/", include("metrics.feedback_urls")),
     path("", include("openai_api.urls")),
     path("", include("chat.urls")),
 ]

@@ -71,6 +71,7 @@ POLICY = {
     # Prometheus scrapes with METRICS_TOKEN (tests/metrics); of sessions, only admins'.
     "metrics": ADMINS,
     "usage:dashboard": ADMINS,
+    "feedback:list": ADMINS,
     "accounts:signup": EVERYONE,
     "accounts:pending": EVERYONE,
     "accounts:settings": SIGNED_IN,
