@@ -9,7 +9,8 @@ Client frames (JSON objects):
   {"type": "stop", "message": answer_id}
   {"type": "ping"}
 Server frames: ready (first, once the user is allowed), subscribed, sent,
-stopping, message, delta, retract, error, pong. Every client frame gets one
+stopping, message, delta, retract, report (the state of the user's report
+on an answer, in any conversation), error, pong. Every client frame gets one
 answer (subscribed, sent, stopping, pong or error); the answer's own
 message frames follow as it is written. A user who may not chat is closed
 with code 4401 right after the handshake.
@@ -26,6 +27,7 @@ from core.frames import optional_id
 
 from . import services
 from .access import access_conversation_by_id, access_message_by_id
+from .events import chat_user_group
 from .frames import ConversationFrameConsumer
 from .params import clean_conversation_settings
 from .presets import chat_defaults_values
@@ -47,6 +49,23 @@ class ChatConsumer(ConversationFrameConsumer):
 
     def refusal_code(self):
         return None if self.user is not None and can_chat(self.user) else 4401
+
+    async def admit(self, user) -> bool:
+        """Also listens to the account's chat group: the states of its
+        reports (events.report_state_send_on_commit), whichever
+        conversation the page shows."""
+        if not await super().admit(user):
+            return False
+        await self.channel_layer.group_add(chat_user_group(user.pk), self.channel_name)
+        return True
+
+    def rejoin_groups(self) -> list[str]:
+        return [*super().rejoin_groups(), chat_user_group(self.admitted_user_id)]
+
+    async def disconnect(self, code):
+        await super().disconnect(code)
+        if self.admitted_user_id is not None:
+            await self.channel_layer.group_discard(chat_user_group(self.admitted_user_id), self.channel_name)
 
     # --- client frames --------------------------------------------------
 
@@ -142,3 +161,6 @@ class ChatConsumer(ConversationFrameConsumer):
 
     async def chat_retract(self, event):
         await self.send_json({"type": "retract", "message_id": event["message_id"]})
+
+    async def chat_report(self, event):
+        await self.send_json({"type": "report", "message_id": event["message_id"], "report": event["report"]})

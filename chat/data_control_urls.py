@@ -1,9 +1,11 @@
 """The data controls, under /accounts/data/ (included from chatsite/urls.py):
-reachable by an account waiting for approval too, which may delete itself."""
+reachable by an account waiting for approval too, which may delete itself;
+and the user's reports of answers with their outcomes."""
 
 from django.urls import path
 
 from . import data_control_views as views
+from .report_views import report_list_view
 
 app_name = "data_controls"
 
@@ -11,4 +13,5 @@ urlpatterns = [
     path("export/", views.data_export_view, name="export"),
     path("delete-chats/", views.chats_delete_view, name="delete-chats"),
     path("delete-account/", views.account_delete_view, name="delete-account"),
+    path("reports/", report_list_view, name="reports"),
 ]

@@ -3,11 +3,11 @@ from django.db import connection
 from django.db.models import OuterRef, Q, Subquery
 
 from core.text import clean_text
-from moderation.models import ReviewItem
 
 from . import search
 from .context import awaits_moderation, is_refused, passed_moderation
 from .models import Conversation, Feedback, Message
+from .reports import report_states
 from .serializers import conversation_to_dict, message_to_dict
 
 
@@ -54,28 +54,22 @@ def _listed(conversation: Conversation) -> dict:
 
 def conversation_detail(*, conversation: Conversation, user) -> dict:
     """Everything the chat page needs: settings, the whole message tree (the
-    browser follows `current_leaf` up to the root), and this user's feedback."""
+    browser follows `current_leaf` up to the root), this user's feedback,
+    and the state of each answer they reported."""
     messages = list(conversation.messages.order_by("created_at", "id"))
     feedback = Feedback.objects.filter(message__conversation=conversation, user=user)
-    reported = set(_open_reports(user).filter(message__conversation=conversation).values_list("message_id", flat=True))
+    reports = report_states(user=user, message_ids=[m.pk for m in messages if m.role == Message.Role.ASSISTANT])
     return {
         "conversation": conversation_to_dict(conversation),
-        "messages": [message_to_dict(m, reported=m.pk in reported) for m in messages],
+        "messages": [message_to_dict(m, report=reports.get(m.pk)) for m in messages],
         "feedback": {f.message_id: {"rating": f.rating, "reasons": f.reasons, "comment": f.comment} for f in feedback},
     }
 
 
 def message_detail(*, message: Message, user) -> dict:
     """One message as the page fetches it (a gap in a stream, an answer
-    another tab started), with whether `user` reported it."""
-    return message_to_dict(message, reported=_open_reports(user).filter(message=message).exists())
-
-
-def _open_reports(user):
-    """`user`'s reports that no moderator decided yet: while one is open,
-    the answer cannot be reported again (services.message_report), so
-    the page shows it as reported."""
-    return ReviewItem.objects.filter(reported_by=user, origin=ReviewItem.Origin.REPORT, status=ReviewItem.Status.OPEN)
+    another tab started), with the state of `user`'s report on it."""
+    return message_to_dict(message, report=report_states(user=user, message_ids=[message.pk]).get(message.pk))
 
 
 def branch_path(conversation: Conversation) -> list[Message]:

@@ -7,11 +7,12 @@ from core.markdown import render_markdown
 from .models import ACTIVE_STATUSES, Conversation, Message
 
 
-def message_to_dict(message: Message, *, reported: bool = False) -> dict:
-    """`reported`: the viewer has a report on this answer that no moderator
-    decided yet, read by chat.selectors for the pages that load messages.
-    A broadcast goes to no one viewer and says False; the page keeps what
-    the loaded conversation told it."""
+def message_to_dict(message: Message, *, report: dict | None = None) -> dict:
+    """`report`: the state of the viewer's latest report on this answer
+    (chat.reports.report_to_dict), read by chat.selectors for the pages
+    that load messages; None when they never reported it. A broadcast
+    goes to no one viewer and says None; the page keeps what the loaded
+    conversation told it, and hears of a decision over its own socket."""
     if message.role == Message.Role.ASSISTANT:
         # While it streams the browser renders the text it receives; the
         # sanitized HTML comes with the final state.
@@ -29,7 +30,7 @@ def message_to_dict(message: Message, *, reported: bool = False) -> dict:
         "status": message.status,
         "error": message.error,
         "flagged": bool(verdict.get("flagged")),
-        "reported": reported,
+        "report": report,
         "finish_reason": message.finish_reason,
         "model": message.model_name,
         "prompt_tokens": message.prompt_tokens,

@@ -30,6 +30,7 @@ from .presets import (
     preset_update,
     site_defaults,
 )
+from .reports import report_to_dict
 from .selectors import conversation_detail, conversation_list, message_detail
 from .serializers import conversation_to_dict
 
@@ -142,7 +143,7 @@ def message_feedback_view(request, message_id: int):
 def message_report_view(request, message_id: int):
     message = access_message_by_id(request.user, message_id)
     item = services.message_report(user=request.user, message=message, reason=_json_body(request).get("reason", ""))
-    return JsonResponse({"report": {"id": item.pk, "status": item.status}}, status=201)
+    return JsonResponse({"report": report_to_dict(item)}, status=201)
 
 
 @require_http_methods(["GET", "PUT", "DELETE"])

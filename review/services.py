@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from chat.events import report_state_send_on_commit
 from moderation.models import ReviewDecision, ReviewItem
 
 _STATUS_OF_DECISION = {
@@ -12,8 +13,10 @@ _STATUS_OF_DECISION = {
 
 
 def _decide(items: list[ReviewItem], *, reviewer, decision: str, note: str) -> list[ReviewDecision]:
-    """Sets the items' status and audits each change. Precondition: inside a
-    transaction, the items' rows locked and their status fresh."""
+    """Sets the items' status and audits each change; a user who reported
+    one of the answers hears of the decision in their open chats once it
+    commits. Precondition: inside a transaction, the items' rows locked and
+    their status fresh."""
     status = _STATUS_OF_DECISION[decision]
     now = timezone.now()
     audit = []
@@ -30,6 +33,9 @@ def _decide(items: list[ReviewItem], *, reviewer, decision: str, note: str) -> l
         )
         item.status, item.reviewer, item.note, item.decided_at = status, reviewer, note, now
     ReviewItem.objects.bulk_update(items, ["status", "reviewer", "note", "decided_at"])
+    for item in items:
+        if item.origin == ReviewItem.Origin.REPORT and item.reported_by_id and item.message_id:
+            report_state_send_on_commit(user_id=item.reported_by_id, message_id=item.message_id)
     return ReviewDecision.objects.bulk_create(audit)
 
 

@@ -29,30 +29,30 @@ def exchange(conversation, question_text="Insult me", answer_text="You are a foo
 
 
 class TestReported:
-    def test_a_reported_answer_loads_as_reported_until_a_moderator_decides(self, user, make_user):
+    def test_a_reported_answer_loads_with_its_report_under_review_then_decided(self, user, make_user):
         conversation = Conversation.objects.create(owner=user)
         _, answer = exchange(conversation)
         _, other = exchange(conversation, "Again", "Still a fool.")
 
-        def reported(message):
+        def report(message):
             detail = conversation_detail(conversation=conversation, user=user)
             loaded = next(m for m in detail["messages"] if m["id"] == message.pk)
-            assert message_detail(message=message, user=user)["reported"] is loaded["reported"]
-            return loaded["reported"]
+            assert message_detail(message=message, user=user)["report"] == loaded["report"]
+            return loaded["report"] and loaded["report"]["status"]
 
-        assert not reported(answer)
+        assert report(answer) is None
         item = services.message_report(user=user, message=answer, reason="rude")
-        assert reported(answer) and not reported(other)
+        assert report(answer) == "open" and report(other) is None
         review_item_decide(item=item, reviewer=make_user(username="mod", role="moderator"), decision="overturn")
-        assert not reported(answer), "decided: it may be reported again, so the page offers it"
+        assert report(answer) == "overturned", "decided: the page shows the outcome, and offers a new report"
 
     def test_the_message_endpoint_says_so_too(self, client, user):
         conversation = Conversation.objects.create(owner=user)
         _, answer = exchange(conversation)
         services.message_report(user=user, message=answer, reason="")
         client.force_login(user)
-        assert client.get(f"/api/messages/{answer.pk}/").json()["message"]["reported"] is True
-        assert client.get(f"/api/conversations/{conversation.pk}/").json()["messages"][1]["reported"] is True
+        assert client.get(f"/api/messages/{answer.pk}/").json()["message"]["report"]["status"] == "open"
+        assert client.get(f"/api/conversations/{conversation.pk}/").json()["messages"][1]["report"]["status"] == "open"
 
 
 class TestTitle:

@@ -95,7 +95,9 @@ def test_the_endpoint_reports_for_the_owner(client, user, answer):
     response = post(client, answer, {"reason": "Made up facts"})
     assert response.status_code == 201
     item = ReviewItem.objects.get()
-    assert response.json() == {"report": {"id": item.pk, "status": "open"}}
+    assert response.json() == {
+        "report": {"id": item.pk, "status": "open", "outcome": "Reported · under review", "decided_at": None}
+    }
     assert item.report_reason == "Made up facts"
     again = post(client, answer, {"reason": "again"})
     assert again.status_code == 400 and again.json()["code"] == "already_reported"

@@ -86,6 +86,7 @@ POLICY = {
     "data_controls:export": SIGNED_IN,
     "data_controls:delete-chats": SIGNED_IN,
     "data_controls:delete-account": SIGNED_IN,
+    "data_controls:reports": SIGNED_IN,
     "accounts:users": ADMINS,
     "accounts:user-update": ADMINS,
     # Chat: another person's conversation looks like none at all, even to admins.

@@ -69,10 +69,19 @@ function handleFrame(f) {
     case 'message': onMessageFrame(f.message); break;
     case 'delta': onDelta(f); break;
     case 'retract': onRetract(f.message_id); break;
+    case 'report': onReportFrame(f); break;
     case 'sent': onSent(f); break;
     case 'error': onErrorFrame(f); break;
     default: break; // subscribed, pong
   }
+}
+
+/** A moderator decided one of this user's reports, in any conversation:
+    the answer shows the outcome if this page holds it, else once loaded. */
+function onReportFrame(f) {
+  if (!f.report) return;
+  state.reports.set(f.message_id, f.report);
+  if (state.messages.has(f.message_id)) renderThread();
 }
 
 function onMessageFrame(msg) {

@@ -66,7 +66,7 @@ export const state = {
   loading: false,        // the open conversation's messages are on their way
   messages: new Map(),   // id -> message dict (lib/stream.js adds _cp, _retracted, _refetch, _buffer, _lossy)
   feedback: new Map(),   // message id -> {rating, reasons, comment}
-  reported: new Set(),   // answers this page reported to the moderators
+  reports: new Map(),    // answer id -> this user's report on it: {status, outcome} (chat/reports.py)
   pendingSettings: null, // settings for the first send of a new chat
   list: [],              // sidebar rows
   query: '',
@@ -107,8 +107,8 @@ export function clearError(kind) {
 /** Adds or updates a message from the server; `stale` when it is older
     than the copy held. */
 export function upsert(inc) {
-  // Loaded messages say whether this user reported them; broadcasts say false.
-  if (inc.reported) state.reported.add(inc.id);
+  // Loaded messages carry this user's report on them; broadcasts say null.
+  if (inc.report) state.reports.set(inc.id, inc.report);
   const m = state.messages.get(inc.id);
   if (!m) {
     const added = streamedMessage(inc);

@@ -152,8 +152,8 @@ export function buildReportPanel(m) {
   submit.addEventListener('click', async () => {
     submit.disabled = true;
     try {
-      await api('POST', `/api/messages/${m.id}/report/`, { reason: report.reason });
-      state.reported.add(m.id);
+      const filed = await api('POST', `/api/messages/${m.id}/report/`, { reason: report.reason });
+      state.reports.set(m.id, filed.report);
       if (state.ui.report === report) state.ui.report = null;
       renderThread();
       toast('Thanks. A moderator will review this answer.');

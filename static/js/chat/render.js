@@ -79,7 +79,7 @@ function messageSig(m, ctx) {
     body, ctx.index, ctx.sibs.length, ctx.canRegen, ctx.isNewest,
     // While the panel is open a save must not rebuild it under the pointer.
     ui.fb && ui.fb.id === m.id ? `panel${ui.fb.rating}` : `saved${fb ? fb.rating : 0}`,
-    ui.report && ui.report.id === m.id ? 'report' : state.reported.has(m.id) ? 'reported' : '',
+    ui.report && ui.report.id === m.id ? 'report' : (state.reports.get(m.id) || {}).status,
     ui.editing === m.id,
   ].join('|');
 }
@@ -129,12 +129,17 @@ function buildMessage(m, ctx) {
   }
   if (!isUser && state.ui.fb && state.ui.fb.id === m.id) body.append(buildFeedbackPanel(m));
   if (!isUser && state.ui.report && state.ui.report.id === m.id) body.append(buildReportPanel(m));
-  if (!isUser && state.reported.has(m.id)) {
-    body.append(h('div', { class: 'msg-note report-done', testid: 'report-done', role: 'status' },
-      icon('check'), 'Reported. A moderator will review this answer.'));
+  const report = !isUser && state.reports.get(m.id);
+  if (report) {
+    body.append(h('div', {
+      class: `msg-note report-done report-${report.status}`, testid: 'report-done', role: 'status',
+    }, icon(REPORT_ICONS[report.status] || 'flag'), report.outcome));
   }
   return { el, textNode };
 }
+
+// A report's state (chat/reports.py): waiting, or what a moderator decided.
+const REPORT_ICONS = { open: 'flag', confirmed: 'shield', overturned: 'check' };
 
 function messageBadges(m) {
   const badges = [];
@@ -250,7 +255,8 @@ function answerActions(m, ctx) {
       testid: 'thumbs-down', pressed: shown === -1, cls: shown === -1 ? 'on' : '', onclick: () => rate(m, -1),
     }),
   );
-  const reported = state.reported.has(m.id);
+  // While a report waits for a moderator the answer cannot be reported again.
+  const reported = (state.reports.get(m.id) || {}).status === 'open';
   const reporting = !!(state.ui.report && state.ui.report.id === m.id);
   actions.push(iconBtn('flag', reported ? 'Reported to the moderators' : 'Report answer', {
     testid: 'report-message', pressed: reporting || reported, cls: reporting || reported ? 'on' : '',
