@@ -54,3 +54,25 @@ def test_a_search_result_shows_the_matching_text_with_the_match_marked(page, mak
     expect(results).to_have_count(2)
     expect(page.get_by_test_id("conversation-snippet")).to_have_count(0)
     assert not page.errors
+
+
+PHONE = {"width": 390, "height": 844}
+_WIDTHS = "() => [document.documentElement.scrollWidth, innerWidth]"
+
+
+def test_on_a_phone_a_long_snippet_wraps_inside_the_sidebar(page, make_user):
+    user = make_user(username="carol", password=PASSWORD)
+    _chat(
+        user, "Links", "Read this", "See https://example.com/" + "a-very-long-path-" * 12 + " for the Needle you want."
+    )
+    page.set_viewport_size(PHONE)
+    log_in(page, "carol", PASSWORD)
+    page.locator("#sidebar-toggle").click()
+    _search(page, "needle")
+    snippet = page.get_by_test_id("conversation-snippet")
+    expect(snippet.locator("mark")).to_have_text("Needle")
+    box, sidebar = snippet.bounding_box(), page.locator("#sidebar").bounding_box()
+    assert box["x"] + box["width"] <= sidebar["x"] + sidebar["width"]
+    scroll_width, inner_width = page.evaluate(_WIDTHS)
+    assert scroll_width <= inner_width
+    assert not page.errors

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import Conversation, Message, MessageStatus
+from chat.services import message_report
 
 from .conftest import log_in
 
@@ -67,4 +68,20 @@ def test_the_reporter_sees_the_moderators_decision_live_after_a_reload_and_in_my
     expect(report).to_contain_text("It insulted me")
     report.get_by_test_id("report-chat").click()
     expect(page).to_have_url(re.compile(rf"/c/{conversation.pk}/$"))
+    assert not page.errors
+
+
+def test_on_a_phone_my_reports_fits_the_screen(page, make_user):
+    alice = make_user(username="alice", password=PASSWORD)
+    conversation = Conversation.objects.create(owner=alice, title="long")
+    answer = Message.objects.create(
+        conversation=conversation, role="assistant", content="x" * 400, status=MessageStatus.COMPLETE
+    )
+    message_report(user=alice, message=answer, reason="y" * 300)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "alice", PASSWORD)
+    page.goto("/accounts/data/reports/")
+    expect(page.get_by_test_id("report-outcome")).to_have_text("Reported · under review")
+    scroll_width, inner_width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    assert scroll_width <= inner_width
     assert not page.errors
