@@ -49,9 +49,11 @@ def candidate_add(
     model_version=None,
     demonstration: Demonstration | None = None,
     sampling: dict | None = None,
+    finish_reason: str = "",
 ) -> Candidate:
     """A candidate answer to `prompt`; the same text (normalized) already
-    there is returned as it is."""
+    there is returned as it is. `finish_reason`: why the model stopped
+    writing it (Candidate.finish_reason), where known."""
     text = clean_text(text)
     candidate, _ = Candidate.objects.get_or_create(
         prompt=prompt,
@@ -62,6 +64,7 @@ def candidate_add(
             "model_version": model_version,
             "demonstration": demonstration,
             "sampling": sampling or {},
+            "finish_reason": finish_reason,
         },
     )
     return candidate

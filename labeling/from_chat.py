@@ -108,6 +108,7 @@ def disliked_answer_share(*, feedback: Feedback, **signal) -> Candidate | None:
         origin=Candidate.Origin.MODEL,
         model_version=answer.model_version,
         sampling=answer.sampling,
+        finish_reason=answer.finish_reason,
     )
     # The same text already in the pool keeps the feedback that brought it first.
     Candidate.objects.filter(pk=candidate.pk, source_feedback__isnull=True).update(source_feedback=feedback)
@@ -151,6 +152,7 @@ def arena_pair_record(
             origin=Candidate.Origin.MODEL,
             model_version=answer.model_version,
             sampling=answer.sampling,
+            finish_reason=answer.finish_reason,
         )
         for answer in (chosen, rejected)
     )

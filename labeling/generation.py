@@ -34,9 +34,13 @@ ATTEMPTS_PER_CANDIDATE = 3
 SEEDS_PER_GENERATION = 1000
 
 
-def _sample(version, messages: list[dict], params: SamplingParams) -> str:
+def _sample(version, messages: list[dict], params: SamplingParams) -> tuple[str, str]:
+    """The answer and why the model stopped writing it ("stop" or
+    "length", engine.backends.GenerationStream.finish_reason)."""
     backend, _ = version_backend(version)
-    return "".join(backend.stream(messages, params, should_stop=lambda: False))
+    stream = backend.stream(messages, params, should_stop=lambda: False)
+    text = "".join(stream)
+    return text, stream.finish_reason
 
 
 def _fail(generation: CandidateGeneration, error: str) -> None:
@@ -77,7 +81,8 @@ def _candidates(generation: CandidateGeneration) -> list[Candidate]:
             "seed": generation.pk * SEEDS_PER_GENERATION + round_number,
         }
         params = SamplingParams(**sampling)
-        text = clean_text(_sample(version, prompt.messages, params)).strip()
+        text, finish_reason = _sample(version, prompt.messages, params)
+        text = clean_text(text).strip()
         if not text or text_hash(text) in chosen:
             continue
         candidate = candidate_add(
@@ -86,6 +91,7 @@ def _candidates(generation: CandidateGeneration) -> list[Candidate]:
             origin=Candidate.Origin.MODEL,
             model_version=version,
             sampling=sampling,
+            finish_reason=finish_reason,
         )
         chosen[candidate.text_hash] = candidate
     if len(chosen) < MIN_CANDIDATES:

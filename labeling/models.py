@@ -161,6 +161,12 @@ class Candidate(models.Model):
         Demonstration, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
     )
     sampling = models.JSONField(default=dict, blank=True)
+    # Why the model stopped writing it, as chat's Message.finish_reason:
+    # "length" when it reached max_new_tokens, so the answer is cut off
+    # (annotators are told, so they judge a truncated answer as such);
+    # "stop" when it ended its turn; empty when not known (written by a
+    # person, imported, or stored before the field).
+    finish_reason = models.CharField(max_length=16, blank=True, default="")
     # A chat answer its user gave a thumbs-down (labeling.from_chat): the
     # feedback whose reasons travel with it. Labeling points at chat, which
     # knows nothing of the pool.
@@ -177,6 +183,10 @@ class Candidate(models.Model):
 
     def __str__(self):
         return f"Candidate #{self.pk} ({self.origin}) for prompt #{self.prompt_id}"
+
+    @property
+    def is_cut_off(self) -> bool:
+        return self.finish_reason == "length"
 
 
 class TaskCandidate(models.Model):

@@ -141,6 +141,18 @@ class TestThumbsDown:
         ]
         assert candidate.source_feedback.reasons == ["Not helpful", "Too verbose"]
 
+    def test_a_disliked_answer_cut_off_at_the_length_limit_stays_marked(self, make_user):
+        user = make_user(username="sharer", shares_chat_data=True)
+        _, cut = exchange(user, answer="The moon pulls")
+        Message.objects.filter(pk=cut.pk).update(finish_reason="length")
+        _, whole = exchange(user, text="And the sun?", answer="It pulls too.")
+        Message.objects.filter(pk=whole.pk).update(finish_reason="stop")
+        for answer in (cut, whole):
+            answer.refresh_from_db()
+            self.rate_down(user, answer)
+        assert Candidate.objects.get(text="The moon pulls").finish_reason == "length"
+        assert Candidate.objects.get(text="It pulls too.").finish_reason == "stop"
+
     def test_repeated_feedback_makes_no_duplicates(self, make_user):
         user = make_user(username="sharer", shares_chat_data=True)
         _, answer = exchange(user)

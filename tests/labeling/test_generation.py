@@ -115,6 +115,30 @@ def test_duplicate_samples_are_dropped(tiny_model_dir, annotators, settings):
 
 
 @pytest.mark.django_db
+def test_each_sample_keeps_why_the_model_stopped(tmp_path, annotators, settings):
+    """A model that never ends its turn runs every sample into
+    max_new_tokens: each candidate says it was cut off there. The
+    demonstration beside them was written by a person: no reason."""
+    settings.GENERATION_ENGINE = "generate"
+    weights = build_tiny_chat_model(tmp_path / "endless", never_ends=True, seed=2)
+    version = ModelVersion.objects.create(name="endless", kind="policy", source="imported", path=str(weights))
+    prompt, demonstration = _prompt_with_demonstration(annotators(1)[0])
+    (requested,) = candidate_generations_request(
+        prompts=[prompt], model_versions=[version], k=3, required_annotations=1, max_new_tokens=6
+    )
+
+    candidates_generate(generation_id=requested.pk)
+
+    requested.refresh_from_db()
+    assert requested.state == "done", requested.error
+    candidates = [link.candidate for link in requested.task.task_candidates.select_related("candidate")]
+    sampled = [c for c in candidates if c.origin == Candidate.Origin.MODEL]
+    assert len(sampled) == 2 and {c.finish_reason for c in sampled} == {"length"}
+    demonstration.refresh_from_db()
+    assert demonstration in candidates and demonstration.finish_reason == ""
+
+
+@pytest.mark.django_db
 def test_a_prompt_with_only_empty_samples_makes_no_task(tiny_model_dir, annotators, monkeypatch, settings):
     settings.GENERATION_ENGINE = "generate"
     monkeypatch.setattr(generation, "SAMPLING_PLAN", ((0.0, 1.0),))  # greedy: newlines only, on this model
