@@ -184,10 +184,6 @@ class Candidate(models.Model):
     def __str__(self):
         return f"Candidate #{self.pk} ({self.origin}) for prompt #{self.prompt_id}"
 
-    @property
-    def is_cut_off(self) -> bool:
-        return self.finish_reason == "length"
-
 
 class TaskCandidate(models.Model):
     """A candidate of a ranking task at its place on screen, shuffled once

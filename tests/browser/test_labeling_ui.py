@@ -206,3 +206,88 @@ def test_an_annotator_writes_a_demonstration_with_the_preview(page, make_user):
     demonstration = Demonstration.objects.get(assignment__task=task)
     assert demonstration.content == answer and demonstration.author.username == "writer"
     assert not page.errors
+
+
+CODE_AND_TABLE = "```python\nprint('hi')\n```\n\n| Planet | Moons |\n|---|---|\n| Jupiter | 95 |\n"
+# What the chat's rendered answer looks like (static/css/app.css, `.md`):
+# the code block's dark box and padding, the table's borders and header.
+_STYLES = """root => {
+  const css = (el, names) => Object.fromEntries(names.map((n) => [n, getComputedStyle(el)[n]]));
+  const pre = root.querySelector('pre');
+  return {
+    block: css(pre.parentElement, ['backgroundColor', 'color', 'borderRadius', 'borderTopWidth']),
+    pre: css(pre, ['paddingTop', 'paddingLeft', 'fontSize', 'fontFamily', 'overflowX']),
+    th: css(root.querySelector('th'), ['backgroundColor', 'fontWeight', 'paddingLeft', 'borderBottomWidth']),
+    td: css(root.querySelector('td'), ['paddingLeft', 'borderBottomWidth', 'borderBottomStyle']),
+    table: css(root.querySelector('table'), ['borderCollapse', 'fontSize']),
+    wrap: css(root.querySelector('table').parentElement, ['overflowX', 'borderTopWidth', 'borderTopStyle']),
+    copy: root.querySelectorAll('.code-copy').length,
+  };
+}"""
+
+
+def test_the_demonstration_preview_styles_code_and_tables_as_the_chat_does(page, make_user):
+    """One home for the look of rendered Markdown: the preview gets the
+    chat's code blocks (dark box, language, Copy) and bordered tables."""
+    from chat.models import Conversation, Message, MessageStatus
+
+    writer = make_user(username="styler", password=PASSWORD, role="annotator")
+    conversation = Conversation.objects.create(owner=writer, title="Styles")
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="Show me", status=MessageStatus.ACCEPTED
+    )
+    answer = Message.objects.create(
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        content=CODE_AND_TABLE,
+        status=MessageStatus.COMPLETE,
+    )
+    conversation.current_leaf = answer
+    conversation.save()
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    task_create_demonstration(prompt=prompt, required_annotations=1)
+    log_in(page, "styler", PASSWORD)
+    page.goto(f"/c/{conversation.pk}/")
+    chat_answer = page.locator("[data-testid=message][data-role=assistant] [data-testid=message-content]")
+    expect(chat_answer.locator("td").first).to_have_text("Jupiter")
+    in_chat = chat_answer.evaluate(_STYLES)
+
+    page.goto("/labeling/demonstration/next/")
+    page.get_by_test_id("lab-answer").fill(CODE_AND_TABLE)
+    preview = page.get_by_test_id("lab-preview")
+    expect(preview.locator("td").first).to_have_text("Jupiter", timeout=15_000)
+    in_preview = preview.evaluate(_STYLES)
+
+    assert in_preview == in_chat
+    assert in_chat["block"]["backgroundColor"] != "rgba(0, 0, 0, 0)" and in_chat["th"]["borderBottomWidth"] == "1px"
+    assert in_chat["copy"] == 1
+    expect(preview.locator(".code-lang")).to_have_text("python")
+    assert not page.errors
+
+
+def test_a_cut_off_answer_is_marked_for_the_annotator(page, make_user):
+    """An answer that ran into max_new_tokens says so where it ends, so it
+    is judged as a truncated answer; the others carry no mark."""
+    prompt = Prompt.objects.create(
+        messages=CONVERSATION, source=Prompt.Source.IMPORT, content_hash=messages_hash(CONVERSATION)
+    )
+    cut = candidate_add(prompt=prompt, text="Jupiter is the largest, because", origin="model", finish_reason="length")
+    whole = candidate_add(prompt=prompt, text="Jupiter.", origin="model", finish_reason="stop")
+    unknown = candidate_add(prompt=prompt, text="Saturn.", origin="imported")
+    task_create_ranking(prompt=prompt, candidates=[cut, whole, unknown], required_annotations=1)
+    make_user(username="reader", password=PASSWORD, role="annotator")
+    log_in(page, "reader", PASSWORD)
+    page.goto("/labeling/ranking/next/")
+    expect(page.get_by_test_id("lab-candidate")).to_have_count(3)
+
+    def card(candidate):
+        return page.locator(f"[data-testid=lab-candidate][data-id='{candidate.pk}']")
+
+    expect(card(cut).get_by_test_id("lab-cut-off")).to_have_text("Cut off at the length limit")
+    expect(card(cut).get_by_test_id("lab-cut-off")).to_be_visible()
+    expect(page.get_by_test_id("lab-cut-off")).to_have_count(1)
+    assert "cut off" in card(cut).get_attribute("aria-label").lower()
+    assert not page.errors

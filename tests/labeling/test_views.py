@@ -566,3 +566,16 @@ def test_the_hh_sample_uploads_and_downloads_through_the_admin_pages(admin_clien
         "note": "Django test client on a shared 2-core machine, PostgreSQL; noisy.",
     }
     record_figures("labeling_upload_hh", figures)
+
+
+def test_the_prompt_item_page_marks_the_cut_off_candidates(admin_client):
+    messages = [{"role": "user", "content": "Name a planet."}]
+    prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash="item-cut")
+    cut = candidate_add(prompt=prompt, text="Jupiter, which", origin=Candidate.Origin.MODEL, finish_reason="length")
+    whole = candidate_add(prompt=prompt, text="Jupiter.", origin=Candidate.Origin.MODEL, finish_reason="stop")
+
+    page = admin_client.get(f"/labeling/admin/prompts/{prompt.pk}/").content.decode()
+
+    rows = {pk: page.split(f'data-id="{pk}"', 1)[1].split("</tr>", 1)[0] for pk in (cut.pk, whole.pk)}
+    assert "Cut off at the length limit" in rows[cut.pk]
+    assert "Cut off" not in rows[whole.pk]

@@ -1,7 +1,9 @@
 /* The thread: a keyed reconcile of the current path. Each message element
    is rebuilt only when its signature (what it shows) changes; streaming
    text goes straight into the answer's Text node. */
+import { copyText } from '../lib/clipboard.js';
 import { $, h, icon, iconBtn } from '../lib/dom.js';
+import { enhanceMarkdown } from '../lib/markdown.js';
 import { ACTIVE } from '../lib/stream.js';
 import { els, fmt, state, toast } from './page.js';
 import { buildIndex, currentPath, siblingsOf } from './tree.js';
@@ -272,50 +274,6 @@ function statsText(m) {
   if (m.tokens_per_second != null) parts.push(`${Number(m.tokens_per_second).toFixed(1)} tok/s`);
   if (m.ttft_ms != null) parts.push(`${Math.round(m.ttft_ms)} ms to first token`);
   return parts.join(' · ');
-}
-
-function enhanceMarkdown(root) {
-  for (const pre of root.querySelectorAll('pre')) {
-    const code = pre.querySelector('code');
-    const match = code && /(?:^|\s)language-([\w+#.-]+)/.exec(code.className);
-    const lang = match ? match[1] : '';
-    // No <svg> inside message content: the icon is a CSS mask.
-    const copyBtn = h('button', { type: 'button', class: 'code-copy', 'aria-label': 'Copy code', title: 'Copy code' },
-      h('span', {}, 'Copy'));
-    copyBtn.addEventListener('click', async () => {
-      const ok = await copyText((code || pre).textContent);
-      copyBtn.lastChild.textContent = ok ? 'Copied' : 'Copy failed';
-      setTimeout(() => { copyBtn.lastChild.textContent = 'Copy'; }, 1500);
-    });
-    const block = h('div', { class: 'code-block' });
-    pre.replaceWith(block);
-    block.append(h('div', { class: 'code-head' }, h('span', { class: 'code-lang' }, lang || 'code'), copyBtn), pre);
-  }
-  for (const table of root.querySelectorAll('table')) {
-    const wrap = h('div', { class: 'table-wrap' });
-    table.replaceWith(wrap);
-    wrap.append(table);
-  }
-  for (const a of root.querySelectorAll('a[href]')) {
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer nofollow';
-  }
-}
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const ta = h('textarea', { class: 'visually-hidden', 'aria-hidden': 'true' });
-    ta.value = text;
-    document.body.append(ta);
-    ta.select();
-    let ok = false;
-    try { ok = document.execCommand('copy'); } catch { ok = false; }
-    ta.remove();
-    return ok;
-  }
 }
 
 function flashCopied(btn) {

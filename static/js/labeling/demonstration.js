@@ -1,7 +1,9 @@
 /* Writing a demonstration: a live preview of the answer, rendered by the
-   server (core.markdown, sanitized) so it shows exactly what the chat and
+   server (core.markdown, sanitized) and dressed as chat answers are
+   (lib/markdown.js, app.css's `.md`), so it shows exactly what the chat and
    the exports will; Ctrl+Enter submits. */
 import { postForm } from '../lib/http.js';
+import { enhanceMarkdown } from '../lib/markdown.js';
 
 function setUpPreview(form, answer, preview) {
   let timer = null;
@@ -22,6 +24,7 @@ function setUpPreview(form, answer, preview) {
     }
     preview.classList.remove('stale');
     preview.innerHTML = html;  // sanitized HTML from the server
+    enhanceMarkdown(preview);  // code blocks and tables as in the chat
     preview.dataset.rendered = String(number);
   }
 

@@ -4,9 +4,10 @@
    tied. Keys: j/k or arrows focus, u/d or Shift(or Alt)+arrows move, t ties
    with the group above (again: unties), 1-5 flag, e folds, n none
    acceptable, b better answer, s skip, Enter or Ctrl+Enter submit.
-   Dragging drops an answer as its own group before or after the answer it
-   is dropped on. On submit the groups and flags go into the form's hidden
-   fields; the server checks them (labeling.assignments.ranking_submit). */
+   Dragging the grip, by mouse or by finger, drops an answer as its own
+   group before or after the answer it is dropped on. On submit the groups
+   and flags go into the form's hidden fields; the server checks them
+   (labeling.assignments.ranking_submit). */
 import { $, $$ } from '../lib/dom.js';
 
 function setUpRanking(form, list) {
@@ -25,6 +26,8 @@ function setUpRanking(form, list) {
   const flat = () => groups.flat();
   const groupOf = (el) => groups.findIndex((group) => group.includes(el));
   const label = (el) => $('.lab-letter', el).textContent;
+  // "cut off at the length limit", said with the answer's place.
+  const finish = (el) => { const mark = $('[data-testid=lab-cut-off]', el); return mark ? `, ${mark.textContent.toLowerCase()}` : ''; };
 
   function announce(text) {
     if (announcer) announcer.textContent = text;
@@ -45,7 +48,7 @@ function setUpRanking(form, list) {
       members.className = 'lab-group-members';
       for (const el of group) {
         el.dataset.rank = String(index + 1);
-        el.setAttribute('aria-label', `${label(el)}, place ${index + 1}` + (group.length > 1 ? ' (tied)' : ''));
+        el.setAttribute('aria-label', `${label(el)}, place ${index + 1}` + (group.length > 1 ? ' (tied)' : '') + finish(el));
         members.append(el);
       }
       li.append(rank, members);
@@ -193,63 +196,125 @@ function setUpRanking(form, list) {
     if (handled) event.preventDefault();
   });
 
-  // -------------------------------------------------------- drag and drop
+  // ------------------------------------------- dragging, by mouse or finger
 
-  let dragged = null;
+  // Pointer Events, so a mouse, a pen and a finger share one path. Only
+  // the grip has touch-action: none (labeling.css): a finger anywhere else
+  // still scrolls the page. The dragged answer follows the pointer; near
+  // the top or bottom of the screen the page scrolls on its own, so a
+  // place out of view can be reached on a phone.
+  const DRAG_THRESHOLD = 4;  // px before a press on the grip is a drag
+  const EDGE = 72;  // px from the screen's edge where the page scrolls
+  let drag = null;  // {el, pointerId, startY, startScroll, y, moved, place, frame}
 
   function clearDropMarks() {
     for (const el of flat()) el.classList.remove('lab-drop-before', 'lab-drop-after');
   }
 
-  function dropPlace(event) {
-    const target = event.target.closest('.lab-candidate');
-    if (!target || target === dragged) return null;
-    const box = target.getBoundingClientRect();
-    return { target, before: event.clientY < box.top + box.height / 2 };
+  /** Where the dragged answer lands for a pointer at height `y`: before
+      the first other answer whose middle is below it, else after the
+      last. From the answers' boxes rather than the element under the
+      pointer, so the gaps between answers and the dragged one itself
+      (under the finger) count too. */
+  function dropPlace(y) {
+    const others = flat().filter((el) => el !== drag.el);
+    const below = others.find((el) => {
+      const box = el.getBoundingClientRect();
+      return y < box.top + box.height / 2;
+    });
+    return below ? { target: below, before: true } : { target: others[others.length - 1], before: false };
   }
 
-  list.addEventListener('dragstart', (event) => {
-    dragged = event.target.closest('.lab-candidate');
-    if (!dragged) return;
-    event.dataTransfer.effectAllowed = 'move';
-    event.dataTransfer.setData('text/plain', dragged.dataset.id);
-    dragged.classList.add('lab-dragging');
-  });
-
-  list.addEventListener('dragover', (event) => {
-    if (!dragged) return;
-    const place = dropPlace(event);
+  function follow() {
+    const offset = drag.y - drag.startY + (window.scrollY - drag.startScroll);
+    drag.el.style.transform = `translateY(${offset}px)`;
+    drag.place = dropPlace(drag.y);
     clearDropMarks();
-    if (!place) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = 'move';
-    place.target.classList.add(place.before ? 'lab-drop-before' : 'lab-drop-after');
-  });
+    drag.place.target.classList.add(drag.place.before ? 'lab-drop-before' : 'lab-drop-after');
+  }
 
-  list.addEventListener('drop', (event) => {
-    if (!dragged) return;
-    const place = dropPlace(event);
+  function autoScroll() {
+    if (!drag) return;
+    const speed = drag.y < EDGE ? -(EDGE - drag.y) : drag.y > innerHeight - EDGE ? drag.y - (innerHeight - EDGE) : 0;
+    if (drag.moved && speed) {
+      const before = window.scrollY;
+      window.scrollBy(0, Math.round(speed / 4));
+      if (window.scrollY !== before) follow();
+    }
+    drag.frame = requestAnimationFrame(autoScroll);
+  }
+
+  function endDrag(drop) {
+    if (!drag) return;
+    const { el, place, moved, frame } = drag;
+    cancelAnimationFrame(frame);
+    drag = null;
+    el.classList.remove('lab-dragging');
+    el.style.transform = '';
     clearDropMarks();
-    if (!place) return;
-    event.preventDefault();
-    groups = groups.map((group) => group.filter((el) => el !== dragged)).filter((group) => group.length);
+    if (!drop || !moved || !place) return;
+    groups = groups.map((group) => group.filter((x) => x !== el)).filter((group) => group.length);
     const g = groupOf(place.target);
-    groups.splice(place.before ? g : g + 1, 0, [dragged]);
-    focused = dragged;
+    groups.splice(place.before ? g : g + 1, 0, [el]);
+    focused = el;
     render();
-    announce(`${label(dragged)} moved to place ${groupOf(dragged) + 1}`);
+    announce(`${label(el)} moved to place ${groupOf(el) + 1}`);
+  }
+
+  list.addEventListener('pointerdown', (event) => {
+    const grip = event.target.closest('.lab-grip');
+    if (!grip || drag || (event.pointerType === 'mouse' && event.button !== 0)) return;
+    event.preventDefault();  // no text selection while dragging
+    grip.setPointerCapture(event.pointerId);
+    const el = grip.closest('.lab-candidate');
+    drag = {
+      el, pointerId: event.pointerId, startY: event.clientY, startScroll: window.scrollY,
+      y: event.clientY, moved: false, place: null, frame: 0,
+    };
+    drag.frame = requestAnimationFrame(autoScroll);
   });
 
-  list.addEventListener('dragend', () => {
-    if (dragged) dragged.classList.remove('lab-dragging');
-    dragged = null;
-    clearDropMarks();
+  list.addEventListener('pointermove', (event) => {
+    if (!drag || event.pointerId !== drag.pointerId) return;
+    drag.y = event.clientY;
+    if (!drag.moved && Math.abs(drag.y - drag.startY) < DRAG_THRESHOLD) return;
+    if (!drag.moved) {
+      drag.moved = true;
+      drag.el.classList.add('lab-dragging');
+      focus(drag.el, false);
+    }
+    follow();
   });
+
+  list.addEventListener('pointerup', (event) => {
+    if (drag && event.pointerId === drag.pointerId) endDrag(true);
+  });
+  list.addEventListener('pointercancel', (event) => {
+    if (drag && event.pointerId === drag.pointerId) endDrag(false);
+  });
+  document.addEventListener('keydown', (event) => {
+    if (drag && event.key === 'Escape') {
+      event.stopImmediatePropagation();
+      endDrag(false);
+    }
+  }, true);
 
   render();
   focus(focused, false);
 }
 
+/** The shortcuts card starts open where there is a keyboard and room (a
+    wide screen with a fine pointer) and folded on a phone, where it would
+    push the answers off screen; the annotator's own choice is kept. */
+function setUpShortcuts(card) {
+  const saved = localStorage.getItem('lab-keys-open');
+  card.open = saved === null ? matchMedia('(min-width: 901px) and (pointer: fine)').matches : saved === '1';
+  // A click on the summary is the annotator's; `toggle` would also fire for the line above.
+  $('summary', card).addEventListener('click', () => localStorage.setItem('lab-keys-open', card.open ? '0' : '1'));
+}
+
+const shortcuts = $('#lab-keys');
+if (shortcuts) setUpShortcuts(shortcuts);
 const form = $('#lab-rank-form');
 const list = $('#lab-ranking');
 if (form && list) setUpRanking(form, list);
