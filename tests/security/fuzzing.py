@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from arena.models import ArenaMatch
-from chat.models import FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
+from chat.models import FEEDBACK_REASONS, ChatDefaults, Conversation, Feedback, Message, MessageStatus, SettingsPreset
 from jobs.models import TrainingJob
 from moderation.models import ReviewItem
 from openai_api.services import api_key_create
@@ -51,7 +51,8 @@ class World:
 def _objects(owner, *, text: str, versions: tuple[ModelVersion, ModelVersion], queued: int) -> dict[str, list[int]]:
     """A conversation with a question, its answer (rated) and `queued`
     answers still waiting for a worker; an arena match whose answers are
-    written; a training job. Every text says `text`."""
+    written; a training job; chat defaults and a settings preset. Every
+    text says `text`."""
     conversation = Conversation.objects.create(owner=owner, title=f"Title {text}", system_prompt=f"System {text}")
     question = Message.objects.create(
         conversation=conversation, role=Message.Role.USER, content=f"Question {text}", status=MessageStatus.ACCEPTED
@@ -112,8 +113,12 @@ def _objects(owner, *, text: str, versions: tuple[ModelVersion, ModelVersion], q
         state="running",
         log_tail=f"Log {text}",
     )
+    defaults = {"system_prompt": f"Defaults {text}", "temperature": 0.5, "top_p": 0.9, "max_new_tokens": 64}
+    ChatDefaults.objects.create(user=owner, **defaults)
+    preset = SettingsPreset.objects.create(owner=owner, name=f"Preset {text}", **defaults)
     return {
         "conversation": [conversation.pk],
+        "preset": [preset.pk],
         "message": [question.pk, answer.pk, *(m.pk for m in waiting)],
         # A match's conversation and messages, which the chat's API and socket do not serve.
         "arena": [arena_conversation.pk, arena_question.pk, *(m.pk for m in sides)],
@@ -163,6 +168,12 @@ def victim_state(world: World) -> tuple:
         list(ArenaMatch.objects.filter(user=victim).order_by("pk").values_list("pk", "outcome")),
         ReviewItem.objects.filter(message__conversation__owner=victim).count(),
         list(TrainingJob.objects.filter(created_by=victim).values_list("pk", "state")),
+        list(ChatDefaults.objects.filter(user=victim).values_list("system_prompt", "temperature", "max_new_tokens")),
+        list(
+            SettingsPreset.objects.filter(owner=victim)
+            .order_by("pk")
+            .values_list("pk", "name", "system_prompt", "temperature", "top_p", "max_new_tokens")
+        ),
     )
 
 
@@ -336,3 +347,20 @@ def json_text(values: st.SearchStrategy) -> st.SearchStrategy[str]:
     """JSON as a client writes it: lone surrogates escaped, or raw (which
     no UTF-8 encoder accepts)."""
     return weighted((2, values.map(json.dumps)), (1, values.map(lambda v: json.dumps(v, ensure_ascii=False))))
+
+
+def generation_settings_object() -> st.SearchStrategy[dict]:
+    """The four settings the user's defaults and a preset store (all
+    required, so valid ones are stored), or one spoiled."""
+    limit = settings.GENERATION_MAX_NEW_TOKENS_LIMIT
+    return objects(
+        {
+            "system_prompt": st.one_of(
+                st.text(max_size=30), messy_text(), st.builds(lambda n: "s" * n, st.integers(7990, 8010))
+            ),
+            "temperature": st.one_of(st.floats(0, 2), st.integers(0, 2)),
+            "top_p": st.floats(0.01, 1),
+            "max_new_tokens": st.one_of(st.integers(1, limit), st.sampled_from([1, limit, 0, limit + 1])),
+        },
+        required=("system_prompt", "temperature", "top_p", "max_new_tokens"),
+    )

@@ -28,6 +28,7 @@ from .fuzzing import (
     build_world,
     deep_nesting,
     feedback_object,
+    generation_settings_object,
     huge_text,
     ids,
     json_text,
@@ -127,14 +128,18 @@ def chat_requests(world) -> st.SearchStrategy[Request]:
     select = objects({"message": ids(world, "message")}, world)
     reason = st.one_of(st.text(max_size=30), messy_text(), st.builds(lambda n: "r" * n, st.integers(990, 1010)))
     report = objects({"reason": reason})
+    preset = path_ids(world, "preset")
+    preset_name = st.one_of(st.text(max_size=30), messy_text(), st.builds(lambda n: "n" * n, st.integers(55, 65)))
+    preset_body = objects({"name": preset_name, "settings": generation_settings_object()})
     paths = [
         f"/api/conversations/{world.own['conversation'][0]}/",
         f"/api/messages/{world.own['message'][1]}/feedback/",
+        f"/api/presets/{world.own['preset'][0]}/",
     ]
     odd = st.builds(
         lambda method, path, pk: Request(method, path.format(pk)),
         st.sampled_from(["GET", "DELETE"]),
-        st.sampled_from(["/api/conversations/{}/", "/api/messages/{}/"]),
+        st.sampled_from(["/api/conversations/{}/", "/api/messages/{}/", "/api/presets/{}/"]),
         odd_path_ids(world),
     )
     return as_anyone(
@@ -165,7 +170,12 @@ def chat_requests(world) -> st.SearchStrategy[Request]:
                 ),
             ),
             (2, st.builds(lambda pk, b: Request("POST", f"/api/messages/{pk}/report/", b), message, body(report))),
+            (1, st.builds(lambda b: Request("PUT", "/api/chat-defaults/", b), body(generation_settings_object()))),
+            (1, st.builds(lambda b: Request("POST", "/api/presets/", b), body(preset_body))),
+            (2, st.builds(lambda pk, b: Request("PATCH", f"/api/presets/{pk}/", b), preset, body(preset_body))),
+            (1, st.builds(lambda pk: Request("DELETE", f"/api/presets/{pk}/"), preset)),
             (1, wrong_methods(paths, {"GET", "PATCH", "DELETE", "POST"})),
+            (1, wrong_methods(["/api/chat-defaults/"], {"GET", "PUT", "DELETE"})),
         )
     )
 
