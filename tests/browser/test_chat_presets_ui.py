@@ -2,7 +2,7 @@
 from (ChatGPT's custom instructions, Open WebUI's default parameters) and
 named presets picked for one chat, in a real browser against the live
 stack; on a phone the settings panel with its preset controls fits the
-screen."""
+screen, and a preset's name is text, never markup."""
 
 import re
 
@@ -10,8 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import ChatDefaults, Conversation, SettingsPreset
+from chat.params import PRESET_NAME_MAX_CHARS
 
 from .conftest import log_in
+from .xss_payloads import HIT, PAYLOADS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
 
@@ -153,3 +155,24 @@ def test_on_a_phone_the_settings_panel_with_its_presets_fits_the_screen(page, ma
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], testid
     scroll_width, inner_width = page.evaluate(_WIDTHS)
     assert scroll_width <= inner_width, f"{scroll_width} px wide on a {inner_width} px screen"
+
+
+def test_preset_names_are_shown_as_text(page, make_user):
+    user = make_user(username="dave", password=PASSWORD)
+    names = [p for p in PAYLOADS if len(p) <= PRESET_NAME_MAX_CHARS][:12]
+    for name in names:
+        SettingsPreset.objects.create(owner=user, name=name, temperature=0.5, top_p=0.9, max_new_tokens=64)
+    hits = []
+    page.expose_function(HIT, lambda marker: hits.append(marker))
+    log_in(page, "dave", PASSWORD)
+    page.get_by_test_id("settings-toggle").click()
+    options = page.get_by_test_id("preset-picker").locator("option")
+    expect(options).to_have_count(len(names) + 1)
+    assert sorted(options.all_inner_texts()[1:]) == sorted(names)
+    for index in range(1, len(names) + 1):
+        page.get_by_test_id("preset-picker").select_option(index=index)
+        page.get_by_test_id("preset-delete").click()
+        expect(page.locator("#preset-confirm-text")).to_contain_text(
+            options.nth(index).inner_text(), use_inner_text=True
+        )
+    assert not hits and not page.dialogs and not page.errors, (hits, page.dialogs, page.errors)
