@@ -156,7 +156,9 @@ async function saveDefaults() {
   const res = await busy(ps.saveDefaults, () => api('PUT', '/api/chat-defaults/', values));
   if (!res) return;
   adoptDefaults(res);
-  showStatus('Saved as your defaults: every new chat starts from these settings.');
+  showStatus(state.convId == null
+    ? 'Saved as your defaults: every new chat starts from these settings.'
+    : 'Saved as your defaults for new chats; Save applies them to this chat too.');
 }
 
 async function forgetDefaults() {
