@@ -8,6 +8,9 @@ from .timezones import reader_time_zone
 # (/v1/) ignores the session: it authenticates each request by API key and
 # refuses a key of an unapproved account itself, with the API's own 401.
 _OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/v1/")
+# Paths that render no time for a reader: their answers must not wait on the
+# session (the health checks answer while the database is down).
+_NO_TIMES_PREFIXES = ("/static/", "/healthz")
 
 
 class ApprovalRequiredMiddleware:
@@ -39,6 +42,8 @@ class TimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(_NO_TIMES_PREFIXES):  # /healthz must not need the session's user
+            return self.get_response(request)
         zone = reader_time_zone(request)
         if zone is None:
             timezone.deactivate()
