@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "labeling",
     "review",
     "arena",
+    "evaluation",
     "jobs",
     "metrics",
     "usage",
@@ -431,6 +432,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- Evaluation ------------------------------------------------------------
+# The most prompts an evaluation set may hold (each is answered by two models
+# and judged in every evaluation on it).
+EVALUATION_SET_MAX_PROMPTS = env.int("EVALUATION_SET_MAX_PROMPTS", default=5000)
 
 # --- Labeling --------------------------------------------------------------
 # A task leased to an annotator returns to the pool when this runs out.

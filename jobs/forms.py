@@ -6,8 +6,10 @@ import json
 
 from django import forms
 
+from evaluation.models import EvaluationSet
 from labeling.models import DatasetSnapshot
 from registry.models import ModelVersion
+from registry.selectors import serving_model_version
 
 from . import recipes
 from .selectors import corpus_choices
@@ -31,7 +33,9 @@ def fields_by_kind() -> dict[str, list[str]]:
         kind: ["base_version"]
         + (["reward_version"] if spec.reward_key else [])
         + (["snapshot"] if spec.snapshot_kinds else [])
-        + (["corpus", "corpus_upload"] if spec.data == recipes.CORPUS else [])
+        + (["corpus", "corpus_upload"] if spec.data in (recipes.CORPUS, recipes.EVALUATION) else [])
+        + (["baseline_version", "judge_versions"] if spec.baseline_key else [])
+        + (["evaluation_set", "red_team_set"] if spec.data == recipes.EVALUATION else [])
         for kind, spec in recipes.RECIPES.items()
     }
 
@@ -42,14 +46,42 @@ class TrainingJobForm(forms.Form):
     base_version = forms.ModelChoiceField(
         ModelVersion.objects.exclude(kind=ModelVersion.Kind.CLASSIFIER),
         required=False,
-        help_text="The model to train from (PPO: the policy). Pre-training: optional, lends its tokenizer.",
+        help_text=(
+            "The model to train from (PPO: the policy; an evaluation: the candidate). "
+            "Pre-training: optional, lends its tokenizer."
+        ),
     )
     reward_version = forms.ModelChoiceField(
         ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD), required=False, help_text="PPO only."
     )
     snapshot = forms.ModelChoiceField(DatasetSnapshot.objects.all(), required=False)
+    baseline_version = forms.ModelChoiceField(
+        ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY),
+        required=False,
+        help_text="Evaluation: the policy the candidate is compared with; none: the one serving chat.",
+    )
+    judge_versions = forms.ModelMultipleChoiceField(
+        ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD),
+        required=False,
+        label="Judges",
+        help_text="Evaluation: reward models that score both answers; not one the candidate was trained against.",
+    )
+    evaluation_set = forms.ModelChoiceField(
+        EvaluationSet.objects.filter(purpose=EvaluationSet.Purpose.GENERAL),
+        required=False,
+        help_text="Evaluation: the held-out prompts both models answer.",
+    )
+    red_team_set = forms.ModelChoiceField(
+        EvaluationSet.objects.filter(purpose=EvaluationSet.Purpose.RED_TEAM),
+        required=False,
+        help_text="Evaluation, optional: prompts whose answers output moderation judges.",
+    )
     corpus = forms.ChoiceField(
-        required=False, help_text="Pre-training: a text file under the data directory's corpora/."
+        required=False,
+        help_text=(
+            "Pre-training: a text file under the data directory's corpora/. "
+            "Evaluation, optional: held-out text for bits per byte."
+        ),
     )
     corpus_upload = forms.FileField(required=False, help_text="Or upload a UTF-8 text file.")
     hyperparameters = forms.CharField(
@@ -129,8 +161,12 @@ class TrainingJobForm(forms.Form):
         if spec.data == recipes.CORPUS:
             if not data.get("corpus") and not data.get("corpus_upload"):
                 self.add_error("corpus", f"{spec.label} needs a corpus: choose a file or upload one.")
-        else:
+        elif spec.data != recipes.EVALUATION:
             data["corpus"], data["corpus_upload"] = "", None
+        if spec.baseline_key:
+            self._clean_evaluation(data, base)
+        else:
+            data.update(baseline_version=None, judge_versions=[], evaluation_set=None, red_team_set=None)
         try:
             defaults = recipes.preset_values(kind, preset)
         except ValueError as error:
@@ -138,3 +174,40 @@ class TrainingJobForm(forms.Form):
         else:
             data["hyperparameters"] = {**defaults, **data.get("hyperparameters", {})}
         return data
+
+    def _clean_evaluation(self, data: dict, candidate) -> None:
+        """An evaluation's inputs: a baseline (the serving policy unless
+        one is chosen) that is not the candidate, at least one judge, none
+        of them a reward model the candidate was trained against (a policy
+        wins by its own judge's measure whether or not it is better), and
+        an evaluation set."""
+        baseline = data.get("baseline_version") or serving_model_version()
+        if baseline is None:
+            self.add_error("baseline_version", "No policy serves chat: choose the baseline.")
+        elif candidate is not None and baseline.pk == candidate.pk:
+            self.add_error("baseline_version", "The candidate and the baseline are the same version.")
+        data["baseline_version"] = baseline
+        judges = list(data.get("judge_versions") or [])
+        if not judges:
+            self.add_error("judge_versions", "Choose at least one reward model to judge the answers.")
+        trained_against = _reward_models_trained_against(candidate) if candidate is not None else set()
+        for judge in judges:
+            if judge.pk in trained_against:
+                self.add_error(
+                    "judge_versions",
+                    f"{candidate} was trained against {judge}: choose judges it never saw.",
+                )
+        if data.get("evaluation_set") is None:
+            self.add_error("evaluation_set", "Choose the evaluation set the two versions answer.")
+
+
+def _reward_models_trained_against(version) -> set[int]:
+    """The reward models of the PPO jobs in `version`'s lineage."""
+    found, seen = set(), set()
+    while version is not None and version.pk not in seen:
+        seen.add(version.pk)
+        job = version.job
+        if job is not None and job.reward_version_id:
+            found.add(job.reward_version_id)
+        version = version.base
+    return found

@@ -40,6 +40,22 @@ class TrainingJob(models.Model):
     snapshot = models.ForeignKey(
         "labeling.DatasetSnapshot", null=True, blank=True, on_delete=models.PROTECT, related_name="training_jobs"
     )
+    # Evaluation only: the base version is the candidate, compared with this
+    # baseline on the evaluation set's prompts (and the red-team set's),
+    # judged by these reward models.
+    baseline_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="baseline_evaluations"
+    )
+    judge_versions = models.ManyToManyField("registry.ModelVersion", blank=True, related_name="judged_evaluations")
+    evaluation_set = models.ForeignKey(
+        "evaluation.EvaluationSet", null=True, blank=True, on_delete=models.PROTECT, related_name="evaluation_jobs"
+    )
+    red_team_set = models.ForeignKey(
+        "evaluation.EvaluationSet", null=True, blank=True, on_delete=models.PROTECT, related_name="red_team_jobs"
+    )
+    # A finished evaluation's figures (training.evaluate's, and the share of
+    # red-team answers output moderation flags).
+    results = models.JSONField(default=dict, blank=True)
     # Pre-training only: a text file, relative to DATA_DIR (under corpora/).
     corpus_path = models.CharField(max_length=500, blank=True, default="")
     preset = models.CharField(max_length=32)
@@ -106,3 +122,30 @@ class TrainingMetric(models.Model):
 
     def __str__(self):
         return f"job #{self.job_id} step {self.step}"
+
+
+class PromotionRecord(models.Model):
+    """The audit log of "serve chat": who made which policy serve, in place
+    of which, on the strength of which evaluation, and, where the gate did
+    not pass (jobs.promotion), the reason the admin gave to promote anyway."""
+
+    version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="promotions")
+    previous = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="promotions"
+    )
+    evaluation = models.ForeignKey(
+        TrainingJob, null=True, blank=True, on_delete=models.PROTECT, related_name="promotions"
+    )
+    gate_passed = models.BooleanField()
+    gate_reason = models.TextField()
+    override_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.version} promoted {self.created_at:%Y-%m-%d %H:%M}"

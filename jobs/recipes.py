@@ -30,7 +30,11 @@ PRESETS = {"cpu-quick": "CPU quick", "single-gpu": "Single GPU", "multi-gpu": "M
 CORPUS = "corpus"  # a text file under DATA_DIR/corpora/, read where it is
 EXPORT = "export"  # the snapshot exported in the spec's export_format
 PROMPTS = "prompts"  # each snapshot row's prompt once (rollouts are generated)
-DATA_KEYS = {CORPUS: "corpus", EXPORT: "train_file", PROMPTS: "prompts_file"}
+EVALUATION = "evaluation"  # an evaluation set's prompts (evaluation.EvaluationSet)
+DATA_KEYS = {CORPUS: "corpus", EXPORT: "train_file", PROMPTS: "prompts_file", EVALUATION: "prompts_file"}
+# What an evaluation reads besides its prompts: the red-team set's prompts
+# and a held-out text (a corpus) for bits per byte.
+EVALUATION_EXTRA_KEYS = ("red_team_file", "text_file")
 
 # Every kind a job can start from: the form never offers classifiers.
 _ANY_BASE = (ModelVersion.Kind.POLICY, ModelVersion.Kind.REWARD, ModelVersion.Kind.VALUE)
@@ -57,13 +61,20 @@ class RecipeSpec:
     # Set where the recipe scores with a reward model version (PPO): the
     # config key of its path; the job then needs one.
     reward_key: str = ""
-    # The kind of the model version the finished job registers.
+    # Set where the recipe compares with a baseline policy and is judged by
+    # reward models (the evaluation): the config keys of their paths.
+    baseline_key: str = ""
+    judges_key: str = ""
+    # The kind of the model version the finished job registers; "" for a
+    # job whose result is its figures (the evaluation: TrainingJob.results).
     output_kind: str = ModelVersion.Kind.POLICY
 
     @property
     def input_keys(self) -> tuple[str, ...]:
         """The config keys the job fills in from the chosen versions and data."""
-        return tuple(key for key in (self.base_key, self.reward_key, DATA_KEYS[self.data]) if key)
+        extra = EVALUATION_EXTRA_KEYS if self.data == EVALUATION else ()
+        keys = (self.base_key, self.reward_key, self.baseline_key, self.judges_key, DATA_KEYS[self.data], *extra)
+        return tuple(key for key in keys if key)
 
 
 RECIPES: dict[str, RecipeSpec] = {
@@ -119,6 +130,20 @@ RECIPES: dict[str, RecipeSpec] = {
             data=EXPORT,
             snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,),
             export_format="preference",
+        ),
+        # Not training: the base is the candidate, answering an evaluation
+        # set's prompts beside a baseline, judged by reward models
+        # (training.evaluate); the result is figures, not a version.
+        RecipeSpec(
+            kind="evaluate",
+            label="Evaluation",
+            base_key="candidate_model",
+            base_required=True,
+            base_kinds=_POLICY,
+            data=EVALUATION,
+            baseline_key="baseline_model",
+            judges_key="judges",
+            output_kind="",
         ),
     )
 }

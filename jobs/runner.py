@@ -36,9 +36,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import UserError
+from evaluation.selectors import drop_held_out, evaluation_set_write_prompts
 from labeling.datasets import snapshot_export, snapshot_rows
 
 from . import events, recipes, runtime
+from .evaluations import evaluation_results_record
 from .lineage import code_version, file_sha256
 from .models import TrainingJob, TrainingMetric
 from .registration import training_job_register_output
@@ -132,7 +134,9 @@ def training_job_run(*, job_id: int) -> None:
     if not claimed:
         logger.info("Training job %s is not queued any more; skipped", job_id)
         return
-    job = TrainingJob.objects.select_related("base_version", "reward_version", "snapshot").get(pk=job_id)
+    job = TrainingJob.objects.select_related(
+        "base_version", "reward_version", "snapshot", "baseline_version", "evaluation_set", "red_team_set"
+    ).get(pk=job_id)
     # A job that got this far before runs again where it ran (resumed).
     resumed = bool(job.directory)
     directory = Path(settings.DATA_DIR) / "jobs" / str(job.pk)
@@ -176,35 +180,82 @@ def _write_prompts(snapshot, path: Path) -> int:
     return len(seen)
 
 
-def _from_snapshot(job: TrainingJob, write) -> None:
+def _from_snapshot(job: TrainingJob, write, path: Path) -> None:
     """Runs write() -> the number of examples written from the job's
-    snapshot: one that cannot be read, or gives none, is an input error;
-    the hash trained on is the snapshot's."""
+    snapshot to `path`, then drops the ones whose prompt is in an evaluation
+    set (no version trains on what it is judged on): a snapshot that cannot
+    be read, or gives none, is an input error; the hash trained on is the
+    snapshot's."""
     try:
         count = write()
     except (UserError, ValueError) as error:
         raise JobInputError(f"The dataset {job.snapshot} cannot be used: {error}") from None
-    if count == 0:
-        raise JobInputError(f"The dataset {job.snapshot} gives no training examples for {job.kind}.")
+    held_out = drop_held_out(path=path)
+    if count - held_out <= 0:
+        raise JobInputError(
+            f"The dataset {job.snapshot} gives no training examples for {job.kind}"
+            + (f" once the {held_out} held out for evaluation sets are left out." if held_out else ".")
+        )
+    if held_out:
+        _note_before_run(job, f"[job] Left out {held_out} of {count} examples: their prompts are in evaluation sets.")
     job.input_hash = job.snapshot.content_hash
+
+
+def _note_before_run(job: TrainingJob, line: str) -> None:
+    directory = Path(job.directory)
+    with open(directory / "log.txt", "a", encoding="utf-8") as log:
+        log.write(line + "\n")
 
 
 def _exported_snapshot(job: TrainingJob, directory: Path) -> Path:
     """The snapshot in the recipe's export format, as train.jsonl."""
     path = directory / "train.jsonl"
     fmt = recipes.RECIPES[job.kind].export_format
-    _from_snapshot(job, lambda: snapshot_export(snapshot=job.snapshot, fmt=fmt, output=path))
+    _from_snapshot(job, lambda: snapshot_export(snapshot=job.snapshot, fmt=fmt, output=path), path)
     return path
 
 
 def _prompts_file(job: TrainingJob, directory: Path) -> Path:
     path = directory / "prompts.jsonl"
-    _from_snapshot(job, lambda: _write_prompts(job.snapshot, path))
+    _from_snapshot(job, lambda: _write_prompts(job.snapshot, path), path)
     return path
 
 
+def _evaluation_prompts(job: TrainingJob, directory: Path) -> Path:
+    """The evaluation set's prompts; the hash evaluated on is the set's."""
+    if job.evaluation_set is None:
+        raise JobInputError("The evaluation has no evaluation set.")
+    path = directory / "prompts.jsonl"
+    evaluation_set_write_prompts(evaluation_set=job.evaluation_set, path=path)
+    job.input_hash = job.evaluation_set.content_hash
+    return path
+
+
+def _evaluation_inputs(job: TrainingJob, directory: Path) -> dict:
+    """The baseline, the judges, and the red-team prompts and held-out text
+    when the job has them."""
+    spec = recipes.RECIPES[job.kind]
+    judges = list(job.judge_versions.order_by("pk"))
+    if job.baseline_version is None or not judges:
+        raise JobInputError("The evaluation needs a baseline version and at least one judge.")
+    inputs = {spec.baseline_key: job.baseline_version.path, spec.judges_key: [judge.path for judge in judges]}
+    if job.red_team_set is not None:
+        path = directory / "red_team.jsonl"
+        evaluation_set_write_prompts(evaluation_set=job.red_team_set, path=path)
+        inputs["red_team_file"] = str(path)
+    if job.corpus_path:
+        inputs["text_file"] = str(_corpus_file(job, directory))
+        job.input_hash = job.evaluation_set.content_hash  # what was evaluated on is the set
+    return inputs
+
+
 # How each RecipeSpec.data is written: (job, directory) -> the file.
-_DATA_WRITERS = {recipes.CORPUS: _corpus_file, recipes.EXPORT: _exported_snapshot, recipes.PROMPTS: _prompts_file}
+_DATA_WRITERS = {
+    recipes.CORPUS: _corpus_file,
+    recipes.EXPORT: _exported_snapshot,
+    recipes.PROMPTS: _prompts_file,
+    recipes.EVALUATION: _evaluation_prompts,
+}
 
 
 def _prepare(job: TrainingJob, directory: Path) -> Path:
@@ -216,6 +267,8 @@ def _prepare(job: TrainingJob, directory: Path) -> Path:
         inputs[spec.base_key] = job.base_version.path
     if spec.reward_key:
         inputs[spec.reward_key] = job.reward_version.path
+    if spec.data == recipes.EVALUATION:
+        inputs.update(_evaluation_inputs(job, directory))
     config = {**job.hyperparameters, **inputs, "output_dir": str(directory / "output")}
     path = directory / "config.json"
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -453,8 +506,12 @@ class RecipeRun:
             _end(job, TrainingJob.State.CANCELLED, log_tail=self._tail())
         elif returncode == 0 and summary and summary.get("status") == "completed":
             with transaction.atomic():
-                version = training_job_register_output(job=job, output_dir=self.output_dir, summary=summary)
-                self.note(f"[job] Registered model version {version.name}.")
+                if recipes.RECIPES[job.kind].output_kind:
+                    version = training_job_register_output(job=job, output_dir=self.output_dir, summary=summary)
+                    self.note(f"[job] Registered model version {version.name}.")
+                else:
+                    evaluation_results_record(job=job, output_dir=self.output_dir, summary=summary)
+                    self.note("[job] Evaluation recorded: " + _shown(job.results))
                 self._send_new_lines()
                 _end(job, TrainingJob.State.SUCCEEDED, log_tail=self._tail())
         else:
@@ -474,6 +531,11 @@ class RecipeRun:
     def _tail(self) -> str:
         with self.lock:
             return "\n".join(self.tail)[-_LOG_TAIL_CHARS:]
+
+
+def _shown(results: dict) -> str:
+    keys = ("win_rate", "length_controlled_win_rate", "red_team_flagged_share_candidate")
+    return ", ".join(f"{key} {results[key]:.3f}" for key in keys if isinstance(results.get(key), float))
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

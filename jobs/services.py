@@ -53,6 +53,10 @@ def training_job_create(
     reward_version: ModelVersion | None = None,
     snapshot=None,
     corpus_path: str = "",
+    baseline_version: ModelVersion | None = None,
+    judge_versions=(),
+    evaluation_set=None,
+    red_team_set=None,
 ) -> TrainingJob:
     """Stores a queued job and, once committed, sends it to the training
     queue (when the broker is unreachable the job stays queued and
@@ -60,17 +64,22 @@ def training_job_create(
     form checked them); the recipe module is fixed now, from the settings."""
     from .dispatch import training_job_dispatch
 
-    job = TrainingJob.objects.create(
-        kind=kind,
-        preset=preset,
-        hyperparameters=hyperparameters,
-        base_version=base_version,
-        reward_version=reward_version,
-        snapshot=snapshot,
-        corpus_path=corpus_path,
-        recipe=recipes.recipe_module(kind),
-        created_by=created_by,
-    )
+    with transaction.atomic():
+        job = TrainingJob.objects.create(
+            kind=kind,
+            preset=preset,
+            hyperparameters=hyperparameters,
+            base_version=base_version,
+            reward_version=reward_version,
+            snapshot=snapshot,
+            corpus_path=corpus_path,
+            baseline_version=baseline_version,
+            evaluation_set=evaluation_set,
+            red_team_set=red_team_set,
+            recipe=recipes.recipe_module(kind),
+            created_by=created_by,
+        )
+        job.judge_versions.set(judge_versions)
     transaction.on_commit(lambda: training_job_dispatch(job.pk))
     return job
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import evaluation_set_views, views
 
 app_name = "jobs"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:job_id>/log/", views.job_log_view, name="log"),
     path("<int:job_id>/cancel/", views.job_cancel_view, name="cancel"),
     path("<int:job_id>/resume/", views.job_resume_view, name="resume"),
+    path("evaluation-sets/", evaluation_set_views.evaluation_set_list_view, name="evaluation-sets"),
 ]

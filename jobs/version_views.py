@@ -1,8 +1,9 @@
 """The model versions' pages: the versions (with the admins' "serve chat"
-promotion) and a version's lineage back to where it started. People who may
-train see them; only admins promote. They read and write through registry's
-selectors and services; they live here, above registry, because who may see
-them is the jobs app's rule (access.trainer_required)."""
+promotion, through the evaluation gate of promotion.py) and a version's
+page: its lineage back to where it started, its evaluations, its arena
+rating and its promotions. People who may train see them; only admins
+promote. They live here, above registry, because who may see them is the
+jobs app's rule (access.trainer_required)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,37 +11,67 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required
 from accounts.models import Role
+from arena.selectors import leaderboard
+from core.errors import UserError
 from registry.models import ModelVersion
 from registry.selectors import model_version_lineage, model_version_list
-from registry.services import model_version_promote
 
 from .access import trainer_required
+from .models import PromotionRecord, TrainingJob
+from .promotion import promotion_check, version_promote
 
 
 @trainer_required
 @require_GET
 def model_version_list_view(request):
-    return render(request, "jobs/version_list.html", {"versions": model_version_list()})
+    versions = list(model_version_list())
+    gates = {
+        version.pk: promotion_check(version=version)
+        for version in versions
+        if version.kind == ModelVersion.Kind.POLICY and not version.is_serving
+    }
+    for version in versions:
+        version.gate = gates.get(version.pk)
+    return render(request, "jobs/version_list.html", {"versions": versions})
 
 
 @trainer_required
 @require_GET
 def model_version_lineage_view(request, version_id: int):
     version = get_object_or_404(ModelVersion, pk=version_id)
-    return render(
-        request, "jobs/version_lineage.html", {"version": version, "chain": model_version_lineage(version=version)}
+    evaluations = (
+        TrainingJob.objects.filter(kind="evaluate", base_version=version)
+        .select_related("baseline_version", "evaluation_set", "red_team_set")
+        .prefetch_related("judge_versions")
+        .order_by("-created_at")[:20]
     )
+    arena = next((row for row in leaderboard() if row["version_id"] == version.pk), None)
+    context = {
+        "version": version,
+        "chain": model_version_lineage(version=version),
+        "evaluations": evaluations,
+        "arena": arena,
+        "gate": promotion_check(version=version) if version.kind == ModelVersion.Kind.POLICY else None,
+        "promotions": PromotionRecord.objects.filter(version=version).select_related("previous", "promoted_by")[:20],
+    }
+    return render(request, "jobs/version_lineage.html", context)
 
 
 @role_required(Role.ADMIN)
 @require_POST
 def model_version_promote_view(request, version_id: int):
+    """Promotes, or, where the gate does not pass and no reason came with
+    the request, shows the gate's reason and asks for one (409)."""
     version = get_object_or_404(ModelVersion, pk=version_id)
-    if version.kind != ModelVersion.Kind.POLICY:
-        messages.error(
-            request, f"{version.name} is a {version.get_kind_display().lower()}; only a policy can serve chat."
-        )
-    else:
-        model_version_promote(version=version)
-        messages.success(request, f"{version.name} now serves chat; the next answer uses it.")
+    reason = request.POST.get("override_reason", "")
+    try:
+        record = version_promote(version=version, promoted_by=request.user, override_reason=reason)
+    except UserError as error:
+        if error.code != "evaluation_required" or reason.strip():
+            messages.error(request, error.message)
+            return redirect("versions:list")
+        context = {"version": version, "gate": promotion_check(version=version)}
+        return render(request, "jobs/version_promote.html", context, status=409)
+    note = "" if record.gate_passed else " (gate overridden; the reason is in the audit log)"
+    messages.success(request, f"{version.name} now serves chat; the next answer uses it{note}.")
     return redirect("versions:list")

@@ -34,7 +34,8 @@ def job_list_view(request):
 @trainer_required
 @require_http_methods(["GET", "POST"])
 def job_create_view(request):
-    form = TrainingJobForm(request.POST or None, request.FILES or None, initial={"preset": "cpu-quick"})
+    initial = {"preset": "cpu-quick", "kind": request.GET.get("kind", "")}
+    form = TrainingJobForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         corpus_path = data["corpus"]
@@ -49,6 +50,10 @@ def job_create_view(request):
             reward_version=data["reward_version"],
             snapshot=data["snapshot"],
             corpus_path=corpus_path,
+            baseline_version=data["baseline_version"],
+            judge_versions=data["judge_versions"],
+            evaluation_set=data["evaluation_set"],
+            red_team_set=data["red_team_set"],
         )
         messages.success(request, f"Job #{job.pk} is queued.")
         return redirect("jobs:detail", job_id=job.pk)

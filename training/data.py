@@ -107,23 +107,28 @@ def load_sft_messages(path: str | Path) -> list[list[dict]]:
     return conversations
 
 
+def prompt_record(record, where: str) -> list[dict]:
+    """One line of the prompts format as messages up to and including the
+    last user turn (a trailing assistant turn, as in an SFT file, is
+    dropped); DataError naming `where` otherwise."""
+    if not isinstance(record, dict):
+        raise DataError(f"{where}: expected a JSON object")
+    value = record.get("prompt", record.get("messages"))
+    if isinstance(value, str):
+        value = [{"role": "user", "content": value}]
+    if value is None:
+        raise DataError(f'{where}: missing "prompt" or "messages"')
+    messages = _messages(value, where)
+    while messages and messages[-1]["role"] == "assistant":
+        messages.pop()
+    if not messages or messages[-1]["role"] != "user":
+        raise DataError(f"{where}: the prompt must end with a user turn")
+    return messages
+
+
 def load_prompts(path: str | Path) -> list[list[dict]]:
-    """PPO prompts: conversations up to and including the last user turn
-    (a trailing assistant turn, as in an SFT file, is dropped)."""
-    prompts = []
-    for number, record in read_jsonl(path):
-        where = f"{path}:{number}"
-        value = record.get("prompt", record.get("messages"))
-        if isinstance(value, str):
-            value = [{"role": "user", "content": value}]
-        if value is None:
-            raise DataError(f'{where}: missing "prompt" or "messages"')
-        messages = _messages(value, where)
-        while messages and messages[-1]["role"] == "assistant":
-            messages.pop()
-        if not messages or messages[-1]["role"] != "user":
-            raise DataError(f"{where}: the prompt must end with a user turn")
-        prompts.append(messages)
+    """PPO's and the evaluation's prompts (prompt_record, a line each)."""
+    prompts = [prompt_record(record, f"{path}:{number}") for number, record in read_jsonl(path)]
     if not prompts:
         raise DataError(f"{path}: no prompts")
     return prompts

@@ -278,4 +278,20 @@ PRESETS: dict[str, dict[str, dict]] = {
             "device": "cuda",
         },
     },
+    # The candidate and the baseline answer every prompt of the set; the
+    # judges score both. The chat's sampling (temperature 0.7, top_p 0.9).
+    "evaluate": {
+        "cpu-quick": {
+            "max_new_tokens": 64,
+            "batch_size": 8,
+            "bootstrap_samples": 2000,
+            "device": "cpu",
+        },
+        "single-gpu": {
+            "max_new_tokens": 256,
+            "batch_size": 32,
+            "bootstrap_samples": 2000,
+            "device": "cuda",
+        },
+    },
 }

@@ -165,6 +165,34 @@ def test_a_changed_snapshot_file_fails_before_the_recipe_starts(
     assert job.state == "failed" and "no longer has its recorded hash" in job.error and job.exit_code is None
 
 
+def test_prompts_of_evaluation_sets_never_reach_training(
+    celery_worker, fake_recipes, admin_user, base_version, sft_snapshot
+):
+    """No version trains on what it is judged on: the export a job trains
+    on loses the prompts of every evaluation set, and says so in its log."""
+    from evaluation.services import evaluation_set_create
+
+    snapshot = sft_snapshot(["One.", "Two.", "Three."], name="held")
+    rows = [json.loads(line) for line in (fake_recipes.DATA_DIR / snapshot.path).read_text().splitlines()]
+    evaluation_set_create(
+        name="held-out", purpose="general", source="import", prompts=[rows[1]["messages"]], created_by=None
+    )
+    job = finished(start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk))
+    assert job.state == "succeeded", job.error
+    trained = (Path(job.directory) / "train.jsonl").read_text()
+    assert rows[1]["messages"][0]["content"] not in trained and rows[0]["messages"][0]["content"] in trained
+    assert (
+        "Left out 1 of 3 examples: their prompts are in evaluation sets."
+        in (Path(job.directory) / "log.txt").read_text()
+    )
+
+    evaluation_set_create(
+        name="all", purpose="general", source="import", prompts=[r["messages"] for r in rows], created_by=None
+    )
+    job = finished(start_job(admin_user, base_version=base_version.pk, snapshot=snapshot.pk))
+    assert job.state == "failed" and "once the 3 held out for evaluation sets are left out" in job.error
+
+
 def test_reward_then_ppo_jobs_chain_their_versions(
     celery_worker, fake_recipes, admin_user, base_version, sft_snapshot, preference_snapshot
 ):

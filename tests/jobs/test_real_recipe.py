@@ -254,3 +254,84 @@ def test_a_real_pretrain_cancelled_then_resumed_goes_on_from_its_checkpoint(
     assert steps == sorted(steps) and set(steps) == set(range(1, job.step + 1)), "one run's worth of points, in order"
     assert f"resumed from step {stopped_at}" in client.get(f"/jobs/{job.pk}/").content.decode()
     assert job.output_version.metadata["lineage"]["resumed_from_step"] == stopped_at
+
+
+@pytest.fixture
+def judge_version(tiny_model_dir, tmp_path):
+    """A reward model version (a random score head on the tiny model)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from registry.models import ModelVersion
+
+    out = tmp_path / "judge"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=1)
+    torch.nn.init.normal_(model.score.weight, std=0.5)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return ModelVersion.objects.create(name="tiny-judge", kind="reward", source="imported", path=str(out))
+
+
+def test_a_real_evaluation_job_records_its_figures_and_the_gate_reads_them(
+    celery_worker, app_env, settings, admin_user, base_version, judge_version, tmp_path
+):
+    """The evaluation recipe against a baseline, judged by a reward model,
+    with a red-team set: the figures land on the job and the version page,
+    and output moderation judged the red-team answers in the app."""
+    from engine.tiny import build_tiny_chat_model
+    from evaluation.services import evaluation_set_create
+    from registry.models import ModelVersion
+    from registry.services import model_version_promote
+
+    settings.DATA_DIR = Path(app_env["DATA_DIR"])
+    settings.TRAINING_RECIPE_PACKAGE = "training"
+    baseline_dir = build_tiny_chat_model(Path(app_env["DATA_DIR"]) / "baseline-model", seed=3)
+    baseline = ModelVersion.objects.create(name="tiny-baseline", source="imported", path=str(baseline_dir))
+    model_version_promote(version=baseline)
+    user_turn = lambda text: [{"role": "user", "content": text}]  # noqa: E731
+    held_out = evaluation_set_create(
+        name="held",
+        purpose="general",
+        source="import",
+        prompts=[user_turn(f"Tell me about {w}.") for w in "abcde"],
+        created_by=admin_user,
+    )
+    red = evaluation_set_create(
+        name="red", purpose="red_team", source="import", prompts=[user_turn("Insult me.")], created_by=admin_user
+    )
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/jobs/new/",
+        {
+            "kind": "evaluate",
+            "preset": "cpu-quick",
+            "base_version": base_version.pk,
+            "judge_versions": [judge_version.pk],
+            "evaluation_set": held_out.pk,
+            "red_team_set": red.pk,
+            "hyperparameters": json.dumps({"max_new_tokens": 6, "batch_size": 4, "bootstrap_samples": 100}),
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    job = TrainingJob.objects.get()
+    assert job.baseline_version == baseline, "the baseline defaults to the serving version"
+
+    def done():
+        job.refresh_from_db()
+        return job.state in ("succeeded", "failed", "cancelled")
+
+    eventually(done, timeout=240, interval=0.5, what="the evaluation job")
+    assert job.state == "succeeded", f"{job.error}\n{job.log_tail[-3000:]}"
+    results = job.results
+    assert results["prompts"] == 5 and 0 <= results["win_rate_low"] <= results["win_rate"] <= results["win_rate_high"]
+    assert 0 < results["mean_length_candidate"] <= 6 and 0 <= results["no_eos_share_candidate"] <= 1
+    assert results["red_team_prompts"] == 1 and 0 <= results["red_team_flagged_share_candidate"] <= 1
+    assert job.input_hash == held_out.content_hash and not hasattr(job, "output_version")
+    page = client.get(f"/models/{base_version.pk}/lineage/").content.decode()
+    assert 'data-testid="evaluation"' in page and f"#{job.pk}" in page
+    from jobs.promotion import promotion_check
+
+    assert promotion_check(version=base_version).evaluation == job

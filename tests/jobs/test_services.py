@@ -102,8 +102,10 @@ def test_every_recipe_row_is_complete():
         assert spec.kind == kind and spec.label
         assert set(spec.input_keys) <= RESERVED_KEYS and DATA_KEYS[spec.data] in spec.input_keys
         assert spec.data in _DATA_WRITERS
-        assert bool(spec.snapshot_kinds) == (spec.data != "corpus"), kind
+        assert bool(spec.snapshot_kinds) == (spec.data in ("export", "prompts")), kind
         assert bool(spec.export_format) == (spec.data == "export"), kind
+        # A recipe without an output version is an evaluation, which has a baseline and judges.
+        assert bool(spec.output_kind) != bool(spec.baseline_key and spec.judges_key), kind
 
 
 def test_the_reaper_fails_only_jobs_whose_heartbeat_is_stale(settings):

@@ -69,6 +69,11 @@ def test_only_admins_promote_and_only_policies(chain, make_user):
     admin_client = client_for(admin)
     admin_client.post(f"/models/{reward.pk}/promote/")
     assert ModelVersion.objects.get(is_serving=True) == bundled, "a reward model never serves chat"
-    assert admin_client.post(f"/models/{sft.pk}/promote/").status_code == 302
+    # No evaluation against the serving version: the gate asks for a reason first.
+    refused = admin_client.post(f"/models/{sft.pk}/promote/")
+    assert refused.status_code == 409 and "No evaluation of smol-sft-j1" in refused.content.decode()
+    assert ModelVersion.objects.get(is_serving=True) == bundled
+    promoted = admin_client.post(f"/models/{sft.pk}/promote/", {"override_reason": "Hot fix, evaluated by hand."})
+    assert promoted.status_code == 302
     assert ModelVersion.objects.get(is_serving=True) == sft
     assert 'data-name="smol-sft-j1" data-serving="true"' in admin_client.get("/models/").content.decode()

@@ -69,7 +69,8 @@ def test_promotion_switches_the_next_answer_and_spares_the_one_in_flight(
     )
     client = Client()
     client.force_login(admin)
-    assert client.post(f"/models/{new.pk}/promote/").status_code == 302
+    # No evaluation was run here: the admin promotes past the gate with a reason.
+    assert client.post(f"/models/{new.pk}/promote/", {"override_reason": "switch test"}).status_code == 302
     assert list(ModelVersion.objects.filter(is_serving=True)) == [new]
     assert Message.objects.get(pk=long_answer.pk).status == MessageStatus.STREAMING, "still in flight at the switch"
 

@@ -125,6 +125,7 @@ POLICY = {
     "jobs:log": frozenset({OWNER, ADMIN}),
     "jobs:cancel": frozenset({OWNER, ADMIN}),
     "jobs:resume": frozenset({OWNER, ADMIN}),
+    "jobs:evaluation-sets": TRAINERS,
     "versions:list": TRAINERS,
     "versions:lineage": TRAINERS,
     "versions:promote": ADMINS,

@@ -2,7 +2,9 @@
 scripts and measurements. The same checks as the page; --resume JOB queues
 a failed or cancelled job again (it goes on from its checkpoint), as the
 job page's button does; --wait follows the job until it ends (a training
-worker must be running)."""
+worker must be running). `--kind evaluate --base CANDIDATE --judge RM
+--evaluation-set NAME [--baseline V] [--red-team-set NAME]` evaluates a
+version against the serving one (or --baseline)."""
 
 import json
 import time
@@ -12,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import UserError
+from evaluation.models import EvaluationSet
 from jobs.forms import TrainingJobForm
 from jobs.models import TrainingJob
 from jobs.recipes import RECIPES
@@ -41,7 +44,16 @@ class Command(BaseCommand):
         parser.add_argument("--base", help="base model version's name (PPO: the policy)")
         parser.add_argument("--reward", help="PPO: the reward model version's name")
         parser.add_argument("--snapshot", help="dataset snapshot, NAME or NAME@VERSION")
-        parser.add_argument("--corpus", help="pre-training: a UTF-8 text file (copied under DATA_DIR/corpora/)")
+        parser.add_argument(
+            "--corpus",
+            help="pre-training (an evaluation: held-out text): a UTF-8 text file (copied under DATA_DIR/corpora/)",
+        )
+        parser.add_argument("--baseline", help="evaluation: the baseline policy's name (default: the serving one)")
+        parser.add_argument(
+            "--judge", dest="judges", action="append", default=[], help="evaluation: a judge reward model (repeatable)"
+        )
+        parser.add_argument("--evaluation-set", help="evaluation: the evaluation set's name")
+        parser.add_argument("--red-team-set", help="evaluation: a red-team evaluation set's name")
         parser.add_argument(
             "--set",
             dest="overrides",
@@ -60,6 +72,14 @@ class Command(BaseCommand):
             return ModelVersion.objects.get(name=name).pk
         except ModelVersion.DoesNotExist:
             raise CommandError(f"No model version is named {name!r}.") from None
+
+    def _set(self, name):
+        if not name:
+            return ""
+        try:
+            return EvaluationSet.objects.get(name=name).pk
+        except EvaluationSet.DoesNotExist:
+            raise CommandError(f"No evaluation set is named {name!r}.") from None
 
     def handle(self, *args, **options):
         job = self._resume(options["resume"]) if options["resume"] is not None else self._create(options)
@@ -108,6 +128,10 @@ class Command(BaseCommand):
                 "reward_version": self._version(options["reward"]),
                 "snapshot": snapshot,
                 "corpus": corpus,
+                "baseline_version": self._version(options["baseline"]),
+                "judge_versions": [self._version(name) for name in options["judges"]],
+                "evaluation_set": self._set(options["evaluation_set"]),
+                "red_team_set": self._set(options["red_team_set"]),
                 "hyperparameters": json.dumps(overrides),
             }
         )
@@ -123,6 +147,10 @@ class Command(BaseCommand):
             reward_version=data["reward_version"],
             snapshot=data["snapshot"],
             corpus_path=data["corpus"],
+            baseline_version=data["baseline_version"],
+            judge_versions=data["judge_versions"],
+            evaluation_set=data["evaluation_set"],
+            red_team_set=data["red_team_set"],
         )
         self.stdout.write(f"Job #{job.pk} queued ({job.recipe}).")
         return job
@@ -143,4 +171,8 @@ class Command(BaseCommand):
         wall = (job.finished_at - job.started_at).total_seconds() if job.started_at else 0.0
         if job.state != TrainingJob.State.SUCCEEDED:
             raise CommandError(f"Job #{job.pk} {job.state} after {wall:.0f} s: {job.error}")
-        self.stdout.write(f"Job #{job.pk} succeeded in {wall:.0f} s: model version {job.output_version.name}.")
+        if job.kind == "evaluate":
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in job.results.items() if isinstance(v, float))
+            self.stdout.write(f"Job #{job.pk} succeeded in {wall:.0f} s: {shown}.")
+        else:
+            self.stdout.write(f"Job #{job.pk} succeeded in {wall:.0f} s: model version {job.output_version.name}.")
