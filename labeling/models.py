@@ -325,6 +325,11 @@ class DatasetSnapshot(models.Model):
     filters = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
     item_count = models.PositiveIntegerField()
+    # Krippendorff's alpha and Kendall's W of the rankings behind a
+    # preference snapshot's items (labeling.selectors.rankings_agreement),
+    # stored when it is made so its figures stay those of its rows; empty
+    # for SFT snapshots and those made before the figures were recorded.
+    agreement_stats = models.JSONField(default=dict, blank=True)
     # Relative to DATA_DIR, so the data directory can move.
     path = models.CharField(max_length=500)
     created_by = models.ForeignKey(
