@@ -10,7 +10,7 @@ and the retention purge, which keep what moderators' review items need."""
 
 from django.contrib import admin
 
-from .models import Conversation, Feedback, Message
+from .models import ChatDefaults, Conversation, Feedback, Message, SettingsPreset
 
 
 class NoAddOrDeleteAdmin(admin.ModelAdmin):
@@ -65,3 +65,20 @@ class FeedbackAdmin(ReadOnlyAdmin):
     search_fields = ("comment", "user__username", "=message__id")
     raw_id_fields = ("message", "user")
     date_hierarchy = "created_at"
+
+
+@admin.register(ChatDefaults)
+class ChatDefaultsAdmin(ReadOnlyAdmin):
+    """A user's own settings, set from the chat page (chat.presets validates
+    them), so read-only here."""
+
+    list_display = ("user", "temperature", "top_p", "max_new_tokens")
+    search_fields = ("user__username",)
+    raw_id_fields = ("user",)
+
+
+@admin.register(SettingsPreset)
+class SettingsPresetAdmin(ReadOnlyAdmin):
+    list_display = ("name", "owner", "temperature", "top_p", "max_new_tokens", "created_at")
+    search_fields = ("name", "owner__username")
+    raw_id_fields = ("owner",)

@@ -12,6 +12,7 @@ from core.errors import UserError
 from .exports import conversation_export_json
 from .models import Conversation, Feedback
 from .presets import chat_defaults_saved, chat_settings_delete_all, preset_list, preset_to_dict
+from .reports import report_list
 from .services import conversation_delete
 
 
@@ -24,7 +25,8 @@ def user_data_export(*, user) -> dict:
     """Everything the user made in chat, as one JSON document: their
     account and settings, and each conversation with its settings and
     every branch's messages, each answer carrying the user's feedback; the
-    chat defaults they saved (null for none) and their presets."""
+    chat defaults they saved (null for none), their presets, and the answers
+    they reported with what moderators decided."""
     feedback = {
         item.message_id: {
             "rating": item.rating,
@@ -48,10 +50,21 @@ def user_data_export(*, user) -> dict:
             "role": user.role,
             "date_joined": user.date_joined.isoformat(),
         },
-        "settings": {"shares_chat_data": user.shares_chat_data},
+        "settings": {"shares_chat_data": user.shares_chat_data, "time_zone": user.time_zone or None},
         "chat_defaults": chat_defaults_saved(user=user),
         "presets": [preset_to_dict(preset) for preset in preset_list(user=user)],
         "conversations": conversations,
+        "reports": [
+            {
+                "answer": report["answer"],
+                "reason": report["reason"],
+                "status": report["status"],
+                "reported_at": report["reported_at"].isoformat(),
+                "decided_at": report["decided_at"].isoformat() if report["decided_at"] else None,
+                "conversation": report["conversation"].pk if report["conversation"] else None,
+            }
+            for report in report_list(user=user, limit=None)
+        ],
     }
 
 

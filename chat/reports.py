@@ -41,10 +41,10 @@ def report_states(*, user, message_ids) -> dict[int, dict]:
     return latest
 
 
-def report_list(*, user, limit: int = 200) -> list[dict]:
+def report_list(*, user, limit: int | None = 200) -> list[dict]:
     """`user`'s reports, newest first, for the My reports page: the answer
     as it was reported, the reason given, the state, and the chat it is in
-    while the user still has it."""
+    while the user still has it; `limit` None: all of them (the export)."""
     items = _reports_by(user).select_related("message__conversation").order_by("-created_at", "-id")[:limit]
     rows = []
     for item in items:

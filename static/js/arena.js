@@ -5,6 +5,7 @@
    chat page's (lib/socket.js, lib/stream.js). */
 import { h } from './lib/dom.js';
 import { api } from './lib/http.js';
+import { enhanceMarkdown } from './lib/markdown.js';
 import { reconnectingSocket } from './lib/socket.js';
 import { ACTIVE, deltaStream, mergeMessage, streamedMessage } from './lib/stream.js';
 
@@ -106,8 +107,10 @@ function showAnswer(m) {
   const el = sideEl(sideOf[m.id]);
   el.dataset.status = m.status;
   const content = el.querySelector('[data-role=content]');
-  if (!ACTIVE.has(m.status) && m.html) content.innerHTML = m.html; // sanitized by the server (core.markdown)
-  else content.textContent = m.content || '';
+  if (!ACTIVE.has(m.status) && m.html) {
+    content.innerHTML = m.html; // sanitized by the server (core.markdown)
+    enhanceMarkdown(content); // code boxes and tables as in the chat
+  } else content.textContent = m.content || '';
   const note = el.querySelector('[data-role=note]');
   note.textContent = m.error || (m.status === 'moderated' ? 'Moderation replaced this answer.' : '');
   note.hidden = !note.textContent;

@@ -55,7 +55,8 @@ def test_the_export_holds_every_branch_feedback_and_setting(user, chats):
     Conversation.objects.create(owner=other, title="Bob's secret")
     data = user_data_export(user=user)
 
-    assert data["account"]["username"] == "alice" and data["settings"] == {"shares_chat_data": False}
+    assert data["account"]["username"] == "alice"
+    assert data["settings"] == {"shares_chat_data": False, "time_zone": None}
     assert [c["title"] for c in data["conversations"]] == ["Poems", "abuse"]
     poems = data["conversations"][0]
     assert (poems["system_prompt"], poems["temperature"]) == ("Rhyme.", 0.3)
@@ -66,6 +67,21 @@ def test_the_export_holds_every_branch_feedback_and_setting(user, chats):
     assert poems["messages"][2]["feedback"] is None
     assert poems["messages"][2]["parent"] == poems["messages"][0]["id"] == roses["parent"]
     assert "Bob's secret" not in json.dumps(data)
+    assert data["reports"] == []
+
+
+def test_the_export_holds_the_users_reports_and_their_outcome(user, chats):
+    branched, _, _ = chats
+    answer = branched.messages.get(content="Roses are red")
+    item = services.message_report(user=user, message=answer, reason="Plagiarised")
+    review_item_decide(item=item, reviewer=User.objects.get(username="mod"), decision="overturn")
+    User.objects.filter(pk=user.pk).update(time_zone="Asia/Tokyo")
+    user.refresh_from_db()
+    data = user_data_export(user=user)
+    assert data["settings"]["time_zone"] == "Asia/Tokyo"
+    [report] = data["reports"]
+    assert (report["answer"], report["reason"], report["status"]) == ("Roses are red", "Plagiarised", "overturned")
+    assert report["conversation"] == branched.pk and report["decided_at"]
 
 
 def test_the_export_is_a_json_download(user, chats):

@@ -61,3 +61,16 @@ def test_only_a_conversations_title_is_edited_here(superuser_client, rated_answe
     conversation.refresh_from_db()
     assert conversation.title == "Moon and sea"
     assert superuser_client.get("/admin/chat/conversation/add/").status_code == 403
+
+
+def test_defaults_and_presets_are_listed_and_read_only(superuser_client, make_user):
+    from chat.models import ChatDefaults, SettingsPreset
+
+    bob = make_user(username="bob")
+    ChatDefaults.objects.create(user=bob, temperature=0.3, top_p=0.9, max_new_tokens=256)
+    preset = SettingsPreset.objects.create(owner=bob, name="Terse", temperature=0.7, top_p=0.9, max_new_tokens=64)
+    for model in ("chatdefaults", "settingspreset"):
+        listing = superuser_client.get(f"/admin/chat/{model}/", {"q": "bob"})
+        assert listing.status_code == 200 and listing.context["cl"].result_count == 1
+    page = superuser_client.get(f"/admin/chat/settingspreset/{preset.pk}/change/")
+    assert page.status_code == 200 and not page.context["has_change_permission"]
