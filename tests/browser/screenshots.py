@@ -1,4 +1,4 @@
-"""Screenshots of the pages issue 17 changed, at a desktop and a phone size,
+"""Screenshots of the pages issues 17 and 18 changed, at a desktop and a phone size,
 for docs/screenshots/ (linked from the README). Not a test: run it with
 scripts/screenshots.sh, which names this file to pytest so that it gets the
 live stack and the browser of tests/browser."""
@@ -22,9 +22,15 @@ OUT = Path(os.environ.get("SCREENSHOTS_DIR", Path(__file__).resolve().parents[2]
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 # (file name, who looks, where)
 PAGES = [
+    ("signup", None, "/accounts/signup/"),
     ("chat", "user", "/"),
+    ("settings", "user", "/accounts/settings/"),
+    ("my-reports", "user", "/accounts/data/reports/"),
     ("labeling", "annotator", "/labeling/"),
     ("jobs", "admin", "/jobs/"),
+    ("models", "admin", "/models/"),
+    ("evaluation-sets", "admin", "/jobs/evaluation-sets/"),
+    ("feedback", "admin", "/feedback/"),
     ("usage", "admin", "/usage/"),
     ("moderation-dashboard", "admin", "/moderation/dashboard/"),
 ]
@@ -51,7 +57,8 @@ def test_take_screenshots(page, site, size):  # noqa: F811
     for name, role, url in PAGES:
         if role != signed_in:
             page.context.clear_cookies()
-            log_in(page, role, PASSWORD)
+            if role is not None:
+                log_in(page, role, PASSWORD)
             signed_in = role
         page.goto(url)
         shoot(page, f"{name}-{size}")
