@@ -16,7 +16,8 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
     is_approved = models.BooleanField(default=True)
     # The user's consent: prompts they send in chat (once moderation accepts
-    # them) and answers they rate thumbs-down join the labeling prompt pool.
+    # them) and answers they rate thumbs-down join the labeling prompt pool;
+    # answers they rate up or down make the judged-answer (KTO) datasets.
     shares_chat_data = models.BooleanField(default=False)
     # An admin lets this user into the arena (admins are always let in).
     arena_enabled = models.BooleanField(default=False)

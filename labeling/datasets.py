@@ -23,6 +23,11 @@ conversational form):
   a node {"text", "role": "prompter"|"assistant", "replies": [...]},
   ranked replies with "rank" (0 best); a system message, which the format
   has no node for, goes in "system". labeling.imports reads them back.
+  Rankings and demonstrations only: a tree has no place for a rating.
+- unpaired (judged chat answers): {"prompt": [...], "completion":
+  [{"role": "assistant", ...}], "label": true}, TRL's unpaired preference
+  format that KTO reads; `label` true for a thumbs up, false for a thumbs
+  down.
 """
 
 import hashlib
@@ -43,6 +48,7 @@ from core.errors import UserError
 from .batches import batches
 from .consensus import preference_pairs
 from .consensus_store import quality_refresh
+from .from_chat import judged_answer_items
 from .models import FLAG_HARMFUL, Consensus, DatasetSnapshot, Demonstration, Prompt, Task, TaskCandidate
 
 # --- What a snapshot holds --------------------------------------------------
@@ -51,6 +57,8 @@ _COMMON_FILTERS = {"sources", "created_from", "created_to", "import_id"}
 SNAPSHOT_FILTERS = {
     DatasetSnapshot.Kind.SFT: _COMMON_FILTERS | {"task_kind"},
     DatasetSnapshot.Kind.PREFERENCE: _COMMON_FILTERS | {"min_agreement", "arena_votes"},
+    # All from chat, none from an import: the pool's sources say nothing of them.
+    DatasetSnapshot.Kind.FEEDBACK: {"created_from", "created_to", "model_version"},
 }
 
 
@@ -60,7 +68,8 @@ def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
 
     - sources: list of Prompt.Source values
     - created_from, created_to: ISO dates, both included; the item's date
-      is its task's (preference) or demonstration's (SFT)
+      is its task's (preference), demonstration's (SFT) or rating's
+      (feedback)
     - import_id: only what that import brought (its ranked pairs)
     - min_agreement (preference): 0..1; an item needs at least two rankings
       to have an agreement, so imported pairs never pass it
@@ -68,6 +77,8 @@ def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
       (better answers written while ranking)
     - arena_votes (preference): true takes single arena votes too, which
       no annotator checked (labeling.from_chat.arena_pair_record)
+    - model_version (feedback): the id of the model version whose answers
+      were rated
     """
     if kind not in SNAPSHOT_FILTERS:
         raise ValueError(f"unknown dataset kind {kind!r}")
@@ -99,6 +110,10 @@ def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
         if filters["task_kind"] not in Task.Kind.values:
             raise ValueError(f"task_kind must be one of {', '.join(Task.Kind.values)}")
         clean["task_kind"] = filters["task_kind"]
+    if "model_version" in filters:
+        if isinstance(filters["model_version"], bool) or not isinstance(filters["model_version"], int):
+            raise ValueError("model_version must be a whole number")
+        clean["model_version"] = filters["model_version"]
     if "arena_votes" in filters:
         if not isinstance(filters["arena_votes"], bool):
             raise ValueError("arena_votes must be true or false")
@@ -223,6 +238,8 @@ def snapshot_create(*, name: str, kind: str, filters: dict | None = None, create
     if kind == DatasetSnapshot.Kind.PREFERENCE:
         quality_refresh()
         rows = preference_items(filters=filters)
+    elif kind == DatasetSnapshot.Kind.FEEDBACK:
+        rows = judged_answer_items(filters=filters)
     else:
         rows = sft_items(filters=filters)
     if not rows:
@@ -284,11 +301,13 @@ def snapshot_rows(*, snapshot: DatasetSnapshot) -> list[dict]:
 
 # --- Export formats ---------------------------------------------------------
 
+# Each format and the snapshot kinds it can be written from.
 FORMATS = {
-    "sft-messages": DatasetSnapshot.Kind.SFT,
-    "sft-prompt-completion": DatasetSnapshot.Kind.SFT,
-    "preference": DatasetSnapshot.Kind.PREFERENCE,
-    "oasst": None,  # either kind
+    "sft-messages": (DatasetSnapshot.Kind.SFT,),
+    "sft-prompt-completion": (DatasetSnapshot.Kind.SFT,),
+    "preference": (DatasetSnapshot.Kind.PREFERENCE,),
+    "oasst": (DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE),
+    "unpaired": (DatasetSnapshot.Kind.FEEDBACK,),
 }
 
 
@@ -336,14 +355,14 @@ def _tree(row: dict) -> dict:
 
 def formats_for(*, kind: str) -> list[str]:
     """The formats a `kind` snapshot can be written in."""
-    return [fmt for fmt, fits in FORMATS.items() if fits in (None, kind)]
+    return [fmt for fmt, kinds in FORMATS.items() if kind in kinds]
 
 
 def format_check(*, kind: str, fmt: str) -> None:
     """Raises ValueError unless a `kind` snapshot can be written as `fmt`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if FORMATS[fmt] not in (None, kind):
+    if kind not in FORMATS[fmt]:
         raise ValueError(f"a {kind} snapshot cannot be exported as {fmt}")
 
 
@@ -357,6 +376,8 @@ def export_rows(*, kind: str, rows: list[dict], fmt: str) -> Iterator[dict]:
             yield {"prompt": row["messages"], "completion": _assistant(row["completion"])}
         elif fmt == "preference":
             yield from _pairs(row)
+        elif fmt == "unpaired":
+            yield {"prompt": row["messages"], "completion": _assistant(row["completion"]), "label": row["label"]}
         else:
             yield _tree(row)
 

@@ -157,16 +157,35 @@ class SnapshotCreateForm(forms.Form):
         label="Single arena votes",
         help_text="Preference only: also take arena picks, each one user's vote that no annotator checked.",
     )
+    model_version = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.none(),
+        required=False,
+        label="Answered by",
+        empty_label="Any version",
+        help_text="Judged chat answers only: the answers of this version (KTO learns best from its own policy's).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model_version"].queryset = _policy_versions()
 
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
-        if kind == DatasetSnapshot.Kind.SFT and data.get("min_agreement") is not None:
+        if kind != DatasetSnapshot.Kind.PREFERENCE and data.get("min_agreement") is not None:
             self.add_error("min_agreement", "Agreement filters preference datasets only.")
-        if kind == DatasetSnapshot.Kind.PREFERENCE and data.get("task_kind"):
+        if kind != DatasetSnapshot.Kind.SFT and data.get("task_kind"):
             self.add_error("task_kind", "The task kind filters SFT datasets only.")
-        if kind == DatasetSnapshot.Kind.SFT and data.get("arena_votes"):
+        if kind != DatasetSnapshot.Kind.PREFERENCE and data.get("arena_votes"):
             self.add_error("arena_votes", "Arena votes go into preference datasets only.")
+        if kind == DatasetSnapshot.Kind.FEEDBACK:
+            # Every judged answer comes from chat, none from an import.
+            if data.get("sources"):
+                self.add_error("sources", "Judged chat answers all come from chat; leave the sources unchecked.")
+            if data.get("import_id"):
+                self.add_error("import_id", "Judged chat answers come from no import.")
+        elif data.get("model_version"):
+            self.add_error("model_version", "The answering version filters judged chat answers only.")
         if data.get("created_from") and data.get("created_to") and data["created_from"] > data["created_to"]:
             self.add_error("created_to", "The end is before the start.")
         return data
@@ -188,6 +207,8 @@ class SnapshotCreateForm(forms.Form):
             filters["import_id"] = data["import_id"]
         if data.get("arena_votes"):
             filters["arena_votes"] = True
+        if data.get("model_version"):
+            filters["model_version"] = data["model_version"].pk
         return filters
 
 

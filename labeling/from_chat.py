@@ -1,5 +1,7 @@
 """What chat gives the labeling pool: prompts of users who opted in, the
-answers they rated thumbs-down, and the arena's picks as ready-ranked pairs.
+answers they rated thumbs-down, the arena's picks as ready-ranked pairs,
+and the answers they rated thumbs up or down as judged examples (KTO's
+datasets, judged_answer_items).
 
 Consent: both chat flows need the owner's `shares_chat_data`. A thumbs-down
 is explicit feedback on an answer, but it would carry the whole conversation
@@ -15,16 +17,19 @@ feedback or match returns what the first call made.
 import hashlib
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from chat.context import awaits_moderation, is_client_turn, is_refused, passed_with_system_prompt
 from chat.models import Feedback, Message, MessageStatus
 from chat.selectors import message_branch
 from core.errors import UserError
+from moderation.models import ReviewItem
 
 from .assignments import candidate_add
+from .batches import batches
 from .consensus import borda_points
 from .models import Candidate, Consensus, Prompt, Task, TaskCandidate
-from .services import prompt_create_from_chat
+from .services import chat_prompt_messages, prompt_create_from_chat
 from .text import clean_messages, messages_hash
 
 # Answers whose text is the model's own (a moderation template is not).
@@ -114,6 +119,91 @@ def disliked_answer_share(*, feedback: Feedback, **signal) -> Candidate | None:
     Candidate.objects.filter(pk=candidate.pk, source_feedback__isnull=True).update(source_feedback=feedback)
     candidate.refresh_from_db(fields=["source_feedback"])
     return candidate
+
+
+def _judged_answers(filters: dict):
+    """The feedback that may be a judged example, before the checks of a
+    whole branch: given by the answer's owner, who shares their chats now
+    (turning sharing off takes their ratings out of every later snapshot;
+    frozen ones stay, as the settings page says), on a conversation they
+    have not deleted, outside the arena (its picks are pairs), on a
+    complete answer. Complete, not stopped by the user nor cut off at
+    max_new_tokens: trainers end a completion with the end-of-turn token,
+    so a cut answer rated up would teach stopping mid-sentence, and one
+    rated down may be judged for being cut rather than for what it says."""
+    feedback = Feedback.objects.filter(
+        user__shares_chat_data=True,
+        message__conversation__owner_id=F("user_id"),
+        message__conversation__deleted_at__isnull=True,
+        message__conversation__arena_match__isnull=True,
+        message__role=Message.Role.ASSISTANT,
+        message__status=MessageStatus.COMPLETE,
+        message__parent__status=MessageStatus.ACCEPTED,
+    ).exclude(message__finish_reason="length")
+    if "created_from" in filters:
+        feedback = feedback.filter(created_at__date__gte=filters["created_from"])
+    if "created_to" in filters:
+        feedback = feedback.filter(created_at__date__lte=filters["created_to"])
+    if "model_version" in filters:
+        feedback = feedback.filter(message__model_version_id=filters["model_version"])
+    return feedback.select_related("message__conversation", "message__parent__conversation", "message__model_version")
+
+
+def judged_answer_items(*, filters: dict) -> list[dict]:
+    """The chat answers users rated, as snapshot rows of a FEEDBACK dataset,
+    oldest rating first: the conversation up to the answer (`messages`, as
+    the pool's chat prompts hold it), the answer (`completion`), `label`
+    true for a thumbs up, and the reasons ticked (the comment, free text
+    that may name people, stays in chat). Filters (clean): created_from and
+    created_to, the days the ratings were first given; model_version, the
+    answers of one version (KTO learns best from its own policy's answers).
+
+    Only what moderation let through and nobody disputes: an answer output
+    moderation flagged (its text is the template, or harmful), one a user
+    reported or annotators flagged unless a moderator overturned it, and an
+    answer on a branch with a refused or unjudged turn (a flagged prompt
+    above it) are left out, whatever their rating. Not kept as undesirable
+    examples: a thumbs up must never make harmful text desirable, a
+    moderated answer's text is the safety template (KTO would learn to
+    avoid refusing), and a dataset leaves the app with whoever downloads
+    it, where harmful text has no place; refusals are taught with
+    moderation's own data, not here."""
+    feedback = list(_judged_answers(filters).order_by("created_at", "pk"))
+    disputed = set()
+    for some in batches([f.message_id for f in feedback]):
+        disputed.update(
+            ReviewItem.objects.filter(message_id__in=some)
+            .exclude(status=ReviewItem.Status.OVERTURNED)
+            .values_list("message_id", flat=True)
+        )
+    rows = []
+    for item in feedback:
+        answer, question = item.message, item.message.parent
+        if (
+            answer.pk in disputed
+            or is_refused(answer)
+            or is_client_turn(answer)
+            or not answer.content.strip()
+            or not _branch_is_clean(question)
+        ):
+            continue
+        try:
+            messages = chat_prompt_messages(message=question)
+        except UserError:  # a conversation a prompt cannot be (empty turns)
+            continue
+        rows.append(
+            {
+                "id": f"feedback-{item.pk}",
+                "message_id": answer.pk,
+                "model_version": answer.model_version.name if answer.model_version else None,
+                "created_at": item.created_at.isoformat(),
+                "messages": messages,
+                "completion": answer.content,
+                "label": item.rating == Feedback.Rating.UP,
+                "reasons": item.reasons,
+            }
+        )
+    return rows
 
 
 def _arena_fingerprint(match_ref: str) -> str:

@@ -32,19 +32,27 @@ def prompt_create(*, author, messages: list[dict]) -> Prompt:
         raise UserError("duplicate", "This prompt is already in the pool.") from None
 
 
-def prompt_create_from_chat(*, message: Message) -> Prompt:
-    """The conversation up to a user's chat message, as a prompt.
-    Precondition: the message's owner opted in to sharing it. Sharing the
-    same conversation again returns the prompt already made."""
+def chat_prompt_messages(*, message: Message) -> list[dict]:
+    """The conversation up to a user's chat message (its system prompt
+    first, then the turns of its branch) as a prompt's clean messages: what
+    the pool and the judged-answer datasets hold of it. Raises UserError for
+    a conversation a prompt cannot be (empty turns)."""
     if message.role != Message.Role.USER:
         raise UserError("not_a_prompt", "Only a user message can be shared as a prompt.")
     messages = [{"role": m.role, "content": m.content} for m in message_branch(message)]
     if message.conversation.system_prompt.strip():
         messages.insert(0, {"role": "system", "content": message.conversation.system_prompt})
     try:
-        messages = clean_messages(messages)
+        return clean_messages(messages)
     except ValueError as error:
         raise UserError("invalid_prompt", f"This conversation cannot be a prompt: {error}.") from None
+
+
+def prompt_create_from_chat(*, message: Message) -> Prompt:
+    """The conversation up to a user's chat message, as a prompt.
+    Precondition: the message's owner opted in to sharing it. Sharing the
+    same conversation again returns the prompt already made."""
+    messages = chat_prompt_messages(message=message)
     prompt, _ = Prompt.objects.get_or_create(
         content_hash=messages_hash(messages),
         defaults={

@@ -29,9 +29,21 @@ class Command(BaseCommand):
             default=None,
             help="preference: also take single arena votes, which no annotator checked.",
         )
+        parser.add_argument(
+            "--model-version", type=int, metavar="ID", help="feedback: only the answers of this model version."
+        )
 
     def handle(self, *args, name, kind, **options):
-        keys = ("sources", "created_from", "created_to", "import_id", "min_agreement", "task_kind", "arena_votes")
+        keys = (
+            "sources",
+            "created_from",
+            "created_to",
+            "import_id",
+            "min_agreement",
+            "task_kind",
+            "arena_votes",
+            "model_version",
+        )
         filters = {key: options[key] for key in keys if options.get(key) is not None}
         try:
             snapshot = snapshot_create(name=name, kind=kind, filters=filters)
