@@ -6,7 +6,7 @@ the command line that starts a recipe.
 Every per-kind fact the app uses is a field of RecipeSpec: the model's
 choices, the form's checks and the inputs its script shows, the runner's
 data preparation and config, and the kind of version registered. Adding a
-recipe (KTO, GRPO...) is one row here plus training/<kind>.py with its
+recipe (GRPO...) is one row here plus training/<kind>.py with its
 presets in training/presets.py (and the migration makemigrations writes
 for the new choice).
 
@@ -130,6 +130,17 @@ RECIPES: dict[str, RecipeSpec] = {
             data=EXPORT,
             snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,),
             export_format="preference",
+        ),
+        # Answers judged one at a time (chat's thumbs up and down), no pair.
+        RecipeSpec(
+            kind="kto",
+            label="KTO",
+            base_key="model",
+            base_required=True,
+            base_kinds=_POLICY,
+            data=EXPORT,
+            snapshot_kinds=(DatasetSnapshot.Kind.FEEDBACK,),
+            export_format="unpaired",
         ),
         # Not training: the base is the candidate, answering an evaluation
         # set's prompts beside a baseline, judged by reward models
