@@ -3,10 +3,11 @@ answers they rated thumbs-down, the arena's picks as ready-ranked pairs,
 and the answers they rated thumbs up or down as judged examples (KTO's
 datasets, judged_answer_items).
 
-Consent: both chat flows need the owner's `shares_chat_data`. A thumbs-down
-is explicit feedback on an answer, but it would carry the whole conversation
-(the user's own words) to annotators, so it waits for the same consent as
-prompts; the Feedback row itself is kept either way, as before. Arena rounds
+Consent: the chat flows need the owner's `shares_chat_data`. A thumbs up or
+down is explicit feedback on an answer, but it would carry the whole
+conversation (the user's own words) to annotators or into a training set, so
+it waits for the same consent as prompts; the Feedback row itself is kept
+either way, as before. Arena rounds
 are a data-collection feature the user was let into and told about on the
 arena page, so their picks always flow.
 
