@@ -113,11 +113,11 @@ def item_units(by_annotator: Mapping[int, Groups]) -> list[list[float]]:
 
 @dataclass(frozen=True)
 class Summary:
-    """Alpha and W of a set of items. `items` counts those ranked by two
-    annotators or more, the ones either figure can measure; `w_items`
-    those of them with a W (not all tied)."""
+    """Alpha and W of a set of items. `measured_items` counts those ranked
+    by two annotators or more, the ones either figure can measure;
+    `w_items` those of them with a W (not all tied)."""
 
-    items: int
+    measured_items: int
     annotators: int
     alpha: float | None
     w_mean: float | None
@@ -134,7 +134,7 @@ def summary(rankings: Rankings) -> Summary:
     alpha = ordinal_alpha(unit for by_annotator in shared for unit in item_units(by_annotator))
     ws = [w for by_annotator in shared if (w := kendall_w(list(by_annotator.values()))) is not None]
     return Summary(
-        items=len(shared),
+        measured_items=len(shared),
         annotators=len({annotator for by_annotator in shared for annotator in by_annotator}),
         alpha=alpha,
         w_mean=sum(ws) / len(ws) if ws else None,

@@ -50,6 +50,7 @@ from .consensus import preference_pairs
 from .consensus_store import quality_refresh
 from .from_chat import judged_answer_items
 from .models import FLAG_HARMFUL, Consensus, DatasetSnapshot, Demonstration, Prompt, Task, TaskCandidate
+from .selectors import rankings_agreement
 
 # --- What a snapshot holds --------------------------------------------------
 
@@ -244,6 +245,13 @@ def snapshot_create(*, name: str, kind: str, filters: dict | None = None, create
         rows = sft_items(filters=filters)
     if not rows:
         raise UserError("empty", "No items match these filters.")
+    # Krippendorff's alpha and Kendall's W of the rankings behind its rows,
+    # kept with it as they are now, like the rows.
+    agreement = (
+        rankings_agreement(task_ids=[int(row["id"].removeprefix("task-")) for row in rows])
+        if kind == DatasetSnapshot.Kind.PREFERENCE
+        else {}
+    )
     data = "".join(canonical_json(row) + "\n" for row in rows).encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
@@ -265,6 +273,7 @@ def snapshot_create(*, name: str, kind: str, filters: dict | None = None, create
                 filters=filters,
                 content_hash=digest,
                 item_count=len(rows),
+                agreement_stats=agreement,
                 path=relative,
                 created_by=created_by,
             )

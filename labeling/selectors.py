@@ -6,11 +6,14 @@ snapshot holds is labeling.datasets.)"""
 import random
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncWeek
 from django.http import Http404
 from django.utils import timezone
 
+from . import agreement_stats
+from .batches import batches
 from .consensus import PRIOR_WEIGHT
 from .guidelines import DEFAULT_GUIDELINES
 from .models import (
@@ -179,6 +182,80 @@ def annotators_low_agreement(*, below: float, min_rankings: int) -> list[dict]:
         }
         for s in stats
     ]
+
+
+# --- Standard agreement statistics ------------------------------------------
+
+
+def submitted_rankings(*, task_ids: list[int] | None = None) -> dict[int, dict[int, list[list[int]]]]:
+    """task -> annotator -> groups of the submitted rankings of the given
+    tasks, or of every task."""
+    submitted = Ranking.objects.filter(assignment__state=Assignment.State.SUBMITTED)
+    fields = ("assignment__task_id", "assignment__annotator_id", "groups")
+    if task_ids is None:
+        rows = submitted.values_list(*fields)
+    else:
+        rows = [
+            row
+            for some in batches(task_ids)
+            for row in submitted.filter(assignment__task_id__in=some).values_list(*fields)
+        ]
+    by_task: dict[int, dict[int, list[list[int]]]] = {}
+    for task_id, annotator_id, groups in rows:
+        by_task.setdefault(task_id, {})[annotator_id] = groups
+    return by_task
+
+
+def rankings_agreement(*, task_ids: list[int]) -> dict:
+    """Krippendorff's alpha and the mean Kendall's W of the rankings of the
+    given tasks (labeling.agreement_stats.Summary, as a dict): what a
+    preference snapshot stores of its items."""
+    return agreement_stats.summary(submitted_rankings(task_ids=task_ids)).as_dict()
+
+
+def agreement_overview() -> dict:
+    """The annotators page's standard statistics over every submitted
+    ranking: alpha and W per task kind, each annotator's alpha against the
+    others beside the app's own agreement, and the alpha of every two
+    annotators who ranked an item in common; lowest alpha first, those with
+    too few shared items for one last.
+
+    Rankings are the only ordinal judgements here (a demonstration is free
+    text), so the other kinds have no summary."""
+    rankings = submitted_rankings()
+    pairs, by_annotator = agreement_stats.pairwise_alphas(rankings)
+    names = dict(get_user_model().objects.filter(pk__in=list(by_annotator)).values_list("pk", "username"))
+    own = dict(
+        AnnotatorStats.objects.filter(annotator_id__in=list(by_annotator)).values_list("annotator_id", "agreement")
+    )
+
+    def lowest_first(alpha: float | None, *names: str) -> tuple:
+        return (alpha is None, alpha or 0.0, *names)
+
+    return {
+        "kinds": [
+            {
+                "label": label,
+                "summary": agreement_stats.summary(rankings) if kind == Task.Kind.RANKING else None,
+            }
+            for kind, label in Task.Kind.choices
+        ],
+        "annotators": sorted(
+            (
+                {"username": names[a], "alpha": m.alpha, "shared_items": m.shared_items, "agreement": own.get(a)}
+                for a, m in by_annotator.items()
+            ),
+            key=lambda row: lowest_first(row["alpha"], row["username"]),
+        ),
+        "pairs": sorted(
+            (
+                {"names": sorted([names[first], names[second]]), "alpha": m.alpha, "shared_items": m.shared_items}
+                for (first, second), m in pairs.items()
+            ),
+            key=lambda row: lowest_first(row["alpha"], *row["names"]),
+        ),
+        "min_shared": agreement_stats.PAIR_MIN_SHARED_ITEMS,
+    }
 
 
 # --- The prompt pool and generation -----------------------------------------

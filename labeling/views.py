@@ -415,6 +415,7 @@ def annotator_quality_view(request):
                 below=settings.LABELING_LOW_AGREEMENT, min_rankings=settings.LABELING_LOW_AGREEMENT_MIN_RANKINGS
             ),
             "leaderboard": selectors.leaderboard(limit=100),
+            "agreement": selectors.agreement_overview(),
         },
     )
 

@@ -101,7 +101,7 @@ class TestSummary:
             "alone": {3: A_B_C},
         }
         result = summary(rankings)
-        assert (result.items, result.annotators, result.w_items) == (2, 2, 2)
+        assert (result.measured_items, result.annotators, result.w_items) == (2, 2, 2)
         assert result.w_mean == pytest.approx((1.0 + 0.75) / 2)
         units = item_units(rankings["agreed"]) + item_units(rankings["split"])
         assert result.alpha == pytest.approx(ordinal_alpha(units))
@@ -109,7 +109,7 @@ class TestSummary:
 
     def test_no_item_ranked_twice_measures_nothing(self):
         result = summary({"alone": {1: A_B_C}})
-        assert result.as_dict() == {"items": 0, "annotators": 0, "alpha": None, "w_mean": None, "w_items": 0}
+        assert result.as_dict() == {"measured_items": 0, "annotators": 0, "alpha": None, "w_mean": None, "w_items": 0}
 
 
 class TestPairwiseAlphas:
