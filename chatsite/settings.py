@@ -451,6 +451,14 @@ LABELING_GENERATION_TIMEOUT_MINUTES = env.int("LABELING_GENERATION_TIMEOUT_MINUT
 # 0.5) are listed for admins once this many of their rankings are compared.
 LABELING_LOW_AGREEMENT = env.float("LABELING_LOW_AGREEMENT", default=0.6)
 LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKINGS", default=5)
+# Snapshots as Hugging Face datasets (labeling.hub_export): the licence
+# their cards declare (a Hub licence id; "other" says none was chosen), the
+# token `export_snapshot_dataset --push` uses (its own name: HF_* variables
+# reach training recipes), and the largest snapshot file the Datasets page
+# zips in a request (larger: the management command).
+DATASET_LICENSE = env("DATASET_LICENSE", default="other")
+DATASET_HUB_TOKEN = env("DATASET_HUB_TOKEN", default="")
+DATASET_DOWNLOAD_MAX_MB = env.int("DATASET_DOWNLOAD_MAX_MB", default=200)
 
 # --- Training jobs ---------------------------------------------------------
 # The package whose modules <package>.<kind> are the recipes a job runs

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import hub_views, views
 
 app_name = "labeling"
 
@@ -26,6 +26,11 @@ urlpatterns = [
         "admin/snapshots/<int:snapshot_id>/<str:fmt>.jsonl",
         views.snapshot_download_view,
         name="admin-snapshot-download",
+    ),
+    path(
+        "admin/snapshots/<int:snapshot_id>/<str:fmt>-hf.zip",
+        hub_views.snapshot_hub_download_view,
+        name="admin-snapshot-hub-download",
     ),
     path("admin/annotators/", views.annotator_quality_view, name="admin-annotators"),
     path("admin/flagged/", views.flagged_items_view, name="admin-flagged"),

@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from core.markdown import render_markdown
 
 from ..datasets import formats_for
+from ..hub_export import hub_formats_for
 
 register = template.Library()
 
@@ -20,3 +21,8 @@ def markdown(text: str) -> str:
 @register.filter
 def export_formats(kind: str) -> list[str]:
     return formats_for(kind=kind)
+
+
+@register.filter
+def hub_formats(kind: str) -> list[str]:
+    return hub_formats_for(kind=kind)

@@ -152,6 +152,7 @@ POLICY = {
     "labeling:admin-snapshots": ADMINS,
     "labeling:admin-snapshot-create": ADMINS,
     "labeling:admin-snapshot-download": ADMINS,
+    "labeling:admin-snapshot-hub-download": ADMINS,
     "labeling:admin-annotators": ADMINS,
     "labeling:admin-flagged": ADMINS,
     "labeling:admin-guidelines": ADMINS,
@@ -267,6 +268,7 @@ _NAMED_ARGUMENTS = {
     "labeling:next": {"kind": "demonstration"},
     "accounts:password-reset-confirm": {"uidb64": "MQ", "token": "set-password"},
     "labeling:admin-snapshot-download": {"fmt": "sft-messages"},
+    "labeling:admin-snapshot-hub-download": {"fmt": "sft-messages"},
 }
 
 
