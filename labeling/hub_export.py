@@ -48,7 +48,10 @@ HUB_FORMATS = {
         "margin": "float64",
         "group_id": "string",
     },
+    "unpaired": {"prompt": "messages", "completion": "messages", "label": "bool"},
 }
+# What a row is, in the card.
+_ROW_NAMES = {"preference": "pairs", "unpaired": "judged answers"}
 # The Hub's own default for push_to_hub: shards of at most this many bytes
 # of Arrow data, so no single file is too large to fetch or preview.
 MAX_SHARD_BYTES = 500 * 2**20
@@ -68,6 +71,11 @@ _FORMAT_PROSE = {
         "are not tied is a row; `margin` is their consensus score difference (the reward trainer's margin) and "
         "`group_id` names the ranking, so its pairs can be kept in one split. A candidate the consensus flagged "
         "harmful is never `chosen`."
+    ),
+    "unpaired": (
+        "TRL's conversational unpaired preference format, which the KTO trainer reads: `prompt` is the "
+        "conversation up to the answer, `completion` the assistant answer, `label` true for a thumbs up and "
+        "false for a thumbs down."
     ),
 }
 
@@ -193,53 +201,74 @@ def _counted(counter: Counter, labels: dict) -> str:
 def _how_made(snapshot: DatasetSnapshot, rows: list[dict]) -> list[str]:
     """The labeling loop behind the rows, in sentences, from the frozen rows
     (and the annotators, counted from the database now)."""
+    if snapshot.kind == DatasetSnapshot.Kind.FEEDBACK:
+        return _judged_answers_made(rows)
     sources = {value: label.lower() for value, label in Prompt.Source.choices}
     lines = [f"- Prompts: {_counted(Counter(row['source'] for row in rows), sources)}."]
     if snapshot.kind == DatasetSnapshot.Kind.PREFERENCE:
-        methods = Counter(row["method"] for row in rows)
-        method_names = {
-            Consensus.Method.BORDA: "merged from annotators' rankings by a weighted Borda count",
-            Consensus.Method.IMPORTED: "ranked in the imported data",
-            Consensus.Method.ARENA: "single arena votes",
-        }
-        annotators = (
-            Assignment.objects.filter(task_id__in=_ids(rows), ranking__isnull=False)
-            .values("annotator")
-            .distinct()
-            .count()
-        )
-        agreements = [row["agreement"] for row in rows if row["agreement"] is not None]
-        sizes = sorted(len(row["candidates"]) for row in rows)
-        lines += [
-            f"- Candidates per prompt: {sizes[0] if sizes[0] == sizes[-1] else f'{sizes[0]} to {sizes[-1]}'} "
-            "(model versions' answers, annotators' answers, imported ones), shown to each annotator in a "
-            "shuffled order.",
-            f"- Rankings: {sum(row['num_rankings'] for row in rows)} by {annotators} annotators; each item's "
-            f"consensus: {_counted(methods, method_names)}. An annotator's vote weighs by their past agreement "
-            "with consensus.",
-        ]
-        if agreements:
-            lines.append(
-                f"- Agreement between an item's rankings (0 to 1, where an item has two or more): mean "
-                f"{sum(agreements) / len(agreements):.2f}."
-            )
-        lines.append(
-            "- Left out: items the weighted majority found no answer acceptable to, items whose candidates all "
-            "tie, and items still waiting for rankings."
-        )
-    else:
-        task_kinds = {
-            Task.Kind.DEMONSTRATION: "written for demonstration tasks",
-            Task.Kind.RANKING: "written as better answers while ranking",
-            None: "written outside a task",
-        }
-        authors = (
-            Demonstration.objects.filter(pk__in=_ids(rows)).exclude(author=None).values("author").distinct().count()
-        )
-        lines.append(
-            f"- Answers: {_counted(Counter(row['task_kind'] for row in rows), task_kinds)}, by {authors} annotators."
-        )
+        return lines + _rankings_made(snapshot, rows)
+    task_kinds = {
+        Task.Kind.DEMONSTRATION: "written for demonstration tasks",
+        Task.Kind.RANKING: "written as better answers while ranking",
+        None: "written outside a task",
+    }
+    authors = Demonstration.objects.filter(pk__in=_ids(rows)).exclude(author=None).values("author").distinct().count()
+    lines.append(
+        f"- Answers: {_counted(Counter(row['task_kind'] for row in rows), task_kinds)}, by {authors} annotators."
+    )
     return lines
+
+
+def _rankings_made(snapshot: DatasetSnapshot, rows: list[dict]) -> list[str]:
+    methods = Counter(row["method"] for row in rows)
+    method_names = {
+        Consensus.Method.BORDA: "merged from annotators' rankings by a weighted Borda count",
+        Consensus.Method.IMPORTED: "ranked in the imported data",
+        Consensus.Method.ARENA: "single arena votes",
+    }
+    annotators = (
+        Assignment.objects.filter(task_id__in=_ids(rows), ranking__isnull=False).values("annotator").distinct().count()
+    )
+    agreements = [row["agreement"] for row in rows if row["agreement"] is not None]
+    sizes = sorted(len(row["candidates"]) for row in rows)
+    lines = [
+        f"- Candidates per prompt: {sizes[0] if sizes[0] == sizes[-1] else f'{sizes[0]} to {sizes[-1]}'} "
+        "(model versions' answers, annotators' answers, imported ones), shown to each annotator in a "
+        "shuffled order.",
+        f"- Rankings: {sum(row['num_rankings'] for row in rows)} by {annotators} annotators; each item's "
+        f"consensus: {_counted(methods, method_names)}. An annotator's vote weighs by their past agreement "
+        "with consensus.",
+    ]
+    if agreements:
+        lines.append(
+            f"- Agreement between an item's rankings (0 to 1, where an item has two or more): mean "
+            f"{sum(agreements) / len(agreements):.2f}."
+        )
+    stats = snapshot.agreement_stats or {}
+    if stats.get("measured_items"):
+        alpha = "–" if stats["alpha"] is None else f"{stats['alpha']:.2f}"
+        w_mean = "–" if stats["w_mean"] is None else f"{stats['w_mean']:.2f}"
+        lines.append(
+            f"- Over the {stats['measured_items']} items ranked by two or more annotators, when the snapshot was "
+            f"made: Krippendorff's alpha (ordinal) {alpha}, mean Kendall's W {w_mean}."
+        )
+    lines.append(
+        "- Left out: items the weighted majority found no answer acceptable to, items whose candidates all "
+        "tie, and items still waiting for rankings."
+    )
+    return lines
+
+
+def _judged_answers_made(rows: list[dict]) -> list[str]:
+    labels = Counter(row["label"] for row in rows)
+    versions = Counter(row["model_version"] or "an unrecorded version" for row in rows)
+    return [
+        f"- Answers: {len(rows)} chat answers their users rated, {labels[True]} thumbs up (`label` true) and "
+        f"{labels[False]} thumbs down, from {_counted(versions, {})}.",
+        "- Only users who share their chats for training. Left out whatever the rating: answers moderation "
+        "flagged, answers a user reported or annotators flagged (unless a moderator overturned it), answers "
+        "below a refused turn, and what their owners deleted.",
+    ]
 
 
 def dataset_card(*, snapshot: DatasetSnapshot, fmt: str, rows: list[dict], features, stats: tuple) -> str:
@@ -289,7 +318,7 @@ def dataset_card(*, snapshot: DatasetSnapshot, fmt: str, rows: list[dict], featu
         "|---|---|",
         f"| Snapshot | `{snapshot}` |",
         f"| Items | {snapshot.item_count} |",
-        f"| Rows | {num_rows} {'pairs' if fmt == 'preference' else 'conversations'} in the train split |",
+        f"| Rows | {num_rows} {_ROW_NAMES.get(fmt, 'conversations')} in the train split |",
         f"| sha256 | `{snapshot.content_hash}` |",
         f"| Filters | {filters} |",
         f"| Frozen | {snapshot.created_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')} |",

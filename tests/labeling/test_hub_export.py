@@ -21,6 +21,9 @@ from labeling.datasets import snapshot_create, snapshot_export
 from labeling.hub_export import dataset_folder_write, dataset_push, folder_name
 from labeling.models import DatasetSnapshot, Prompt
 from labeling.text import messages_hash
+from registry.models import ModelVersion
+
+from ..helpers.chat_feedback import rated_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +70,16 @@ def demos(annotators) -> DatasetSnapshot:
     return snapshot_create(name="demos", kind="sft")
 
 
+@pytest.fixture
+def judged(make_user) -> DatasetSnapshot:
+    """Four rated chat answers of one version, two up and two down."""
+    sharer = make_user(username="sharer", shares_chat_data=True)
+    version = ModelVersion.objects.create(name="policy-7", source="imported", path="/nowhere")
+    for index in range(4):
+        rated_answer(sharer, f"Question {index}?", f"Answer {index}.", up=index % 2 == 0, model_version=version)
+    return snapshot_create(name="judged", kind="feedback")
+
+
 class TestTheFolder:
     def test_a_preference_folder_loads_as_the_jsonl_export_with_its_card(self, prefs, tmp_path):
         out = tmp_path / "prefs"
@@ -94,6 +107,7 @@ class TestTheFolder:
         assert meta["size_categories"] == ["n<1K"] and "trl" in meta["tags"]
         assert prefs.content_hash in card and "`prefs@1`" in card and "| Items | 2 |" in card
         assert "min_agreement: 0.5" in card
+        assert "Krippendorff's alpha (ordinal)" in card
         assert "Rankings: 6 by 3 annotators" in card and "weighted Borda count" in card
         assert "no licence was chosen" in card
 
@@ -105,6 +119,17 @@ class TestTheFolder:
         assert rows == _jsonl(demos, fmt) and len(rows) == 3
         card = (out / "README.md").read_text(encoding="utf-8")
         assert "3 written for demonstration tasks, by 2 annotators" in card and demos.content_hash in card
+
+    def test_judged_chat_answers_load_in_the_unpaired_format(self, judged, tmp_path):
+        out = tmp_path / "judged"
+        dataset_folder_write(snapshot=judged, fmt="unpaired", out=out)
+        train = _load(out, tmp_path / "cache")["train"]
+        assert train.features["label"].dtype == "bool"
+        assert [dict(row) for row in train] == _jsonl(judged, "unpaired")
+        assert [row["label"] for row in train] == [True, False, True, False]
+        card = (out / "README.md").read_text(encoding="utf-8")
+        assert "4 chat answers their users rated, 2 thumbs up (`label` true) and 2 thumbs down" in card
+        assert "from 4 policy-7" in card and "| Rows | 4 judged answers in the train split |" in card
 
     def test_the_licence_comes_from_the_setting(self, demos, tmp_path, settings):
         settings.DATASET_LICENSE = "cc-by-4.0"
@@ -184,6 +209,31 @@ class TestTrlTrainsOnIt:
             logging_steps=1,
         )
         trainer = SFTTrainer(
+            model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+            args=args,
+            train_dataset=train,
+            processing_class=AutoTokenizer.from_pretrained(tiny_model_dir),
+        )
+        result = trainer.train()
+        assert result.global_step == 1 and math.isfinite(result.training_loss)
+
+    def test_a_kto_trainer_takes_a_step_on_the_loaded_judged_answers(self, judged, tmp_path, tiny_model_dir):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from trl import KTOConfig, KTOTrainer
+
+        dataset_folder_write(snapshot=judged, fmt="unpaired", out=tmp_path / "judged")
+        train = _load(tmp_path / "judged", tmp_path / "cache")["train"]
+        args = KTOConfig(
+            output_dir=str(tmp_path / "kto"),
+            max_steps=1,
+            per_device_train_batch_size=4,
+            max_length=128,
+            report_to=[],
+            save_strategy="no",
+            use_cpu=True,
+            logging_steps=1,
+        )
+        trainer = KTOTrainer(
             model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
             args=args,
             train_dataset=train,
