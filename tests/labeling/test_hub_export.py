@@ -3,7 +3,8 @@ reads (rows equal to the JSONL export's, in TRL's formats, which a TRL
 trainer trains on), its card, byte-identical rebuilds, the push's code path
 up to huggingface_hub, the command and the Datasets page's zip download.
 
-The real upload to the Hub is not exercised: no network here."""
+The real upload to the Hub is not exercised: no network here (the real
+client is, up to where offline mode stops its request)."""
 
 import io
 import json
@@ -302,6 +303,15 @@ class TestPush:
         api = HubRecorder(fail=ConnectionError("no network"))
         with pytest.raises(UserError, match="The push to lab/prefs failed: no network"):
             dataset_push(snapshot=prefs, fmt="preference", folder=tmp_path, repo_id="lab/prefs", token="t", api=api)
+
+    def test_the_real_client_unable_to_reach_the_hub_is_a_clear_error(self, prefs, tmp_path, monkeypatch):
+        """huggingface_hub's own HfApi, offline: its request stops before
+        the network, and the push says so rather than raising its error."""
+        from huggingface_hub import constants
+
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+        with pytest.raises(UserError, match="The push to lab/prefs failed: .*offline mode is enabled"):
+            dataset_push(snapshot=prefs, fmt="preference", folder=tmp_path, repo_id="lab/prefs", token="hf_x")
 
 
 class TestCommand:
