@@ -164,3 +164,42 @@ def fraction(config, name: str, *, allow_zero: bool = True) -> None:
     value = getattr(config, name)
     if not (0 <= value < 1) or (value == 0 and not allow_zero):
         raise ConfigError(f"{name}: must be in [0, 1), got {value!r}")
+
+
+@dataclasses.dataclass(kw_only=True)
+class TrainerRecipeConfig:
+    """The fields every recipe run by a transformers/TRL Trainer shares (sft,
+    dpo, kto; training.trainer_recipe): the model and data, LoRA, the
+    schedule and the Trainer's checkpoints. A recipe's config adds its own
+    fields and may give one of these another default."""
+
+    # --- model
+    output_dir: str
+    model: str
+    train_file: str
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    # --- data
+    eval_fraction: float = 0.0
+    max_length: int = 512
+    # --- training
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs
+    batch_size: int = 4
+    grad_accum: int = 1
+    lr: float = 5e-7
+    warmup_ratio: float = 0.1
+    gradient_checkpointing: bool | None = None  # None: on for CUDA, off on CPU
+    logging_steps: int = 1
+    device: str = "auto"
+    seed: int = 0
+    # --- checkpoints (the Trainer's, training.trainer_recipe)
+    checkpoint_every: int = 100  # steps; 0: only when stopped. Written to output_dir/checkpoint/
+    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
+
+    def check(self):
+        non_negative(self, "checkpoint_every")
+        positive(self, "max_length", "batch_size", "grad_accum", "lr", "epochs", "logging_steps", "lora_r")
+        fraction(self, "eval_fraction")

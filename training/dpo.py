@@ -13,46 +13,20 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import device as hw
-from .config import fraction, non_negative, positive
+from .config import TrainerRecipeConfig, positive
 from .data import load_preference_groups, split_groups
 from .models import check_model_dir, lora_config, weights_dtype
 
 
-@dataclass
-class DpoRecipeConfig:
+@dataclass(kw_only=True)
+class DpoRecipeConfig(TrainerRecipeConfig):
     kind: ClassVar[str] = "dpo"
-    # --- model
-    output_dir: str
-    model: str
-    train_file: str
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    # --- data
-    eval_fraction: float = 0.0
-    max_length: int = 512
-    # --- training
     beta: float = 0.1
     loss_type: str = "sigmoid"
-    epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 4
-    grad_accum: int = 1
-    lr: float = 5e-7
-    warmup_ratio: float = 0.1
-    gradient_checkpointing: bool | None = None  # None: on for CUDA, off on CPU
-    logging_steps: int = 1
-    device: str = "auto"
-    seed: int = 0
-    # --- checkpoints (the Trainer's, training.trainer_recipe)
-    checkpoint_every: int = 100  # steps; 0: only when stopped. Written to output_dir/checkpoint/
-    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
 
     def check(self):
-        non_negative(self, "checkpoint_every")
-        positive(self, "max_length", "batch_size", "grad_accum", "lr", "epochs", "beta", "logging_steps", "lora_r")
-        fraction(self, "eval_fraction")
+        super().check()
+        positive(self, "beta")
 
 
 def _rows(groups) -> list[dict]:

@@ -239,45 +239,6 @@ PRESETS: dict[str, dict[str, dict]] = {
             "device": "cuda",
         },
     },
-    # As DPO's, from the same base: KTO's loss is on the same scale (beta).
-    "kto": {
-        "cpu-quick": {
-            "lora": True,
-            "lora_r": 8,
-            "lora_alpha": 16,
-            "max_length": 256,
-            "batch_size": 4,
-            "lr": 5e-5,
-            "beta": 0.1,
-            "epochs": 1.0,
-            "max_steps": -1,
-            "device": "cpu",
-        },
-        "single-gpu": {
-            "lora": False,
-            "max_length": 1024,
-            "batch_size": 16,
-            "grad_accum": 2,
-            "lr": 5e-7,
-            "beta": 0.1,
-            "epochs": 1.0,
-            "max_steps": -1,
-            "gradient_checkpointing": True,
-            "device": "cuda",
-        },
-        "multi-gpu": {
-            "lora": False,
-            "max_length": 2048,
-            "batch_size": 8,
-            "grad_accum": 2,
-            "lr": 5e-7,
-            "beta": 0.1,
-            "epochs": 1.0,
-            "max_steps": -1,
-            "gradient_checkpointing": True,
-            "device": "cuda",
-        },
-    },
     # The candidate and the baseline answer every prompt of the set; the
     # judges score both. The chat's sampling (temperature 0.7, top_p 0.9).
     "evaluate": {
@@ -295,3 +256,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         },
     },
 }
+
+# KTO starts where DPO does, from the same base, and its loss is on the same
+# scale (beta): the same hyper-parameters, kept in one place.
+PRESETS["kto"] = {name: dict(values) for name, values in PRESETS["dpo"].items()}

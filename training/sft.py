@@ -16,46 +16,19 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import device as hw
-from .config import fraction, non_negative, positive
+from .config import TrainerRecipeConfig
 from .data import load_sft_messages
 from .models import check_model_dir, lora_config, weights_dtype
 
 
-@dataclass
-class SftRecipeConfig:
+@dataclass(kw_only=True)
+class SftRecipeConfig(TrainerRecipeConfig):
     kind: ClassVar[str] = "sft"
-    # --- model
-    output_dir: str
-    model: str
-    train_file: str
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    # --- data
-    eval_fraction: float = 0.0
     max_length: int = 1024
     packing: bool = False
-    # --- training
-    epochs: float = 1.0
-    max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 4
-    grad_accum: int = 1
     lr: float = 2e-5
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0
-    gradient_checkpointing: bool | None = None  # None: on for CUDA, off on CPU
-    logging_steps: int = 1
-    device: str = "auto"
-    seed: int = 0
-    # --- checkpoints (the Trainer's, training.trainer_recipe)
-    checkpoint_every: int = 100  # steps; 0: only when stopped. Written to output_dir/checkpoint/
-    resume: bool = True  # go on from output_dir/checkpoint/ when it holds one
-
-    def check(self):
-        non_negative(self, "checkpoint_every")
-        positive(self, "max_length", "batch_size", "grad_accum", "lr", "epochs", "logging_steps", "lora_r")
-        fraction(self, "eval_fraction")
 
 
 def build_dataset(config: SftRecipeConfig):

@@ -167,81 +167,41 @@ class TestTheFolder:
         assert (out / "README.md").is_file()
 
 
-class TestTrlTrainsOnIt:
-    def test_a_dpo_trainer_takes_a_step_on_the_loaded_pairs(self, prefs, tmp_path, tiny_model_dir):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from trl import DPOConfig, DPOTrainer
+@pytest.mark.parametrize(
+    ("snapshot_fixture", "fmt", "trainer_name", "batch_size"),
+    [
+        ("prefs", "preference", "DPO", 4),
+        ("demos", "sft-prompt-completion", "SFT", 3),
+        ("judged", "unpaired", "KTO", 4),
+    ],
+)
+def test_a_trl_trainer_takes_a_step_on_the_loaded_dataset(
+    request, snapshot_fixture, fmt, trainer_name, batch_size, tmp_path, tiny_model_dir
+):
+    """What `load_dataset` reads back is what TRL's trainers take, as they are."""
+    import trl
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        dataset_folder_write(snapshot=prefs, fmt="preference", out=tmp_path / "prefs")
-        train = _load(tmp_path / "prefs", tmp_path / "cache")["train"]
-        args = DPOConfig(
-            output_dir=str(tmp_path / "dpo"),
-            max_steps=1,
-            per_device_train_batch_size=4,
-            max_length=128,
-            report_to=[],
-            save_strategy="no",
-            use_cpu=True,
-            logging_steps=1,
-        )
-        trainer = DPOTrainer(
-            model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
-            args=args,
-            train_dataset=train,
-            processing_class=AutoTokenizer.from_pretrained(tiny_model_dir),
-        )
-        result = trainer.train()
-        assert result.global_step == 1 and math.isfinite(result.training_loss)
-
-    def test_an_sft_trainer_takes_a_step_on_the_loaded_conversations(self, demos, tmp_path, tiny_model_dir):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from trl import SFTConfig, SFTTrainer
-
-        dataset_folder_write(snapshot=demos, fmt="sft-prompt-completion", out=tmp_path / "demos")
-        train = _load(tmp_path / "demos", tmp_path / "cache")["train"]
-        args = SFTConfig(
-            output_dir=str(tmp_path / "sft"),
-            max_steps=1,
-            per_device_train_batch_size=3,
-            max_length=128,
-            report_to=[],
-            save_strategy="no",
-            use_cpu=True,
-            logging_steps=1,
-        )
-        trainer = SFTTrainer(
-            model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
-            args=args,
-            train_dataset=train,
-            processing_class=AutoTokenizer.from_pretrained(tiny_model_dir),
-        )
-        result = trainer.train()
-        assert result.global_step == 1 and math.isfinite(result.training_loss)
-
-    def test_a_kto_trainer_takes_a_step_on_the_loaded_judged_answers(self, judged, tmp_path, tiny_model_dir):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from trl import KTOConfig, KTOTrainer
-
-        dataset_folder_write(snapshot=judged, fmt="unpaired", out=tmp_path / "judged")
-        train = _load(tmp_path / "judged", tmp_path / "cache")["train"]
-        args = KTOConfig(
-            output_dir=str(tmp_path / "kto"),
-            max_steps=1,
-            per_device_train_batch_size=4,
-            max_length=128,
-            report_to=[],
-            save_strategy="no",
-            use_cpu=True,
-            logging_steps=1,
-        )
-        trainer = KTOTrainer(
-            model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
-            args=args,
-            train_dataset=train,
-            processing_class=AutoTokenizer.from_pretrained(tiny_model_dir),
-        )
-        result = trainer.train()
-        assert result.global_step == 1 and math.isfinite(result.training_loss)
+    dataset_folder_write(snapshot=request.getfixturevalue(snapshot_fixture), fmt=fmt, out=tmp_path / "dataset")
+    train = _load(tmp_path / "dataset", tmp_path / "cache")["train"]
+    args = getattr(trl, f"{trainer_name}Config")(
+        output_dir=str(tmp_path / "trainer"),
+        max_steps=1,
+        per_device_train_batch_size=batch_size,
+        max_length=128,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        logging_steps=1,
+    )
+    trainer = getattr(trl, f"{trainer_name}Trainer")(
+        model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+        args=args,
+        train_dataset=train,
+        processing_class=AutoTokenizer.from_pretrained(tiny_model_dir),
+    )
+    result = trainer.train()
+    assert result.global_step == 1 and math.isfinite(result.training_loss)
 
 
 class HubRecorder:
