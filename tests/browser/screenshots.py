@@ -27,6 +27,8 @@ PAGES = [
     ("settings", "user", "/accounts/settings/"),
     ("my-reports", "user", "/accounts/data/reports/"),
     ("labeling", "annotator", "/labeling/"),
+    ("snapshots", "admin", "/labeling/admin/snapshots/"),
+    ("annotators", "admin", "/labeling/admin/annotators/"),
     ("jobs", "admin", "/jobs/"),
     ("models", "admin", "/models/"),
     ("evaluation-sets", "admin", "/jobs/evaluation-sets/"),
