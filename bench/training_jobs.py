@@ -5,6 +5,14 @@ against that reward model. Each job is started by a POST to the new-job page
 (/jobs/new/, the view a browser uses, through Django's test client) with a
 preset, and run by a real Celery training worker.
 
+With --evaluate, the HH pairs are split in two imports: the policy's reward
+model trains on the first half, a judge reward model on the second (the
+policy never trains against its judge), and an evaluation set of held-out
+prompts is drawn before any training (every training export then leaves
+them out). DPO trains from the SFT version on the same rankings as the
+policy's reward model, and evaluation jobs compare SFT with the bundled
+model, and PPO and DPO with SFT, judged by the judge.
+
     python bench/training_jobs.py [--hh ../shared/data/preferences_hh_harmless_train.jsonl.gz]
                                   [--demos 50] [--set reward:epochs=1.0 ...]
                                   [--out bench/results/training_jobs.json]
@@ -59,9 +67,24 @@ def _hh_demonstrations(hh: str, count: int) -> list[tuple[list[dict], str]]:
     return demos
 
 
-def prepare(hh: str, demo_count: int) -> dict:
-    """Imports the pairs (with their preference snapshot), has an annotator
-    write the demonstrations through demonstration tasks, snapshots them."""
+def _split_halves(hh: str, workdir: Path) -> tuple[Path, Path]:
+    """The HH file's lines in two files: the first half and the rest."""
+    import gzip
+
+    opener = gzip.open if hh.endswith(".gz") else open
+    with opener(hh, "rt", encoding="utf-8") as stream:
+        lines = [line for line in stream if line.strip()]
+    half = len(lines) // 2
+    first, second = workdir / "hh-a.jsonl", workdir / "hh-b.jsonl"
+    first.write_text("".join(lines[:half]), encoding="utf-8")
+    second.write_text("".join(lines[half:]), encoding="utf-8")
+    return first, second
+
+
+def prepare(hh: str, demo_count: int, *, evaluate: bool = False, eval_prompts: int = 64, workdir: Path) -> dict:
+    """Imports the pairs (with their preference snapshot; with `evaluate`,
+    two halves and an evaluation set drawn first), has an annotator write
+    the demonstrations through demonstration tasks, snapshots them."""
     from django.core.management import call_command
 
     from accounts.models import Role, User
@@ -76,7 +99,13 @@ def prepare(hh: str, demo_count: int) -> dict:
     admin = User.objects.create_superuser("bench-admin", "", "x", role=Role.ADMIN)
     annotator = User.objects.create_user("bench-annotator", "", "x", role=Role.ANNOTATOR)
     started = time.perf_counter()
-    call_command("import_prompts", hh, "--format", "hh", "--snapshot", "hh-harmless", stdout=open(os.devnull, "w"))
+    quiet = open(os.devnull, "w")
+    if evaluate:
+        first, second = _split_halves(hh, workdir)
+        call_command("import_prompts", str(first), "--format", "hh", "--snapshot", "hh-harmless", stdout=quiet)
+        call_command("import_prompts", str(second), "--format", "hh", "--snapshot", "hh-judge", stdout=quiet)
+    else:
+        call_command("import_prompts", hh, "--format", "hh", "--snapshot", "hh-harmless", stdout=quiet)
     imported_s = time.perf_counter() - started
     written = 0
     for messages, answer in _hh_demonstrations(hh, demo_count):
@@ -87,7 +116,7 @@ def prepare(hh: str, demo_count: int) -> dict:
         demonstration_submit(assignment=assignment, content=answer)
         written += 1
     demos = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
-    return {
+    prepared = {
         "admin": admin,
         "base": base,
         "preferences": DatasetSnapshot.objects.get(name="hh-harmless"),
@@ -95,6 +124,17 @@ def prepare(hh: str, demo_count: int) -> dict:
         "demonstrations": written,
         "import_s": imported_s,
     }
+    if evaluate:
+        from evaluation.services import evaluation_set_from_snapshot
+
+        judge_data = DatasetSnapshot.objects.get(name="hh-judge")
+        prepared["judge_data"] = judge_data
+        # Drawn from the judge's half, before anything trains: no export
+        # holds these prompts from now on (policy RM, PPO, DPO, judge alike).
+        prepared["evaluation_set"] = evaluation_set_from_snapshot(
+            name="hh-held-out", purpose="general", snapshot=judge_data, created_by=admin, count=eval_prompts
+        )
+    return prepared
 
 
 def run_job(admin, kind: str, preset: str, overrides: dict, **inputs) -> dict:
@@ -109,7 +149,7 @@ def run_job(admin, kind: str, preset: str, overrides: dict, **inputs) -> dict:
         "kind": kind,
         "preset": preset,
         "hyperparameters": json.dumps(overrides),
-        **{name: value.pk for name, value in inputs.items()},
+        **{name: [v.pk for v in value] if isinstance(value, list) else value.pk for name, value in inputs.items()},
     }
     response = client.post("/jobs/new/", data)
     if response.status_code != 302:
@@ -131,9 +171,28 @@ def run_job(admin, kind: str, preset: str, overrides: dict, **inputs) -> dict:
         "recipe_wall_time_s": summary.get("wall_time_s"),
         "steps": summary.get("steps"),
         "config": job.config,
-        "final": summary.get("final", {}),
+        "final": job.results if job.kind == "evaluate" else summary.get("final", {}),
         "job_record": job,
     }
+
+
+def evaluate(admin, preset: str, overrides: dict, candidate, baseline, judge, evaluation_set) -> dict:
+    result = run_job(
+        admin,
+        "evaluate",
+        preset,
+        overrides,
+        base_version=candidate,
+        baseline_version=baseline,
+        judge_versions=[judge],
+        evaluation_set=evaluation_set,
+    )
+    answers = Path(result["job_record"].directory) / "output" / "answers.jsonl"
+    rows = [json.loads(line) for line in answers.read_text().splitlines()]
+    result["samples"] = [
+        {"prompt": r["prompt"][-1]["content"], "candidate": r["candidate"], "baseline": r["baseline"]} for r in rows[:4]
+    ]
+    return result
 
 
 def _curve(job, *keys) -> list[dict]:
@@ -142,6 +201,20 @@ def _curve(job, *keys) -> list[dict]:
         for m in job.metrics.all()
         if any(k in m.values for k in keys)
     ]
+
+
+def _shown(results: dict) -> str:
+    keys = (
+        "win_rate",
+        "win_rate_low",
+        "win_rate_high",
+        "length_controlled_win_rate",
+        "mean_length_candidate",
+        "mean_length_baseline",
+        "no_eos_share_candidate",
+        "reward_length_correlation",
+    )
+    return ", ".join(f"{k}={results[k]:.3f}" for k in keys if isinstance(results.get(k), float))
 
 
 def main():
@@ -160,9 +233,15 @@ def main():
     parser.add_argument(
         "--only", choices=["sft", "reward", "ppo"], action="append", help="run these jobs only (PPO needs both others)"
     )
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="split the pairs for a judge, add DPO, and evaluate SFT, PPO and DPO (see the docstring)",
+    )
+    parser.add_argument("--eval-prompts", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench/results/training_jobs.json"))
     args = parser.parse_args()
-    overrides: dict[str, dict] = {"sft": {}, "reward": {}, "ppo": {}}
+    overrides: dict[str, dict] = {"sft": {}, "reward": {}, "ppo": {}, "dpo": {}, "evaluate": {}}
     for item in args.overrides:
         kind, _, assignment = item.partition(":")
         key, _, value = assignment.partition("=")
@@ -186,7 +265,7 @@ def main():
     import django
 
     django.setup()
-    inputs = prepare(args.hh, args.demos)
+    inputs = prepare(args.hh, args.demos, evaluate=args.evaluate, eval_prompts=args.eval_prompts, workdir=workdir)
     print(
         f"imported {args.hh} in {inputs['import_s']:.1f} s; {inputs['demonstrations']} demonstrations written",
         flush=True,
@@ -231,9 +310,39 @@ def main():
                 snapshot=inputs["preferences"],
             )
             ppo["curve"] = _curve(ppo["job_record"], *PPO_CURVES)
+        if args.evaluate:
+            from registry.models import ModelVersion
+
+            def version(result):
+                return ModelVersion.objects.get(job_id=result["job"])
+
+            sft_version, ppo_version = version(sft), version(jobs["ppo"])
+            dpo = jobs["dpo"] = run_job(
+                admin, "dpo", args.preset, overrides["dpo"], base_version=sft_version, snapshot=inputs["preferences"]
+            )
+            judge = jobs["judge"] = run_job(
+                admin,
+                "reward",
+                args.preset,
+                overrides["reward"],
+                base_version=inputs["base"],
+                snapshot=inputs["judge_data"],
+            )
+            judge_version, held_out = version(judge), inputs["evaluation_set"]
+            comparisons = report["evaluations"] = {}
+            for name, candidate, baseline in (
+                ("sft_vs_bundled", sft_version, inputs["base"]),
+                ("ppo_vs_sft", ppo_version, sft_version),
+                ("dpo_vs_sft", version(dpo), sft_version),
+                ("ppo_vs_dpo", ppo_version, version(dpo)),
+            ):
+                comparisons[name] = evaluate(
+                    admin, args.preset, overrides["evaluate"], candidate, baseline, judge_version, held_out
+                )
+                print(f"  {name}: {_shown(comparisons[name]['final'])}", flush=True)
     finally:
         worker.stop()
-    for result in report["jobs"].values():
+    for result in [*report["jobs"].values(), *report.get("evaluations", {}).values()]:
         del result["job_record"]
     Path(args.out).write_text(json.dumps(report, indent=1))
     for name, result in report["jobs"].items():
