@@ -2,30 +2,19 @@
 hash of a file it learnt from."""
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 from django.conf import settings
 
+from core.checkout import checkout_commit
+
 
 def code_version() -> str:
-    """The git commit of this checkout (with "-dirty" when tracked files
-    differ), or the recipe package's version where there is no git. Read
-    for each job, as the checkout may change while a worker lives."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=settings.BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.strip()
-        return f"git:{head}{'-dirty' if dirty else ''}"
-    except (OSError, subprocess.SubprocessError):
-        pass
+    """The git commit of this checkout (core.checkout), or the recipe
+    package's version where there is no git. Read for each job."""
+    commit = checkout_commit()
+    if commit is not None:
+        return f"git:{commit}"
     try:
         from importlib import import_module
 

@@ -21,7 +21,6 @@ import io
 import math
 import os
 import shutil
-import subprocess
 import tempfile
 import zipfile
 from collections import Counter
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core.checkout import checkout_commit
 from core.errors import UserError
 
 from .datasets import export_rows, format_check, formats_for, snapshot_rows
@@ -177,19 +177,6 @@ def _size_category(count: int) -> str:
     return "1M<n<10M" if count < 10_000_000 else "n>10M"
 
 
-def _app_commit() -> str | None:
-    """The git commit of this checkout, where it is one."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
-
-
 def _ids(rows: list[dict]) -> list[int]:
     return [int(row["id"].rpartition("-")[2]) for row in rows]
 
@@ -296,7 +283,7 @@ def dataset_card(*, snapshot: DatasetSnapshot, fmt: str, rows: list[dict], featu
     info = DatasetInfo(features=features, splits=splits, download_size=download_size, dataset_size=num_bytes)
     DatasetInfosDict({"default": info}).to_dataset_card_data(data)
     filters = "; ".join(f"{key}: {value}" for key, value in snapshot.filters.items()) or "none (every finished item)"
-    commit = _app_commit()
+    commit = checkout_commit()
     licence = (
         "`other`: no licence was chosen for this export. Set DATASET_LICENSE to the licence the data may be "
         "shared under (an identifier the Hub knows, e.g. `cc-by-4.0`) once the prompts' and answers' origins "
