@@ -43,8 +43,14 @@ def latest_evaluation(*, candidate: ModelVersion, baseline: ModelVersion) -> Tra
     )
 
 
-def promotion_check(*, version: ModelVersion) -> PromotionCheck:
-    serving = serving_model_version()
+_UNREAD = object()
+
+
+def promotion_check(*, version: ModelVersion, serving=_UNREAD) -> PromotionCheck:
+    """`serving`: the serving policy when the caller read it already (the
+    versions page checks every version against the same one)."""
+    if serving is _UNREAD:
+        serving = serving_model_version()
     if serving is None:
         return PromotionCheck(True, "No policy serves chat yet.")
     if serving.pk == version.pk:

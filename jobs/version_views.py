@@ -25,8 +25,9 @@ from .promotion import promotion_check, version_promote
 @require_GET
 def model_version_list_view(request):
     versions = list(model_version_list())
+    serving = next((v for v in versions if v.is_serving and v.kind == ModelVersion.Kind.POLICY), None)
     gates = {
-        version.pk: promotion_check(version=version)
+        version.pk: promotion_check(version=version, serving=serving)
         for version in versions
         if version.kind == ModelVersion.Kind.POLICY and not version.is_serving
     }
