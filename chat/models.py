@@ -17,6 +17,11 @@ class Conversation(models.Model):
     temperature = models.FloatField(default=0.7)
     top_p = models.FloatField(default=0.9)
     max_new_tokens = models.PositiveIntegerField(default=512)
+    # The policy version picked for this conversation's answers; null means
+    # whatever version is serving when each answer is written.
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     current_leaf = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
