@@ -111,6 +111,14 @@ class Task(models.Model):
         PromptImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )
     import_fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The reward model's smallest score gap between two of a ranking task's
+    # candidates, and which reward model it came from (labeling.routing):
+    # a small gap is a pair the model cannot tell apart, where a ranking
+    # teaches it most. Empty until scored.
+    reward_margin = models.FloatField(null=True, blank=True)
+    reward_margin_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -406,3 +414,78 @@ class CandidateGeneration(models.Model):
 
     def __str__(self):
         return f"Generation #{self.pk} for prompt #{self.prompt_id} ({self.state})"
+
+
+class GoldItem(models.Model):
+    """A ranking task with a known answer (labeling.gold): served to
+    annotators unannounced, at LABELING_GOLD_RATE, to measure them. Its
+    answers are scored against `reference` and kept out of consensus, so
+    they move neither the item's ranking nor anyone's agreement. Retiring
+    one (`active` off) stops serving it; its scored answers stay."""
+
+    class Source(models.TextChoices):
+        CONSENSUS = "consensus", "The task's consensus"
+        MANUAL = "manual", "Set by an admin"
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="gold")
+    # Groups of candidate ids, best first, as a Ranking's.
+    reference = models.JSONField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"Gold item for task #{self.task_id}"
+
+
+class GoldAnswer(models.Model):
+    """An annotator's ranking of a gold item, scored against its reference
+    (labeling.consensus.pairwise_agreement: Kendall's tau mapped onto 0..1)
+    and whether their top choice was the reference's."""
+
+    ranking = models.OneToOneField(Ranking, on_delete=models.CASCADE, related_name="gold_answer")
+    gold_item = models.ForeignKey(GoldItem, on_delete=models.CASCADE, related_name="answers")
+    score = models.FloatField()
+    top_match = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Gold answer {self.score:.2f} to task #{self.gold_item.task_id}"
+
+
+class GoldHold(models.Model):
+    """An annotator held for review: their gold accuracy fell under
+    LABELING_GOLD_HOLD_BELOW, so they get gold tasks only until an admin
+    clears the hold (who and when are kept). Only gold answers given after
+    the last cleared hold count towards the next one."""
+
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gold_holds")
+    accuracy = models.FloatField()
+    num_answers = models.PositiveIntegerField()
+    held_at = models.DateTimeField(auto_now_add=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotator"], condition=Q(cleared_at__isnull=True), name="labeling_one_open_gold_hold"
+            )
+        ]
+
+    def __str__(self):
+        state = "cleared" if self.cleared_at else "held"
+        return f"Annotator #{self.annotator_id} {state} at gold accuracy {self.accuracy:.2f}"
