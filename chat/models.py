@@ -23,6 +23,11 @@ class Conversation(models.Model):
         "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     current_leaf = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The upload it came from, for a conversation imported from another app
+    # (chat.imports): its times are the original ones, its turns the export's.
+    chat_import = models.ForeignKey(
+        "ChatImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     # Deleting hides the conversation from its owner at once; the rows stay
@@ -210,3 +215,41 @@ class SettingsPreset(GenerationSettings):
 
     def __str__(self):
         return self.name
+
+
+class ChatImport(models.Model):
+    """One upload of another app's chat export (chat.imports): who sent
+    which file, and what came of it. Kept after the file is gone, as the
+    user's record of their imports; `shares_prompts` is their consent that
+    the imported prompts join the labeling pool (off unless ticked)."""
+
+    class Format(models.TextChoices):
+        CHATGPT = "chatgpt", "ChatGPT export"
+        OPEN_WEBUI = "open_webui", "Open WebUI export"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting to import"
+        IMPORTING = "importing", "Importing"
+        MODERATING = "moderating", "Checking with moderation"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_imports")
+    format = models.CharField(max_length=16, choices=Format.choices)
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveBigIntegerField()
+    shares_prompts = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    error = models.CharField(max_length=500, blank=True, default="")
+    # conversations, messages, skipped ({what: how many}), moderated,
+    # flagged, prompts_shared: chat.imports_service fills them as it goes.
+    counts = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_format_display()}: {self.file_name}"
