@@ -451,6 +451,14 @@ LABELING_GENERATION_TIMEOUT_MINUTES = env.int("LABELING_GENERATION_TIMEOUT_MINUT
 # 0.5) are listed for admins once this many of their rankings are compared.
 LABELING_LOW_AGREEMENT = env.float("LABELING_LOW_AGREEMENT", default=0.6)
 LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKINGS", default=5)
+# Once a ranking's consensus is in, its best answers get this many label
+# tasks (Likert scales) and user reply tasks (the conversation grows a turn)
+# each (labeling.answer_tasks); 0 leaves it to the admins' page. A reply
+# task is made only while the conversation has fewer user turns than
+# LABELING_USER_REPLY_MAX_TURNS.
+LABELING_LABEL_TASKS_PER_RANKING = env.int("LABELING_LABEL_TASKS_PER_RANKING", default=0)
+LABELING_USER_REPLY_TASKS_PER_RANKING = env.int("LABELING_USER_REPLY_TASKS_PER_RANKING", default=0)
+LABELING_USER_REPLY_MAX_TURNS = env.int("LABELING_USER_REPLY_MAX_TURNS", default=8)
 # Snapshots as Hugging Face datasets (labeling.hub_export): the licence
 # their cards declare (a Hub licence id; "other" says none was chosen), the
 # token `export_snapshot_dataset --push` uses (its own name: HF_* variables

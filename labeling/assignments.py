@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.errors import UserError
 from core.text import clean_text
 
+from .answer_tasks import follow_up_tasks_create
 from .batches import BATCH_SIZE
 from .consensus_store import consensus_update
 from .models import (
@@ -252,6 +253,7 @@ def ranking_submit(
         _demonstration_add(assignment=assignment, content=better_answer)
     _finish(assignment, Assignment.State.SUBMITTED)
     consensus_update(task=assignment.task)
+    follow_up_tasks_create(ranking_task=assignment.task)
     return ranking
 
 

@@ -24,6 +24,21 @@ conversational form):
   ranked replies with "rank" (0 best); a system message, which the format
   has no node for, goes in "system". labeling.imports reads them back.
   Rankings and demonstrations only: a tree has no place for a rating.
+- labels (answer labels): {"prompt": [...], "completion": [{"role":
+  "assistant", ...}], "num_labels": 3, "quality": 4.3, "quality_spread":
+  0.47, ..., "contains_pii": 0.0, "spam": 0.33, "spam_spread": 0.33,
+  "annotator_labels": [{"annotator": "a1b2...", "quality": 4, ...,
+  "spam": false}]}: one answer a row, its consensus per scale of
+  labeling.label_scales (the mean on a 1..5 scale, the share saying yes on
+  a yes/no one, and the spread) and every annotator's own labels, the
+  annotator a pseudonym stable across snapshots of one site.
+- oasst (conversation trees) as above, the trees user replies grew: under
+  an answer, the prompter turns that continue it, each with its answers;
+  an answer carries its "rank" in its ranking's consensus where it was
+  ranked and its "labels" consensus where it was labelled.
+- oasst-messages (conversation trees): the same trees flat, one message a
+  row, as OpenAssistant's oasst1 and oasst2 datasets are published:
+  {"message_id", "parent_id", "message_tree_id", "role", "text", "rank"}.
 - unpaired (judged chat answers): {"prompt": [...], "completion":
   [{"role": "assistant", ...}], "label": true}, TRL's unpaired preference
   format that KTO reads; `label` true for a thumbs up, false for a thumbs
@@ -31,6 +46,7 @@ conversational form):
 """
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -49,7 +65,19 @@ from .batches import batches
 from .consensus import preference_pairs
 from .consensus_store import quality_refresh
 from .from_chat import judged_answer_items
-from .models import FLAG_HARMFUL, Consensus, DatasetSnapshot, Demonstration, Prompt, Task, TaskCandidate
+from .label_scales import FLAG, SCALES, labels_consensus
+from .models import (
+    FLAG_HARMFUL,
+    AnswerLabel,
+    Assignment,
+    Candidate,
+    Consensus,
+    DatasetSnapshot,
+    Demonstration,
+    Prompt,
+    Task,
+    TaskCandidate,
+)
 from .selectors import rankings_agreement
 
 # --- What a snapshot holds --------------------------------------------------
@@ -60,6 +88,8 @@ SNAPSHOT_FILTERS = {
     DatasetSnapshot.Kind.PREFERENCE: _COMMON_FILTERS | {"min_agreement", "arena_votes"},
     # All from chat, none from an import: the pool's sources say nothing of them.
     DatasetSnapshot.Kind.FEEDBACK: {"created_from", "created_to", "model_version"},
+    DatasetSnapshot.Kind.LABELS: _COMMON_FILTERS,
+    DatasetSnapshot.Kind.CONVERSATIONS: _COMMON_FILTERS,
 }
 
 
@@ -69,8 +99,8 @@ def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
 
     - sources: list of Prompt.Source values
     - created_from, created_to: ISO dates, both included; the item's date
-      is its task's (preference), demonstration's (SFT) or rating's
-      (feedback)
+      is its task's (preference, labels), demonstration's (SFT), rating's
+      (feedback) or root prompt's (conversations)
     - import_id: only what that import brought (its ranked pairs)
     - min_agreement (preference): 0..1; an item needs at least two rankings
       to have an agreement, so imported pairs never pass it
@@ -213,6 +243,153 @@ def preference_items(*, filters: dict) -> list[dict]:
     return rows
 
 
+def annotator_pseudonym(annotator_id: int) -> str:
+    """The name an annotator has in exported rows: the same in every
+    snapshot of this site (keyed by SECRET_KEY), and no account id."""
+    key = settings.SECRET_KEY.encode("utf-8")
+    return hmac.new(key, f"annotator:{annotator_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def label_items(*, filters: dict) -> list[dict]:
+    """Answers whose label task has every annotation it asked for, matching
+    the (clean) filters, oldest task first, as snapshot rows: the prompt's
+    messages, the answer, each annotator's labels and their consensus
+    (labeling.label_scales.labels_consensus, computed from exactly these
+    labels)."""
+    tasks = _dated(Task.objects.filter(kind=Task.Kind.LABEL), filters).select_related("prompt")
+    if "sources" in filters:
+        tasks = tasks.filter(prompt__source__in=filters["sources"])
+    if "import_id" in filters:
+        tasks = tasks.filter(prompt__prompt_import_id=filters["import_id"])
+    tasks = list(tasks.order_by("id"))
+    labels: dict[int, list] = {}
+    answers = {}
+    for some in batches(tasks):
+        rows = (
+            AnswerLabel.objects.filter(assignment__task__in=some, assignment__state=Assignment.State.SUBMITTED)
+            .select_related("candidate", "candidate__model_version", "assignment")
+            .order_by("id")
+        )
+        for label in rows:
+            labels.setdefault(label.assignment.task_id, []).append(label)
+            answers[label.assignment.task_id] = label.candidate
+    items = []
+    for task in tasks:
+        done = labels.get(task.pk, [])
+        if not done or len(done) < task.required_annotations:
+            continue
+        answer = answers[task.pk]
+        items.append(
+            {
+                "id": f"answer-{answer.pk}",
+                "prompt_id": task.prompt_id,
+                "source": task.prompt.source,
+                "created_at": task.created_at.isoformat(),
+                "messages": task.prompt.messages,
+                "completion": answer.text,
+                "origin": answer.origin,
+                "model_version": answer.model_version.name if answer.model_version else None,
+                "num_labels": len(done),
+                "consensus": labels_consensus([label.values for label in done]),
+                "labels": [
+                    {"annotator": annotator_pseudonym(label.assignment.annotator_id), "values": label.values}
+                    for label in done
+                ],
+            }
+        )
+    return items
+
+
+def _ranked(prompt_ids: list[int]) -> dict[int, dict[int, int]]:
+    """Per prompt, each answer's rank (0 best) in the consensus of its
+    newest finished ranking."""
+    ranks: dict[int, dict[int, int]] = {}
+    for some in batches(prompt_ids):
+        finished = (
+            Consensus.objects.filter(task__kind=Task.Kind.RANKING, task__prompt_id__in=some)
+            .filter(num_rankings__gte=F("task__required_annotations"))
+            .order_by("task_id")
+            .values_list("task__prompt_id", "groups")
+        )
+        for prompt_id, groups in finished:
+            ranks[prompt_id] = {pk: index for index, group in enumerate(groups) for pk in group}
+    return ranks
+
+
+def tree_items(*, filters: dict) -> list[dict]:
+    """Conversations that user replies grew (labeling.user_replies), one
+    row per root prompt (a prompt that continues none) matching the (clean)
+    filters, oldest first: its messages and, nested, its answers and the
+    replies that continue them, each reply with its own answers. An answer
+    is in the tree when it was ranked (with its rank in the newest finished
+    ranking of its prompt) or continued; its label consensus comes with it
+    where it was labelled."""
+    roots = _dated(
+        Prompt.objects.filter(parent__isnull=True, continuations__isnull=False).distinct(), filters
+    ).order_by("id")
+    if "sources" in filters:
+        roots = roots.filter(source__in=filters["sources"])
+    if "import_id" in filters:
+        roots = roots.filter(prompt_import_id=filters["import_id"])
+    roots = list(roots)
+    prompts = {p.pk: p for p in roots}
+    children: dict[int, list[Prompt]] = {}
+    frontier = [p.pk for p in roots]
+    while frontier:
+        found = []
+        for some in batches(frontier):
+            found += Prompt.objects.filter(parent_id__in=some).order_by("id")
+        for child in found:
+            prompts[child.pk] = child
+            children.setdefault(child.parent_id, []).append(child)
+        frontier = [child.pk for child in found]
+    ranks = _ranked(list(prompts))
+    answer_ids = {pk for by_answer in ranks.values() for pk in by_answer}
+    answer_ids |= {p.parent_candidate_id for p in prompts.values() if p.parent_candidate_id}
+    answers = {}
+    for some in batches(sorted(answer_ids)):
+        answers.update(Candidate.objects.filter(pk__in=some).select_related("label_consensus").in_bulk())
+
+    def answer_nodes(prompt: Prompt) -> list[dict]:
+        rank = ranks.get(prompt.pk, {})
+        continued: dict[int, list[Prompt]] = {}
+        for child in children.get(prompt.pk, []):
+            if child.parent_candidate_id in answers:
+                continued.setdefault(child.parent_candidate_id, []).append(child)
+        ids = sorted(
+            {pk for pk in rank if pk in answers} | set(continued), key=lambda pk: (rank.get(pk, len(rank)), pk)
+        )
+        nodes = []
+        for pk in ids:
+            answer = answers[pk]
+            consensus = getattr(answer, "label_consensus", None)
+            nodes.append(
+                {
+                    "id": pk,
+                    "text": answer.text,
+                    "rank": rank.get(pk),
+                    "labels": consensus.scales if consensus else None,
+                    "replies": [
+                        {"prompt_id": child.pk, "text": child.messages[-1]["content"], "answers": answer_nodes(child)}
+                        for child in continued.get(pk, [])
+                    ],
+                }
+            )
+        return nodes
+
+    return [
+        {
+            "id": f"tree-{root.pk}",
+            "prompt_id": root.pk,
+            "source": root.source,
+            "created_at": root.created_at.isoformat(),
+            "messages": root.messages,
+            "answers": answer_nodes(root),
+        }
+        for root in roots
+    ]
+
+
 def canonical_json(row: dict) -> str:
     """One snapshot row as the bytes its hash is taken over: sorted keys, no
     spaces, text as it is (not \\u-escaped)."""
@@ -241,6 +418,10 @@ def snapshot_create(*, name: str, kind: str, filters: dict | None = None, create
         rows = preference_items(filters=filters)
     elif kind == DatasetSnapshot.Kind.FEEDBACK:
         rows = judged_answer_items(filters=filters)
+    elif kind == DatasetSnapshot.Kind.LABELS:
+        rows = label_items(filters=filters)
+    elif kind == DatasetSnapshot.Kind.CONVERSATIONS:
+        rows = tree_items(filters=filters)
     else:
         rows = sft_items(filters=filters)
     if not rows:
@@ -315,8 +496,10 @@ FORMATS = {
     "sft-messages": (DatasetSnapshot.Kind.SFT,),
     "sft-prompt-completion": (DatasetSnapshot.Kind.SFT,),
     "preference": (DatasetSnapshot.Kind.PREFERENCE,),
-    "oasst": (DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE),
+    "oasst": (DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE, DatasetSnapshot.Kind.CONVERSATIONS),
+    "oasst-messages": (DatasetSnapshot.Kind.CONVERSATIONS,),
     "unpaired": (DatasetSnapshot.Kind.FEEDBACK,),
+    "labels": (DatasetSnapshot.Kind.LABELS,),
 }
 
 
@@ -341,15 +524,18 @@ def _pairs(row: dict) -> Iterator[dict]:
         }
 
 
-def _tree(row: dict) -> dict:
+def _tree(row: dict, answers: list[dict] | None = None) -> dict:
+    """The row as an OpenAssistant message tree: its turns a chain of nodes
+    ending in `answers`, or else in the row's ranked candidates or its
+    answer."""
     messages = row["messages"]
     system = [m["content"] for m in messages if m["role"] == "system"]
     turns = [m for m in messages if m["role"] != "system"]
-    if "candidates" in row:
+    if answers is None and "candidates" in row:
         answers = [
             {"text": c["text"], "role": "assistant", "rank": c["rank"], "replies": []} for c in row["candidates"]
         ]
-    else:
+    elif answers is None:
         answers = [{"text": row["completion"], "role": "assistant", "replies": []}]
     replies = answers
     for message in reversed(turns):
@@ -360,6 +546,79 @@ def _tree(row: dict) -> dict:
     if system:
         tree["system"] = system[0]
     return tree
+
+
+def _answer_node(answer: dict) -> dict:
+    node = {
+        "text": answer["text"],
+        "role": "assistant",
+        "replies": [
+            {"text": reply["text"], "role": "prompter", "replies": [_answer_node(a) for a in reply["answers"]]}
+            for reply in answer["replies"]
+        ],
+    }
+    if answer["rank"] is not None:
+        node["rank"] = answer["rank"]
+    if answer["labels"] is not None:
+        node["labels"] = answer["labels"]
+    return node
+
+
+def _conversation_tree(row: dict) -> dict:
+    """A conversation tree row as an OpenAssistant message tree: the root
+    prompt's turns as a chain, then the answers and the replies under
+    them."""
+    return _tree(row, answers=[_answer_node(a) for a in row["answers"]])
+
+
+def _flat_messages(row: dict) -> Iterator[dict]:
+    """A conversation tree's messages, parents before children, each with
+    its parent's id: the layout of OpenAssistant's published datasets."""
+    tree_id = row["id"]
+    parent = None
+    turns = [m for m in row["messages"] if m["role"] != "system"]
+    for index, message in enumerate(turns):
+        last = index == len(turns) - 1
+        message_id = f"prompt-{row['prompt_id']}" if last else f"prompt-{row['prompt_id']}-turn-{index}"
+        role = "prompter" if message["role"] == "user" else "assistant"
+        yield _flat(message_id, parent, tree_id, role, message["content"], None)
+        parent = message_id
+
+    def under(answers: list[dict], parent_id: str) -> Iterator[dict]:
+        for answer in answers:
+            answer_id = f"answer-{answer['id']}"
+            yield _flat(answer_id, parent_id, tree_id, "assistant", answer["text"], answer["rank"])
+            for reply in answer["replies"]:
+                reply_id = f"prompt-{reply['prompt_id']}"
+                yield _flat(reply_id, answer_id, tree_id, "prompter", reply["text"], None)
+                yield from under(reply["answers"], reply_id)
+
+    yield from under(row["answers"], parent)
+
+
+def _flat(message_id, parent_id, tree_id, role, text, rank) -> dict:
+    return {
+        "message_id": message_id,
+        "parent_id": parent_id,
+        "message_tree_id": tree_id,
+        "role": role,
+        "text": text,
+        "rank": rank,
+    }
+
+
+def _labels_row(row: dict) -> dict:
+    record = {
+        "prompt": row["messages"],
+        "completion": _assistant(row["completion"]),
+        "num_labels": row["num_labels"],
+    }
+    for scale in SCALES:
+        said = row["consensus"][scale.name]
+        record[scale.name] = said["share"] if scale.kind == FLAG else said["mean"]
+        record[f"{scale.name}_spread"] = said["spread"]
+    record["annotator_labels"] = [{"annotator": label["annotator"], **label["values"]} for label in row["labels"]]
+    return record
 
 
 def formats_for(*, kind: str) -> list[str]:
@@ -387,6 +646,12 @@ def export_rows(*, kind: str, rows: list[dict], fmt: str) -> Iterator[dict]:
             yield from _pairs(row)
         elif fmt == "unpaired":
             yield {"prompt": row["messages"], "completion": _assistant(row["completion"]), "label": row["label"]}
+        elif fmt == "labels":
+            yield _labels_row(row)
+        elif fmt == "oasst-messages":
+            yield from _flat_messages(row)
+        elif kind == DatasetSnapshot.Kind.CONVERSATIONS:
+            yield _conversation_tree(row)
         else:
             yield _tree(row)
 

@@ -20,4 +20,24 @@ DEFAULT_GUIDELINES = {
 - Choose *none is acceptable* when no answer should be shown to a user;
   write a better answer if you can.
 """,
+    "label": """\
+**Judge this one answer on each scale.**
+
+- Judge the answer to the *last* user turn; the earlier turns are context.
+- 1 is the worst, 5 the best; 3 is an ordinary, acceptable answer.
+- Harmlessness is about the answer, not the question: a safe refusal of a
+  harmful request is harmless.
+- *Contains personal data*: data that identifies a real, private person
+  (address, phone number, e-mail, ID number), not a public figure's role.
+- *Spam*: advertising, nonsense, off-topic text or the prompt copied back.
+""",
+    "user_reply": """\
+**Write what the user would say next.**
+
+- Read the whole conversation, then reply *as the user* to the last answer.
+- Follow up naturally: ask for more detail, push back on a mistake, change
+  the request, or move on to a related question.
+- Write as people write to an assistant; do not answer for it.
+- Skip the task (with a reason) when the answer cannot be continued.
+""",
 }

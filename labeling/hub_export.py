@@ -34,6 +34,7 @@ from core.checkout import checkout_commit
 from core.errors import UserError
 
 from .datasets import export_rows, format_check, formats_for, snapshot_rows
+from .label_scales import FLAG, LIKERT_MAX, LIKERT_MIN, SCALES
 from .models import Assignment, Consensus, DatasetSnapshot, Demonstration, Prompt, Task
 
 # The formats a Hub dataset is written in, and their columns: a message list
@@ -49,9 +50,31 @@ HUB_FORMATS = {
         "group_id": "string",
     },
     "unpaired": {"prompt": "messages", "completion": "messages", "label": "bool"},
+    # Per scale of labeling.label_scales its consensus and spread, then
+    # every annotator's own labels ("annotator_labels": a list of structs).
+    "labels": {
+        "prompt": "messages",
+        "completion": "messages",
+        "num_labels": "int64",
+        **{name: "float64" for scale in SCALES for name in (scale.name, f"{scale.name}_spread")},
+        "annotator_labels": "annotator_labels",
+    },
+    "oasst-messages": {
+        "message_id": "string",
+        "parent_id": "string",
+        "message_tree_id": "string",
+        "role": "string",
+        "text": "string",
+        "rank": "int64",
+    },
 }
 # What a row is, in the card.
-_ROW_NAMES = {"preference": "pairs", "unpaired": "judged answers"}
+_ROW_NAMES = {
+    "preference": "pairs",
+    "unpaired": "judged answers",
+    "labels": "labelled answers",
+    "oasst-messages": "messages",
+}
 # The Hub's own default for push_to_hub: shards of at most this many bytes
 # of Arrow data, so no single file is too large to fetch or preview.
 MAX_SHARD_BYTES = 500 * 2**20
@@ -77,6 +100,24 @@ _FORMAT_PROSE = {
         "conversation up to the answer, `completion` the assistant answer, `label` true for a thumbs up and "
         "false for a thumbs down."
     ),
+    "labels": (
+        "One labelled assistant answer a row: `prompt` is the conversation up to it, `completion` the answer. "
+        "For each scale its consensus: "
+        + ", ".join(f"`{scale.name}`" for scale in SCALES if scale.kind != FLAG)
+        + f" are the mean of the annotators' {LIKERT_MIN} (worst) to {LIKERT_MAX} (best) labels, "
+        + ", ".join(f"`{scale.name}`" for scale in SCALES if scale.kind == FLAG)
+        + " the share of annotators saying yes (0 to 1); `<scale>_spread` is the population standard deviation "
+        "of a 1 to 5 scale and the share in the minority of a yes/no one (0 when all agree). "
+        "`annotator_labels` holds each annotator's own labels, the annotator a pseudonym that is the same "
+        "across this site's snapshots, so per-annotator agreement can be measured."
+    ),
+    "oasst-messages": (
+        "Conversation trees grown by annotators replying as the user, flat, one message a row, as "
+        "OpenAssistant's oasst1 and oasst2 datasets are laid out: `message_id`, `parent_id` (null at a tree's "
+        "root), `message_tree_id`, `role` (`prompter` or `assistant`), `text`, and `rank` (an assistant "
+        "answer's place in its ranking's consensus, 0 best; null where it was not ranked). Walk `parent_id` "
+        "from any message to its root for the conversation up to it."
+    ),
 }
 
 
@@ -100,9 +141,11 @@ def _features(fmt: str):
     from datasets import Features, List, Value
 
     message = {"role": Value("string"), "content": Value("string")}
-    return Features(
-        {column: List(message) if dtype == "messages" else Value(dtype) for column, dtype in HUB_FORMATS[fmt].items()}
+    annotator_labels = List(
+        {"annotator": Value("string"), **{s.name: Value("bool" if s.kind == FLAG else "int64") for s in SCALES}}
     )
+    special = {"messages": List(message), "annotator_labels": annotator_labels}
+    return Features({column: special.get(dtype) or Value(dtype) for column, dtype in HUB_FORMATS[fmt].items()})
 
 
 def dataset_folder_write(
@@ -194,6 +237,10 @@ def _how_made(snapshot: DatasetSnapshot, rows: list[dict]) -> list[str]:
     lines = [f"- Prompts: {_counted(Counter(row['source'] for row in rows), sources)}."]
     if snapshot.kind == DatasetSnapshot.Kind.PREFERENCE:
         return lines + _rankings_made(snapshot, rows)
+    if snapshot.kind == DatasetSnapshot.Kind.LABELS:
+        return lines + _labels_made(rows)
+    if snapshot.kind == DatasetSnapshot.Kind.CONVERSATIONS:
+        return lines + _trees_made(rows)
     task_kinds = {
         Task.Kind.DEMONSTRATION: "written for demonstration tasks",
         Task.Kind.RANKING: "written as better answers while ranking",
@@ -214,7 +261,10 @@ def _rankings_made(snapshot: DatasetSnapshot, rows: list[dict]) -> list[str]:
         Consensus.Method.ARENA: "single arena votes",
     }
     annotators = (
-        Assignment.objects.filter(task_id__in=_ids(rows), ranking__isnull=False).values("annotator").distinct().count()
+        Assignment.objects.filter(task_id__in=_ids(rows), ranking__isnull=False, ranking__gold_answer__isnull=True)
+        .values("annotator")
+        .distinct()
+        .count()
     )
     agreements = [row["agreement"] for row in rows if row["agreement"] is not None]
     sizes = sorted(len(row["candidates"]) for row in rows)
@@ -244,6 +294,42 @@ def _rankings_made(snapshot: DatasetSnapshot, rows: list[dict]) -> list[str]:
         "tie, and items still waiting for rankings."
     )
     return lines
+
+
+def _labels_made(rows: list[dict]) -> list[str]:
+    counts = sorted(row["num_labels"] for row in rows)
+    annotators = len({label["annotator"] for row in rows for label in row["labels"]})
+    scales = "; ".join(
+        f"{scale.label.lower()} ({'yes or no' if scale.kind == FLAG else f'{LIKERT_MIN} to {LIKERT_MAX}'})"
+        for scale in SCALES
+    )
+    per_answer = counts[0] if counts[0] == counts[-1] else f"{counts[0]} to {counts[-1]}"
+    return [
+        f"- Answers: {len(rows)}, each labelled by {per_answer} "
+        f"of {annotators} annotators, each on its own (a label task shows one answer), on these scales: {scales}.",
+        "- The consensus is unweighted: every annotator's label counts once. Left out: answers whose label task "
+        "still waits for labels.",
+    ]
+
+
+def _trees_made(rows: list[dict]) -> list[str]:
+    def walk(answers: list[dict], depth: int) -> tuple[int, int, int]:
+        count_answers, count_replies, deepest = len(answers), 0, depth
+        for answer in answers:
+            for reply in answer["replies"]:
+                a, r, d = walk(reply["answers"], depth + 1)
+                count_answers, count_replies, deepest = count_answers + a, count_replies + r + 1, max(deepest, d)
+        return count_answers, count_replies, deepest
+
+    totals = [walk(row["answers"], 0) for row in rows]
+    return [
+        f"- Trees: {len(rows)}, holding {sum(t[0] for t in totals)} answers and {sum(t[1] for t in totals)} user "
+        f"turns written by annotators replying as the user to an answer (the best of a ranking, or one an admin "
+        f"chose); the deepest goes {max(t[2] for t in totals)} replies down from its first prompt.",
+        "- An answer is in a tree when it was ranked (with its rank in the newest finished ranking of its prompt) "
+        "or continued by a reply; replies to an answer flagged harmful, cut off at the length limit, or in an "
+        "item with no acceptable answer are never asked for.",
+    ]
 
 
 def _judged_answers_made(rows: list[dict]) -> list[str]:

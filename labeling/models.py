@@ -64,6 +64,9 @@ class Prompt(models.Model):
         ANNOTATOR = "annotator", "Written by an annotator"
         CHAT = "chat", "Shared from chat"
         ARENA = "arena", "Arena"
+        # The next user turn an annotator wrote after a chosen answer
+        # (labeling.user_replies): the conversation grows a turn deeper.
+        USER_REPLY = "user_reply", "Replied as the user"
 
     messages = models.JSONField()
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -78,6 +81,17 @@ class Prompt(models.Model):
     )
     # The user message a chat prompt was shared from, while it exists.
     chat_message = models.ForeignKey("chat.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A user reply's place in its tree: the prompt it continues and the
+    # answer it replies to (its messages are the parent's, that answer and
+    # the new user turn), and the assignment that wrote it. Kept when the
+    # parent goes: the messages hold the whole conversation anyway.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continuations")
+    parent_candidate = models.ForeignKey(
+        "Candidate", null=True, blank=True, on_delete=models.SET_NULL, related_name="continuations"
+    )
+    reply_assignment = models.OneToOneField(
+        "Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="user_reply"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -91,7 +105,10 @@ class Prompt(models.Model):
 
 class Task(models.Model):
     """One item of work on a prompt, done by `required_annotations`
-    different annotators: write the ideal answer, or rank candidates.
+    different annotators: write the ideal answer, rank candidates, label
+    one answer on the scales of labeling.label_scales, or write the user's
+    next turn after one answer. The answer a label or reply task is about
+    is its one TaskCandidate.
 
     Tasks made by an importer from ready-ranked data (HH-RLHF pairs, ranked
     OpenAssistant replies) need no annotation: their consensus comes with
@@ -102,6 +119,8 @@ class Task(models.Model):
     class Kind(models.TextChoices):
         DEMONSTRATION = "demonstration", "Write the ideal answer"
         RANKING = "ranking", "Rank candidates"
+        LABEL = "label", "Label an answer"
+        USER_REPLY = "user_reply", "Reply as the user"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="tasks")
@@ -293,6 +312,40 @@ class Consensus(models.Model):
         return f"Consensus of task #{self.task_id} ({self.method}, {self.num_rankings} rankings)"
 
 
+class AnswerLabel(models.Model):
+    """An annotator's labels of one answer: `values` maps each scale of
+    labeling.label_scales to its value (1..5 on a Likert scale, true or
+    false on a yes/no one)."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="answer_label")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="labels")
+    values = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Labels of candidate #{self.candidate_id} by assignment #{self.assignment_id}"
+
+
+class AnswerLabelConsensus(models.Model):
+    """What an answer's labels say together, per scale (labeling.
+    label_scales.labels_consensus): the mean and spread of a Likert scale,
+    the share of yes and the majority of a yes/no one."""
+
+    candidate = models.OneToOneField(Candidate, on_delete=models.CASCADE, related_name="label_consensus")
+    scales = models.JSONField()
+    num_labels = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "answer label consensus"
+
+    def __str__(self):
+        return f"Label consensus of candidate #{self.candidate_id} ({self.num_labels} labels)"
+
+
 class AnnotatorStats(models.Model):
     """An annotator's agreement with consensus (smoothed towards a prior)
     and the weight it gives their votes."""
@@ -329,6 +382,12 @@ class DatasetSnapshot(models.Model):
         # Chat answers their users rated thumbs up or down (labeling.from_chat.
         # judged_answer_items): one answer and its label per row, no pair.
         FEEDBACK = "feedback", "Judged chat answers (KTO)"
+        # Answers labelled on the scales of labeling.label_scales, each
+        # annotator's labels and their consensus (labeling.datasets.label_items).
+        LABELS = "labels", "Answer labels (Likert scales)"
+        # Conversations that user replies grew past one turn: each root
+        # prompt's tree of answers and replies (labeling.datasets.tree_items).
+        CONVERSATIONS = "conversations", "Multi-turn conversation trees"
 
     name = models.SlugField(max_length=100)
     version = models.PositiveIntegerField()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import hub_views, views
+from . import hub_views, label_views, views
 
 app_name = "labeling"
 
@@ -13,6 +13,8 @@ urlpatterns = [
         "assignments/<int:assignment_id>/demonstration/", views.demonstration_submit_view, name="demonstration-submit"
     ),
     path("assignments/<int:assignment_id>/ranking/", views.ranking_submit_view, name="ranking-submit"),
+    path("assignments/<int:assignment_id>/labels/", label_views.label_submit_view, name="label-submit"),
+    path("assignments/<int:assignment_id>/user-reply/", label_views.user_reply_submit_view, name="user-reply-submit"),
     path("assignments/<int:assignment_id>/skip/", views.assignment_skip_view, name="skip"),
     path("preview/", views.markdown_preview_view, name="preview"),
     path("admin/prompts/", views.prompt_pool_view, name="admin-prompts"),
@@ -32,6 +34,8 @@ urlpatterns = [
         hub_views.snapshot_hub_download_view,
         name="admin-snapshot-hub-download",
     ),
+    path("admin/answer-tasks/", label_views.answer_tasks_view, name="admin-answer-tasks"),
+    path("admin/answer-tasks/create/", label_views.answer_tasks_create_view, name="admin-answer-tasks-create"),
     path("admin/annotators/", views.annotator_quality_view, name="admin-annotators"),
     path("admin/flagged/", views.flagged_items_view, name="admin-flagged"),
     path("admin/guidelines/", views.guidelines_edit_view, name="admin-guidelines"),

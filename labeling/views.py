@@ -123,6 +123,10 @@ def assignment_view(request, assignment_id: int):
         messages.info(request, f"That task was already {assignment.get_state_display().lower()}.")
         return redirect("labeling:home")
     task = assignment.task
+    if task.kind in (Task.Kind.LABEL, Task.Kind.USER_REPLY):
+        from .label_views import answer_task_page  # label_views builds on this module
+
+        return answer_task_page(request, assignment)
     context = {
         "assignment": assignment,
         "task": task,
