@@ -279,6 +279,7 @@ CELERY_TASK_ROUTES = {
     "chat.tasks.generate_answer_task": {"queue": "generation"},
     "moderation.tasks.classifier_train_task": {"queue": TRAINING_QUEUE},
     "labeling.tasks.candidates_generate_task": {"queue": "generation"},
+    "labeling.tasks.reward_margins_score_task": {"queue": "generation"},
     "arena.tasks.arena_version_check_task": {"queue": "generation"},
     "jobs.tasks.training_job_run_task": {"queue": TRAINING_QUEUE},
 }
@@ -451,6 +452,22 @@ LABELING_GENERATION_TIMEOUT_MINUTES = env.int("LABELING_GENERATION_TIMEOUT_MINUT
 # 0.5) are listed for admins once this many of their rankings are compared.
 LABELING_LOW_AGREEMENT = env.float("LABELING_LOW_AGREEMENT", default=0.6)
 LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKINGS", default=5)
+# Gold items (labeling.gold): the share of an annotator's next tasks that is
+# a gold item, when one is open to them; an annotator whose mean gold score
+# (0..1, chance 0.5) is under LABELING_GOLD_HOLD_BELOW after
+# LABELING_GOLD_MIN_ANSWERS gold answers gets gold tasks only until an admin
+# clears the hold.
+LABELING_GOLD_RATE = env.float("LABELING_GOLD_RATE", default=0.1)
+LABELING_GOLD_HOLD_BELOW = env.float("LABELING_GOLD_HOLD_BELOW", default=0.6)
+LABELING_GOLD_MIN_ANSWERS = env.int("LABELING_GOLD_MIN_ANSWERS", default=5)
+# Active routing (labeling.routing): the next ranking task is the one the
+# reward model is least sure of or its annotators disagree on most, except a
+# LABELING_ROUTING_RANDOM_SHARE of picks taken at random; off, the task
+# closest to done comes first. The reward model is the registered version
+# named by LABELING_ROUTING_REWARD_MODEL, else the newest reward model.
+LABELING_ROUTING = env.bool("LABELING_ROUTING", default=True)
+LABELING_ROUTING_RANDOM_SHARE = env.float("LABELING_ROUTING_RANDOM_SHARE", default=0.2)
+LABELING_ROUTING_REWARD_MODEL = env.str("LABELING_ROUTING_REWARD_MODEL", default="")
 # Once a ranking's consensus is in, its best answers get this many label
 # tasks (Likert scales) and user reply tasks (the conversation grows a turn)
 # each (labeling.answer_tasks); 0 leaves it to the admins' page. A reply

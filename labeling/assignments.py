@@ -19,6 +19,7 @@ from core.text import clean_text
 from .answer_tasks import follow_up_tasks_create
 from .batches import BATCH_SIZE
 from .consensus_store import consensus_update
+from .gold import gold_answer_record, gold_tasks_open_to, is_held
 from .models import (
     CANDIDATE_FLAGS,
     MAX_CANDIDATES,
@@ -26,11 +27,13 @@ from .models import (
     Assignment,
     Candidate,
     Demonstration,
+    GoldItem,
     Prompt,
     Ranking,
     Task,
     TaskCandidate,
 )
+from .routing import reward_margins_request, routing_order
 from .selectors import TAKEN_STATES, tasks_open_to
 from .text import clean_answer, text_hash
 
@@ -101,6 +104,7 @@ def task_create_ranking(
     TaskCandidate.objects.bulk_create(
         [TaskCandidate(task=task, candidate=candidate, position=i) for i, candidate in enumerate(order)]
     )
+    reward_margins_request(task_ids=[task.pk])
     return task
 
 
@@ -134,35 +138,60 @@ def assignments_expire() -> int:
     )
 
 
-def task_assign_next(*, annotator, kind: str | None = None) -> Assignment | None:
+def task_assign_next(*, annotator, kind: str | None = None, rng: random.Random | None = None) -> Assignment | None:
     """The annotator's live lease (of `kind`, when given) if they hold one,
-    else a new lease of LABELING_LEASE_MINUTES on the open task closest to
-    done; None when no task is open to them.
+    else a new lease of LABELING_LEASE_MINUTES on the next open task; None
+    when no task is open to them.
 
     Open to them: it still needs annotations, its prompt is not theirs, and
     they have had no assignment on any task of that prompt (so they never
     rank their own demonstration either: writing it was such an
-    assignment). The task row is locked while its places are counted, so
-    two annotators cannot take its last place."""
+    assignment). Which one: a gold item at LABELING_GOLD_RATE when one is
+    open to them, else a real task in labeling.routing's order; an
+    annotator held for review gets gold items only (labeling.gold). `rng`
+    draws those chances (a seeded one in tests and the benchmark). The
+    task row is locked while its places are counted, so two annotators
+    cannot take its last place."""
+    rng = rng or random.Random()
     with transaction.atomic():
         assignments_expire()
-        now = timezone.now()
         live = Assignment.objects.filter(annotator=annotator, state=Assignment.State.LEASED).select_related("task")
         if kind:
             live = live.filter(task__kind=kind)
         if current := live.order_by("id").first():
             return current
-        open_tasks = tasks_open_to(annotator=annotator, kind=kind).order_by("-taken", "id")
-        for task_id in list(open_tasks.values_list("id", flat=True)[:ASSIGN_ATTEMPTS]):
+        held = is_held(annotator)
+        if held or rng.random() < settings.LABELING_GOLD_RATE:
+            if gold := _lease_gold(annotator, kind, rng):
+                return gold
+            if held:
+                return None
+        open_tasks = tasks_open_to(annotator=annotator, kind=kind).filter(gold__isnull=True)
+        for task_id in routing_order(open_tasks, limit=ASSIGN_ATTEMPTS, rng=rng):
             task = Task.objects.select_for_update(skip_locked=True).filter(pk=task_id).first()
             if task is None or task.assignments.filter(state__in=TAKEN_STATES).count() >= task.required_annotations:
                 continue
-            return Assignment.objects.create(
-                task=task,
-                annotator=annotator,
-                lease_expires_at=now + timedelta(minutes=settings.LABELING_LEASE_MINUTES),
-            )
+            return _lease(task, annotator)
     return None
+
+
+def _lease(task: Task, annotator) -> Assignment:
+    return Assignment.objects.create(
+        task=task,
+        annotator=annotator,
+        lease_expires_at=timezone.now() + timedelta(minutes=settings.LABELING_LEASE_MINUTES),
+    )
+
+
+def _lease_gold(annotator, kind: str | None, rng: random.Random) -> Assignment | None:
+    """A lease on a gold item picked at random among those open to the
+    annotator. A gold item takes any number of annotators, so no place is
+    counted; each annotator still gets it once (the assignment's
+    constraint, and the seen-prompt rule of gold_tasks_open_to)."""
+    ids = list(gold_tasks_open_to(annotator=annotator, kind=kind).values_list("id", flat=True))
+    if not ids:
+        return None
+    return _lease(Task.objects.get(pk=rng.choice(ids)), annotator)
 
 
 def _lock_for_finish(assignment: Assignment) -> Assignment:
@@ -233,7 +262,8 @@ def ranking_submit(
 ) -> Ranking:
     """Stores the annotator's ranking (groups of candidate ids, best first,
     ties in one group), then updates the task's consensus and the agreement
-    of everyone who ranked it. A better answer becomes a demonstration."""
+    of everyone who ranked it. A better answer becomes a demonstration.
+    On a gold item it is scored instead (labeling.gold)."""
     assignment = _lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.RANKING:
         raise UserError("wrong_kind", "This task asks for an answer, not a ranking.")
@@ -249,9 +279,14 @@ def ranking_submit(
         better_answer=clean_answer(better_answer),
         flags=flags,
     )
+    _finish(assignment, Assignment.State.SUBMITTED)
+    # A ranking of a gold item is a test of its annotator: scored, and
+    # nothing of it (order, better answer) enters the data.
+    if gold := GoldItem.objects.filter(task=assignment.task).first():
+        gold_answer_record(ranking=ranking, gold=gold)
+        return ranking
     if better_answer.strip():
         _demonstration_add(assignment=assignment, content=better_answer)
-    _finish(assignment, Assignment.State.SUBMITTED)
     consensus_update(task=assignment.task)
     follow_up_tasks_create(ranking_task=assignment.task)
     return ranking

@@ -25,9 +25,9 @@ from .models import (
 
 def _ranking_votes(task: Task | None = None) -> dict[int, dict[int, tuple[int, list, bool, dict]]]:
     """task -> annotator -> (ranking id, groups, none acceptable, flags), of
-    one task or of all."""
+    one task or of all; gold answers (labeling.gold) are tests, not votes."""
     votes: dict[int, dict] = {}
-    rankings = Ranking.objects.filter(assignment__state=Assignment.State.SUBMITTED)
+    rankings = Ranking.objects.filter(assignment__state=Assignment.State.SUBMITTED, gold_answer__isnull=True)
     if task is not None:
         rankings = rankings.filter(assignment__task=task)
     rows = rankings.values_list(

@@ -190,7 +190,7 @@ def annotators_low_agreement(*, below: float, min_rankings: int) -> list[dict]:
 def submitted_rankings(*, task_ids: list[int] | None = None) -> dict[int, dict[int, list[list[int]]]]:
     """task -> annotator -> groups of the submitted rankings of the given
     tasks, or of every task."""
-    submitted = Ranking.objects.filter(assignment__state=Assignment.State.SUBMITTED)
+    submitted = Ranking.objects.filter(assignment__state=Assignment.State.SUBMITTED, gold_answer__isnull=True)
     fields = ("assignment__task_id", "assignment__annotator_id", "groups")
     if task_ids is None:
         rows = submitted.values_list(*fields)

@@ -8,3 +8,10 @@ def candidates_generate_task(generation_id: int) -> None:
     from .generation import candidates_generate
 
     candidates_generate(generation_id=generation_id)
+
+
+@shared_task(ignore_result=True)
+def reward_margins_score_task(task_ids: list[int]) -> None:
+    from .routing import reward_margins_score
+
+    reward_margins_score(task_ids=task_ids)
