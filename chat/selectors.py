@@ -49,7 +49,12 @@ def conversation_list(*, user, query: str = "", limit: int = 200) -> list[dict]:
 
 
 def _listed(conversation: Conversation) -> dict:
-    return {"id": conversation.pk, "title": conversation.title, "updated_at": conversation.updated_at.isoformat()}
+    return {
+        "id": conversation.pk,
+        "title": conversation.title,
+        "updated_at": conversation.updated_at.isoformat(),
+        "imported": conversation.chat_import_id is not None,
+    }
 
 
 def conversation_detail(*, conversation: Conversation, user) -> dict:

@@ -13,3 +13,9 @@ user_message_accepted = Signal()
 # A user gave an answer a thumbs-down (chat.services.feedback_submit, again
 # on each resubmission). Sent with `feedback`, a chat.models.Feedback.
 answer_disliked = Signal()
+
+# A user's chat import is stored and input moderation has judged its turns
+# (chat.imports_service.chat_import_run). Sent with `chat_import`, a
+# chat.models.ChatImport; a receiver returns how many of its prompts it
+# shared, which the imports page shows.
+chat_import_moderated = Signal()

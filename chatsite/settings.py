@@ -277,6 +277,7 @@ TRAINING_QUEUE = env("TRAINING_QUEUE", default="training")
 CELERY_TASK_ROUTES = {
     "chat.tasks.moderate_user_message_task": {"queue": "moderation"},
     "chat.tasks.generate_answer_task": {"queue": "generation"},
+    "chat.tasks.chat_import_task": {"queue": "moderation"},
     "moderation.tasks.classifier_train_task": {"queue": TRAINING_QUEUE},
     "labeling.tasks.candidates_generate_task": {"queue": "generation"},
     "labeling.tasks.reward_margins_score_task": {"queue": "generation"},
@@ -356,6 +357,13 @@ CHAT_MAX_CONCURRENT_GENERATIONS = env.int("CHAT_MAX_CONCURRENT_GENERATIONS", def
 # system prompt included. Past them /v1 answers 400 and the chat reads less.
 CHAT_MAX_TURNS = env.int("CHAT_MAX_TURNS", default=256)
 CHAT_MAX_CONTEXT_CHARS = env.int("CHAT_MAX_CONTEXT_CHARS", default=4 * CHAT_MAX_MESSAGE_CHARS)
+# A ChatGPT or Open WebUI export a user imports (chat.imports): its JSON (the
+# upload, and conversations.json unpacked from a zip) at most this many MB,
+# this many conversations, and this many messages in one conversation; each
+# message at most CHAT_MAX_MESSAGE_CHARS, as in chat.
+CHAT_IMPORT_MAX_MB = env.int("CHAT_IMPORT_MAX_MB", default=64)
+CHAT_IMPORT_MAX_CONVERSATIONS = env.int("CHAT_IMPORT_MAX_CONVERSATIONS", default=5000)
+CHAT_IMPORT_MAX_MESSAGES = env.int("CHAT_IMPORT_MAX_MESSAGES", default=2000)
 # Tokens (prompt + completion) a user may use per UTC day; 0: unlimited.
 # An admin can set a user's own quota on the Users page. Admins have none.
 USAGE_DAILY_TOKEN_QUOTA = env.int("USAGE_DAILY_TOKEN_QUOTA", default=0)

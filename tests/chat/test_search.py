@@ -85,7 +85,7 @@ class TestConversationSearch:
     def test_the_listing_without_a_query_has_no_snippets(self, user):
         Conversation.objects.create(owner=user, title="Trip")
         [listed] = conversation_list(user=user)
-        assert set(listed) == {"id", "title", "updated_at"}
+        assert set(listed) == {"id", "title", "updated_at", "imported"} and not listed["imported"]
 
     def test_non_latin_text_matches_ignoring_case(self, user):
         chat = Conversation.objects.create(owner=user, title="Урок")

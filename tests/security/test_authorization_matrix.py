@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from arena.routing import websocket_urlpatterns as arena_ws
-from chat.models import Conversation, Message, MessageStatus, SettingsPreset
+from chat.models import ChatImport, Conversation, Message, MessageStatus, SettingsPreset
 from chat.routing import websocket_urlpatterns as chat_ws
 from jobs.models import TrainingJob
 from jobs.routing import websocket_urlpatterns as jobs_ws
@@ -87,6 +87,9 @@ POLICY = {
     "data_controls:delete-chats": SIGNED_IN,
     "data_controls:delete-account": SIGNED_IN,
     "data_controls:reports": SIGNED_IN,
+    # Importing chats is chatting: approved accounts; each import is its owner's.
+    "data_controls:imports": APPROVED,
+    "data_controls:import-stop-sharing": ONLY_OWNER,
     "accounts:users": ADMINS,
     "accounts:user-update": ADMINS,
     # Chat: another person's conversation looks like none at all, even to admins.
@@ -248,7 +251,11 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
     preset = SettingsPreset.objects.create(
         owner=owner, name=f"Preset {SECRET}", system_prompt=SECRET, temperature=0.7, top_p=0.9, max_new_tokens=64
     )
+    chat_import = ChatImport.objects.create(
+        owner=owner, format=ChatImport.Format.CHATGPT, file_name=f"{SECRET}.json", file_size=1, shares_prompts=True
+    )
     ids = {
+        "import_id": chat_import.pk,
         "conversation_id": conversation.pk,
         "message_id": question.pk,
         "item_id": review_item.pk,

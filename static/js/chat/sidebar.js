@@ -112,7 +112,9 @@ function buildConvItem(c) {
   });
   const link = h('a', {
     class: 'conv-link', href: `/c/${c.id}/`, title: c.title, 'aria-current': active ? 'page' : null,
-  }, h('span', { class: 'conv-title' }, marked(c.title_match) || c.title),
+  }, h('span', { class: 'conv-title' },
+    c.imported ? h('span', { class: 'conv-badge', testid: 'conversation-imported', title: 'Imported from another app' }, 'Imported') : null,
+    marked(c.title_match) || c.title),
   c.snippet ? h('span', { class: 'conv-snippet', testid: 'conversation-snippet' }, marked(c.snippet)) : null);
   li.append(link, h('div', { class: 'conv-actions' },
     iconBtn('pencil', 'Rename chat', {
