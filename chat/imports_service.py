@@ -19,6 +19,7 @@ flagged one is refused as a flagged message is. With the user's consent
 """
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -45,6 +46,7 @@ _MODERATION_BATCH = 64
 # if they continue it; not their default system prompt, which the
 # conversation never had.
 _SAMPLING = ("temperature", "top_p", "max_new_tokens")
+IN_PROGRESS = (ChatImport.State.QUEUED, ChatImport.State.IMPORTING, ChatImport.State.MODERATING)
 
 
 def _upload_path(chat_import: ChatImport) -> Path:
@@ -61,7 +63,11 @@ def _failed(chat_import: ChatImport, message: str) -> None:
 def chat_import_create(*, user, upload, shares_prompts: bool) -> ChatImport:
     """Checks the uploaded export whole (chat.imports), keeps it and queues
     its import. Raises UserError for a file that cannot be imported, after
-    recording the failed upload with its reason."""
+    recording the failed upload with its reason, and while another import
+    of the user is in progress (one at a time: each may hold thousands of
+    conversations for the worker)."""
+    if ChatImport.objects.filter(owner=user, state__in=IN_PROGRESS).exists():
+        raise UserError("import_in_progress", "Your last import is still in progress: wait for it to finish.")
     file_name = Path(upload.name or "upload").name[:255]
     record = ChatImport(owner=user, file_name=file_name, file_size=upload.size, shares_prompts=shares_prompts)
     try:
@@ -212,9 +218,6 @@ def _moderate(chat_import: ChatImport) -> None:
             chat_import.save(update_fields=["counts"])
 
 
-IN_PROGRESS = (ChatImport.State.QUEUED, ChatImport.State.IMPORTING, ChatImport.State.MODERATING)
-
-
 def chat_import_list(*, user, limit: int = 50) -> list[dict]:
     """The user's imports, newest first, as the imports page shows them:
     the record, what was left out of the file in words, and how far
@@ -238,6 +241,30 @@ def chat_import_list(*, user, limit: int = 50) -> list[dict]:
             }
         )
     return rows
+
+
+def chat_imports_expire() -> int:
+    """Gives up the imports still in progress CHAT_IMPORT_TIMEOUT_MINUTES
+    after their upload: their task was lost or their worker died (a stored
+    import is one transaction, so none is half-stored; turns not judged yet
+    are judged when their chat goes on, as a client's). Their uploads are
+    deleted and the user may upload again; returns how many. Housekeeping
+    runs it (chatsite/tasks.py)."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CHAT_IMPORT_TIMEOUT_MINUTES)
+    stale = list(ChatImport.objects.filter(state__in=IN_PROGRESS, created_at__lt=cutoff))
+    for chat_import in stale:
+        _upload_path(chat_import).unlink(missing_ok=True)
+        stored = chat_import.state == ChatImport.State.MODERATING
+        _failed(
+            chat_import,
+            "The import stopped before finishing"
+            + (
+                ": the chats are imported, but not all were checked with moderation."
+                if stored
+                else "; upload it again."
+            ),
+        )
+    return len(stale)
 
 
 def chat_import_sharing_stop(*, chat_import: ChatImport) -> None:

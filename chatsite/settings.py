@@ -364,6 +364,9 @@ CHAT_MAX_CONTEXT_CHARS = env.int("CHAT_MAX_CONTEXT_CHARS", default=4 * CHAT_MAX_
 CHAT_IMPORT_MAX_MB = env.int("CHAT_IMPORT_MAX_MB", default=64)
 CHAT_IMPORT_MAX_CONVERSATIONS = env.int("CHAT_IMPORT_MAX_CONVERSATIONS", default=5000)
 CHAT_IMPORT_MAX_MESSAGES = env.int("CHAT_IMPORT_MAX_MESSAGES", default=2000)
+# An import not finished this long after its upload lost its task or its
+# worker: housekeeping gives it up, so the user can upload again.
+CHAT_IMPORT_TIMEOUT_MINUTES = env.int("CHAT_IMPORT_TIMEOUT_MINUTES", default=60)
 # Tokens (prompt + completion) a user may use per UTC day; 0: unlimited.
 # An admin can set a user's own quota on the Users page. Admins have none.
 USAGE_DAILY_TOKEN_QUOTA = env.int("USAGE_DAILY_TOKEN_QUOTA", default=0)

@@ -25,6 +25,7 @@ def reap_interrupted_answers_task() -> None:
 @shared_task(ignore_result=True)
 def reap_stale_work_task() -> None:
     from chat.dispatch import chat_work_redispatch_lost
+    from chat.imports_service import chat_imports_expire
     from jobs.dispatch import training_jobs_redispatch_lost
     from jobs.services import training_jobs_reap_stale
     from labeling.assignments import assignments_expire
@@ -36,6 +37,7 @@ def reap_stale_work_task() -> None:
         "annotation leases expired": assignments_expire(),
         "training jobs sent again": len(training_jobs_redispatch_lost()),
         "chat tasks sent again": len(chat_work_redispatch_lost()),
+        "chat imports given up": chat_imports_expire(),
     }
     if any(reaped.values()):
         logger.info("Housekeeping: %s", ", ".join(f"{count} {what}" for what, count in reaped.items() if count))

@@ -7,13 +7,20 @@ accepted prompts join the labeling pool (labeling.from_import)."""
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from chat.context import awaits_moderation
-from chat.imports_service import chat_import_create, chat_import_list, chat_import_run, chat_import_sharing_stop
+from chat.imports_service import (
+    chat_import_create,
+    chat_import_list,
+    chat_import_run,
+    chat_import_sharing_stop,
+    chat_imports_expire,
+)
 from chat.models import ChatImport, Conversation, Message, MessageStatus
 from chat.selectors import branch_path, conversation_list, latest_leaf_under, model_context
 from chat.services import conversation_delete
@@ -287,3 +294,24 @@ def test_imports_are_their_owners_alone(user, make_user):
     assert conversation_list(user=other) == []
     listed = conversation_list(user=user)
     assert len(listed) == 2 and all(row["imported"] for row in listed)
+
+
+def test_one_import_at_a_time(user):
+    chat_import_create(user=user, upload=upload(chatgpt_export()), shares_prompts=False)
+    with pytest.raises(UserError, match="Your last import is still in progress"):
+        chat_import_create(user=user, upload=upload(chatgpt_export()), shares_prompts=False)
+
+
+def test_an_import_whose_worker_never_came_is_given_up(user, settings):
+    """Housekeeping's part: the upload is deleted, the user told, and a new
+    upload taken."""
+    waiting = chat_import_create(user=user, upload=upload(chatgpt_export()), shares_prompts=False)
+    assert chat_imports_expire() == 0
+    ChatImport.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(minutes=61))
+    assert chat_imports_expire() == 1
+    waiting.refresh_from_db()
+    assert waiting.state == ChatImport.State.FAILED and "upload it again" in waiting.error
+    assert not list((settings.DATA_DIR / "chat-imports").iterdir())
+    assert not Conversation.objects.exists()
+    imported(user, chatgpt_export())
+    assert Conversation.objects.filter(owner=user).count() == 2
