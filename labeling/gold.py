@@ -29,7 +29,7 @@ from django.utils import timezone
 from core.errors import UserError
 
 from .consensus import pairwise_agreement
-from .models import Assignment, GoldAnswer, GoldHold, GoldItem, Ranking, Task
+from .models import AnnotatorStats, Assignment, GoldAnswer, GoldHold, GoldItem, Ranking, Task
 
 # --- Marking ------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ def gold_items() -> list[GoldItem]:
     )
 
 
-def annotators_gold(*, agreement: dict[int, float]) -> list[dict]:
+def annotators_gold() -> list[dict]:
     """Per annotator with a gold answer or a hold: gold answers, mean score,
     share of top choices right (over all their gold answers), their
     agreement with consensus beside it, and their open hold if any; held
@@ -204,6 +204,9 @@ def annotators_gold(*, agreement: dict[int, float]) -> list[dict]:
     for hold in GoldHold.objects.filter(cleared_at__isnull=False).select_related("cleared_by").order_by("cleared_at"):
         last_cleared[hold.annotator_id] = hold
     users = get_user_model().objects.in_bulk(set(figures) | set(holds))
+    agreement = dict(
+        AnnotatorStats.objects.filter(annotator_id__in=list(users)).values_list("annotator_id", "agreement")
+    )
     table = []
     for pk, user in users.items():
         row = figures.get(pk, {"count": 0, "accuracy": None, "top": 0})

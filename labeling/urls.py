@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import hub_views, label_views, views
+from . import gold_views, hub_views, label_views, views
 
 app_name = "labeling"
 
@@ -37,6 +37,10 @@ urlpatterns = [
     path("admin/answer-tasks/", label_views.answer_tasks_view, name="admin-answer-tasks"),
     path("admin/answer-tasks/create/", label_views.answer_tasks_create_view, name="admin-answer-tasks-create"),
     path("admin/annotators/", views.annotator_quality_view, name="admin-annotators"),
+    path("admin/annotators/<int:user_id>/clear-hold/", gold_views.gold_hold_clear_view, name="admin-gold-clear"),
+    path("admin/gold/", gold_views.gold_list_view, name="admin-gold"),
+    path("admin/gold/mark/", gold_views.gold_mark_view, name="admin-gold-mark"),
+    path("admin/gold/<int:gold_id>/active/", gold_views.gold_active_view, name="admin-gold-active"),
     path("admin/flagged/", views.flagged_items_view, name="admin-flagged"),
     path("admin/guidelines/", views.guidelines_edit_view, name="admin-guidelines"),
 ]

@@ -27,7 +27,7 @@ from accounts.models import Role
 from core.errors import UserError
 from core.markdown import render_markdown
 
-from . import assignments, datasets, imports, selectors, services
+from . import assignments, datasets, gold, imports, selectors, services
 from .forms import (
     CandidateGenerationForm,
     DemonstrationForm,
@@ -420,6 +420,9 @@ def annotator_quality_view(request):
             ),
             "leaderboard": selectors.leaderboard(limit=100),
             "agreement": selectors.agreement_overview(),
+            "gold_annotators": gold.annotators_gold(),
+            "gold_hold_below": settings.LABELING_GOLD_HOLD_BELOW,
+            "gold_min_answers": settings.LABELING_GOLD_MIN_ANSWERS,
         },
     )
 

@@ -161,6 +161,10 @@ POLICY = {
     "labeling:admin-answer-tasks": ADMINS,
     "labeling:admin-answer-tasks-create": ADMINS,
     "labeling:admin-annotators": ADMINS,
+    "labeling:admin-gold-clear": ADMINS,
+    "labeling:admin-gold": ADMINS,
+    "labeling:admin-gold-mark": ADMINS,
+    "labeling:admin-gold-active": ADMINS,
     "labeling:admin-flagged": ADMINS,
     "labeling:admin-guidelines": ADMINS,
 }
@@ -280,6 +284,8 @@ _NAMED_ARGUMENTS = {
     "accounts:password-reset-confirm": {"uidb64": "MQ", "token": "set-password"},
     "labeling:admin-snapshot-download": {"fmt": "sft-messages"},
     "labeling:admin-snapshot-hub-download": {"fmt": "sft-messages"},
+    # No gold item exists: an admin is told so, anyone else is refused first.
+    "labeling:admin-gold-active": {"gold_id": 1},
 }
 
 
