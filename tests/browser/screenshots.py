@@ -31,6 +31,7 @@ PAGES = [
     ("snapshots", "admin", "/labeling/admin/snapshots/"),
     ("annotators", "admin", "/labeling/admin/annotators/"),
     ("gold", "admin", "/labeling/admin/gold/"),
+    ("answer-tasks", "admin", "/labeling/admin/answer-tasks/"),
     ("jobs", "admin", "/jobs/"),
     ("models", "admin", "/models/"),
     ("evaluation-sets", "admin", "/jobs/evaluation-sets/"),
