@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from core import static_headers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -168,10 +170,18 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# KaTeX and Mermaid come from npm (vendor/package-lock.json, installed by
+# scripts/lib.sh vendor_install and the image build), served as they ship.
+VENDOR_MODULES = BASE_DIR / "vendor" / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/katex", VENDOR_MODULES / "katex" / "dist"),
+    ("vendor/mermaid", VENDOR_MODULES / "mermaid" / "dist"),
+]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_ADD_HEADERS_FUNCTION = static_headers.add_headers  # the diagram frame's own policy
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

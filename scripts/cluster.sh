@@ -11,6 +11,7 @@ apt_need redis-server redis-server
 apt_need haproxy haproxy
 postgres_up chatsite
 venv_install requirements.txt
+vendor_install
 
 export WEB_PROCESSES=${WEB_PROCESSES:-2} WEB_PORT=${WEB_PORT:-8000}
 export DATABASE_URL=${DATABASE_URL:-postgres://chatsite:chatsite@127.0.0.1:5432/chatsite}

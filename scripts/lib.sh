@@ -32,6 +32,21 @@ venv_install() {
   fi
 }
 
+# vendor_install: the browser libraries in vendor/package-lock.json (KaTeX,
+# Mermaid), which the site serves as static files (settings.STATICFILES_DIRS);
+# reinstalled only when the lock file changed. No package's install scripts
+# run: only their shipped dist/ folders are used.
+vendor_install() {
+  apt_need nodejs node
+  apt_need npm npm
+  local stamp="$ROOT/vendor/node_modules/.installed-$(sha256sum "$ROOT/vendor/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "Installing the browser libraries from vendor/package-lock.json..."
+    (cd "$ROOT/vendor" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+
 # redis_up PORT: starts a Redis on PORT unless one already answers there.
 redis_up() {
   local port=$1 dir=$2

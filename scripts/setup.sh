@@ -8,5 +8,6 @@ cd "$ROOT"
 
 apt_need redis-server redis-server
 venv_install requirements.txt
+vendor_install
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py bootstrap

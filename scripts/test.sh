@@ -12,6 +12,7 @@ apt_need chromium chromium
 apt_need haproxy haproxy
 apt_need docker-compose docker-compose
 venv_install requirements-dev.txt
+vendor_install
 
 # The layering contract and ruff first: seconds, and they fail the run.
 "$ROOT/scripts/lint.sh"

@@ -50,7 +50,7 @@ from review.services import review_item_decide
 
 from ..moderation.factories import make_verdict
 from .conftest import log_in
-from .xss_payloads import HIT, PAYLOADS, chunks, joined
+from .xss_payloads import HIT, PAYLOADS, RENDERED_PAYLOADS, chunks, joined
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
 
@@ -62,8 +62,15 @@ PASSWORD = "a-Strong-pass-123"
 _INJECTED_MARKUP = r"""() => {
   const found = [];
   const urlAttributes = new Set(['href', 'src', 'action', 'formaction', 'data', 'xlink:href', 'poster', 'background']);
+  // The app's own: the sandboxed frame Mermaid draws in, and the pictures it
+  // answers with (static/js/lib/diagrams.js), SVG shown as images.
+  const diagramFrame = (el) => el.matches('iframe.diagram-frame[sandbox="allow-scripts"]')
+    && new URL(el.src).pathname === '/static/diagram-frame.html';
+  const diagramImage = (el) => el.matches('.diagram > img.diagram-image')
+    && el.getAttribute('src').startsWith('data:image/svg+xml;');
   for (const el of document.querySelectorAll('*')) {
     const tag = el.tagName.toLowerCase();
+    if (diagramFrame(el) || diagramImage(el)) continue;
     if (['iframe', 'frame', 'object', 'embed', 'base', 'applet', 'portal'].includes(tag)) found.push(`<${tag}>`);
     if (tag === 'meta' && el.hasAttribute('http-equiv')) found.push('<meta http-equiv>');
     if (tag === 'script' && !el.src && el.type !== 'application/json') found.push('inline <script>');
@@ -296,6 +303,36 @@ def test_chat_shows_every_payload_as_text(page, probe, make_user):
     expect(page.locator("#chat-title")).to_have_text(title)
     probe.check("chat: title from the first message", payloads=[], shown_in="#conv-list")
     assert _norm(title) in _norm(page.locator("#conv-list").inner_text())
+
+
+def test_formulas_and_diagrams_in_answers_run_nothing(page, probe, make_user):
+    """Payloads inside formulas and Mermaid diagrams, which the browser
+    typesets and draws after the sanitizer: KaTeX with trust off refuses
+    \\href and friends, Mermaid runs strict in its sandboxed frame, and its
+    pictures are images. Links and diagram nodes get clicked."""
+    user = make_user(username="mathxss", password=PASSWORD)
+    conversation = Conversation.objects.create(owner=user, title="Formulas")
+    question = Message.objects.create(
+        conversation=conversation, role="user", content="Draw", status=MessageStatus.ACCEPTED
+    )
+    conversation.current_leaf = Message.objects.create(
+        conversation=conversation,
+        parent=question,
+        role="assistant",
+        status=MessageStatus.COMPLETE,
+        content=joined(RENDERED_PAYLOADS),
+    )
+    conversation.save()
+    log_in(page, "mathxss", PASSWORD)
+    probe.open("chat: formulas and diagrams", f"/c/{conversation.pk}/")
+    content = page.locator("[data-role=assistant] [data-testid=message-content]")
+    expect(content.locator(".math[data-tex]")).to_have_count(5)
+    # Each drawn, or refused by Mermaid with its code on show.
+    expect(content.locator(".diagram-block.drawn, .diagram-block:has(.diagram-error)")).to_have_count(4, timeout=20_000)
+    expect(content.locator(".diagram-block.drawn")).not_to_have_count(0)
+    for element in content.locator(".math, .diagram-image").all():
+        element.click()
+    probe.check(payloads=RENDERED_PAYLOADS)
 
 
 def test_search_results_show_every_payload_as_text(page, probe, make_user):

@@ -69,6 +69,23 @@ PAYLOADS = [
 
 assert len(PAYLOADS) == len(set(PAYLOADS)) and all(len(p) <= 100 for p in PAYLOADS)
 
+# Inside formulas (KaTeX, static/js/lib/math.js) and Mermaid diagrams
+# (static/js/lib/diagrams.js): Markdown that the browser turns into markup
+# after the sanitizer has passed it. Each is one Markdown block.
+RENDERED_PAYLOADS = [
+    "$\\href{javascript:__xssHit('M01')}{click}$",
+    "$$\\url{javascript:__xssHit('M02')}$$",
+    "\\(\\htmlData{onclick=__xssHit('M03')}{x}\\)",
+    "\\[\\includegraphics{javascript:__xssHit('M04')}\\]",
+    "$\\text{<img src=x onerror=__xssHit('M05')>}$",
+    "```mermaid\ngraph TD\n  A[<img src=x onerror=__xssHit('M06')>] --> B\n```",
+    "```mermaid\ngraph TD\n  A --> B\n  click A call __xssHit('M07')\n"
+    "  click B href \"javascript:__xssHit('M08')\"\n```",
+    "```mermaid\nsequenceDiagram\n  A->>B: <script>__xssHit('M09')</script>\n```",
+    "```mermaid\n%%{init: {'securityLevel': 'loose'}}%%\ngraph TD\n"
+    "  A[\"<a href=javascript:__xssHit('M10')>x</a>\"]\n```",
+]
+
 
 def joined(payloads=PAYLOADS, separator: str = "\n\n") -> str:
     """Every payload in one text, each its own Markdown block."""

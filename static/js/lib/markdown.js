@@ -1,10 +1,14 @@
 /* What Markdown rendered by the server (core.markdown, sanitized) gets in
    the browser, wherever it shows (chat answers, the labeling pages): code
    blocks in a box naming their language with a Copy button, tables that
-   scroll sideways in a bordered frame, links that open a new tab. The look
-   is app.css's `.md` rules, its one home. */
+   scroll sideways in a bordered frame, links that open a new tab, formulas
+   typeset (math.js) and Mermaid diagrams drawn (diagrams.js). Only complete
+   answers come here (a streaming one is plain text), so a half-written
+   formula never flickers. The look is app.css's `.md` rules, its one home. */
 import { copyText } from './clipboard.js';
+import { renderDiagrams } from './diagrams.js';
 import { h } from './dom.js';
+import { renderMath } from './math.js';
 
 /** Enhances the rendered Markdown inside `root` (an element of class `md`). */
 export function enhanceMarkdown(root) {
@@ -33,4 +37,6 @@ export function enhanceMarkdown(root) {
     a.target = '_blank';
     a.rel = 'noopener noreferrer nofollow';
   }
+  renderMath(root);
+  renderDiagrams(root);
 }
