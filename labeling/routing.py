@@ -30,8 +30,8 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, FloatField, Q, QuerySet, Value
-from django.db.models.functions import Abs, Coalesce, Exp, Greatest, Least
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Value, When
+from django.db.models.functions import Abs, Exp, Greatest, Least
 
 from registry.models import ModelVersion
 
@@ -58,14 +58,17 @@ def smallest_gap(scores: list[float]) -> float:
 
 
 def _priority() -> Greatest:
-    uncertainty = Coalesce(
-        Value(2.0) / (Value(1.0) + Exp(Least(Abs(F("reward_margin")), Value(MARGIN_CAP)))),
-        Value(UNSCORED_UNCERTAINTY),
+    # Cases rather than Coalesce: PostgreSQL's LEAST and GREATEST skip
+    # NULLs, so an unscored task would come out certain and one without
+    # rankings in full disagreement.
+    uncertainty = Case(
+        When(reward_margin__isnull=True, then=Value(UNSCORED_UNCERTAINTY)),
+        default=Value(2.0) / (Value(1.0) + Exp(Least(Abs(F("reward_margin")), Value(MARGIN_CAP)))),
         output_field=FloatField(),
     )
-    disagreement = Coalesce(
-        Least(Value(2.0) * (Value(1.0) - F("consensus__agreement")), Value(1.0)),
-        Value(0.0),
+    disagreement = Case(
+        When(consensus__agreement__isnull=True, then=Value(0.0)),
+        default=Least(Value(2.0) * (Value(1.0) - F("consensus__agreement")), Value(1.0)),
         output_field=FloatField(),
     )
     return Greatest(uncertainty, disagreement, output_field=FloatField())
