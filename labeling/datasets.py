@@ -82,6 +82,9 @@ from .selectors import rankings_agreement
 
 # --- What a snapshot holds --------------------------------------------------
 
+# The tasks whose work is a written answer, which SFT snapshots hold.
+SFT_TASK_KINDS = (Task.Kind.DEMONSTRATION, Task.Kind.RANKING)
+
 _COMMON_FILTERS = {"sources", "created_from", "created_to", "import_id"}
 SNAPSHOT_FILTERS = {
     DatasetSnapshot.Kind.SFT: _COMMON_FILTERS | {"task_kind"},
@@ -138,8 +141,8 @@ def snapshot_filters_clean(*, kind: str, filters: dict) -> dict:
             raise ValueError("min_agreement must be a number from 0 to 1")
         clean["min_agreement"] = float(value)
     if "task_kind" in filters:
-        if filters["task_kind"] not in Task.Kind.values:
-            raise ValueError(f"task_kind must be one of {', '.join(Task.Kind.values)}")
+        if filters["task_kind"] not in SFT_TASK_KINDS:
+            raise ValueError(f"task_kind must be one of {', '.join(SFT_TASK_KINDS)}")
         clean["task_kind"] = filters["task_kind"]
     if "model_version" in filters:
         if isinstance(filters["model_version"], bool) or not isinstance(filters["model_version"], int):

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from registry.models import ModelVersion
 
+from .datasets import SFT_TASK_KINDS
 from .models import MAX_CANDIDATES, MIN_CANDIDATES, DatasetSnapshot, Prompt, PromptImport, Task
 
 SKIP_REASON_MAX_CHARS = 500
@@ -149,7 +150,9 @@ class SnapshotCreateForm(forms.Form):
         min_value=0, max_value=1, required=False, help_text="Preference only: 0..1, chance is 0.5."
     )
     task_kind = forms.ChoiceField(
-        choices=[("", "Any"), *Task.Kind.choices], required=False, help_text="SFT only: where the answers were written."
+        choices=[("", "Any"), *((k, Task.Kind(k).label) for k in SFT_TASK_KINDS)],
+        required=False,
+        help_text="SFT only: where the answers were written.",
     )
     import_id = forms.IntegerField(min_value=1, required=False, label="Import #")
     arena_votes = forms.BooleanField(

@@ -243,6 +243,16 @@ def labelled(make_prompt, annotators):
 
 
 class TestExports:
+    def test_the_prompt_page_shows_an_answers_label_consensus(self, labelled, client, make_user):
+        _, answers = labelled
+        client.force_login(make_user(username="root", role="admin"))
+        page = client.get(f"/labeling/admin/prompts/{answers[0].prompt_id}/").content.decode()
+        assert "quality 3.5 ± 1.5" in page and "spam 0.50 yes" in page and "2 labels" in page
+
+    def test_sft_snapshots_take_no_task_kind_without_written_answers(self, labelled):
+        with pytest.raises(UserError, match="task_kind must be one of demonstration, ranking"):
+            snapshot_create(name="sft", kind="sft", filters={"task_kind": "label"})
+
     def test_the_snapshot_holds_finished_answers_with_each_label_and_the_consensus(self, labelled):
         snapshot, answers = labelled
         assert snapshot.item_count == 2

@@ -141,6 +141,18 @@ class TestThePage:
         assert response.status_code == 302 and response.headers["Location"] == "/labeling/user_reply/next/"
         assert Prompt.objects.filter(source=Prompt.Source.USER_REPLY, author=writer).count() == 1
 
+    def test_the_prompt_pages_walk_the_tree_both_ways(self, ranked, annotators, client, make_user):
+        task, (a, _, _) = ranked()
+        (writer,) = annotators(1)
+        prompt = _reply(writer, "Go on.")
+        client.force_login(make_user(username="root", role="admin"))
+        child = client.get(f"/labeling/admin/prompts/{prompt.pk}/").content.decode()
+        assert f'Continues <a href="/labeling/admin/prompts/{task.prompt_id}/">prompt #{task.prompt_id}</a>' in child
+        assert f"replying to its answer #{a.pk}" in child
+        parent = client.get(f"/labeling/admin/prompts/{task.prompt_id}/").content.decode()
+        assert f'Continued by <a href="/labeling/admin/prompts/{prompt.pk}/">#{prompt.pk}</a>' in parent
+        assert f"on answer #{a.pk}, 3 annotators asked" in parent  # the reply task, not "0 of 3 rankings"
+
     def test_the_admin_page_makes_reply_tasks(self, annotators, make_ranking_task, client, make_user, settings):
         task, (a, b, c) = make_ranking_task(k=3, required=1)
         (ranker,) = annotators(1)
