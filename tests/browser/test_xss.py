@@ -323,15 +323,30 @@ def test_formulas_and_diagrams_in_answers_run_nothing(page, probe, make_user):
         content=joined(RENDERED_PAYLOADS),
     )
     conversation.save()
+    # What Mermaid's own code tries inside its frame and the frame's policy
+    # refuses (an `<img onerror>` from a label, put in a document while it
+    # lays the diagram out) is that defence working, in a sandbox with no
+    # access to the page: kept apart from the page's errors.
+    refused_in_frame = []
+    page.on(
+        "console",
+        lambda message: (
+            refused_in_frame.append(message.text)
+            if "/static/vendor/mermaid/" in message.location.get("url", "")
+            and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     log_in(page, "mathxss", PASSWORD)
     probe.open("chat: formulas and diagrams", f"/c/{conversation.pk}/")
     content = page.locator("[data-role=assistant] [data-testid=message-content]")
     expect(content.locator(".math[data-tex]")).to_have_count(5)
-    # Each drawn, or refused by Mermaid with its code on show.
-    expect(content.locator(".diagram-block.drawn, .diagram-block:has(.diagram-error)")).to_have_count(4, timeout=20_000)
-    expect(content.locator(".diagram-block.drawn")).not_to_have_count(0)
+    expect(content.locator(".diagram-block.drawn")).to_have_count(4, timeout=20_000)
     for element in content.locator(".math, .diagram-image").all():
         element.click()
+    page.evaluate(_SETTLE)
+    for text in refused_in_frame:
+        page.errors.remove(text)
     probe.check(payloads=RENDERED_PAYLOADS)
 
 

@@ -78,7 +78,7 @@ RENDERED_PAYLOADS = [
     "\\(\\htmlData{onclick=__xssHit('M03')}{x}\\)",
     "\\[\\includegraphics{javascript:__xssHit('M04')}\\]",
     "$\\text{<img src=x onerror=__xssHit('M05')>}$",
-    "```mermaid\ngraph TD\n  A[<img src=x onerror=__xssHit('M06')>] --> B\n```",
+    "```mermaid\ngraph TD\n  A[\"<img src=x onerror=__xssHit('M06')>\"] --> B\n```",
     "```mermaid\ngraph TD\n  A --> B\n  click A call __xssHit('M07')\n"
     "  click B href \"javascript:__xssHit('M08')\"\n```",
     "```mermaid\nsequenceDiagram\n  A->>B: <script>__xssHit('M09')</script>\n```",
