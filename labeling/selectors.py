@@ -140,6 +140,7 @@ def leaderboard(*, limit: int = 20) -> list[dict]:
         .annotate(
             rankings=Count("id", filter=Q(task__kind=Task.Kind.RANKING)),
             demonstrations=Count("id", filter=Q(task__kind=Task.Kind.DEMONSTRATION)),
+            answer_tasks=Count("id", filter=Q(task__kind__in=[Task.Kind.LABEL, Task.Kind.USER_REPLY])),
         )
     )
     stats = {
@@ -149,12 +150,13 @@ def leaderboard(*, limit: int = 20) -> list[dict]:
     for row in rows:
         stat = stats.get(row["annotator_id"])
         weight = stat.weight if stat else PRIOR_WEIGHT
-        done = row["rankings"] + row["demonstrations"]
+        done = row["rankings"] + row["demonstrations"] + row["answer_tasks"]
         board.append(
             {
                 "username": row["annotator__username"],
                 "rankings": row["rankings"],
                 "demonstrations": row["demonstrations"],
+                "answer_tasks": row["answer_tasks"],
                 "agreement": stat.agreement if stat else None,
                 "points": round(done * weight, 1),
             }

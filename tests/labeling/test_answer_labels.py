@@ -18,6 +18,7 @@ from labeling.datasets import snapshot_create, snapshot_export
 from labeling.hub_export import dataset_folder_write
 from labeling.label_scales import SCALES, labels_consensus, moderation_reasons, values_clean
 from labeling.models import AnswerLabelConsensus, Assignment, Task
+from labeling.selectors import leaderboard
 from moderation.models import ReviewItem
 
 pytestmark = pytest.mark.django_db
@@ -282,3 +283,9 @@ class TestExports:
         card = (out / "README.md").read_text(encoding="utf-8")
         assert "each labelled by 2 of 2 annotators" in card and snapshot.content_hash in card
         assert "`quality`, `helpfulness`, `harmlessness`, `creativity` are the mean" in card
+
+
+def test_labels_earn_leaderboard_points(labelled):
+    board = {entry["username"]: entry for entry in leaderboard()}
+    assert sorted(entry["answer_tasks"] for entry in board.values()) == [2, 3]
+    assert all(entry["points"] > 0 for entry in board.values())
