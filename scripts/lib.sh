@@ -34,15 +34,16 @@ venv_install() {
 
 # vendor_install: the browser libraries in vendor/package-lock.json (KaTeX,
 # Mermaid), which the site serves as static files (settings.STATICFILES_DIRS);
-# reinstalled only when the lock file changed. No package's install scripts
-# run: only their shipped dist/ folders are used.
+# reinstalled only when vendor/package*.json changed. No package's install
+# scripts run: only their shipped dist/ folders are used, pruned to what is
+# served (vendor/package.json's `prune`).
 vendor_install() {
   apt_need nodejs node
   apt_need npm npm
-  local stamp="$ROOT/vendor/node_modules/.installed-$(sha256sum "$ROOT/vendor/package-lock.json" | cut -c1-16)"
+  local stamp="$ROOT/vendor/node_modules/.installed-$(cat "$ROOT"/vendor/package*.json | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     echo "Installing the browser libraries from vendor/package-lock.json..."
-    (cd "$ROOT/vendor" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    (cd "$ROOT/vendor" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent prune)
     touch "$stamp"
   fi
 }
