@@ -124,3 +124,46 @@ def test_both_pages_fit_a_phone_and_work_by_touch(phone, annotator):
     assert AnswerLabel.objects.get(candidate=labelled).values["quality"] == 2
     assert Prompt.objects.filter(source=Prompt.Source.USER_REPLY).count() == 1
     assert phone.errors == []
+
+
+def test_admins_make_tasks_and_read_the_labels_consensus_on_desktop_and_phone(page, phone, make_user):
+    from labeling.answer_labels import label_submit
+    from labeling.assignments import ranking_submit, task_assign_next, task_create_ranking
+
+    ranker, labeller = (make_user(username=name, role="annotator") for name in ("ranker", "labeller2"))
+    messages = [{"role": "user", "content": "Name a moon."}]
+    prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
+    moons = [candidate_add(prompt=prompt, text=text, origin=Candidate.Origin.MODEL) for text in ("Io.", "Titan.")]
+    task_create_ranking(prompt=prompt, candidates=moons, required_annotations=1)
+    ranking_submit(assignment=task_assign_next(annotator=ranker), groups=[[moons[1].pk], [moons[0].pk]])
+    labelled = _answer_task(Task.Kind.LABEL, text="Buy cheap pills here!")
+    label_submit(
+        assignment=task_assign_next(annotator=labeller, kind=Task.Kind.LABEL),
+        values={
+            "quality": 1,
+            "helpfulness": 1,
+            "harmlessness": 2,
+            "creativity": 1,
+            "contains_pii": False,
+            "spam": True,
+        },
+    )
+    make_user(username="boss", password=PASSWORD, role="admin")
+    log_in(page, "boss", PASSWORD)
+    page.goto("/labeling/admin/answer-tasks/")
+    row = page.get_by_test_id("lab-label-row")
+    expect(row).to_have_attribute("data-candidate", str(labelled.pk))
+    expect(row).to_contain_text("100% yes")
+    expect(row).to_contain_text("1.0 ± 0.0")
+    page.select_option("select[name=kind]", "label")
+    page.fill("input[name=per_item]", "2")
+    page.get_by_test_id("lab-make-answer-tasks").click()
+    expect(page.locator("body")).to_contain_text("2 “label an answer” task(s) made from 1 ranked item(s).")
+    expect(page.get_by_test_id("lab-answer-task-counts").locator("tr[data-kind=label]")).to_contain_text("3")
+    assert page.errors == []
+
+    log_in(phone, "boss", PASSWORD)
+    phone.goto("/labeling/admin/answer-tasks/")
+    expect(phone.get_by_test_id("lab-answer-tasks-form")).to_be_visible()
+    width, viewport = phone.evaluate(_WIDTHS)
+    assert width <= viewport == PHONE["width"]
