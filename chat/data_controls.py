@@ -10,6 +10,7 @@ from accounts.services import admins_lock, user_anonymise
 from core.errors import UserError
 
 from .exports import conversation_export_json
+from .imports_service import chat_imports_delete_all
 from .models import Conversation, Feedback
 from .presets import chat_defaults_saved, chat_settings_delete_all, preset_list, preset_to_dict
 from .reports import report_list
@@ -80,8 +81,8 @@ def conversations_delete_all(*, user) -> int:
 @transaction.atomic
 def account_delete(*, user) -> None:
     """Deletes every conversation of the user (arena rounds too) as
-    deleting one does, and their chat defaults and presets, and anonymises
-    and deactivates the account. What moderation keeps survives: review
+    deleting one does, their chat defaults, presets and chat imports, and
+    anonymises and deactivates the account. What moderation keeps survives: review
     items and their decisions keep their text and point at the anonymised
     account, and conversations_purge keeps the conversations an open or
     confirmed review item needs."""
@@ -91,4 +92,5 @@ def account_delete(*, user) -> None:
     for conversation in Conversation.objects.filter(owner=user, deleted_at__isnull=True):
         conversation_delete(conversation=conversation)
     chat_settings_delete_all(user=user)
+    chat_imports_delete_all(user=user)
     user_anonymise(user=user)

@@ -273,3 +273,12 @@ def chat_import_sharing_stop(*, chat_import: ChatImport) -> None:
     turning off sharing in settings leaves what chat shared."""
     ChatImport.objects.filter(pk=chat_import.pk).update(shares_prompts=False)
     chat_import.shares_prompts = False
+
+
+def chat_imports_delete_all(*, user) -> None:
+    """The user's import records and any upload still kept, when their
+    account is deleted (chat.data_controls.account_delete): a file name can
+    name its owner. Their conversations are deleted with the others."""
+    for chat_import in ChatImport.objects.filter(owner=user):
+        _upload_path(chat_import).unlink(missing_ok=True)
+    ChatImport.objects.filter(owner=user).delete()

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from chat.context import awaits_moderation
+from chat.data_controls import account_delete
 from chat.imports_service import (
     chat_import_create,
     chat_import_list,
@@ -315,3 +316,13 @@ def test_an_import_whose_worker_never_came_is_given_up(user, settings):
     assert not Conversation.objects.exists()
     imported(user, chatgpt_export())
     assert Conversation.objects.filter(owner=user).count() == 2
+
+
+def test_deleting_the_account_deletes_its_imports(user, settings):
+    imported(user, chatgpt_export())
+    waiting = chat_import_create(user=user, upload=upload(chatgpt_export(chatgpt_search())), shares_prompts=False)
+    assert (settings.DATA_DIR / "chat-imports" / f"{waiting.pk}.json").exists()
+    account_delete(user=user)
+    assert not ChatImport.objects.exists()
+    assert not list((settings.DATA_DIR / "chat-imports").iterdir())
+    assert not Conversation.objects.filter(owner=user, deleted_at__isnull=True).exists()
