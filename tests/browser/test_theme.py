@@ -38,9 +38,18 @@ def test_the_theme_switches_and_survives_a_reload(page, make_user, viewport):
     dark = _background(page)
     assert dark != light
 
-    # Remembered, and on first paint: the theme is set before any module runs.
+    # Remembered, and there before the first paint: set by the time the
+    # parser reaches <body>, before any module script runs.
+    page.add_init_script(
+        """new MutationObserver((records, observer) => {
+          if (!document.body) return;
+          window.themeAtBody = document.documentElement.dataset.theme || 'none';
+          observer.disconnect();
+        }).observe(document, { childList: true, subtree: true });"""
+    )
     page.reload()
     expect(html).to_have_attribute("data-theme", "dark")
+    assert page.evaluate("window.themeAtBody") == "dark"
     expect(toggle).to_contain_text("Dark")
     assert _background(page) == dark
     page.goto("/accounts/settings/")
