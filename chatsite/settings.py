@@ -315,6 +315,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CHAT_MODEL = env("CHAT_MODEL", default="")
 MODELS_DIR = DATA_DIR / "models"
 GENERATION_DEVICE = env("GENERATION_DEVICE", default="auto")
+# Local models a worker process holds at once (the serving one, the versions
+# conversations picked, the arena's): past it the least recently used is let
+# go once its answers finish (registry/loaded_backends.py).
+CHAT_MODELS_MAX_LOADED = env.int("CHAT_MODELS_MAX_LOADED", default=2)
 # `dynamic`: concurrent conversations share each decoding step (our
 # scheduler, engine/backends/dynamic.py); `generate`: one request at a time
 # per thread; `continuous`: transformers' continuous batching. `auto`:

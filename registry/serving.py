@@ -7,12 +7,12 @@ itself: it reads the logits of a different kind of model.)"""
 from __future__ import annotations
 
 import logging
-import threading
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
 
+from .loaded_backends import LoadedBackends
 from .selectors import chat_model_spec
 
 logger = logging.getLogger(__name__)
@@ -23,17 +23,20 @@ class ModelUnavailable(RuntimeError):
     this host); the message is fit to show and names no path."""
 
 
-# A few models at once: the serving one, plus a version on side-by-side
-# trial or in the arena. A promoted version is loaded on its next answer;
-# streams in flight keep the backend object they hold.
-@lru_cache(maxsize=3)
-def _local_backend(path: str):
+def _load_local_backend(path: str):
     from engine.backends import load_local_backend
 
     logger.info("Loading chat model from %s (%s engine)", path, settings.GENERATION_ENGINE)
     return load_local_backend(
         path, engine=settings.GENERATION_ENGINE, device=settings.GENERATION_DEVICE, dtype=settings.GENERATION_DTYPE
     )
+
+
+# The serving model, plus the versions conversations picked, the arena's
+# and labeling's: at most CHAT_MODELS_MAX_LOADED at once. A promoted
+# version is loaded on its next answer; streams in flight keep the backend
+# they hold.
+loaded_backends = LoadedBackends(_load_local_backend, lambda: settings.CHAT_MODELS_MAX_LOADED)
 
 
 # One pool of endpoints per process, so every answer's choice sees the
@@ -45,7 +48,6 @@ def _remote_backend(base_url: str, api_key: str, timeout: float, backoff_seconds
     return OpenAIBackend(base_url, api_key=api_key, timeout=timeout, backoff_seconds=backoff_seconds)
 
 
-_backend_lock = threading.Lock()
 _MODEL_FILES = ("config.json", "adapter_config.json")
 
 
@@ -65,7 +67,7 @@ def version_backend(version=None):
     With GENERATION_BACKEND=openai the remote servers answer, asked for the
     version's registered name, or OPENAI_MODEL for the serving model. A
     local model is loaded once per worker process and shared by its
-    threads; one whose directory this host lacks (a worker without the
+    threads (registry.loaded_backends keeps a few); one whose directory this host lacks (a worker without the
     shared DATA_DIR) raises ModelUnavailable."""
     if settings.GENERATION_BACKEND == "openai":
         backend = _remote_backend(
@@ -85,5 +87,4 @@ def version_backend(version=None):
         logger.warning("Model %s: %s is not on this host", version.name if version else "CHAT_MODEL", path)
         named = f"The model version {version.name}" if version else "The chat model (CHAT_MODEL)"
         raise ModelUnavailable(f"{named} is not available on this worker: its files are missing here.")
-    with _backend_lock:
-        return _local_backend(path), version
+    return loaded_backends.get(path), version
