@@ -11,6 +11,7 @@ from registry.models import ModelVersion
 
 from . import selectors, services
 from .access import access_match_by_id, arena_required
+from .feedback_leaderboard import feedback_leaderboard
 from .models import ArenaMatch
 
 _MAX_JSON_BODY = 4 * 1024
@@ -81,7 +82,8 @@ def trial_page_view(request):
 @require_GET
 @role_required(Role.ADMIN)
 def leaderboard_view(request):
-    return render(request, "arena/leaderboard.html", {"rows": selectors.leaderboard()})
+    context = {"rows": selectors.leaderboard(), "feedback_rows": feedback_leaderboard()}
+    return render(request, "arena/leaderboard.html", context)
 
 
 @require_GET

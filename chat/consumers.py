@@ -3,7 +3,7 @@
 Client frames (JSON objects):
   {"type": "subscribe", "conversation": id}
   {"type": "send", "request_id": str, "conversation": id|null, "parent": id|null,
-   "content": str, "settings": {...}}
+   "content": str, "settings": {...}, "model": version id|null (a new chat's pick)}
   {"type": "regenerate", "request_id": str, "message": answer_id}
   {"type": "continue", "request_id": str, "message": answer_id}
   {"type": "stop", "message": answer_id}
@@ -29,6 +29,7 @@ from . import services
 from .access import access_conversation_by_id, access_message_by_id
 from .events import chat_user_group
 from .frames import ConversationFrameConsumer
+from .model_choice import chat_model_clean
 from .params import clean_conversation_settings
 from .presets import chat_defaults_values
 from .serializers import message_to_dict
@@ -89,6 +90,7 @@ class ChatConsumer(ConversationFrameConsumer):
                 return access_conversation_by_id(self.user, conversation_id), False
             # A new chat starts from the user's defaults; what the frame sets overrides them.
             values = {**chat_defaults_values(user=self.user), **settings_values}
+            values["model_version"] = chat_model_clean(content.get("model"))
             return services.conversation_create(owner=self.user, settings_values=values), True
 
         @database_sync_to_async

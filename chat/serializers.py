@@ -49,6 +49,7 @@ def conversation_to_dict(conversation: Conversation) -> dict:
         "temperature": conversation.temperature,
         "top_p": conversation.top_p,
         "max_new_tokens": conversation.max_new_tokens,
+        "model_version": conversation.model_version_id,
         "current_leaf": conversation.current_leaf_id,
         "updated_at": conversation.updated_at.isoformat(),
     }

@@ -18,6 +18,7 @@ from usage.services import answers_admit
 
 from . import dispatch, events, runtime
 from .context import awaits_moderation, client_turn_moderation
+from .model_choice import answer_model_version
 from .models import ACTIVE_STATUSES, FEEDBACK_REASONS, Conversation, Feedback, Message, MessageStatus
 from .selectors import latest_leaf_under
 from .signals import answer_disliked
@@ -153,6 +154,8 @@ def _new_answer(*, conversation: Conversation, parent: Message, stop: list[str] 
         role=Message.Role.ASSISTANT,
         status=MessageStatus.QUEUED,
         sampling=sampling,
+        # The model the conversation picked, while chat offers it (else the serving one).
+        model_version=answer_model_version(conversation),
     )
 
 

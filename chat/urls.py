@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/conversations/", views.conversation_list_view, name="api-conversations"),
     path("api/conversations/<int:conversation_id>/", views.conversation_detail_view, name="api-conversation"),
     path("api/conversations/<int:conversation_id>/select/", views.conversation_select_view, name="api-select"),
+    path("api/conversations/<int:conversation_id>/model/", views.conversation_model_view, name="api-model"),
     path("api/messages/<int:message_id>/", views.message_detail_view, name="api-message"),
     path("api/messages/<int:message_id>/feedback/", views.message_feedback_view, name="api-feedback"),
     path("api/messages/<int:message_id>/report/", views.message_report_view, name="api-report"),

@@ -11,6 +11,7 @@ from core.http import json_body
 from . import services
 from .access import access_conversation_by_id, access_message_by_id
 from .exports import conversation_export_json, conversation_export_markdown
+from .model_choice import chat_model_choices, conversation_model_pick
 from .models import FEEDBACK_REASONS
 from .params import (
     PRESET_NAME_MAX_CHARS,
@@ -73,6 +74,7 @@ def chat_page_view(request, conversation_id: int | None = None):
             "initial": initial,
             "feedback_reasons": {str(k): v for k, v in FEEDBACK_REASONS.items()},
             "presets": [preset_to_dict(preset) for preset in preset_list(user=request.user)],
+            "models": chat_model_choices(),
             "limits": {
                 "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
                 "max_new_tokens_limit": settings.GENERATION_MAX_NEW_TOKENS_LIMIT,
@@ -114,6 +116,22 @@ def conversation_select_view(request, conversation_id: int):
         raise Http404
     leaf = services.conversation_select_branch(conversation=conversation, message=message)
     return JsonResponse({"current_leaf": leaf.pk})
+
+
+@require_http_methods(["GET", "PUT"])
+@_api
+def conversation_model_view(request, conversation_id: int):
+    """The conversation's model and the choices; PUT picks the model for
+    its next answers: {"version": id} of a version chat offers, or null for
+    the default (chat.model_choice)."""
+    conversation = access_conversation_by_id(request.user, conversation_id)
+    if request.method == "GET":
+        return JsonResponse({"model_version": conversation.model_version_id, "choices": chat_model_choices()})
+    data = _json_body(request)
+    if "version" not in data:
+        raise UserError("invalid_model", 'Say which model: {"version": id}, or null for the default.')
+    conversation_model_pick(conversation=conversation, raw=data["version"])
+    return JsonResponse({"conversation": conversation_to_dict(conversation)})
 
 
 @require_GET

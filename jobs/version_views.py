@@ -11,8 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import role_required
 from accounts.models import Role
+from arena.feedback_leaderboard import feedback_leaderboard
 from arena.selectors import leaderboard
 from core.errors import UserError
+from registry.chat_versions import CHAT_LABEL_MAX_CHARS, DESCRIPTION_MAX_CHARS, model_version_chat_offer
 from registry.models import ModelVersion
 from registry.selectors import model_version_lineage, model_version_list
 
@@ -52,10 +54,35 @@ def model_version_lineage_view(request, version_id: int):
         "chain": model_version_lineage(version=version),
         "evaluations": evaluations,
         "arena": arena,
+        "chat_feedback": next(iter(feedback_leaderboard(version=version)), None),
+        "chat_label_max": CHAT_LABEL_MAX_CHARS,
+        "description_max": DESCRIPTION_MAX_CHARS,
         "gate": promotion_check(version=version) if version.kind == ModelVersion.Kind.POLICY else None,
         "promotions": PromotionRecord.objects.filter(version=version).select_related("previous", "promoted_by")[:20],
     }
     return render(request, "jobs/version_lineage.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def model_version_chat_view(request, version_id: int):
+    """An admin offers a policy in chat's model picker, under a display
+    name and a description, or stops offering it (registry.chat_versions)."""
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    available = request.POST.get("available") == "1"
+    try:
+        model_version_chat_offer(
+            version=version,
+            available=available,
+            label=request.POST.get("label", ""),
+            description=request.POST.get("description", ""),
+        )
+    except UserError as error:
+        messages.error(request, error.message)
+    else:
+        offered = "offers it in its model picker" if available else "no longer offers it"
+        messages.success(request, f"{version.name}: chat {offered}.")
+    return redirect("versions:lineage", version.pk)
 
 
 @role_required(Role.ADMIN)

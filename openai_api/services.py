@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
+from chat.model_choice import chat_model_named
 from chat.models import Conversation, Message
 from chat.services import TITLE_FROM_MESSAGE_CHARS, message_send
 from core.db import retry_if_locked
@@ -58,7 +59,11 @@ def completion_start(*, user, request: CompletionRequest, on_stored: Callable[[C
         conversation=None,
         parent=None,
         content=request.content,
-        settings_values={**request.settings, "system_prompt": request.system_prompt},
+        settings_values={
+            **request.settings,
+            "system_prompt": request.system_prompt,
+            "model_version": chat_model_named(request.model),
+        },
         stop=request.stop,
         history=request.turns,
         title=("API: " + " ".join(request.content.split()))[:TITLE_FROM_MESSAGE_CHARS],

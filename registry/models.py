@@ -12,6 +12,9 @@ class ModelVersion(models.Model):
     the serving one, a policy plays in the arena only once an admin enabled
     it there and a smoke generation passed (arena.eligibility): anyone
     allowed to train registers versions, and the arena shows them to users.
+    Likewise a policy is offered in chat's model picker only once an admin
+    made it available there (`chat_available`, registry.chat_versions),
+    under its `chat_label` and `description`; the serving one always is.
     """
 
     class ArenaCheck(models.TextChoices):
@@ -53,6 +56,10 @@ class ModelVersion(models.Model):
     # The smoke generation an admin's enabling waits for, and why it failed.
     arena_check = models.CharField(max_length=16, choices=ArenaCheck.choices, blank=True, default=ArenaCheck.NONE)
     arena_check_error = models.TextField(blank=True, default="")
+    # Offered in chat's model picker (the serving version always is), under
+    # this name where one is given, else `name`.
+    chat_available = models.BooleanField(default=False)
+    chat_label = models.CharField(max_length=80, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

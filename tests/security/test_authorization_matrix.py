@@ -99,6 +99,7 @@ POLICY = {
     "chat:api-conversations": APPROVED,
     "chat:api-conversation": ONLY_OWNER,
     "chat:api-select": ONLY_OWNER,
+    "chat:api-model": ONLY_OWNER,
     "chat:api-message": ONLY_OWNER,
     "chat:api-feedback": ONLY_OWNER,
     "chat:api-report": ONLY_OWNER,
@@ -132,6 +133,8 @@ POLICY = {
     "versions:list": TRAINERS,
     "versions:lineage": TRAINERS,
     "versions:promote": ADMINS,
+    # Which versions every chat user may pick.
+    "versions:chat": ADMINS,
     "arena:home": ARENA_USERS,
     "arena:trial": ADMINS,
     "arena:leaderboard": ADMINS,

@@ -7,6 +7,7 @@ import { MAX_CHARS, WARN_CHARS, clearError, els, fmt, showError, state } from '.
 import { activeAnswer, lastAssistantOnPath } from './tree.js';
 import { sendFrame } from './connection.js';
 import { renderThread } from './render.js';
+import { newChatModel } from './model_picker.js';
 
 const SENT_TIMEOUT_MS = 20000;
 const BUSY = 'Wait for the current answer to finish, or stop it first.';
@@ -80,6 +81,7 @@ export function sendMessage(text, parent, kind) {
   const request_id = requestId();
   const frame = { type: 'send', request_id, conversation: state.convId, parent, content: text };
   if (state.convId == null && state.pendingSettings) frame.settings = state.pendingSettings;
+  if (state.convId == null) frame.model = newChatModel();
   if (!sendFrame(frame)) {
     showError(OFFLINE, 'conn');
     return false;

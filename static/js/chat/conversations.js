@@ -6,6 +6,7 @@ import { clearError, els, showError, state, toast, upsert } from './page.js';
 import { clearThread, renderThread, scrollToBottom } from './render.js';
 import { sendFrame } from './connection.js';
 import { closeSidebarOnMobile, renderSidebar } from './sidebar.js';
+import { renderModelPicker } from './model_picker.js';
 
 /** Shows a conversation's detail (GET /api/conversations/<id>/);
     `replace` drops what was shown before, else it is merged in. */
@@ -112,6 +113,7 @@ export function updateHeader() {
   document.title = `${title} · Chatsite`;
   const id = state.convId;
   els.exportGroup.hidden = id == null;
+  renderModelPicker();
   if (id != null) {
     els.exportJson.href = `/c/${id}/export.json`;
     els.exportMd.href = `/c/${id}/export.md`;

@@ -7,12 +7,14 @@ import { connect } from './connection.js';
 import { initHistory, loadDetail, updateHeader } from './conversations.js';
 import { initSidebar, loadList } from './sidebar.js';
 import { initSettings } from './settings.js';
+import { initModelPicker } from './model_picker.js';
 
 initScrolling();
 initComposer();
 initHistory();
 initSidebar();
 initSettings();
+initModelPicker();
 
 if (INITIAL && INITIAL.conversation) {
   state.convId = INITIAL.conversation.id;
