@@ -1,8 +1,6 @@
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import UserCreationForm
-
-from .models import User
 
 # Django's validators each explain themselves in a sentence; the sign-up page
 # says the same in a few words on one line. Validators not named here keep
@@ -34,8 +32,24 @@ def password_rules_hint() -> str:
     return hint[:1].upper() + hint[1:] + "." if hint else ""
 
 
-class SignupForm(UserCreationForm):
-    """Django's sign-up form, kinder on a second try.
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's sign-in form, its account field posted as `username` as the
+    login page always has (password managers, scripts and bookmarks that
+    fill it keep working); it takes an account name or an email address."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Username or email"
+        self.fields["login"].widget.attrs.update(autocomplete="username", placeholder="")
+        self.fields["password"].help_text = ""
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+
+    def add_prefix(self, field_name):
+        return "username" if field_name == "login" else super().add_prefix(field_name)
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up form, kinder on a second try.
 
     When the form comes back with an error that is not about the passwords
     (a username already taken, an invalid email), the two password fields
@@ -43,22 +57,17 @@ class SignupForm(UserCreationForm):
     type a good password again over a taken username. When a password is the
     problem (too weak, the two differ) both come back empty, as everywhere:
     they have to be typed again anyway. The page that carries them is sent
-    with Cache-Control: no-store (accounts.views.signup_view), so no cache
+    with Cache-Control: no-store (accounts.views.SignupView), so no cache
     keeps it."""
-
-    class Meta:
-        model = User
-        fields = ("username", "email")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, label in (("username", "Username"), ("email", "Email"), ("password2", "Password confirmation")):
+            self.fields[name].label = label
+        for field in self.fields.values():
+            field.widget.attrs.pop("placeholder", None)
         self.fields["password1"].help_text = password_rules_hint()
         self.fields["password2"].help_text = ""
-
-    def validate_password_for_user(self, user, password_field_name="password1"):
-        """The rules' complaints beside the first password, where the rules
-        are shown (Django puts them under the confirmation)."""
-        super().validate_password_for_user(user, password_field_name)
 
     def full_clean(self):
         super().full_clean()

@@ -2,6 +2,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from .sso import provider_origins
 from .timezones import reader_time_zone
 
 # Paths an account waiting for approval may still reach. The OpenAI API
@@ -50,3 +51,18 @@ class TimeZoneMiddleware:
         else:
             timezone.activate(zone)
         return self.get_response(request)
+
+
+class SingleSignOnFormTargetsMiddleware:
+    """Names the single sign-on providers' origins (accounts/sso.py) on the
+    account pages' responses, for core.csp.ContentSecurityPolicyMiddleware
+    (which runs after it on the way out)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/accounts/"):
+            response.csp_form_targets = provider_origins()
+        return response

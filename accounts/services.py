@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -7,18 +6,6 @@ from core.errors import UserError
 from .models import Role, User
 from .selectors import access_change_refusal
 from .timezones import valid_time_zone
-
-
-@transaction.atomic
-def user_signup(*, form) -> User:
-    """Creates the account from a valid SignupForm; it starts unapproved when
-    the site requires an admin's approval."""
-    user = form.save(commit=False)
-    user.role = Role.USER
-    user.is_approved = not settings.ACCOUNTS_REQUIRE_APPROVAL
-    user.save()
-    return user
-
 
 # user_update_access(daily_token_quota=UNSET_QUOTA): back to the site's default.
 UNSET_QUOTA = -1

@@ -1,10 +1,11 @@
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_POST
@@ -12,10 +13,9 @@ from django.views.decorators.http import require_POST
 from core.errors import UserError
 
 from .access import role_required
-from .forms import SignupForm
 from .models import Role, User
 from .selectors import access_change_loss, access_change_refusal
-from .services import UNSET_QUOTA, user_change_access, user_signup, user_update_settings
+from .services import UNSET_QUOTA, user_change_access, user_update_settings
 from .throttle import client_address, login_retry_after
 from .timezones import TIME_ZONE_COOKIE, time_zone_names, valid_time_zone
 
@@ -36,11 +36,13 @@ def permission_denied_view(request, exception=None):
     return render(request, "403.html", {"reason": reason}, status=403)
 
 
-class LoginView(auth_views.LoginView):
-    """Django's login page, saying plainly (429) when the sign-in throttle
-    refuses, and for how long, rather than "wrong password" again."""
+class LoginView(allauth_views.LoginView):
+    """allauth's sign-in page, saying plainly (429) when the sign-in throttle
+    (accounts/throttle.py) refuses, and for how long, rather than "wrong
+    password" again."""
 
-    redirect_authenticated_user = True
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"signup_open": settings.ACCOUNTS_ALLOW_SIGNUP}
 
     def form_invalid(self, form):
         wait = login_retry_after(username=form.data.get("username"), address=client_address(self.request))
@@ -48,19 +50,19 @@ class LoginView(auth_views.LoginView):
             return super().form_invalid(form)
         minutes = max(1, round(wait / 60))
         message = f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        return self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
+        form.errors[NON_FIELD_ERRORS] = form.error_class([message])
+        return self.render_to_response(self.get_context_data(form=form), status=429)
 
 
-@never_cache  # a form sent back with an error may carry the passwords (SignupForm)
-def signup_view(request):
-    if not settings.ACCOUNTS_ALLOW_SIGNUP:
-        raise Http404("Sign-up is closed on this site.")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = user_signup(form=form)
-        login(request, user, backend="accounts.backends.ThrottledModelBackend")
-        return redirect("chat:home" if user.is_approved else "accounts:pending")
-    return render(request, "accounts/signup.html", {"form": form})
+@method_decorator(never_cache, name="dispatch")  # a form sent back with an error may carry the passwords
+class SignupView(allauth_views.SignupView):
+    """allauth's sign-up page (accounts.forms.SignupForm); closed (404) when
+    ACCOUNTS_ALLOW_SIGNUP is off, as the page was before allauth."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.ACCOUNTS_ALLOW_SIGNUP:
+            raise Http404("Sign-up is closed on this site.")
+        return super().dispatch(request, *args, **kwargs)
 
 
 def pending_view(request):

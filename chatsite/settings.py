@@ -59,6 +59,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "accounts",
+    # Sign-in, sign-up, email verification and single sign-on (accounts/adapters.py)
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
     "registry",
     "moderation",
     "chat",
@@ -82,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.SingleSignOnFormTargetsMiddleware",
     "accounts.middleware.ApprovalRequiredMiddleware",
     "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -137,8 +146,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-# Django's model backend behind the sign-in throttle (accounts/throttle.py).
-AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+# allauth's backend (username or email) behind the sign-in throttle
+# (accounts/throttle.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledAuthenticationBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -163,6 +173,82 @@ AUTH_PASSWORD_VALIDATORS = [
 # New sign-ups wait for an admin's approval (Open WebUI's "pending" state).
 ACCOUNTS_REQUIRE_APPROVAL = env.bool("ACCOUNTS_REQUIRE_APPROVAL", default=False)
 ACCOUNTS_ALLOW_SIGNUP = env.bool("ACCOUNTS_ALLOW_SIGNUP", default=True)
+# Accounts whose provider-verified email is in one of these domains skip the
+# admin's approval when they sign up through single sign-on.
+ACCOUNTS_AUTO_APPROVE_EMAIL_DOMAINS = [
+    domain.lower().lstrip("@") for domain in env.list("ACCOUNTS_AUTO_APPROVE_EMAIL_DOMAINS", default=[])
+]
+
+# --- django-allauth (accounts/adapters.py) ---------------------------------
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+# "mandatory": no sign-in until the address is confirmed (production, with a
+# real EMAIL_BACKEND); "optional": a confirmation is sent, not waited for;
+# "none": nothing is sent.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_SIGNUP_FIELDS = [
+    "username*",
+    "email*" if ACCOUNT_EMAIL_VERIFICATION == "mandatory" else "email",
+    "password1*",
+    "password2*",
+]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+# Sessions last as Django's SESSION_COOKIE_AGE says, as before allauth (no
+# "remember me" box).
+ACCOUNT_SESSION_REMEMBER = True
+# Failed sign-ins are counted in one place, Redis (accounts/throttle.py),
+# shared by every web process; allauth's own sign-in limits are off. Its other
+# limits (sign-ups, reset and confirmation emails) stay on.
+ACCOUNT_RATE_LIMITS = {"login": False, "login_failed": False}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Chatsite] "
+# A password reset asked for an address no account has sends nothing, as before allauth.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# A provider's button starts its sign-in with a POST (CSRF-checked), so GET
+# on the provider's URL only shows a confirmation page.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# Providers from the environment only: no client secret is ever stored in the
+# database (or its dumps). A provider shows on the sign-in page once its
+# client id is set.
+OIDC_PROVIDER_ID = env.str("OIDC_PROVIDER_ID", default="oidc")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="OpenID Connect")
+OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+GITHUB_CLIENT_ID = env.str("GITHUB_CLIENT_ID", default="")
+GITHUB_CLIENT_SECRET = env.str("GITHUB_CLIENT_SECRET", default="")
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_SERVER_URL},
+            }
+        ]
+        if OIDC_CLIENT_ID and OIDC_SERVER_URL
+        else [],
+    },
+    "github": {
+        "SCOPE": ["read:user", "user:email"],
+        "APPS": [{"client_id": GITHUB_CLIENT_ID, "secret": GITHUB_CLIENT_SECRET}] if GITHUB_CLIENT_ID else [],
+    },
+    "google": {
+        "SCOPE": ["openid", "profile", "email"],
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [{"client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET}] if GOOGLE_CLIENT_ID else [],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

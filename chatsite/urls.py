@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("accounts.allauth_urls")),
     path("accounts/data/", include("chat.data_control_urls")),
     path("moderation/", include("review.urls")),
     path("jobs/", include("jobs.urls")),

@@ -23,7 +23,7 @@ _POLICY = (
     "connect-src 'self'{sockets}; "
     "object-src 'none'; "
     "base-uri 'none'; "
-    "form-action 'self'; "
+    "form-action 'self'{form_targets}; "
     "frame-ancestors 'none'"
 )
 
@@ -44,5 +44,8 @@ class ContentSecurityPolicyMiddleware:
                 sockets = f" ws://{host} wss://{host}"
             except DisallowedHost:  # already answered 400
                 sockets = ""
-            response["Content-Security-Policy"] = _POLICY.format(sockets=sockets)
+            # A page whose forms lead elsewhere (single sign-on's redirect to
+            # a provider) names those origins on the response.
+            form_targets = "".join(f" {origin}" for origin in getattr(response, "csp_form_targets", ()))
+            response["Content-Security-Policy"] = _POLICY.format(sockets=sockets, form_targets=form_targets)
         return response

@@ -172,12 +172,8 @@ async def test_a_new_password_closes_the_sockets_of_the_other_sessions(make_user
 
     def change_password():
         response = owner.post(
-            "/accounts/password/",
-            {
-                "old_password": PASSWORD,
-                "new_password1": "another-Strong-pass-456",
-                "new_password2": "another-Strong-pass-456",
-            },
+            "/accounts/password/change/",
+            {"oldpassword": PASSWORD, "password1": "another-Strong-pass-456", "password2": "another-Strong-pass-456"},
         )
         assert response.status_code == 302, response.content[:500]
 

@@ -58,7 +58,7 @@ def test_a_taken_username_keeps_the_rest_of_the_form(page, live_server_url, make
 def test_a_password_problem_clears_both_passwords_and_says_where(page, live_server_url):
     page.goto("/accounts/signup/")
     _fill(page, username="newcomer", email="", password1=PASSWORD, password2=PASSWORD + "x")
-    expect(page.get_by_test_id("signup-password2-errors")).to_have_text("The two password fields didn’t match.")
+    expect(page.get_by_test_id("signup-password2-errors")).to_have_text("You must type the same password each time.")
     expect(page.locator("input[name=username]")).to_have_value("newcomer")
     expect(page.locator("input[name=password1]")).to_have_value("")
     expect(page.locator("input[name=password2]")).to_have_value("")

@@ -64,7 +64,8 @@ ONLY_OWNER = frozenset({OWNER})
 
 # Route name -> who gets in, with each URL id naming the owner's object.
 POLICY = {
-    "login": EVERYONE,
+    # A signed-in account is sent on from the sign-in and sign-up pages: one waiting for approval to the waiting page.
+    "login": EVERYONE - {PENDING},
     "logout": EVERYONE,
     "healthz": EVERYONE,
     "readiness": EVERYONE,
@@ -72,16 +73,44 @@ POLICY = {
     "metrics": ADMINS,
     "usage:dashboard": ADMINS,
     "feedback:list": ADMINS,
-    "accounts:signup": EVERYONE,
+    "accounts:signup": EVERYONE - {PENDING},
     "accounts:pending": EVERYONE,
     "accounts:settings": SIGNED_IN,
-    "accounts:password-change": SIGNED_IN,
-    "accounts:password-change-done": SIGNED_IN,
-    # A forgotten password is reset from a link, signed in or not.
+    # The addresses the password pages had before allauth: redirects to allauth's, which check.
+    "accounts:password-change": EVERYONE,
     "accounts:password-reset": EVERYONE,
-    "accounts:password-reset-done": EVERYONE,
-    "accounts:password-reset-confirm": EVERYONE,
-    "accounts:password-reset-complete": EVERYONE,
+    # allauth's pages (accounts/allauth_urls.py); its sign-in and sign-up are shadowed by ours.
+    "account_login": EVERYONE - {PENDING},
+    "account_signup": EVERYONE - {PENDING},
+    "account_logout": EVERYONE,
+    "account_inactive": EVERYONE,
+    # Confirming the password again: these accounts have none (SSO-only accounts neither), so all are refused.
+    "account_reauthenticate": frozenset(),
+    "account_email": SIGNED_IN,
+    "account_email_verification_sent": EVERYONE,
+    "account_confirm_email": EVERYONE,
+    "account_change_password": SIGNED_IN,
+    "account_set_password": SIGNED_IN,
+    # A forgotten password is reset from a link, signed in or not.
+    "account_reset_password": EVERYONE,
+    "account_reset_password_done": EVERYONE,
+    "account_reset_password_from_key": EVERYONE,
+    "account_reset_password_from_key_done": EVERYONE,
+    # Sign-in by emailed code is off: the page sends everyone back to sign in (the waiting, to wait).
+    "account_confirm_login_code": EVERYONE - {PENDING},
+    # Single sign-on: what the provider answers decides (tests/accounts/test_sso.py); each
+    # account's connections are its own. No provider is configured here, so their pages are 404.
+    "socialaccount_login_cancelled": EVERYONE,
+    "socialaccount_login_error": frozenset(),
+    "socialaccount_signup": EVERYONE,
+    "socialaccount_connections": SIGNED_IN,
+    "openid_connect_login": frozenset(),
+    "openid_connect_callback": frozenset(),
+    "github_login": frozenset(),
+    "github_callback": frozenset(),
+    "google_login": frozenset(),
+    "google_callback": frozenset(),
+    "google_login_by_token": frozenset(),
     # Each account's own data; one waiting for approval may delete itself too.
     "data_controls:export": SIGNED_IN,
     "data_controls:delete-chats": SIGNED_IN,
@@ -284,7 +313,10 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
 _NAMED_ARGUMENTS = {
     "chat:export": {"fmt": "md"},
     "labeling:next": {"kind": "demonstration"},
-    "accounts:password-reset-confirm": {"uidb64": "MQ", "token": "set-password"},
+    "account_reset_password_from_key": {"uidb36": "1", "key": "set-password"},
+    "account_confirm_email": {"key": "made-up"},
+    "openid_connect_login": {"provider_id": "oidc"},
+    "openid_connect_callback": {"provider_id": "oidc"},
     "labeling:admin-snapshot-download": {"fmt": "sft-messages"},
     "labeling:admin-snapshot-hub-download": {"fmt": "sft-messages"},
     # No gold item exists: an admin is told so, anyone else is refused first.
