@@ -11,7 +11,7 @@ from core.errors import UserError
 
 from .exports import conversation_export_json
 from .imports_service import chat_imports_delete_all
-from .models import Conversation, Feedback
+from .models import ChatImport, Conversation, Feedback
 from .presets import chat_defaults_saved, chat_settings_delete_all, preset_list, preset_to_dict
 from .reports import report_list
 from .services import conversation_delete
@@ -27,7 +27,8 @@ def user_data_export(*, user) -> dict:
     account and settings, and each conversation with its settings and
     every branch's messages, each answer carrying the user's feedback; the
     chat defaults they saved (null for none), their presets, and the answers
-    they reported with what moderators decided."""
+    they reported with what moderators decided, and the chat exports they
+    imported (their conversations are among the others)."""
     feedback = {
         item.message_id: {
             "rating": item.rating,
@@ -65,6 +66,18 @@ def user_data_export(*, user) -> dict:
                 "conversation": report["conversation"].pk if report["conversation"] else None,
             }
             for report in report_list(user=user, limit=None)
+        ],
+        "chat_imports": [
+            {
+                "file_name": item.file_name,
+                "format": item.format or None,
+                "state": item.state,
+                "error": item.error,
+                "counts": item.counts,
+                "shares_prompts": item.shares_prompts,
+                "uploaded_at": item.created_at.isoformat(),
+            }
+            for item in ChatImport.objects.filter(owner=user).order_by("created_at", "id")
         ],
     }
 

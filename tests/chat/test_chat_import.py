@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from chat.context import awaits_moderation
-from chat.data_controls import account_delete
+from chat.data_controls import account_delete, user_data_export
 from chat.imports_service import (
     chat_import_create,
     chat_import_list,
@@ -326,3 +326,11 @@ def test_deleting_the_account_deletes_its_imports(user, settings):
     assert not ChatImport.objects.exists()
     assert not list((settings.DATA_DIR / "chat-imports").iterdir())
     assert not Conversation.objects.filter(owner=user, deleted_at__isnull=True).exists()
+
+
+def test_the_data_export_lists_the_imports(user):
+    imported(user, chatgpt_export(), shares_prompts=True)
+    data = user_data_export(user=user)
+    [listed] = data["chat_imports"]
+    assert listed["file_name"] == "conversations.json" and listed["state"] == "done" and listed["shares_prompts"]
+    assert {c["title"] for c in data["conversations"]} == {"Tides explained", "Match"}
