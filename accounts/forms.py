@@ -77,7 +77,9 @@ class SignupForm(allauth_forms.SignupForm):
 
 
 class PasswordConfirmForm(forms.Form):
-    """The account's password, asked again before something cannot be undone."""
+    """The account's password, asked again before something cannot be undone.
+    An account made through single sign-on has no password here: it types
+    its username instead (in the same field), as GitHub asks."""
 
     password = forms.CharField(
         label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
@@ -86,9 +88,17 @@ class PasswordConfirmForm(forms.Form):
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        if not user.has_usable_password():
+            self.fields["password"] = forms.CharField(
+                label=f"Type your username, {user.get_username()}, to confirm",
+                widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            )
 
     def clean_password(self):
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
+        if not self.user.has_usable_password():
+            if password != self.user.get_username():
+                raise forms.ValidationError("That is not your username.")
+        elif not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password

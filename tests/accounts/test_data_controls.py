@@ -154,3 +154,20 @@ def test_deleting_the_account_needs_the_password_and_signs_out(user, chats):
     user.refresh_from_db()
     assert not user.is_active
     assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_an_account_without_a_password_confirms_its_deletion_with_its_username(make_user):
+    """An account made through single sign-on has no password to type."""
+    sso = make_user(username="sso-carol", password=None)
+    client = Client()
+    client.force_login(sso)
+    assert "Type your username, sso-carol, to confirm" in client.get("/accounts/data/delete-account/").content.decode()
+    wrong = client.post("/accounts/data/delete-account/", {"password": "someone-else"})
+    assert "That is not your username." in wrong.content.decode()
+    sso.refresh_from_db()
+    assert sso.is_active
+
+    done = client.post("/accounts/data/delete-account/", {"password": "sso-carol"})
+    assert "Your account is deleted" in done.content.decode()
+    sso.refresh_from_db()
+    assert not sso.is_active

@@ -165,3 +165,19 @@ def test_a_closed_account_cannot_sign_in_through_the_provider(provider_url, make
     response = sso_round_trip(client, provider_url)
     assert response["Location"] == "/accounts/inactive/"
     assert "_auth_user_id" not in client.session
+
+
+def test_an_address_another_account_has_is_not_taken_over(provider_url, make_user):
+    """The provider's address belongs to an existing account: no second
+    account gets it, and the existing one is not signed in on the provider's
+    word; the person is asked to sign in and connect the provider instead."""
+    alice = make_user(username="alice", email=IDP_USER.email)
+    client = Client()
+    response = sso_round_trip(client, provider_url)
+    assert response.status_code == 302 and response["Location"] == "/accounts/3rdparty/signup/"
+    assert b'value="alice@example.org"' in client.get(response["Location"]).content
+    page = client.post(response["Location"], {"username": "sso-alice", "email": IDP_USER.email}).content.decode()
+    assert 'data-testid="sso-signup-email-errors"' in page
+    assert "Please sign in to that account first, then connect your Test IdP account." in page
+    assert "_auth_user_id" not in client.session
+    assert list(User.objects.all()) == [alice] and not SocialAccount.objects.exists()

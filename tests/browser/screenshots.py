@@ -22,9 +22,11 @@ OUT = Path(os.environ.get("SCREENSHOTS_DIR", Path(__file__).resolve().parents[2]
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 # (file name, who looks, where)
 PAGES = [
+    ("login", None, "/accounts/login/"),
     ("signup", None, "/accounts/signup/"),
     ("chat", "user", "/"),
     ("settings", "user", "/accounts/settings/"),
+    ("single-sign-on", "user", "/accounts/3rdparty/"),
     ("my-reports", "user", "/accounts/data/reports/"),
     ("import-chats", "user", "/accounts/data/import/"),
     ("labeling", "annotator", "/labeling/"),
