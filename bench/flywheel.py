@@ -8,6 +8,24 @@ promotion gate. Then, with --rounds 2, again from the promoted version.
                              [--prompts 200] [--k 4] [--annotators 3] [--noise 0.5]
                              [--rounds 1] [--set ppo:max_steps=30 ...]
                              [--out bench/results/flywheel.json]
+    python bench/flywheel.py --routing active|random|off [--annotations N] [--warmup 0.3] ...
+
+With --routing, one round measures active routing (labeling.routing)
+instead of training policies: the same number of simulated rankings
+(--annotations, fewer than every task's places, else order would not
+matter) is spent in two phases. First --warmup of them in the app's order
+without routing (closest to done, so items complete and the seed has
+pairs), from which a seed reward model is trained and registered as the
+routing model; the generation worker scores every open task's margin with
+it (the app's own Celery task); then the rest, routed by the app's
+task_assign_next with its random share (active), all at random (random), or
+closest to done (off). Only items with all their rankings enter a
+preference snapshot, so an order that spreads rankings thinly (random)
+trains on fewer items: "off" separates that effect from routing's. A reward model is
+trained on the whole snapshot and its accuracy measured on held-out pairs:
+the HH pairs of the evaluation prompts, against the hidden model's choice
+(the taste annotators followed) and against HH's own label. Run both arms
+with the same seed and compare `routing.heldout` in their reports.
 
 The hidden preference is a reward model trained (training.reward, cpu-quick)
 on the second half of the HH pairs; the loop's prompts come from the first
@@ -98,21 +116,30 @@ def generate_candidates(admin, prompts, version, k: int, annotators: int, max_ne
     return {"requested": len(ids), "tasks": done, "failed": len(ids) - done}
 
 
-def annotate(judge_path: str, annotator_users, noise: float, seed: int) -> dict:
-    """Every open ranking task, ranked by each simulated annotator through
-    the app's services: the hidden model's scores plus Gaussian noise."""
+def annotate(judge_path: str, annotator_users, noise: float, seed: int, budget: int | None = None) -> dict:
+    """Open ranking tasks ranked by the simulated annotators in turn, in the
+    order the app's task_assign_next gives them (routing included), until
+    none is open or `budget` rankings are in: the hidden model's scores plus
+    Gaussian noise."""
     import torch
 
     from labeling.assignments import ranking_submit, task_assign_next
     from training.reward import RewardJudge
 
     judge = RewardJudge.load(judge_path, "cpu")
-    rng = random.Random(seed)
+    rng, route = random.Random(seed), random.Random(seed + 1)
     cache: dict[int, dict[int, float]] = {}  # task -> candidate -> hidden score
     submitted = 0
     spread = []
-    for user in annotator_users:
-        while (assignment := task_assign_next(annotator=user, kind="ranking")) is not None:
+    active = list(annotator_users)
+    while active and (budget is None or submitted < budget):
+        for user in list(active):
+            if budget is not None and submitted >= budget:
+                break
+            assignment = task_assign_next(annotator=user, kind="ranking", rng=route)
+            if assignment is None:
+                active.remove(user)
+                continue
             task = assignment.task
             if task.pk not in cache:
                 candidates = [tc.candidate for tc in task.task_candidates.select_related("candidate")]
@@ -127,6 +154,134 @@ def annotate(judge_path: str, annotator_users, noise: float, seed: int) -> dict:
             ranking_submit(assignment=assignment, groups=[[pk] for pk in order])
             submitted += 1
     return {"rankings": submitted, "tasks": len(cache)}
+
+
+# The name the seed reward model is registered under for routing
+# (LABELING_ROUTING_REWARD_MODEL), so the hidden model, also a reward
+# model, never routes.
+ROUTING_MODEL = "flywheel-routing-reward"
+
+
+def heldout_accuracy(reward_path: str, hidden_path: str, prompt_ids: list[int]) -> dict:
+    """Pairwise accuracy of a reward model on the HH pairs of held-out
+    prompts: against the hidden model's choice and against HH's label."""
+    import torch
+
+    from labeling.models import Consensus, Task
+    from training.reward import RewardJudge
+
+    tasks = Task.objects.filter(prompt_id__in=prompt_ids, consensus__method=Consensus.Method.IMPORTED).select_related(
+        "prompt", "consensus"
+    )
+    pairs = []
+    for task in tasks:
+        texts = {link.candidate_id: link.candidate.text for link in task.task_candidates.select_related("candidate")}
+        groups = task.consensus.groups
+        if len(groups) >= 2:
+            pairs.append((task.prompt.messages, texts[groups[0][0]], texts[groups[-1][0]]))
+    if not pairs:
+        return {"pairs": 0}
+    diffs = {}
+    for name, path in (("model", reward_path), ("hidden", hidden_path)):
+        judge = RewardJudge.load(path, "cpu")
+        with torch.no_grad():
+            scores = judge.score([p for p, _, _ in pairs for _ in (0, 1)], [a for _, c, r in pairs for a in (c, r)])
+        diffs[name] = (scores.view(-1, 2)[:, 0] - scores.view(-1, 2)[:, 1]).tolist()
+    agree = [(m > 0) == (h > 0) for m, h in zip(diffs["model"], diffs["hidden"], strict=True)]
+    return {
+        "pairs": len(pairs),
+        "accuracy_vs_hidden": round(sum(agree) / len(agree), 4),
+        "accuracy_vs_hh_label": round(sum(m > 0 for m in diffs["model"]) / len(pairs), 4),
+    }
+
+
+def wait_for_margins(timeout: float) -> int:
+    """Asks the app to score the open tasks with the routing model (the
+    generation worker runs it) and waits until none is left unscored."""
+    from labeling.routing import reward_margins_request, reward_margins_stale
+
+    stale = reward_margins_stale()
+    reward_margins_request(task_ids=stale)
+    deadline = time.monotonic() + timeout
+    while left := reward_margins_stale():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(left)} tasks still unscored after {timeout:.0f} s")
+        time.sleep(2)
+    return len(stale)
+
+
+def routing_round(args, inputs: dict, stages: Stages, overrides: dict) -> dict:
+    """One round that spends --annotations rankings, routed as --routing
+    says after a random warm-up, and measures the reward model they train."""
+    from django.conf import settings
+
+    from labeling.datasets import snapshot_create
+    from labeling.models import DatasetSnapshot, Prompt
+    from registry.models import ModelVersion
+    from registry.selectors import serving_model_version
+
+    admin, start = inputs["admin"], serving_model_version()
+    generated = stages.run(
+        "candidates",
+        lambda: generate_candidates(
+            admin,
+            list(Prompt.objects.filter(pk__in=inputs["round_prompts"][0])),
+            start,
+            args.k,
+            args.annotators,
+            args.max_new_tokens,
+            timeout=args.generation_timeout,
+        ),
+    )
+    budget = args.annotations or generated["tasks"] * args.annotators // 2
+    # Whole items (each annotator once), since only finished items make
+    # the seed's snapshot.
+    warm = max(args.annotators, round(budget * args.warmup / args.annotators) * args.annotators)
+    settings.LABELING_ROUTING = False
+    warmup = stages.run(
+        "warm-up annotation (closest to done)",
+        lambda: annotate(inputs["hidden"].path, inputs["annotators"], args.noise, args.seed, budget=warm),
+    )
+    seed_data = snapshot_create(
+        name="routing-warmup", kind=DatasetSnapshot.Kind.PREFERENCE, filters={"min_agreement": 0.0}
+    )
+    seed = stages.run(
+        "seed reward model",
+        lambda: run_job(admin, "reward", "cpu-quick", overrides["reward"], base_version=start, snapshot=seed_data),
+    )
+    ModelVersion.objects.filter(job_id=seed["job"]).update(name=ROUTING_MODEL)
+    scored = stages.run("margins", lambda: wait_for_margins(args.generation_timeout))
+    settings.LABELING_ROUTING = args.routing != "off"
+    settings.LABELING_ROUTING_RANDOM_SHARE = args.random_share if args.routing == "active" else 1.0
+    routed = stages.run(
+        f"annotation ({args.routing})",
+        lambda: annotate(
+            inputs["hidden"].path, inputs["annotators"], args.noise, args.seed + 1, budget=budget - warmup["rankings"]
+        ),
+    )
+    data = snapshot_create(name="routing", kind=DatasetSnapshot.Kind.PREFERENCE, filters={"min_agreement": 0.0})
+    reward = stages.run(
+        "reward model",
+        lambda: run_job(admin, "reward", "cpu-quick", overrides["reward"], base_version=start, snapshot=data),
+    )
+    heldout = stages.run(
+        "held-out accuracy",
+        lambda: heldout_accuracy(
+            ModelVersion.objects.get(job_id=reward["job"]).path, inputs["hidden"].path, inputs["held_out_ids"]
+        ),
+    )
+    for result in (seed, reward):
+        result.pop("job_record", None)
+    return {
+        "routing": args.routing,
+        "random_share": settings.LABELING_ROUTING_RANDOM_SHARE if settings.LABELING_ROUTING else None,
+        "candidates": generated,
+        "annotations": {"budget": budget, "warmup": warmup, "routed": routed, "margins_scored": scored},
+        "snapshot_items": data.item_count,
+        "seed_reward": seed,
+        "reward": reward,
+        "heldout": heldout,
+    }
 
 
 def one_round(args, number: int, inputs: dict, stages: Stages, overrides: dict) -> dict:
@@ -274,6 +429,7 @@ def prepare(args, workdir: Path, stages: Stages) -> dict:
         "hidden_data": hidden_data,
         "evaluation_set": evaluation_set,
         "round_prompts": round_prompts,
+        "held_out_ids": [p.pk for p in held_out],
     }
 
 
@@ -291,6 +447,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KIND:KEY=VALUE")
     parser.add_argument("--out", default=str(ROOT / "bench/results/flywheel.json"))
+    parser.add_argument("--routing", choices=("active", "random", "off"), help="measure routing instead (one round)")
+    parser.add_argument("--annotations", type=int, default=0, help="routing: rankings to spend (0: half the places)")
+    parser.add_argument("--warmup", type=float, default=0.3, help="routing: share of them spent at random first")
+    parser.add_argument("--random-share", type=float, default=0.2, help="routing: LABELING_ROUTING_RANDOM_SHARE")
     args = parser.parse_args()
     args.job_overrides = {"reward": {}, "ppo": {}, "dpo": {}, "evaluate": {}}
     for item in args.overrides:
@@ -311,6 +471,7 @@ def main():
             "CHANNEL_LAYER_PREFIX": "bench-flywheel",
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+            "LABELING_ROUTING_REWARD_MODEL": ROUTING_MODEL,
         }
     )
     import django
@@ -342,13 +503,18 @@ def main():
         "rounds": [],
     }
     try:
-        for number in range(args.rounds):
-            report["rounds"].append(one_round(args, number, inputs, stages, args.job_overrides))
+        if args.routing:
+            report["routing"] = routing_round(args, inputs, stages, args.job_overrides)
+        else:
+            for number in range(args.rounds):
+                report["rounds"].append(one_round(args, number, inputs, stages, args.job_overrides))
     finally:
         generation.stop()
         training.stop()
     report["stage_seconds"] = stages.times
     Path(args.out).write_text(json.dumps(report, indent=1, default=str))
+    if args.routing:
+        print(f"routing {args.routing}: held-out {report['routing']['heldout']}")
     for number, result in enumerate(report["rounds"]):
         wins = {name: round(e["final"].get("win_rate", float("nan")), 3) for name, e in result["evaluations"].items()}
         print(f"round {number}: win rate over {result['start']} {wins}; promoted {result['promoted']}")
