@@ -73,7 +73,8 @@ def pending_view(request):
 
 @role_required(Role.ADMIN)
 def user_list_view(request):
-    users = User.objects.order_by("is_approved", "-date_joined")
+    # How each account signs in through single sign-on, for whoever approves it.
+    users = User.objects.order_by("is_approved", "-date_joined").prefetch_related("socialaccount_set")
     return render(request, "accounts/users.html", {"users": users, "roles": Role.choices})
 
 

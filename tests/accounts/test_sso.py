@@ -102,7 +102,7 @@ async def _chat_socket_answer(cookie: str) -> dict | int:
     return first
 
 
-def test_a_new_account_from_the_provider_waits_for_approval(provider_url):
+def test_a_new_account_from_the_provider_waits_for_approval(provider_url, make_user):
     client = Client()
     response = sso_round_trip(client, provider_url)
     assert response.status_code == 302 and response["Location"] == "/accounts/pending/"
@@ -112,6 +112,10 @@ def test_a_new_account_from_the_provider_waits_for_approval(provider_url):
     assert not user.has_usable_password()
     assert EmailAddress.objects.get(user=user).verified, "the provider vouched for the address"
     assert client.get("/")["Location"] == "/accounts/pending/"
+    admin = Client()
+    admin.force_login(make_user(username="root", role=Role.ADMIN))
+    users_page = admin.get("/accounts/users/").content.decode()
+    assert f'<small data-testid="sso-of-sso-alice">via {PROVIDER_ID}</small>' in users_page
 
     # The chat socket refuses the account as it refuses any account waiting.
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
