@@ -250,6 +250,7 @@ def routing_round(args, inputs: dict, stages: Stages, overrides: dict) -> dict:
         lambda: run_job(admin, "reward", "cpu-quick", overrides["reward"], base_version=start, snapshot=seed_data),
     )
     ModelVersion.objects.filter(job_id=seed["job"]).update(name=ROUTING_MODEL)
+    settings.LABELING_ROUTING = True  # scoring is asked for only with routing on; every arm scores alike
     scored = stages.run("margins", lambda: wait_for_margins(args.generation_timeout))
     settings.LABELING_ROUTING = args.routing != "off"
     settings.LABELING_ROUTING_RANDOM_SHARE = args.random_share if args.routing == "active" else 1.0
