@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
@@ -57,7 +57,10 @@ def _failed(chat_import: ChatImport, message: str) -> None:
     chat_import.state = ChatImport.State.FAILED
     chat_import.error = message[:500]
     chat_import.finished_at = timezone.now()
-    chat_import.save(update_fields=["state", "error", "finished_at"])
+    if chat_import.pk is None:  # refused at upload: recorded finished
+        chat_import.save()
+    else:
+        chat_import.save(update_fields=["state", "error", "finished_at"])
 
 
 def chat_import_create(*, user, upload, shares_prompts: bool) -> ChatImport:
@@ -67,7 +70,7 @@ def chat_import_create(*, user, upload, shares_prompts: bool) -> ChatImport:
     of the user is in progress (one at a time: each may hold thousands of
     conversations for the worker)."""
     if ChatImport.objects.filter(owner=user, state__in=IN_PROGRESS).exists():
-        raise UserError("import_in_progress", "Your last import is still in progress: wait for it to finish.")
+        raise _in_progress()
     file_name = Path(upload.name or "upload").name[:255]
     record = ChatImport(owner=user, file_name=file_name, file_size=upload.size, shares_prompts=shares_prompts)
     try:
@@ -77,18 +80,24 @@ def chat_import_create(*, user, upload, shares_prompts: bool) -> ChatImport:
         parsed = export_parse(document)
     except UserError as error:
         record.format = ""
-        record.save()
         _failed(record, error.message)
         raise
     record.format = parsed.format
     record.counts = parsed.counts()
-    with transaction.atomic():
-        record.save()
-        path = _upload_path(record)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(document)
-        transaction.on_commit(lambda: _dispatch(record))
+    try:
+        with transaction.atomic():
+            record.save()
+            path = _upload_path(record)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(document)
+            transaction.on_commit(lambda: _dispatch(record))
+    except IntegrityError:  # another upload of theirs started meanwhile
+        raise _in_progress() from None
     return record
+
+
+def _in_progress() -> UserError:
+    return UserError("import_in_progress", "Your last import is still in progress: wait for it to finish.")
 
 
 def _dispatch(chat_import: ChatImport) -> None:

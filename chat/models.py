@@ -250,6 +250,13 @@ class ChatImport(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "-created_at"])]
+        constraints = [
+            # One unfinished import per user, held by the database so two
+            # uploads at the same moment cannot both start one.
+            models.UniqueConstraint(
+                fields=["owner"], condition=models.Q(finished_at__isnull=True), name="chat_import_one_unfinished"
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_format_display()}: {self.file_name}"

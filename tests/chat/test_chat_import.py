@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat.context import awaits_moderation
@@ -334,3 +335,14 @@ def test_the_data_export_lists_the_imports(user):
     [listed] = data["chat_imports"]
     assert listed["file_name"] == "conversations.json" and listed["state"] == "done" and listed["shares_prompts"]
     assert {c["title"] for c in data["conversations"]} == {"Tides explained", "Match"}
+
+
+def test_the_database_holds_one_unfinished_import_per_user(user, make_user):
+    """What keeps two uploads at the same moment from both starting one:
+    the service's check before parsing cannot see a row not yet saved."""
+    ChatImport.objects.create(owner=user, format="chatgpt", file_name="a.json", file_size=1)
+    ChatImport.objects.create(owner=make_user(username="bob"), format="chatgpt", file_name="b.json", file_size=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ChatImport.objects.create(owner=user, format="chatgpt", file_name="c.json", file_size=1)
+    ChatImport.objects.filter(owner=user).update(state=ChatImport.State.DONE, finished_at=timezone.now())
+    ChatImport.objects.create(owner=user, format="chatgpt", file_name="c.json", file_size=1)
