@@ -12,7 +12,7 @@ from django.db import transaction
 from core.errors import UserError
 
 from .answer_tasks import task_answer
-from .assignments import _finish, _lock_for_finish
+from .assignments import assignment_finish, assignment_lock_for_finish
 from .label_scales import labels_consensus, moderation_reasons, values_clean
 from .models import AnswerLabel, AnswerLabelConsensus, Assignment, Candidate, Task
 
@@ -21,7 +21,7 @@ from .models import AnswerLabel, AnswerLabelConsensus, Assignment, Candidate, Ta
 def label_submit(*, assignment: Assignment, values: dict) -> AnswerLabel:
     """Stores the annotator's labels of the task's answer (every scale
     answered, each in its range), then the answer's consensus."""
-    assignment = _lock_for_finish(assignment)
+    assignment = assignment_lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.LABEL:
         raise UserError("wrong_kind", f"This task asks you to {assignment.task.get_kind_display().lower()}.")
     try:
@@ -30,7 +30,7 @@ def label_submit(*, assignment: Assignment, values: dict) -> AnswerLabel:
         raise UserError("invalid_labels", f"The labels are not valid: {error}.") from None
     candidate = task_answer(task=assignment.task)
     label = AnswerLabel.objects.create(assignment=assignment, candidate=candidate, values=values)
-    _finish(assignment, Assignment.State.SUBMITTED)
+    assignment_finish(assignment, Assignment.State.SUBMITTED)
     label_consensus_update(candidate=candidate)
     return label
 

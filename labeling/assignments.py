@@ -194,7 +194,7 @@ def _lease_gold(annotator, kind: str | None, rng: random.Random) -> Assignment |
     return _lease(Task.objects.get(pk=rng.choice(ids)), annotator)
 
 
-def _lock_for_finish(assignment: Assignment) -> Assignment:
+def assignment_lock_for_finish(assignment: Assignment) -> Assignment:
     """The assignment, locked, if its work can still be accepted: its lease
     is live, or it expired but nobody has taken its place since."""
     assignment = Assignment.objects.select_for_update().select_related("task", "task__prompt").get(pk=assignment.pk)
@@ -208,7 +208,10 @@ def _lock_for_finish(assignment: Assignment) -> Assignment:
     raise UserError("finished", f"This task was already {assignment.get_state_display().lower()}.")
 
 
-def _finish(assignment: Assignment, state: str, skip_reason: str = "") -> None:
+def assignment_finish(assignment: Assignment, state: str, skip_reason: str = "") -> None:
+    """Closes an assignment locked by assignment_lock_for_finish; every kind
+    of task's submit ends through these two (labeling.answer_labels and
+    labeling.user_replies too)."""
     assignment.state = state
     assignment.finished_at = timezone.now()
     assignment.skip_reason = skip_reason
@@ -264,7 +267,7 @@ def ranking_submit(
     ties in one group), then updates the task's consensus and the agreement
     of everyone who ranked it. A better answer becomes a demonstration.
     On a gold item it is scored instead (labeling.gold)."""
-    assignment = _lock_for_finish(assignment)
+    assignment = assignment_lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.RANKING:
         raise UserError("wrong_kind", "This task asks for an answer, not a ranking.")
     task_candidates = set(assignment.task.task_candidates.values_list("candidate_id", flat=True))
@@ -279,7 +282,7 @@ def ranking_submit(
         better_answer=clean_answer(better_answer),
         flags=flags,
     )
-    _finish(assignment, Assignment.State.SUBMITTED)
+    assignment_finish(assignment, Assignment.State.SUBMITTED)
     # A ranking of a gold item is a test of its annotator: scored, and
     # nothing of it (order, better answer) enters the data.
     if gold := GoldItem.objects.filter(task=assignment.task).first():
@@ -294,13 +297,13 @@ def ranking_submit(
 
 @transaction.atomic
 def demonstration_submit(*, assignment: Assignment, content: str) -> Demonstration:
-    assignment = _lock_for_finish(assignment)
+    assignment = assignment_lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.DEMONSTRATION:
         raise UserError("wrong_kind", "This task asks for a ranking, not an answer.")
     if not content.strip():
         raise UserError("empty", "The answer is empty.")
     demonstration = _demonstration_add(assignment=assignment, content=content)
-    _finish(assignment, Assignment.State.SUBMITTED)
+    assignment_finish(assignment, Assignment.State.SUBMITTED)
     return demonstration
 
 
@@ -310,6 +313,6 @@ def assignment_skip(*, assignment: Assignment, reason: str) -> Assignment:
     admins (an unclear prompt, one needing expertise)."""
     if not reason.strip():
         raise UserError("reason_required", "Say why you skip this task.")
-    assignment = _lock_for_finish(assignment)
-    _finish(assignment, Assignment.State.SKIPPED, skip_reason=clean_text(reason).strip()[:500])
+    assignment = assignment_lock_for_finish(assignment)
+    assignment_finish(assignment, Assignment.State.SKIPPED, skip_reason=clean_text(reason).strip()[:500])
     return assignment

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from core.errors import UserError
 
 from .answer_tasks import task_answer
-from .assignments import _finish, _lock_for_finish
+from .assignments import assignment_finish, assignment_lock_for_finish
 from .models import Assignment, Prompt, Task
 from .text import clean_answer, clean_messages, messages_hash
 
@@ -32,7 +32,7 @@ def user_reply_submit(*, assignment: Assignment, text: str) -> Prompt:
     """Stores the annotator's next user turn as a new prompt continuing the
     task's answer. Refused: an empty reply, and one that makes a
     conversation already in the pool (someone wrote the same reply)."""
-    assignment = _lock_for_finish(assignment)
+    assignment = assignment_lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.USER_REPLY:
         raise UserError("wrong_kind", f"This task asks you to {assignment.task.get_kind_display().lower()}.")
     text = clean_answer(text).strip()
@@ -60,5 +60,5 @@ def user_reply_submit(*, assignment: Assignment, text: str) -> Prompt:
         raise UserError(
             "duplicate", "Someone already wrote this very reply to this answer; write a different one."
         ) from None
-    _finish(assignment, Assignment.State.SUBMITTED)
+    assignment_finish(assignment, Assignment.State.SUBMITTED)
     return prompt
