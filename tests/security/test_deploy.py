@@ -17,7 +17,10 @@ from .test_authorization_matrix import ROUTES
 ROOT = Path(__file__).resolve().parents[2]
 # The OpenAI API authenticates each request by its API key, never a cookie,
 # so a forged cross-site request carries no credential to abuse.
-CSRF_EXEMPT = {"openai-models", "openai-chat-completions"}
+# /v1 authenticates by API key, not cookie. Google's sign-in by token
+# (allauth) is posted by Google's own script: allauth checks Google's
+# double-submit g_csrf_token cookie instead of Django's token.
+CSRF_EXEMPT = {"openai-models", "openai-chat-completions", "google_login_by_token"}
 
 
 def _check_deploy(**env) -> subprocess.CompletedProcess:
