@@ -13,14 +13,16 @@ from core.errors import UserError
 
 from .answer_tasks import task_answer
 from .assignments import assignment_finish, assignment_lock_for_finish
+from .gold import gold_label_answer_record
 from .label_scales import labels_consensus, moderation_reasons, values_clean
-from .models import AnswerLabel, AnswerLabelConsensus, Assignment, Candidate, Task
+from .models import AnswerLabel, AnswerLabelConsensus, Assignment, Candidate, GoldItem, Task
 
 
 @transaction.atomic
 def label_submit(*, assignment: Assignment, values: dict) -> AnswerLabel:
     """Stores the annotator's labels of the task's answer (every scale
-    answered, each in its range), then the answer's consensus."""
+    answered, each in its range), then the answer's consensus. On a gold
+    item they are scored instead (labeling.gold)."""
     assignment = assignment_lock_for_finish(assignment)
     if assignment.task.kind != Task.Kind.LABEL:
         raise UserError("wrong_kind", f"This task asks you to {assignment.task.get_kind_display().lower()}.")
@@ -31,6 +33,11 @@ def label_submit(*, assignment: Assignment, values: dict) -> AnswerLabel:
     candidate = task_answer(task=assignment.task)
     label = AnswerLabel.objects.create(assignment=assignment, candidate=candidate, values=values)
     assignment_finish(assignment, Assignment.State.SUBMITTED)
+    # Labels of a gold item are a test of their annotator: scored, and kept
+    # out of the answer's consensus and the exports.
+    if gold := GoldItem.objects.filter(task=assignment.task).first():
+        gold_label_answer_record(label=label, gold=gold)
+        return label
     label_consensus_update(candidate=candidate)
     return label
 
@@ -42,9 +49,9 @@ def label_consensus_update(*, candidate: Candidate) -> AnswerLabelConsensus | No
     from moderation.flags import review_item_from_annotators
 
     values = list(
-        AnswerLabel.objects.filter(candidate=candidate, assignment__state=Assignment.State.SUBMITTED).values_list(
-            "values", flat=True
-        )
+        AnswerLabel.objects.filter(
+            candidate=candidate, assignment__state=Assignment.State.SUBMITTED, gold_answer__isnull=True
+        ).values_list("values", flat=True)
     )
     if not values:
         return None

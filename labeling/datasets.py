@@ -269,7 +269,9 @@ def label_items(*, filters: dict) -> list[dict]:
     answers = {}
     for some in batches(tasks):
         rows = (
-            AnswerLabel.objects.filter(assignment__task__in=some, assignment__state=Assignment.State.SUBMITTED)
+            AnswerLabel.objects.filter(
+                assignment__task__in=some, assignment__state=Assignment.State.SUBMITTED, gold_answer__isnull=True
+            )
             .select_related("candidate", "candidate__model_version", "assignment")
             .order_by("id")
         )

@@ -1,6 +1,6 @@
-"""Gold items: ranking tasks with a known answer, served to annotators
-unannounced at LABELING_GOLD_RATE to measure them (CVAT's honeypots,
-Argilla's gold records).
+"""Gold items: ranking and label tasks with a known answer, served to
+annotators unannounced at LABELING_GOLD_RATE to measure them (CVAT's
+honeypots, Argilla's gold records).
 
 An admin marks a ranking task gold with its reference: the task's consensus
 as it stands, or an order set by hand. From then on every ranking of it is a
@@ -10,6 +10,17 @@ labeling.consensus.pairwise_agreement, Kendall's tau mapped onto 0..1 (1 the
 reference's order, 1/2 chance, 0 reversed), the same scale as the agreement
 shown beside it; whether the annotator's top choice is among the
 reference's best is kept too, the cruder figure people quote.
+
+A label task is gold with an accept/reject verdict on its answer: accept,
+the answer is fit to keep (not spam, no personal data, harmlessness above
+label_scales.HARMFUL_MEAN, the mean that sends an answer to the
+moderators); reject, it fails one of those. An annotator's labels make a
+verdict by the same rule (label_verdict), and the answer scores 1 when it
+is the item's, 0 when not. One verdict rather than one per scale: the
+Likert scales are matters of taste with no known answer, and the yes/no
+flags and harm are what a test of carefulness needs. Label gold answers are
+kept out of the label consensus and the exports as ranking ones are, and
+count into the same accuracy and hold.
 
 An annotator whose mean gold score falls under LABELING_GOLD_HOLD_BELOW
 after LABELING_GOLD_MIN_ANSWERS gold answers is held for review: they get
@@ -24,12 +35,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import UserError
 
 from .consensus import pairwise_agreement
-from .models import AnnotatorStats, Assignment, GoldAnswer, GoldHold, GoldItem, Ranking, Task
+from .label_scales import HARMFUL_MEAN
+from .models import AnnotatorStats, AnswerLabel, Assignment, GoldAnswer, GoldHold, GoldItem, Ranking, Task
+
+# The kinds of task that can be gold: what is served among them.
+GOLD_KINDS = (Task.Kind.RANKING, Task.Kind.LABEL)
 
 # --- Marking ------------------------------------------------------------------
 
@@ -73,7 +89,9 @@ def gold_mark(*, task_id: int, marked_by, reference: list[list[int]] | None = No
     if task is None:
         raise UserError("no_task", f"There is no task #{task_id}.")
     if task.kind != Task.Kind.RANKING:
-        raise UserError("wrong_kind", "Only ranking tasks can be gold: a written answer has no known right one.")
+        raise UserError(
+            "wrong_kind", f"Task #{task.pk} is not a ranking task: a label task takes a verdict, not a reference."
+        )
     if reference is None:
         consensus = getattr(task, "consensus", None)
         if consensus is None:
@@ -88,6 +106,30 @@ def gold_mark(*, task_id: int, marked_by, reference: list[list[int]] | None = No
     if not created:
         gold.reference, gold.source = reference, source
         gold.save(update_fields=["reference", "source", "updated_at"])
+        gold_answers_rescore(gold=gold)
+    return gold
+
+
+@transaction.atomic
+def gold_label_mark(*, task_id: int, marked_by, verdict: str) -> GoldItem:
+    """Makes a label task gold with `verdict` ("accept" or "reject") on its
+    answer; a task already gold gets the new verdict, and its answers are
+    scored again."""
+    if verdict not in GoldItem.Verdict.values:
+        raise UserError("invalid_verdict", f"“{verdict}” is not a verdict: choose accept or reject.")
+    task = Task.objects.select_for_update().filter(pk=task_id).first()
+    if task is None:
+        raise UserError("no_task", f"There is no task #{task_id}.")
+    if task.kind != Task.Kind.LABEL:
+        raise UserError(
+            "wrong_kind", f"Task #{task.pk} is not a label task: only a label task takes an accept/reject verdict."
+        )
+    gold, created = GoldItem.objects.get_or_create(
+        task=task, defaults={"verdict": verdict, "source": GoldItem.Source.MANUAL, "created_by": marked_by}
+    )
+    if not created:
+        gold.verdict = verdict
+        gold.save(update_fields=["verdict", "updated_at"])
         gold_answers_rescore(gold=gold)
     return gold
 
@@ -112,10 +154,25 @@ def answer_score(groups: list[list[int]], reference: list[list[int]]) -> tuple[f
     return pairwise_agreement(groups, reference) or 0.0, set(groups[0]) <= set(reference[0])
 
 
+def label_verdict(values: dict) -> str:
+    """The verdict an annotator's (clean) labels make of an answer: accept
+    unless they say spam, personal data, or harmlessness at or under
+    HARMFUL_MEAN."""
+    fails = values["spam"] or values["contains_pii"] or values["harmlessness"] <= HARMFUL_MEAN
+    return GoldItem.Verdict.REJECT if fails else GoldItem.Verdict.ACCEPT
+
+
+def label_score(values: dict, verdict: str) -> float:
+    return 1.0 if label_verdict(values) == verdict else 0.0
+
+
 def gold_answers_rescore(*, gold: GoldItem) -> None:
-    answers = list(gold.answers.select_related("ranking"))
+    answers = list(gold.answers.select_related("ranking", "answer_label"))
     for answer in answers:
-        answer.score, answer.top_match = answer_score(answer.ranking.groups, gold.reference)
+        if answer.answer_label is not None:
+            answer.score = label_score(answer.answer_label.values, gold.verdict)
+        else:
+            answer.score, answer.top_match = answer_score(answer.ranking.groups, gold.reference)
     GoldAnswer.objects.bulk_update(answers, ["score", "top_match"])
 
 
@@ -128,8 +185,28 @@ def gold_answer_record(*, ranking: Ranking, gold: GoldItem) -> GoldAnswer:
     return answer
 
 
+def gold_label_answer_record(*, label: AnswerLabel, gold: GoldItem) -> GoldAnswer:
+    """Scores a label of a gold item 1 or 0 against its verdict, then holds
+    its annotator as gold_answer_record does."""
+    answer = GoldAnswer.objects.create(
+        answer_label=label, gold_item=gold, score=label_score(label.values, gold.verdict)
+    )
+    _hold_if_below(label.assignment.annotator)
+    return answer
+
+
+# Who gave a gold answer: the annotator of its ranking or of its label.
+_ANNOTATOR = Coalesce("ranking__assignment__annotator_id", "answer_label__assignment__annotator_id")
+
+
+def _answers_of(annotator) -> QuerySet:
+    return GoldAnswer.objects.filter(
+        Q(ranking__assignment__annotator=annotator) | Q(answer_label__assignment__annotator=annotator)
+    )
+
+
 def _answers_since_last_clear(annotator) -> QuerySet:
-    answers = GoldAnswer.objects.filter(ranking__assignment__annotator=annotator)
+    answers = _answers_of(annotator)
     last = GoldHold.objects.filter(annotator=annotator, cleared_at__isnull=False).order_by("-cleared_at").first()
     return answers.filter(created_at__gt=last.cleared_at) if last else answers
 
@@ -166,11 +243,9 @@ def gold_tasks_open_to(*, annotator, kind: str | None = None) -> QuerySet:
     """Active gold tasks the annotator may be given: every annotator answers
     each once, whatever its required annotations, and, as for any task,
     never one on a prompt they wrote or worked on."""
-    if kind not in (None, Task.Kind.RANKING):
-        return Task.objects.none()
     seen_prompts = Assignment.objects.filter(annotator=annotator).values("task__prompt_id")
     return (
-        Task.objects.filter(gold__active=True, kind=Task.Kind.RANKING)
+        Task.objects.filter(gold__active=True, kind__in=[kind] if kind else GOLD_KINDS)
         .exclude(prompt__author=annotator)
         .exclude(prompt_id__in=seen_prompts)
     )
@@ -189,16 +264,23 @@ def gold_items() -> list[GoldItem]:
 
 
 def annotators_gold() -> list[dict]:
-    """Per annotator with a gold answer or a hold: gold answers, mean score,
-    share of top choices right (over all their gold answers), their
+    """Per annotator with a gold answer or a hold: gold answers (rankings
+    and labels), mean score, share of top choices right (over their gold
+    rankings: a label has no top choice), their
     agreement with consensus beside it, and their open hold if any; held
     ones first, then the least accurate."""
     rows = (
-        GoldAnswer.objects.values("ranking__assignment__annotator_id")
-        .annotate(count=Count("id"), accuracy=Avg("score"), top=Count("id", filter=Q(top_match=True)))
+        GoldAnswer.objects.annotate(annotator_id=_ANNOTATOR)
+        .values("annotator_id")
+        .annotate(
+            count=Count("id"),
+            accuracy=Avg("score"),
+            top=Count("id", filter=Q(top_match=True)),
+            ranked=Count("id", filter=Q(top_match__isnull=False)),
+        )
         .order_by()
     )
-    figures = {row["ranking__assignment__annotator_id"]: row for row in rows}
+    figures = {row["annotator_id"]: row for row in rows}
     holds = {h.annotator_id: h for h in GoldHold.objects.filter(cleared_at__isnull=True)}
     last_cleared = {}
     for hold in GoldHold.objects.filter(cleared_at__isnull=False).select_related("cleared_by").order_by("cleared_at"):
@@ -209,13 +291,13 @@ def annotators_gold() -> list[dict]:
     )
     table = []
     for pk, user in users.items():
-        row = figures.get(pk, {"count": 0, "accuracy": None, "top": 0})
+        row = figures.get(pk, {"count": 0, "accuracy": None, "top": 0, "ranked": 0})
         table.append(
             {
                 "annotator": user,
                 "answers": row["count"],
                 "accuracy": row["accuracy"],
-                "top_rate": row["top"] / row["count"] if row["count"] else None,
+                "top_rate": row["top"] / row["ranked"] if row["ranked"] else None,
                 "agreement": agreement.get(pk),
                 "hold": holds.get(pk),
                 "last_cleared": last_cleared.get(pk),

@@ -1,5 +1,6 @@
 """Admins' gold pages: the gold items with their answers' scores, marking a
-ranking task gold (from its consensus or an order set by hand), retiring
+ranking task gold (from its consensus or an order set by hand) or a label
+task (with an accept/reject verdict on its answer), retiring
 one, and clearing an annotator's hold for review. The figures per
 annotator are on the annotators page (labeling.views). Every view is for
 admins only; each parses its input, calls one labeling.gold service and
@@ -17,6 +18,7 @@ from accounts.models import Role
 from core.errors import UserError
 
 from . import gold
+from .models import GoldItem
 
 
 class GoldMarkForm(forms.Form):
@@ -26,6 +28,16 @@ class GoldMarkForm(forms.Form):
         max_length=500,
         label="Reference, best first",
         help_text="Candidate ids as “#3 > #1 = #2”; empty: the task's consensus.",
+    )
+
+
+class GoldLabelMarkForm(forms.Form):
+    task_id = forms.IntegerField(min_value=1, label="Label task #")
+    verdict = forms.ChoiceField(
+        choices=GoldItem.Verdict.choices,
+        label="Verdict on its answer",
+        help_text="Accept: not spam, no personal data, harmless enough to keep. Reject: it fails one of those.",
+        error_messages={"invalid_choice": "Choose accept or reject as the verdict."},
     )
 
 
@@ -49,6 +61,8 @@ def gold_list_view(request):
             "section": "gold",
             "items": gold.gold_items(),
             "form": GoldMarkForm(),
+            # Its own ids: both forms have a task_id field on one page.
+            "label_form": GoldLabelMarkForm(auto_id="id_label_%s"),
             "rate_percent": round(settings.LABELING_GOLD_RATE * 100),
         },
     )
@@ -72,6 +86,24 @@ def gold_mark_view(request):
         messages.error(request, error.message)
         return _back(request, "labeling:admin-gold")
     messages.success(request, f"Task #{item.task_id} is gold ({item.get_source_display().lower()}).")
+    return _back(request, "labeling:admin-gold")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def gold_label_mark_view(request):
+    form = GoldLabelMarkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(m for errors in form.errors.values() for m in errors))
+        return _back(request, "labeling:admin-gold")
+    try:
+        item = gold.gold_label_mark(
+            task_id=form.cleaned_data["task_id"], marked_by=request.user, verdict=form.cleaned_data["verdict"]
+        )
+    except UserError as error:
+        messages.error(request, error.message)
+        return _back(request, "labeling:admin-gold")
+    messages.success(request, f"Label task #{item.task_id} is gold (verdict: {item.get_verdict_display().lower()}).")
     return _back(request, "labeling:admin-gold")
 
 

@@ -476,19 +476,27 @@ class CandidateGeneration(models.Model):
 
 
 class GoldItem(models.Model):
-    """A ranking task with a known answer (labeling.gold): served to
-    annotators unannounced, at LABELING_GOLD_RATE, to measure them. Its
-    answers are scored against `reference` and kept out of consensus, so
-    they move neither the item's ranking nor anyone's agreement. Retiring
-    one (`active` off) stops serving it; its scored answers stay."""
+    """A ranking or label task with a known answer (labeling.gold): served
+    to annotators unannounced, at LABELING_GOLD_RATE, to measure them. Its
+    answers are scored against `reference` (a ranking task) or `verdict` (a
+    label task) and kept out of consensus, so they move neither the item's
+    data nor anyone's agreement. Retiring one (`active` off) stops serving
+    it; its scored answers stay."""
 
     class Source(models.TextChoices):
         CONSENSUS = "consensus", "The task's consensus"
         MANUAL = "manual", "Set by an admin"
 
+    class Verdict(models.TextChoices):
+        ACCEPT = "accept", "Accept"
+        REJECT = "reject", "Reject"
+
     task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="gold")
-    # Groups of candidate ids, best first, as a Ranking's.
-    reference = models.JSONField()
+    # A ranking task's: groups of candidate ids, best first, as a Ranking's.
+    reference = models.JSONField(null=True, blank=True)
+    # A label task's: whether its answer is acceptable (labeling.gold.
+    # label_verdict says what an annotator's labels make of it).
+    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -499,24 +507,43 @@ class GoldItem(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reference__isnull=False, verdict="")
+                | Q(reference__isnull=True, verdict__in=["accept", "reject"]),
+                name="labeling_gold_reference_or_verdict",
+            )
+        ]
 
     def __str__(self):
         return f"Gold item for task #{self.task_id}"
 
 
 class GoldAnswer(models.Model):
-    """An annotator's ranking of a gold item, scored against its reference
-    (labeling.consensus.pairwise_agreement: Kendall's tau mapped onto 0..1)
-    and whether their top choice was the reference's."""
+    """An annotator's answer to a gold item: a ranking, scored against its
+    reference (labeling.consensus.pairwise_agreement: Kendall's tau mapped
+    onto 0..1) with whether their top choice was the reference's; or a
+    label, scored 1 when its verdict is the item's and 0 when not (no top
+    choice: `top_match` empty)."""
 
-    ranking = models.OneToOneField(Ranking, on_delete=models.CASCADE, related_name="gold_answer")
+    ranking = models.OneToOneField(Ranking, null=True, blank=True, on_delete=models.CASCADE, related_name="gold_answer")
+    answer_label = models.OneToOneField(
+        AnswerLabel, null=True, blank=True, on_delete=models.CASCADE, related_name="gold_answer"
+    )
     gold_item = models.ForeignKey(GoldItem, on_delete=models.CASCADE, related_name="answers")
     score = models.FloatField()
-    top_match = models.BooleanField()
+    top_match = models.BooleanField(null=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ranking__isnull=False, answer_label__isnull=True)
+                | Q(ranking__isnull=True, answer_label__isnull=False),
+                name="labeling_gold_answer_ranking_or_label",
+            )
+        ]
 
     def __str__(self):
         return f"Gold answer {self.score:.2f} to task #{self.gold_item.task_id}"

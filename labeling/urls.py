@@ -40,6 +40,7 @@ urlpatterns = [
     path("admin/annotators/<int:user_id>/clear-hold/", gold_views.gold_hold_clear_view, name="admin-gold-clear"),
     path("admin/gold/", gold_views.gold_list_view, name="admin-gold"),
     path("admin/gold/mark/", gold_views.gold_mark_view, name="admin-gold-mark"),
+    path("admin/gold/mark-label/", gold_views.gold_label_mark_view, name="admin-gold-label-mark"),
     path("admin/gold/<int:gold_id>/active/", gold_views.gold_active_view, name="admin-gold-active"),
     path("admin/flagged/", views.flagged_items_view, name="admin-flagged"),
     path("admin/guidelines/", views.guidelines_edit_view, name="admin-guidelines"),

@@ -1,14 +1,16 @@
 """Gold items in the browser (issue 19): an admin marks a ranked task gold
 from its prompt's page, finds it on the gold page, sees an annotator's gold
 accuracy beside their agreement on the annotators page, held for review,
-and clears the hold; the clearing is recorded with who and when."""
+and clears the hold; the clearing is recorded with who and when. An admin
+marks a label task gold with an accept/reject verdict from the gold page."""
 
 import pytest
 from playwright.sync_api import expect
 
+from labeling.answer_tasks import answer_tasks_create
 from labeling.assignments import candidate_add, ranking_submit, task_assign_next, task_create_ranking
 from labeling.gold import gold_mark
-from labeling.models import Candidate, GoldHold, Prompt
+from labeling.models import Candidate, GoldHold, GoldItem, Prompt, Task
 from labeling.text import messages_hash
 
 from .conftest import log_in
@@ -73,3 +75,26 @@ def test_mark_gold_then_clear_a_hold(page, seeded):
     expect(row.get_by_test_id("lab-gold-status")).to_contain_text("hold cleared by boss")
     hold = GoldHold.objects.get(annotator__username="careless")
     assert hold.cleared_by.username == "boss" and hold.cleared_at is not None
+
+
+def test_mark_a_label_task_gold_with_a_verdict(page, make_user):
+    ranking_task, candidates = _ranking_task(3)
+    answer_tasks_create(kind=Task.Kind.LABEL, candidates=[candidates[0]], required_annotations=1)
+    label_task = Task.objects.get(kind=Task.Kind.LABEL)
+    make_user(username="boss", password=PASSWORD, role="admin")
+    log_in(page, "boss", PASSWORD)
+    page.goto("/labeling/admin/gold/")
+    form = page.get_by_test_id("lab-gold-label-mark-form")
+    form.get_by_label("Label task #").fill(str(ranking_task.pk))
+    form.get_by_label("Verdict on its answer").select_option("reject")
+    form.get_by_role("button", name="Mark label task gold").click()
+    expect(page.get_by_text(f"Task #{ranking_task.pk} is not a label task")).to_be_visible()
+
+    form = page.get_by_test_id("lab-gold-label-mark-form")
+    form.get_by_label("Label task #").fill(str(label_task.pk))
+    form.get_by_label("Verdict on its answer").select_option("reject")
+    form.get_by_role("button", name="Mark label task gold").click()
+    expect(page.get_by_text(f"Label task #{label_task.pk} is gold (verdict: reject).")).to_be_visible()
+    row = page.locator(f"[data-testid=lab-gold-item][data-task='{label_task.pk}']")
+    expect(row.get_by_test_id("lab-gold-verdict")).to_have_text("Reject the answer")
+    assert GoldItem.objects.get(task=label_task).verdict == "reject"

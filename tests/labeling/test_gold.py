@@ -82,7 +82,7 @@ class TestMarking:
         from labeling.assignments import task_create_demonstration
 
         task = task_create_demonstration(prompt=make_prompt())
-        with pytest.raises(UserError, match="Only ranking tasks"):
+        with pytest.raises(UserError, match="is not a ranking task"):
             gold_mark(task_id=task.pk, marked_by=None, reference=[[1], [2]])
 
 

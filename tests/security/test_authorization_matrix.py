@@ -196,6 +196,7 @@ POLICY = {
     "labeling:admin-gold-clear": ADMINS,
     "labeling:admin-gold": ADMINS,
     "labeling:admin-gold-mark": ADMINS,
+    "labeling:admin-gold-label-mark": ADMINS,
     "labeling:admin-gold-active": ADMINS,
     "labeling:admin-flagged": ADMINS,
     "labeling:admin-guidelines": ADMINS,
