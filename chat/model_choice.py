@@ -20,32 +20,27 @@ def _default_version() -> ModelVersion | None:
         return None
 
 
+def _choice(choice_id: int | None, version: ModelVersion) -> dict:
+    return {
+        "id": choice_id,
+        "version_id": version.pk,
+        "name": version.name,
+        "label": chat_version_label(version),
+        "description": version.description,
+    }
+
+
 def chat_model_choices() -> list[dict]:
     """The picker's entries, the default (id None: whatever serves when
     the answer is written; `version_id` names it) first, each with what the
     picker shows."""
     default = _default_version()
-    choices = [
-        {
-            "id": None,
-            "version_id": default.pk if default else None,
-            "name": default.name if default else "",
-            "label": chat_version_label(default) if default else "Default model",
-            "description": default.description if default else "",
-        }
-    ]
-    for version in chat_versions_offered():
-        if default is None or version.pk != default.pk:
-            choices.append(
-                {
-                    "id": version.pk,
-                    "version_id": version.pk,
-                    "name": version.name,
-                    "label": chat_version_label(version),
-                    "description": version.description,
-                }
-            )
-    return choices
+    if default is None:
+        first = {"id": None, "version_id": None, "name": "", "label": "Default model", "description": ""}
+    else:
+        first = _choice(None, default)
+    offered = [_choice(v.pk, v) for v in chat_versions_offered() if default is None or v.pk != default.pk]
+    return [first, *offered]
 
 
 def chat_model_clean(raw) -> ModelVersion | None:
