@@ -184,6 +184,10 @@ def _asgi_login(app, username, password, *, peer, forwarded_for=None) -> int:
         start = await communicator.receive_output(10)
         while (await communicator.receive_output(10)).get("more_body"):
             pass
+        # Until the handler ends: it closes the request's database connection
+        # last (request_finished), and a handler cut off with the loop would
+        # keep that connection out of the pool for the rest of the run.
+        await communicator.wait(10)
         return start["status"]
 
     return async_to_sync(run)()
