@@ -8,35 +8,21 @@ promotion gate. Then, with --rounds 2, again from the promoted version.
                              [--prompts 200] [--k 4] [--annotators 3] [--noise 0.5]
                              [--rounds 1] [--set ppo:max_steps=30 ...]
                              [--out bench/results/flywheel.json]
-    python bench/flywheel.py --routing active|random|off [--annotations N] [--warmup 0.3] ...
 
-With --routing, one round measures active routing (labeling.routing)
-instead of training policies: the same number of simulated rankings
-(--annotations, fewer than every task's places, else order would not
-matter) is spent in two phases. First --warmup of them in the app's order
-without routing (closest to done, so items complete and the seed has
-pairs), from which a seed reward model is trained and registered as the
-routing model; the generation worker scores every open task's margin with
-it (the app's own Celery task); then the rest, routed by the app's
-task_assign_next with its random share (active), all at random (random), or
-closest to done (off). Only items with all their rankings enter a
-preference snapshot, so an order that spreads rankings thinly (random)
-trains on fewer items: "off" separates that effect from routing's. A reward model is
-trained on the whole snapshot and its accuracy measured on held-out pairs:
-the HH pairs of the evaluation prompts, against the hidden model's choice
-(the taste annotators followed) and against HH's own label. Run both arms
-with the same seed and compare `routing.heldout` in their reports.
+Active routing has its own measurement on the same harness:
+bench/flywheel_routing.py.
 
-The hidden preference is a reward model trained (training.reward, cpu-quick)
-on the second half of the HH pairs; the loop's prompts come from the first
-half, and an evaluation set of held-out prompts is drawn from the loop's
-half before anything trains. Each simulated annotator ranks a task's
-candidates by the hidden model's score plus Gaussian noise of `--noise`
-standard deviations of the hidden scores, through the app's assignment and
-ranking services, so the app computes consensus and agreement as it would
-for people. The evaluation jobs judge with the hidden model: the promoted
-version's win rate over the start is measured by the taste the annotators
-followed, not by the reward model the policy was trained against.
+The hidden preference is a reward model trained (training.reward, cpu-quick,
+`--set hidden:KEY=VALUE`) on the second half of the HH pairs; the loop's
+prompts come from the first half, and an evaluation set of held-out prompts
+is drawn from the loop's half before anything trains. Each simulated
+annotator ranks a task's candidates by the hidden model's score plus
+Gaussian noise of `--noise` standard deviations of the hidden scores,
+through the app's assignment and ranking services, so the app computes
+consensus and agreement as it would for people. The evaluation jobs judge
+with the hidden model: the promoted version's win rate over the start is
+measured by the taste the annotators followed, not by the reward model the
+policy was trained against.
 
 Runs on a throw-away SQLite database and DATA_DIR, with one Celery worker
 for the generation queue and one for a training queue of its own, on the
@@ -55,6 +41,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,135 +141,6 @@ def annotate(judge_path: str, annotator_users, noise: float, seed: int, budget: 
             ranking_submit(assignment=assignment, groups=[[pk] for pk in order])
             submitted += 1
     return {"rankings": submitted, "tasks": len(cache)}
-
-
-# The name the seed reward model is registered under for routing
-# (LABELING_ROUTING_REWARD_MODEL), so the hidden model, also a reward
-# model, never routes.
-ROUTING_MODEL = "flywheel-routing-reward"
-
-
-def heldout_accuracy(reward_path: str, hidden_path: str, prompt_ids: list[int]) -> dict:
-    """Pairwise accuracy of a reward model on the HH pairs of held-out
-    prompts: against the hidden model's choice and against HH's label."""
-    import torch
-
-    from labeling.models import Consensus, Task
-    from training.reward import RewardJudge
-
-    tasks = Task.objects.filter(prompt_id__in=prompt_ids, consensus__method=Consensus.Method.IMPORTED).select_related(
-        "prompt", "consensus"
-    )
-    pairs = []
-    for task in tasks:
-        texts = {link.candidate_id: link.candidate.text for link in task.task_candidates.select_related("candidate")}
-        groups = task.consensus.groups
-        if len(groups) >= 2:
-            pairs.append((task.prompt.messages, texts[groups[0][0]], texts[groups[-1][0]]))
-    if not pairs:
-        return {"pairs": 0}
-    diffs = {}
-    for name, path in (("model", reward_path), ("hidden", hidden_path)):
-        judge = RewardJudge.load(path, "cpu")
-        with torch.no_grad():
-            scores = judge.score([p for p, _, _ in pairs for _ in (0, 1)], [a for _, c, r in pairs for a in (c, r)])
-        diffs[name] = (scores.view(-1, 2)[:, 0] - scores.view(-1, 2)[:, 1]).tolist()
-    agree = [(m > 0) == (h > 0) for m, h in zip(diffs["model"], diffs["hidden"], strict=True)]
-    return {
-        "pairs": len(pairs),
-        "accuracy_vs_hidden": round(sum(agree) / len(agree), 4),
-        "accuracy_vs_hh_label": round(sum(m > 0 for m in diffs["model"]) / len(pairs), 4),
-    }
-
-
-def wait_for_margins(timeout: float) -> int:
-    """Asks the app to score the open tasks with the routing model (the
-    generation worker runs it) and waits until none is left unscored."""
-    from labeling.routing import reward_margins_request, reward_margins_stale
-
-    stale = reward_margins_stale()
-    reward_margins_request(task_ids=stale)
-    deadline = time.monotonic() + timeout
-    while left := reward_margins_stale():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(left)} tasks still unscored after {timeout:.0f} s")
-        time.sleep(2)
-    return len(stale)
-
-
-def routing_round(args, inputs: dict, stages: Stages, overrides: dict) -> dict:
-    """One round that spends --annotations rankings, routed as --routing
-    says after a random warm-up, and measures the reward model they train."""
-    from django.conf import settings
-
-    from labeling.datasets import snapshot_create
-    from labeling.models import DatasetSnapshot, Prompt
-    from registry.models import ModelVersion
-    from registry.selectors import serving_model_version
-
-    admin, start = inputs["admin"], serving_model_version()
-    generated = stages.run(
-        "candidates",
-        lambda: generate_candidates(
-            admin,
-            list(Prompt.objects.filter(pk__in=inputs["round_prompts"][0])),
-            start,
-            args.k,
-            args.annotators,
-            args.max_new_tokens,
-            timeout=args.generation_timeout,
-        ),
-    )
-    budget = args.annotations or generated["tasks"] * args.annotators // 2
-    # Whole items (each annotator once), since only finished items make
-    # the seed's snapshot.
-    warm = max(args.annotators, round(budget * args.warmup / args.annotators) * args.annotators)
-    settings.LABELING_ROUTING = False
-    warmup = stages.run(
-        "warm-up annotation (closest to done)",
-        lambda: annotate(inputs["hidden"].path, inputs["annotators"], args.noise, args.seed, budget=warm),
-    )
-    seed_data = snapshot_create(
-        name="routing-warmup", kind=DatasetSnapshot.Kind.PREFERENCE, filters={"min_agreement": 0.0}
-    )
-    seed = stages.run(
-        "seed reward model",
-        lambda: run_job(admin, "reward", "cpu-quick", overrides["reward"], base_version=start, snapshot=seed_data),
-    )
-    ModelVersion.objects.filter(job_id=seed["job"]).update(name=ROUTING_MODEL)
-    settings.LABELING_ROUTING = True  # scoring is asked for only with routing on; every arm scores alike
-    scored = stages.run("margins", lambda: wait_for_margins(args.generation_timeout))
-    settings.LABELING_ROUTING = args.routing != "off"
-    settings.LABELING_ROUTING_RANDOM_SHARE = args.random_share if args.routing == "active" else 1.0
-    routed = stages.run(
-        f"annotation ({args.routing})",
-        lambda: annotate(
-            inputs["hidden"].path, inputs["annotators"], args.noise, args.seed + 1, budget=budget - warmup["rankings"]
-        ),
-    )
-    data = snapshot_create(name="routing", kind=DatasetSnapshot.Kind.PREFERENCE, filters={"min_agreement": 0.0})
-    reward = stages.run(
-        "reward model",
-        lambda: run_job(admin, "reward", "cpu-quick", overrides["reward"], base_version=start, snapshot=data),
-    )
-    heldout = stages.run(
-        "held-out accuracy",
-        lambda: heldout_accuracy(
-            ModelVersion.objects.get(job_id=reward["job"]).path, inputs["hidden"].path, inputs["held_out_ids"]
-        ),
-    )
-    for result in (seed, reward):
-        result.pop("job_record", None)
-    return {
-        "routing": args.routing,
-        "random_share": settings.LABELING_ROUTING_RANDOM_SHARE if settings.LABELING_ROUTING else None,
-        "candidates": generated,
-        "annotations": {"budget": budget, "warmup": warmup, "routed": routed, "margins_scored": scored},
-        "snapshot_items": data.item_count,
-        "seed_reward": seed,
-        "reward": reward,
-        "heldout": heldout,
-    }
 
 
 def one_round(args, number: int, inputs: dict, stages: Stages, overrides: dict) -> dict:
@@ -434,8 +292,10 @@ def prepare(args, workdir: Path, stages: Stages) -> dict:
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_parser(description: str) -> argparse.ArgumentParser:
+    """The options every flywheel measurement shares (this one and
+    bench/flywheel_routing.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--hh", default=str(ROOT.parent / "shared/data/preferences_hh_harmless_train.jsonl.gz"))
     parser.add_argument("--prompts", type=int, default=200, help="prompts ranked per round")
     parser.add_argument("--eval-prompts", type=int, default=64)
@@ -443,36 +303,47 @@ def main():
     parser.add_argument("--annotators", type=int, default=3)
     parser.add_argument("--noise", type=float, default=0.5, help="annotators' noise, in hidden-score std devs")
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--generation-timeout", type=float, default=3600)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KIND:KEY=VALUE")
-    parser.add_argument("--out", default=str(ROOT / "bench/results/flywheel.json"))
-    parser.add_argument("--routing", choices=("active", "random", "off"), help="measure routing instead (one round)")
-    parser.add_argument("--annotations", type=int, default=0, help="routing: rankings to spend (0: half the places)")
-    parser.add_argument("--warmup", type=float, default=0.3, help="routing: share of them spent at random first")
-    parser.add_argument("--random-share", type=float, default=0.2, help="routing: LABELING_ROUTING_RANDOM_SHARE")
-    args = parser.parse_args()
-    args.job_overrides = {"reward": {}, "ppo": {}, "dpo": {}, "evaluate": {}}
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KIND:KEY=VALUE",
+        help="a job's hyperparameter; KIND is hidden (the annotators' taste), reward, ppo, dpo or evaluate",
+    )
+    return parser
+
+
+def job_overrides(args) -> dict:
+    overrides = {"hidden": {}, "reward": {}, "ppo": {}, "dpo": {}, "evaluate": {}}
     for item in args.overrides:
         kind, _, assignment = item.partition(":")
         key, _, value = assignment.partition("=")
         try:
-            args.job_overrides[kind][key] = json.loads(value)
+            overrides[kind][key] = json.loads(value)
         except ValueError:
-            args.job_overrides[kind][key] = value
+            overrides[kind][key] = value
+    return overrides
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-flywheel-"))
-    queue = f"bench-flywheel-{os.getpid()}"
+
+@contextmanager
+def harness(args, name: str):
+    """A throw-away app (SQLite and DATA_DIR in a temporary folder), its
+    prompts, annotators and evaluation set, a generation and a training
+    worker, and the hidden preference trained: yields (inputs, stages,
+    report) and stops the workers however the measurement ends."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    queue = f"bench-{name}-{os.getpid()}"
     os.environ.update(
         {
             "DATA_DIR": str(workdir),
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
             "TRAINING_QUEUE": queue,
-            "CHANNEL_LAYER_PREFIX": "bench-flywheel",
+            "CHANNEL_LAYER_PREFIX": f"bench-{name}",
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "chatsite.settings",
-            "LABELING_ROUTING_REWARD_MODEL": ROUTING_MODEL,
         }
     )
     import django
@@ -480,42 +351,43 @@ def main():
     django.setup()
     stages = Stages()
     inputs = prepare(args, workdir, stages)
-    training = start_celery_worker(dict(os.environ), workdir, queues=queue, name="flywheel-training", concurrency=1)
+    inputs["workdir"] = workdir
+    training = start_celery_worker(dict(os.environ), workdir, queues=queue, name=f"{name}-training", concurrency=1)
     generation = start_celery_worker(
-        dict(os.environ), workdir, queues="generation", name="flywheel-generation", concurrency=4
+        dict(os.environ), workdir, queues="generation", name=f"{name}-generation", concurrency=4
     )
     try:
         inputs["hidden"], hidden_job = stages.run(
             "hidden preference",
             lambda: hidden_preference(
-                inputs["admin"], inputs["base"], inputs["hidden_data"], args.job_overrides["reward"]
+                inputs["admin"], inputs["base"], inputs["hidden_data"], args.job_overrides["hidden"]
             ),
         )
-    except BaseException:
-        generation.stop()
-        training.stop()
-        raise
-    hidden_job.pop("job_record", None)
-    report = {
-        "machine": f"{os.cpu_count()} CPUs",
-        "date": time.strftime("%Y-%m-%d"),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("hh", "out")},
-        "hidden_preference": hidden_job,
-        "rounds": [],
-    }
-    try:
-        if args.routing:
-            report["routing"] = routing_round(args, inputs, stages, args.job_overrides)
-        else:
-            for number in range(args.rounds):
-                report["rounds"].append(one_round(args, number, inputs, stages, args.job_overrides))
+        hidden_job.pop("job_record", None)
+        report = {
+            "machine": f"{os.cpu_count()} CPUs",
+            "date": time.strftime("%Y-%m-%d"),
+            "settings": {k: v for k, v in vars(args).items() if k not in ("hh", "out")},
+            "hidden_preference": hidden_job,
+        }
+        yield inputs, stages, report
+        report["stage_seconds"] = stages.times
     finally:
         generation.stop()
         training.stop()
-    report["stage_seconds"] = stages.times
+
+
+def main():
+    parser = common_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--out", default=str(ROOT / "bench/results/flywheel.json"))
+    args = parser.parse_args()
+    args.job_overrides = job_overrides(args)
+    with harness(args, "flywheel") as (inputs, stages, report):
+        report["rounds"] = [
+            one_round(args, number, inputs, stages, args.job_overrides) for number in range(args.rounds)
+        ]
     Path(args.out).write_text(json.dumps(report, indent=1, default=str))
-    if args.routing:
-        print(f"routing {args.routing}: held-out {report['routing']['heldout']}")
     for number, result in enumerate(report["rounds"]):
         wins = {name: round(e["final"].get("win_rate", float("nan")), 3) for name, e in result["evaluations"].items()}
         print(f"round {number}: win rate over {result['start']} {wins}; promoted {result['promoted']}")
