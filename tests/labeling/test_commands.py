@@ -70,3 +70,9 @@ def test_create_snapshot_and_a_format_its_kind_has_not(hh_file, tmp_path, capsys
     assert not (tmp_path / "out.jsonl").exists()
     with pytest.raises(CommandError, match="No items match"):
         call_command("create_snapshot", "agreed", kind="preference", min_agreement=0.5)
+
+
+def test_create_snapshot_offers_only_the_task_kinds_an_sft_snapshot_takes():
+    """argparse refuses the others by name, before any work is done."""
+    with pytest.raises(CommandError, match="invalid choice: 'label'"):
+        call_command("create_snapshot", "sft", "--kind", "sft", "--task-kind", "label")

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import UserError
-from labeling.datasets import snapshot_create
-from labeling.models import DatasetSnapshot, Prompt, Task
+from labeling.datasets import SFT_TASK_KINDS, snapshot_create
+from labeling.models import DatasetSnapshot, Prompt
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
             "--min-agreement", type=float, help="preference: items whose rankings agree this much (0..1)."
         )
         parser.add_argument(
-            "--task-kind", choices=Task.Kind.values, help="sft: demonstration tasks or better answers of rankings."
+            "--task-kind", choices=SFT_TASK_KINDS, help="sft: demonstration tasks or better answers of rankings."
         )
         parser.add_argument(
             "--arena-votes",
