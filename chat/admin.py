@@ -10,7 +10,7 @@ and the retention purge, which keep what moderators' review items need."""
 
 from django.contrib import admin
 
-from .models import ChatDefaults, Conversation, Feedback, Message, SettingsPreset
+from .models import ChatDefaults, ChatImport, Conversation, Feedback, Message, SettingsPreset
 
 
 class NoAddOrDeleteAdmin(admin.ModelAdmin):
@@ -82,3 +82,16 @@ class SettingsPresetAdmin(ReadOnlyAdmin):
     list_display = ("name", "owner", "temperature", "top_p", "max_new_tokens", "created_at")
     search_fields = ("name", "owner__username")
     raw_id_fields = ("owner",)
+
+
+@admin.register(ChatImport)
+class ChatImportAdmin(ReadOnlyAdmin):
+    """A user's uploads of other apps' exports, for looking up why one
+    failed; chat.imports_service runs them, so read-only here."""
+
+    list_display = ("id", "owner", "format", "file_name", "state", "shares_prompts", "created_at", "finished_at")
+    list_filter = ("format", "state", "shares_prompts")
+    list_select_related = ("owner",)
+    search_fields = ("file_name", "owner__username", "error")
+    raw_id_fields = ("owner",)
+    date_hierarchy = "created_at"

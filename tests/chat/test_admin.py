@@ -3,7 +3,7 @@ pages load for a superuser, and what users made cannot be edited there."""
 
 import pytest
 
-from chat.models import Conversation, Feedback, Message, MessageStatus
+from chat.models import ChatImport, Conversation, Feedback, Message, MessageStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,11 @@ def rated_answer(make_user):
         finish_reason="stop",
     )
     Feedback.objects.create(message=reply, user=alice, rating=-1, reasons=["Too verbose"], comment="shorter")
+    ChatImport.objects.create(owner=alice, format="chatgpt", file_name="conversations.json", file_size=10)
     return reply
 
 
-@pytest.mark.parametrize("model", ["conversation", "message", "feedback"])
+@pytest.mark.parametrize("model", ["conversation", "message", "feedback", "chatimport"])
 def test_the_changelists_load_and_search(superuser_client, rated_answer, model):
     response = superuser_client.get(f"/admin/chat/{model}/")
     assert response.status_code == 200
@@ -74,3 +75,10 @@ def test_defaults_and_presets_are_listed_and_read_only(superuser_client, make_us
         assert listing.status_code == 200 and listing.context["cl"].result_count == 1
     page = superuser_client.get(f"/admin/chat/settingspreset/{preset.pk}/change/")
     assert page.status_code == 200 and not page.context["has_change_permission"]
+
+
+def test_an_import_is_read_only(superuser_client, rated_answer):
+    upload = ChatImport.objects.get()
+    html = superuser_client.get(f"/admin/chat/chatimport/{upload.pk}/change/").content.decode()
+    assert "conversations.json" in html and 'name="state"' not in html
+    assert superuser_client.get(f"/admin/chat/chatimport/{upload.pk}/delete/").status_code == 403
