@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.test import Client
 
 from engine.tiny import build_tiny_chat_model
@@ -17,14 +16,6 @@ from .processes import (
     start_openai_server,
     test_database_url,
 )
-
-# The suite's own process, not the servers and workers it starts: a full run
-# on PostgreSQL exhausted its default pool of 20 late in the run (every later
-# test a PoolTimeout), connections held by threads of earlier async tests
-# not yet returned. The pool is made lazily, so this applies before it is.
-# Finding the threads that keep them is still to do.
-if "pool" in connections["default"].settings_dict.get("OPTIONS", {}):
-    connections["default"].settings_dict["OPTIONS"]["pool"]["max_size"] = 50
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 
 from chat.models import Conversation, Message, MessageStatus
 from engine.backends import SamplingParams
@@ -153,7 +154,14 @@ def test_a_chat_answer_whose_server_dies_mid_way_ends_failed_with_the_message(
         status=MessageStatus.QUEUED,
         sampling={"max_new_tokens": 4000},
     )
-    worker = threading.Thread(target=answer_generate, kwargs={"message_id": answer.pk})
+
+    def generate():
+        try:
+            answer_generate(message_id=answer.pk)
+        finally:
+            connection.close()  # back to the pool, as the Celery worker does
+
+    worker = threading.Thread(target=generate)
     worker.start()
 
     def streamed():  # the text is saved every second while streaming

@@ -5,12 +5,27 @@ and the session cookie when signed in)."""
 import asyncio
 import json
 
+from asgiref.testing import ApplicationCommunicator
+from channels import testing
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from chatsite.asgi import application
 
 from ..conftest import session_cookie
+
+
+class WebsocketCommunicator(testing.WebsocketCommunicator):
+    """Channels' test client, except that database connections are given back
+    as a server gives them back. Channels turns `close_old_connections` off,
+    in every thread, while one of its communicators waits (it protects a
+    TestCase's transaction); here each of the consumers' database threads
+    (core.db) then kept a pooled connection after the test, and with the
+    test's own threads the process's pool of 20 ran out late in a full run.
+    The consumers' calls never run on the test's thread, so closing them is
+    safe."""
+
+    send_input = ApplicationCommunicator.send_input
+    receive_output = ApplicationCommunicator.receive_output
 
 
 def handshake_headers(cookie: str | None = None) -> list[tuple[bytes, bytes]]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from core.errors import UserError
@@ -184,7 +185,14 @@ def test_a_recipe_that_ignores_sigterm_is_killed_after_the_grace_period(fake_rec
     stubborn = job(
         base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1}
     )
-    run = threading.Thread(target=training_job_run, kwargs={"job_id": stubborn.pk})
+
+    def job_run():
+        try:
+            training_job_run(job_id=stubborn.pk)
+        finally:
+            connection.close()  # back to the pool, as the Celery worker does
+
+    run = threading.Thread(target=job_run)
     run.start()
     eventually(lambda: TrainingJob.objects.get(pk=stubborn.pk).step >= 2, what="two steps")
     asked = time.monotonic()

@@ -15,7 +15,6 @@ import time
 from collections import Counter
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -25,7 +24,7 @@ from chatsite.asgi import application
 from core.redis_client import redis_client
 
 from ..conftest import record_figures, session_cookie
-from ..helpers.sockets import handshake, handshake_headers
+from ..helpers.sockets import WebsocketCommunicator, handshake, handshake_headers
 from .fuzzing import (
     FUZZ_SETTINGS,
     SECRET,
