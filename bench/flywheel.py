@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.training_jobs import _split_halves, evaluate, run_job  # noqa: E402
+from bench.training_jobs import _split_halves, evaluate, overrides_argument, overrides_parse, run_job  # noqa: E402
 from tests.processes import start_celery_worker  # noqa: E402
 
 
@@ -75,18 +75,20 @@ def hidden_preference(admin, base, snapshot, overrides: dict):
     return ModelVersion.objects.get(job_id=result["job"]), result
 
 
-def generate_candidates(admin, prompts, version, k: int, annotators: int, max_new_tokens: int, timeout: float):
-    """Asks the app for K candidates per prompt from `version` and waits
-    for the generation worker to make the ranking tasks."""
-    from labeling.models import CandidateGeneration
+def generate_candidates(args, admin, prompt_ids: list[int], version) -> dict:
+    """Asks the app for --k candidates per prompt from `version` (each task
+    for --annotators rankings) and waits for the generation worker to make
+    the ranking tasks."""
+    from labeling.models import CandidateGeneration, Prompt
     from labeling.services import candidate_generations_request
 
+    timeout = args.generation_timeout
     generations = candidate_generations_request(
-        prompts=prompts,
+        prompts=list(Prompt.objects.filter(pk__in=prompt_ids)),
         model_versions=[version],
-        k=k,
-        required_annotations=annotators,
-        max_new_tokens=max_new_tokens,
+        k=args.k,
+        required_annotations=args.annotators,
+        max_new_tokens=args.max_new_tokens,
         created_by=admin,
     )
     ids = [g.pk for g in generations]
@@ -146,7 +148,7 @@ def annotate(judge_path: str, annotator_users, noise: float, seed: int, budget: 
 def one_round(args, number: int, inputs: dict, stages: Stages, overrides: dict) -> dict:
     from jobs.promotion import promotion_check, version_promote
     from labeling.datasets import snapshot_create
-    from labeling.models import DatasetSnapshot, Prompt
+    from labeling.models import DatasetSnapshot
     from registry.models import ModelVersion
     from registry.selectors import serving_model_version
 
@@ -154,15 +156,7 @@ def one_round(args, number: int, inputs: dict, stages: Stages, overrides: dict) 
     round_prompts = inputs["round_prompts"][number]
     generated = stages.run(
         f"round {number}: candidates",
-        lambda: generate_candidates(
-            admin,
-            list(Prompt.objects.filter(pk__in=round_prompts)),
-            start,
-            args.k,
-            args.annotators,
-            args.max_new_tokens,
-            timeout=args.generation_timeout,
-        ),
+        lambda: generate_candidates(args, admin, round_prompts, start),
     )
     annotated = stages.run(
         f"round {number}: annotation",
@@ -305,27 +299,12 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--generation-timeout", type=float, default=3600)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KIND:KEY=VALUE",
-        help="a job's hyperparameter; KIND is hidden (the annotators' taste), reward, ppo, dpo or evaluate",
-    )
+    overrides_argument(parser, "hidden (the annotators' taste), reward, ppo, dpo or evaluate")
     return parser
 
 
 def job_overrides(args) -> dict:
-    overrides = {"hidden": {}, "reward": {}, "ppo": {}, "dpo": {}, "evaluate": {}}
-    for item in args.overrides:
-        kind, _, assignment = item.partition(":")
-        key, _, value = assignment.partition("=")
-        try:
-            overrides[kind][key] = json.loads(value)
-        except ValueError:
-            overrides[kind][key] = value
-    return overrides
+    return overrides_parse(args.overrides, ("hidden", "reward", "ppo", "dpo", "evaluate"))
 
 
 @contextmanager

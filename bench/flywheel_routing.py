@@ -181,7 +181,7 @@ def shared_start(args, inputs: dict, stages) -> dict:
     from django.conf import settings
 
     from labeling.datasets import snapshot_create
-    from labeling.models import DatasetSnapshot, Prompt
+    from labeling.models import DatasetSnapshot
     from registry.models import ModelVersion
     from registry.selectors import serving_model_version
 
@@ -189,15 +189,7 @@ def shared_start(args, inputs: dict, stages) -> dict:
     prompt_ids = inputs["round_prompts"][0] + inputs["held_out_ids"]
     generated = stages.run(
         "candidates",
-        lambda: generate_candidates(
-            admin,
-            list(Prompt.objects.filter(pk__in=prompt_ids)),
-            start,
-            args.k,
-            args.annotators,
-            args.max_new_tokens,
-            timeout=args.generation_timeout,
-        ),
+        lambda: generate_candidates(args, admin, prompt_ids, start),
     )
     tests = candidate_sets_take_out(inputs["held_out_ids"])
     hidden_scores = stages.run("hidden scores of the test set", lambda: scores_by_set(inputs["hidden"].path, tests))

@@ -217,19 +217,39 @@ def _shown(results: dict) -> str:
     return ", ".join(f"{k}={results[k]:.3f}" for k in keys if isinstance(results.get(k), float))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hh", default=str(ROOT.parent / "shared/data/preferences_hh_harmless_train.jsonl.gz"))
-    parser.add_argument("--demos", type=int, default=50)
-    parser.add_argument("--preset", default="cpu-quick")
+def overrides_argument(parser, kinds: str) -> None:
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KIND:KEY=VALUE",
-        help="a hyper-parameter over a job's preset, e.g. reward:epochs=1.0 (JSON values)",
+        help=f"a hyperparameter over a job's preset, e.g. reward:epochs=1.0 (JSON values); KIND is {kinds}",
     )
+
+
+def overrides_parse(items: list[str], kinds: tuple[str, ...]) -> dict[str, dict]:
+    """--set's KIND:KEY=VALUE items as {kind: {key: value}}, values read as
+    JSON where they are JSON."""
+    overrides: dict[str, dict] = {kind: {} for kind in kinds}
+    for item in items:
+        kind, _, assignment = item.partition(":")
+        key, _, value = assignment.partition("=")
+        if kind not in overrides:
+            raise SystemExit(f"--set {item}: KIND is one of {', '.join(kinds)}")
+        try:
+            overrides[kind][key] = json.loads(value)
+        except ValueError:
+            overrides[kind][key] = value
+    return overrides
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hh", default=str(ROOT.parent / "shared/data/preferences_hh_harmless_train.jsonl.gz"))
+    parser.add_argument("--demos", type=int, default=50)
+    parser.add_argument("--preset", default="cpu-quick")
+    overrides_argument(parser, "sft, reward, ppo, dpo or evaluate")
     parser.add_argument(
         "--only", choices=["sft", "reward", "ppo"], action="append", help="run these jobs only (PPO needs both others)"
     )
@@ -241,14 +261,7 @@ def main():
     parser.add_argument("--eval-prompts", type=int, default=64)
     parser.add_argument("--out", default=str(ROOT / "bench/results/training_jobs.json"))
     args = parser.parse_args()
-    overrides: dict[str, dict] = {"sft": {}, "reward": {}, "ppo": {}, "dpo": {}, "evaluate": {}}
-    for item in args.overrides:
-        kind, _, assignment = item.partition(":")
-        key, _, value = assignment.partition("=")
-        try:
-            overrides[kind][key] = json.loads(value)
-        except ValueError:
-            overrides[kind][key] = value
+    overrides = overrides_parse(args.overrides, ("sft", "reward", "ppo", "dpo", "evaluate"))
     wanted = set(args.only or ["sft", "reward", "ppo"])
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-training-jobs-"))

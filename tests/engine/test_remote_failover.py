@@ -5,17 +5,16 @@ its port, it takes answers again after the back-off. The tiny model never
 ends an answer, so a long max_new_tokens keeps it streaming."""
 
 import os
-import threading
 import time
 
 import pytest
-from django.db import connection
 
 from chat.models import Conversation, Message, MessageStatus
 from engine.backends import SamplingParams
 from engine.backends.remote import MID_ANSWER_MESSAGE, OpenAIBackend, RemoteGenerationError
 from tests.conftest import record_figures
 from tests.helpers.polling import eventually
+from tests.helpers.threads import database_thread
 from tests.processes import port_open, start_openai_server
 
 pytestmark = pytest.mark.integration
@@ -155,14 +154,7 @@ def test_a_chat_answer_whose_server_dies_mid_way_ends_failed_with_the_message(
         sampling={"max_new_tokens": 4000},
     )
 
-    def generate():
-        try:
-            answer_generate(message_id=answer.pk)
-        finally:
-            connection.close()  # back to the pool, as the Celery worker does
-
-    worker = threading.Thread(target=generate)
-    worker.start()
+    worker = database_thread(answer_generate, message_id=answer.pk)
 
     def streamed():  # the text is saved every second while streaming
         assert worker.is_alive(), "the worker ended before the answer streamed"

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from core.errors import UserError
@@ -18,6 +17,7 @@ from jobs.serializers import eta_seconds
 from jobs.services import training_job_cancel, training_job_resume, training_jobs_reap_stale
 
 from ..helpers.polling import eventually
+from ..helpers.threads import database_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +175,6 @@ def test_the_recipe_command_line():
 def test_a_recipe_that_ignores_sigterm_is_killed_after_the_grace_period(fake_recipes, base_version, sft_snapshot):
     """The run in this process (no worker), so the grace period is this
     test's setting."""
-    import threading
     import time
 
     from jobs import runtime
@@ -186,14 +185,7 @@ def test_a_recipe_that_ignores_sigterm_is_killed_after_the_grace_period(fake_rec
         base_version=base_version, snapshot=snapshot, hyperparameters={"max_steps": 10_000, "step_seconds": 0.1}
     )
 
-    def job_run():
-        try:
-            training_job_run(job_id=stubborn.pk)
-        finally:
-            connection.close()  # back to the pool, as the Celery worker does
-
-    run = threading.Thread(target=job_run)
-    run.start()
+    run = database_thread(training_job_run, job_id=stubborn.pk)
     eventually(lambda: TrainingJob.objects.get(pk=stubborn.pk).step >= 2, what="two steps")
     asked = time.monotonic()
     runtime.request_cancel(stubborn.pk)
