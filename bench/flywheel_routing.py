@@ -19,7 +19,8 @@ only in the order of the rankings they spend:
    as the training items are.
 2. Warm-up: --warmup of the --annotations rankings in the app's order
    without routing (closest to done), so items complete; a seed reward
-   model trained on them is registered as the routing model
+   model trained on them (its test accuracy is where every arm starts)
+   is registered as the routing model
    (LABELING_ROUTING_REWARD_MODEL) and the generation worker scores every
    open task's margin with it (the app's own Celery task).
 3. The database is saved (SQLite's backup API).
@@ -214,6 +215,12 @@ def shared_start(args, inputs: dict, stages) -> dict:
     )
     seed.pop("job_record", None)
     ModelVersion.objects.filter(job_id=seed["job"]).update(name=ROUTING_MODEL)
+    seed_path = ModelVersion.objects.get(job_id=seed["job"]).path
+    # Where every arm starts: what its rankings add is measured from here.
+    seed["candidate_pairs"] = stages.run(
+        "seed: candidate pairs", lambda: candidate_pair_accuracy(seed_path, tests, hidden_scores)
+    )
+    seed["candidate_pairs"].pop("per_prompt")
     settings.LABELING_ROUTING = True  # scoring is asked for only with routing on; every arm starts from it
     scored = stages.run("margins", lambda: margins_wait(args.generation_timeout))
     return {
