@@ -9,6 +9,12 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+class Theme(models.TextChoices):
+    SYSTEM = "system", "System"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
 class User(AbstractUser):
     """A person with one role. Admins may do everything the other roles may;
     an unapproved account can sign in but sees only the waiting page."""
@@ -27,6 +33,9 @@ class User(AbstractUser):
     # An IANA zone name the user chose for the times pages show; empty: their
     # browser's (accounts.timezones).
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # The colour theme the top bar's button last chose, so it follows the
+    # user to every browser they sign in on (static/js/theme.js).
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
 
     def has_role(self, *roles: str) -> bool:
         if not (self.is_authenticated and self.is_active and self.is_approved):

@@ -3,7 +3,7 @@ from django.db.models import Q
 
 from core.errors import UserError
 
-from .models import Role, User
+from .models import Role, Theme, User
 from .selectors import access_change_refusal
 from .timezones import valid_time_zone
 
@@ -56,6 +56,14 @@ def admins_lock() -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def user_set_theme(*, user: User, theme: str) -> User:
+    if theme not in Theme.values:
+        raise UserError("invalid_theme", f"The theme is one of {', '.join(Theme.values)}.")
+    user.theme = theme
+    user.save(update_fields=["theme"])
+    return user
 
 
 @transaction.atomic

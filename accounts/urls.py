@@ -13,6 +13,7 @@ urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("pending/", views.pending_view, name="pending"),
     path("settings/", views.user_settings_view, name="settings"),
+    path("theme/", views.theme_view, name="theme"),
     path("users/", views.user_list_view, name="users"),
     path("users/<int:user_id>/", views.user_update_view, name="user-update"),
     path("password/", RedirectView.as_view(pattern_name="account_change_password"), name="password-change"),

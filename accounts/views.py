@@ -15,7 +15,7 @@ from core.errors import UserError
 from .access import role_required
 from .models import Role, User
 from .selectors import access_change_loss, access_change_refusal
-from .services import UNSET_QUOTA, user_change_access, user_update_settings
+from .services import UNSET_QUOTA, user_change_access, user_set_theme, user_update_settings
 from .throttle import client_address, login_retry_after
 from .timezones import TIME_ZONE_COOKIE, time_zone_names, valid_time_zone
 
@@ -121,6 +121,18 @@ def user_update_view(request, user_id: int):
         return redirect("accounts:users")
     messages.success(request, f"Updated {user.username}.")
     return redirect("accounts:users")
+
+
+@login_required
+@require_POST
+def theme_view(request):
+    """The top bar's theme button saves the user's choice here (JSON
+    answer), so the next browser they sign in on starts with it."""
+    try:
+        user = user_set_theme(user=request.user, theme=request.POST.get("theme", ""))
+    except UserError as error:
+        return JsonResponse({"error": error.message, "code": error.code}, status=400)
+    return JsonResponse({"theme": user.theme})
 
 
 # What the Users page's forms post, carried through the confirmation page.

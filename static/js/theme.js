@@ -1,5 +1,8 @@
 /* The colour theme: Light, Dark, or System (the device's setting), chosen
-   with the top bar's button and remembered in this browser (localStorage).
+   with the top bar's button and remembered in this browser (localStorage)
+   and, for a signed-in user, on their account (POST /accounts/theme/; the
+   page carries the saved choice as <html data-theme-saved>, and it wins
+   over this browser's, so the choice follows them to every browser).
    A classic script in <head>, not a module: it runs before the first paint,
    so a dark page never flashes light. It sets <html data-theme="light|dark">,
    the attribute app.css's colour tokens follow, follows the device while
@@ -13,6 +16,10 @@
   var root = document.documentElement;
   var dark = window.matchMedia('(prefers-color-scheme: dark)');
 
+  function remember(choice) {
+    try { window.localStorage.setItem(KEY, choice); } catch (error) { /* kept for this page only */ }
+  }
+
   function stored() {
     try {
       var value = window.localStorage.getItem(KEY);
@@ -21,6 +28,25 @@
       return 'system';  // storage blocked: the device decides
     }
   }
+
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : '';
+  }
+
+  function saveOnAccount(choice) {
+    var url = root.dataset.themeUrl;
+    if (!url) return;  // signed out: this browser only
+    fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'X-CSRFToken': csrfToken(), Accept: 'application/json' },
+      body: new URLSearchParams({ theme: choice }),
+    }).catch(function () { /* offline: this browser keeps it */ });
+  }
+
+  // The account's choice, when signed in, becomes this browser's too.
+  if (CHOICES.indexOf(root.dataset.themeSaved) >= 0) remember(root.dataset.themeSaved);
 
   function apply(choice) {
     var theme = choice === 'system' ? (dark.matches ? 'dark' : 'light') : choice;
@@ -46,8 +72,9 @@
     apply(stored());
     button.addEventListener('click', function () {
       var next = CHOICES[(CHOICES.indexOf(root.dataset.themeChoice) + 1) % CHOICES.length];
-      try { window.localStorage.setItem(KEY, next); } catch (error) { /* kept for this page only */ }
+      remember(next);
       apply(next);
+      saveOnAccount(next);
     });
   });
 })();

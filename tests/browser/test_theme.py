@@ -6,6 +6,7 @@ window and on a phone."""
 import pytest
 from playwright.sync_api import expect
 
+from ..helpers.polling import eventually
 from .conftest import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
@@ -75,3 +76,32 @@ def test_the_login_page_has_the_theme_button(page):
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+
+def test_the_choice_follows_the_user_to_another_browser(page, make_user, live_server_url):
+    """Saved on the account (POST /accounts/theme/): a browser that never
+    chose starts dark once the user signs in there."""
+    page.emulate_media(color_scheme="light")
+    user = make_user(username="tess", password=PASSWORD)
+    log_in(page, "tess", PASSWORD)
+    toggle = page.get_by_test_id("theme-toggle")
+    toggle.click()
+    toggle.click()
+    expect(toggle).to_contain_text("Dark")
+
+    def saved():
+        user.refresh_from_db()
+        return user.theme == "dark"
+
+    eventually(saved, what="the choice saved on the account")
+    other = page.context.browser.new_context(base_url=live_server_url, color_scheme="light")
+    try:
+        second = other.new_page()
+        second.goto("/accounts/login/")
+        expect(second.locator("html")).to_have_attribute("data-theme", "light")
+        log_in(second, "tess", PASSWORD)
+        expect(second.locator("html")).to_have_attribute("data-theme", "dark")
+        expect(second.get_by_test_id("theme-toggle")).to_contain_text("Dark")
+    finally:
+        other.close()
+    assert page.errors == []

@@ -76,6 +76,7 @@ POLICY = {
     "accounts:signup": EVERYONE - {PENDING},
     "accounts:pending": EVERYONE,
     "accounts:settings": SIGNED_IN,
+    "accounts:theme": SIGNED_IN,
     # The addresses the password pages had before allauth: redirects to allauth's, which check.
     "accounts:password-change": EVERYONE,
     "accounts:password-reset": EVERYONE,
