@@ -34,8 +34,9 @@ class User(AbstractUser):
     # browser's (accounts.timezones).
     time_zone = models.CharField(max_length=64, blank=True, default="")
     # The colour theme the top bar's button last chose, so it follows the
-    # user to every browser they sign in on (static/js/theme.js).
-    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    # user to every browser they sign in on (static/js/theme.js); empty
+    # until they choose, and then each browser keeps its own.
+    theme = models.CharField(max_length=8, choices=Theme.choices, blank=True, default="")
 
     def has_role(self, *roles: str) -> bool:
         if not (self.is_authenticated and self.is_active and self.is_approved):

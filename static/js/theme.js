@@ -1,8 +1,8 @@
 /* The colour theme: Light, Dark, or System (the device's setting), chosen
    with the top bar's button and remembered in this browser (localStorage)
    and, for a signed-in user, on their account (POST /accounts/theme/; the
-   page carries the saved choice as <html data-theme-saved>, and it wins
-   over this browser's, so the choice follows them to every browser).
+   page carries the saved choice as <html data-theme-saved>; once they have
+   chosen, it wins over this browser's, so it follows them everywhere).
    A classic script in <head>, not a module: it runs before the first paint,
    so a dark page never flashes light. It sets <html data-theme="light|dark">,
    the attribute app.css's colour tokens follow, follows the device while

@@ -25,7 +25,7 @@ def test_anything_else_is_refused_and_nothing_is_saved(client, make_user):
     assert response.status_code == 400 and response.json()["code"] == "invalid_theme"
     assert client.get("/accounts/theme/").status_code == 405
     user.refresh_from_db()
-    assert user.theme == "system"
+    assert user.theme == ""
 
 
 def test_signed_out_pages_carry_no_saved_choice_and_cannot_save_one(client):
@@ -41,4 +41,9 @@ def test_csrf_is_checked(make_user):
     client.force_login(user)
     assert client.post("/accounts/theme/", {"theme": "dark"}).status_code == 403
     user.refresh_from_db()
-    assert user.theme == "system"
+    assert user.theme == ""
+
+
+def test_an_account_that_never_chose_leaves_each_browser_its_own(client, make_user):
+    client.force_login(make_user(username="tess"))
+    assert 'data-theme-saved=""' in client.get("/accounts/settings/").content.decode()
