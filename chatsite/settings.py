@@ -571,10 +571,11 @@ LABELING_LOW_AGREEMENT_MIN_RANKINGS = env.int("LABELING_LOW_AGREEMENT_MIN_RANKIN
 LABELING_GOLD_RATE = env.float("LABELING_GOLD_RATE", default=0.1)
 LABELING_GOLD_HOLD_BELOW = env.float("LABELING_GOLD_HOLD_BELOW", default=0.6)
 LABELING_GOLD_MIN_ANSWERS = env.int("LABELING_GOLD_MIN_ANSWERS", default=5)
-# Active routing (labeling.routing): the next ranking task is the one the
-# reward model is least sure of or its annotators disagree on most, except a
-# LABELING_ROUTING_RANDOM_SHARE of picks taken at random; off, the task
-# closest to done comes first. The reward model is the registered version
+# Active routing (labeling.routing): started tasks are finished first; of
+# those with as many places taken, the next is the one the reward model is
+# least sure of or its annotators disagree on most, except a
+# LABELING_ROUTING_RANDOM_SHARE of picks that order them at random; off, the
+# task closest to done, then the oldest. The reward model is the registered version
 # named by LABELING_ROUTING_REWARD_MODEL, else the newest reward model.
 LABELING_ROUTING = env.bool("LABELING_ROUTING", default=True)
 LABELING_ROUTING_RANDOM_SHARE = env.float("LABELING_ROUTING_RANDOM_SHARE", default=0.2)

@@ -16,9 +16,17 @@ larger of
   rankings already in (labeling.consensus: 1 identical, 1/2 chance); 0
   before two rankings.
 
-A share of picks (LABELING_ROUTING_RANDOM_SHARE) takes the open tasks in
-random order instead, so the data keeps covering what the model thinks it
-knows; with LABELING_ROUTING off every pick is the task closest to done.
+Routing chooses which task to start, not whether to finish one: every
+order takes first the tasks closest to done (most places taken), and the
+priority (or, for a share of picks, LABELING_ROUTING_RANDOM_SHARE, chance)
+orders tasks with as many places taken, which is where new tasks are
+chosen. Only finished items enter a snapshot, so a ranking that starts a
+new task while another waits for its last place is wasted when the
+rankings stop there: the routing benchmark (bench/flywheel_routing.py)
+measured a priority that outranked places taken finishing 52 items of 60
+from the same 180 rankings, and its reward model falling 0.045 below the
+order without routing (95% interval -0.079..-0.004). With
+LABELING_ROUTING off the order is closest to done, then the oldest.
 
 The reward model is the registered version named by
 LABELING_ROUTING_REWARD_MODEL, else the newest reward model: a reward model
@@ -76,14 +84,15 @@ def _priority() -> Greatest:
 
 def routing_order(open_tasks: QuerySet, *, limit: int, rng: random.Random) -> list[int]:
     """Up to `limit` ids of `open_tasks` (annotated with `taken`) in the
-    order to try them: by priority, or at random for the random share, or
-    closest to done first with routing off."""
+    order to try them: closest to done first, then by priority, or at
+    random for the random share, or the oldest with routing off."""
     if not settings.LABELING_ROUTING:
         return list(open_tasks.order_by("-taken", "id").values_list("id", flat=True)[:limit])
     if rng.random() < settings.LABELING_ROUTING_RANDOM_SHARE:
-        ids = list(open_tasks.order_by("id").values_list("id", flat=True))
-        return rng.sample(ids, min(limit, len(ids)))
-    ordered = open_tasks.annotate(priority=_priority()).order_by("-priority", "-taken", "id")
+        rows = list(open_tasks.order_by("id").values_list("id", "taken"))
+        rows.sort(key=lambda row: (-row[1], rng.random()))
+        return [task_id for task_id, _ in rows[:limit]]
+    ordered = open_tasks.annotate(priority=_priority()).order_by("-taken", "-priority", "id")
     return list(ordered.values_list("id", flat=True)[:limit])
 
 

@@ -1,5 +1,6 @@
-"""Active routing: the next ranking task is the one the reward model is
-least sure of or its annotators disagree on, a seeded random share aside;
+"""Active routing: tasks already started are finished first; among tasks
+with as many places taken, the next is the one the reward model is least
+sure of or its annotators disagree on, a seeded random share aside;
 scoring stores each task's margin from a real (tiny) reward model."""
 
 import random
@@ -50,27 +51,43 @@ def two_tasks(make_ranking_task, annotators):
     return certain, uncertain
 
 
-def test_uncertain_task_first_with_routing_on(routed, two_tasks, annotators):
-    _, uncertain = two_tasks
+def test_uncertain_task_started_first_with_routing_on(routed, make_ranking_task, annotators):
+    certain, _ = make_ranking_task(3)
+    uncertain, _ = make_ranking_task(3)
+    _margin(certain, 3.0)
+    _margin(uncertain, 0.05)
     assert task_assign_next(annotator=annotators(1)[0], kind="ranking").task_id == uncertain.pk
 
 
-def test_routing_off_takes_the_task_closest_to_done(routed, settings, two_tasks, annotators):
-    settings.LABELING_ROUTING = False
+def test_a_started_task_is_finished_before_an_uncertain_one_is_started(routed, two_tasks, annotators):
+    """Only finished items make a snapshot: a place on a new task while a
+    started one waits is a ranking that may never count."""
     certain, _ = two_tasks
     assert task_assign_next(annotator=annotators(1)[0], kind="ranking").task_id == certain.pk
 
 
+def test_routing_off_takes_the_task_closest_to_done(routed, settings, make_ranking_task, annotators):
+    settings.LABELING_ROUTING = False
+    older, _ = make_ranking_task(3)
+    started, _ = make_ranking_task(3)
+    _margin(older, 0.05)
+    _lease(started, annotators(1)[0])
+    assert task_assign_next(annotator=annotators(1)[0], kind="ranking").task_id == started.pk
+
+
 def test_disagreement_counts_like_uncertainty(routed, make_ranking_task, annotators):
-    """Two annotators who ranked a task in opposite orders put it ahead of
-    a task the model is fairly sure of."""
-    sure, _ = make_ranking_task(3)
-    disputed, c = make_ranking_task(3)
+    """Of two tasks ranked twice, the one whose annotators ranked in
+    opposite orders comes before one the model is surer of whose
+    annotators agreed."""
+    agreed, a = make_ranking_task(3)
+    disputed, d = make_ranking_task(3)
     _margin(disputed, 3.0)
-    _margin(sure, 1.5)
+    _margin(agreed, 1.5)
     first, second, third = annotators(3)
-    for annotator, order in ((first, c), (second, c[::-1])):
+    for annotator, order in ((first, d), (second, d[::-1])):
         ranking_submit(assignment=_lease(disputed, annotator), groups=[[x.pk] for x in order])
+    for annotator in (first, second):
+        ranking_submit(assignment=_lease(agreed, annotator), groups=[[x.pk] for x in a])
     assert task_assign_next(annotator=third, kind="ranking").task_id == disputed.pk
 
 
@@ -88,6 +105,17 @@ def test_random_share_is_honoured(routed, settings, make_ranking_task, annotator
     share = sum(pick == tasks[6].pk for pick in picks) / len(picks)
     assert 0.5 + 0.05 - 0.04 < share < 0.5 + 0.05 + 0.04
     assert len(set(picks)) == 10, "the random share reaches every open task"
+
+
+def test_the_random_share_finishes_started_tasks_first(routed, settings, make_ranking_task, annotators):
+    settings.LABELING_ROUTING_RANDOM_SHARE = 1.0
+    tasks = [make_ranking_task(3)[0] for _ in range(5)]
+    first, second = annotators(2)
+    _lease(tasks[3], first)
+    rng = random.Random(5)
+    orders = [routing_order(tasks_open_to(annotator=second), limit=5, rng=rng) for _ in range(50)]
+    assert {order[0] for order in orders} == {tasks[3].pk}
+    assert len({tuple(order[1:]) for order in orders}) > 1, "the tasks not started come in random order"
 
 
 @pytest.fixture
