@@ -202,7 +202,8 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
 # Failed sign-ins are counted in one place, Redis (accounts/throttle.py),
 # shared by every web process; allauth's own sign-in limits are off. Its other
-# limits (sign-ups, reset and confirmation emails) stay on.
+# limits (sign-ups, reset and confirmation emails) stay on, counted in the
+# cache (CACHES, Redis).
 ACCOUNT_RATE_LIMITS = {"login": False, "login_failed": False}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Chatsite] "
 # A password reset asked for an address no account has sends nothing, as before allauth.
@@ -365,6 +366,19 @@ WEBSOCKET_FRAME_BURST = env.int("WEBSOCKET_FRAME_BURST", default=30)
 # admins get in). Its counters are kept in Redis under this key prefix.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_REDIS_PREFIX = env("METRICS_REDIS_PREFIX", default="metrics")
+
+# Django's cache is Redis, shared by every web process: allauth counts its
+# rate limits there (sign-ups, reset and confirmation emails, per address or
+# per account), so N web processes do not allow N times each limit. Keys are
+# prefixed as the channel layer's are, so instances sharing a Redis keep
+# their counts apart.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+    }
+}
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
