@@ -163,10 +163,11 @@ def ranked_items_answer_tasks_create(
 
 def answer_task_counts() -> list[dict]:
     """Per kind of task about one answer: how many there are, and how many
-    have every annotation they ask for."""
+    have every annotation they ask for; gold items aside (the Gold page
+    counts those, and they take any number of annotations)."""
     counts = {kind: {"total": 0, "done": 0} for kind in ANSWER_TASK_KINDS}
     rows = (
-        Task.objects.filter(kind__in=ANSWER_TASK_KINDS)
+        Task.objects.filter(kind__in=ANSWER_TASK_KINDS, gold__isnull=True)
         .annotate(submitted=Count("assignments", filter=Q(assignments__state=Assignment.State.SUBMITTED)))
         .values_list("kind", "required_annotations", "submitted")
     )

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import UserError
 from labeling.answer_labels import label_consensus_update, label_submit
-from labeling.answer_tasks import answer_tasks_create
+from labeling.answer_tasks import answer_task_counts, answer_tasks_create
 from labeling.assignments import candidate_add, ranking_submit, task_assign_next
 from labeling.datasets import label_items
 from labeling.gold import annotators_gold, gold_label_mark, gold_mark, is_held, label_verdict
@@ -187,3 +187,10 @@ class TestHold:
         assert (row["answers"], row["accuracy"], row["top_rate"]) == (3, pytest.approx(1 / 3), 1.0)
         settings.LABELING_GOLD_RATE = 0.0
         assert task_assign_next(annotator=annotator, kind=Task.Kind.LABEL).task.gold.verdict == "reject"
+
+
+def test_the_admins_task_counts_leave_gold_items_out(make_label_task, make_user):
+    make_label_task()
+    gold_label_mark(task_id=make_label_task().pk, marked_by=make_user(role="admin"), verdict="accept")
+    (labels,) = [row for row in answer_task_counts() if row["kind"] == Task.Kind.LABEL]
+    assert (labels["total"], labels["done"]) == (1, 0)
