@@ -37,9 +37,11 @@ a reward model on it, and that model's pairwise accuracy on
   hidden model's choice and against HH's own label (fewer pairs, and from
   other models' answers than the ones ranked).
 
-Only items with all their rankings enter a snapshot, so an order that
-spreads rankings thinly (random) trains on fewer items: "off" separates
-that effect from routing's. --repeats runs every arm again from the saved
+Only items with all their rankings enter a snapshot. Every order the app
+asks in finishes started items first (labeling.routing), so the arms
+finish about as many items and differ in which ones they start: by the
+seed model's margin and the disagreement so far (active), at random
+(random), or the oldest first (off). --repeats runs every arm again from the saved
 state with other annotator noise and other random picks. The summary gives
 each arm's accuracy and, against active, the difference with a 95%
 bootstrap interval over held-out prompts (the pairs of one prompt are not
