@@ -119,6 +119,10 @@ def app_env(django_db_setup, tiny_model_dir, moderation_seed_file, tmp_path_fact
             "GENERATION_REAP_SECONDS": "1",
             "HOUSEKEEPING_QUEUE": "housekeeping",
             "HOUSEKEEPING_SECONDS": "86400",
+            # Browser tests walk several labeling tasks in the order they
+            # were made; routing's random share would take another first a
+            # fifth of the time (it has its own tests, in-process).
+            "LABELING_ROUTING_RANDOM_SHARE": "0",
         }
     )
     return env
