@@ -28,7 +28,7 @@ Runs on a throw-away SQLite database and DATA_DIR, with one Celery worker
 for the generation queue and one for a training queue of its own, on the
 Redis of REDIS_URL (use a database of its own: the queue names are the
 app's). Reports each stage's wall time and each evaluation's figures, JSON
-in bench/results/flywheel.json.
+in bench/results/flywheel.json, written after each round.
 """
 
 from __future__ import annotations
@@ -363,9 +363,11 @@ def main():
     args = parser.parse_args()
     args.job_overrides = job_overrides(args)
     with harness(args, "flywheel") as (inputs, stages, report):
-        report["rounds"] = [
-            one_round(args, number, inputs, stages, args.job_overrides) for number in range(args.rounds)
-        ]
+        report["rounds"] = []
+        for number in range(args.rounds):
+            report["rounds"].append(one_round(args, number, inputs, stages, args.job_overrides))
+            # After each round, so a run cut short keeps the rounds it finished.
+            Path(args.out).write_text(json.dumps({**report, "stage_seconds": stages.times}, indent=1, default=str))
     Path(args.out).write_text(json.dumps(report, indent=1, default=str))
     for number, result in enumerate(report["rounds"]):
         wins = {name: round(e["final"].get("win_rate", float("nan")), 3) for name, e in result["evaluations"].items()}
