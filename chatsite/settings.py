@@ -589,8 +589,8 @@ LABELING_GOLD_MIN_ANSWERS = env.int("LABELING_GOLD_MIN_ANSWERS", default=5)
 # those with as many places taken, the next is the one the reward model is
 # least sure of or its annotators disagree on most, except a
 # LABELING_ROUTING_RANDOM_SHARE of picks that order them at random; off, the
-# task closest to done, then the oldest. The reward model is the registered version
-# named by LABELING_ROUTING_REWARD_MODEL, else the newest reward model.
+# task closest to done, then the oldest. The reward model is the registered
+# version named by LABELING_ROUTING_REWARD_MODEL, else the newest one.
 LABELING_ROUTING = env.bool("LABELING_ROUTING", default=True)
 LABELING_ROUTING_RANDOM_SHARE = env.float("LABELING_ROUTING_RANDOM_SHARE", default=0.2)
 LABELING_ROUTING_REWARD_MODEL = env.str("LABELING_ROUTING_REWARD_MODEL", default="")
