@@ -368,7 +368,6 @@ def main():
             report["rounds"].append(one_round(args, number, inputs, stages, args.job_overrides))
             # After each round, so a run cut short keeps the rounds it finished.
             Path(args.out).write_text(json.dumps({**report, "stage_seconds": stages.times}, indent=1, default=str))
-    Path(args.out).write_text(json.dumps(report, indent=1, default=str))
     for number, result in enumerate(report["rounds"]):
         wins = {name: round(e["final"].get("win_rate", float("nan")), 3) for name, e in result["evaluations"].items()}
         print(f"round {number}: win rate over {result['start']} {wins}; promoted {result['promoted']}")

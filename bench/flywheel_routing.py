@@ -41,8 +41,8 @@ Only items with all their rankings enter a snapshot. Every order the app
 asks in finishes started items first (labeling.routing), so the arms
 finish about as many items and differ in which ones they start: by the
 seed model's margin and the disagreement so far (active), at random
-(random), or the oldest first (off). --repeats runs every arm again from the saved
-state with other annotator noise and other random picks. The summary gives
+(random), or the oldest first (off). --repeats runs every arm again from
+the saved state with other annotator noise and other random picks. The summary gives
 each arm's accuracy and, against active, the difference with a 95%
 bootstrap interval over held-out prompts (the pairs of one prompt are not
 independent). JSON in bench/results/flywheel_routing.json, rewritten after
