@@ -32,6 +32,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +85,14 @@ def _split_halves(hh: str, workdir: Path) -> tuple[Path, Path]:
 def prepare(hh: str, demo_count: int, *, evaluate: bool = False, eval_prompts: int = 64, workdir: Path) -> dict:
     """Imports the pairs (with their preference snapshot; with `evaluate`,
     two halves and an evaluation set drawn first), has an annotator write
-    the demonstrations through demonstration tasks, snapshots them."""
+    the demonstrations through demonstration tasks, input moderation judge
+    them as its worker would, and snapshots those it passed."""
     from django.core.management import call_command
 
     from accounts.models import Role, User
     from labeling.assignments import demonstration_submit, task_assign_next, task_create_demonstration
     from labeling.datasets import snapshot_create
+    from labeling.demonstration_moderation import demonstration_moderate
     from labeling.models import DatasetSnapshot, Prompt
     from labeling.text import messages_hash
     from registry.services import model_version_import_bundled
@@ -107,13 +110,15 @@ def prepare(hh: str, demo_count: int, *, evaluate: bool = False, eval_prompts: i
     else:
         call_command("import_prompts", hh, "--format", "hh", "--snapshot", "hh-harmless", stdout=quiet)
     imported_s = time.perf_counter() - started
-    written = 0
+    written, judged = 0, Counter()
     for messages, answer in _hh_demonstrations(hh, demo_count):
         task_create_demonstration(
             prompt=Prompt.objects.get(content_hash=messages_hash(messages)), required_annotations=1
         )
         assignment = task_assign_next(annotator=annotator, kind="demonstration")
-        demonstration_submit(assignment=assignment, content=answer)
+        demonstration = demonstration_submit(assignment=assignment, content=answer)
+        # What the moderation worker does once the demonstration is stored.
+        judged[demonstration_moderate(demonstration_id=demonstration.pk)] += 1
         written += 1
     demos = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
     prepared = {
@@ -122,6 +127,7 @@ def prepare(hh: str, demo_count: int, *, evaluate: bool = False, eval_prompts: i
         "preferences": DatasetSnapshot.objects.get(name="hh-harmless"),
         "demos": demos,
         "demonstrations": written,
+        "demonstrations_moderation": dict(judged),
         "import_s": imported_s,
     }
     if evaluate:

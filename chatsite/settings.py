@@ -388,6 +388,7 @@ CELERY_TASK_ROUTES = {
     "chat.tasks.moderate_user_message_task": {"queue": "moderation"},
     "chat.tasks.generate_answer_task": {"queue": "generation"},
     "chat.tasks.chat_import_task": {"queue": "moderation"},
+    "labeling.tasks.demonstration_moderate_task": {"queue": "moderation"},
     "moderation.tasks.classifier_train_task": {"queue": TRAINING_QUEUE},
     "labeling.tasks.candidates_generate_task": {"queue": "generation"},
     "labeling.tasks.reward_margins_score_task": {"queue": "generation"},

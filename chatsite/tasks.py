@@ -1,9 +1,9 @@
 """Housekeeping that Celery beat runs (the `beat` role of scripts/serve.sh):
 answers whose worker died are interrupted every GENERATION_REAP_SECONDS,
 and the sockets watching them hear so; every HOUSEKEEPING_SECONDS, other
-work whose worker died is ended and training jobs and chat messages whose
-task the broker lost are sent again; hourly, deleted conversations past
-their retention are purged. Nothing else looks for dead work, so an idle
+work whose worker died is ended and training jobs, chat messages and
+annotators' answers waiting for moderation whose task the broker lost are
+sent again; hourly, deleted conversations past their retention are purged. Nothing else looks for dead work, so an idle
 page or socket costs no query."""
 
 import logging
@@ -29,6 +29,7 @@ def reap_stale_work_task() -> None:
     from jobs.dispatch import training_jobs_redispatch_lost
     from jobs.services import training_jobs_reap_stale
     from labeling.assignments import assignments_expire
+    from labeling.demonstration_moderation import demonstrations_redispatch_lost
     from labeling.services import candidate_generations_expire
 
     reaped = {
@@ -37,6 +38,7 @@ def reap_stale_work_task() -> None:
         "annotation leases expired": assignments_expire(),
         "training jobs sent again": len(training_jobs_redispatch_lost()),
         "chat tasks sent again": len(chat_work_redispatch_lost()),
+        "demonstration moderation tasks sent again": len(demonstrations_redispatch_lost()),
         "chat imports given up": chat_imports_expire(),
     }
     if any(reaped.values()):

@@ -19,6 +19,7 @@ from core.text import clean_text
 from .answer_tasks import follow_up_tasks_create
 from .batches import BATCH_SIZE
 from .consensus_store import consensus_update
+from .demonstration_moderation import demonstration_moderation_request
 from .gold import gold_answer_record, gold_tasks_open_to, is_held
 from .models import (
     CANDIDATE_FLAGS,
@@ -242,12 +243,14 @@ def _clean_ranking(task_candidates: set[int], groups, flags) -> tuple[list[list[
 
 
 def _demonstration_add(*, assignment: Assignment, content: str) -> Demonstration:
-    """Stores a person's answer and offers it as a candidate for future
-    rankings of the prompt."""
+    """Stores a person's answer, has input moderation judge it once stored
+    (no snapshot takes it before: labeling.demonstration_moderation) and
+    offers it as a candidate for future rankings of the prompt."""
     content = clean_answer(content)
     demonstration = Demonstration.objects.create(
         prompt=assignment.task.prompt, author=assignment.annotator, assignment=assignment, content=content
     )
+    demonstration_moderation_request(demonstration)
     candidate_add(
         prompt=assignment.task.prompt, text=content, origin=Candidate.Origin.DEMONSTRATION, demonstration=demonstration
     )

@@ -17,8 +17,9 @@ conversational form):
   a ranking's candidates that are not tied, better first; `margin` is their
   consensus score difference and `group_id` names the ranking, so a trainer
   can keep its C(K,2) pairs in one split and one batch. A candidate the
-  consensus flagged harmful is never `chosen` (its pairs as `rejected` stay:
-  they teach what to avoid).
+  consensus flagged harmful, or a person's answer moderation has not let
+  through (flagged `held_by_moderation`), is never `chosen` (its pairs as
+  `rejected` stay: they teach what to avoid).
 - oasst: OpenAssistant message trees, {"message_tree_id", "prompt": node},
   a node {"text", "role": "prompter"|"assistant", "replies": [...]},
   ranked replies with "rank" (0 best); a system message, which the format
@@ -64,10 +65,12 @@ from core.errors import UserError
 from .batches import batches
 from .consensus import preference_pairs
 from .consensus_store import quality_refresh
+from .demonstration_moderation import candidates_held_back, demonstrations_usable
 from .from_chat import judged_answer_items
 from .label_scales import FLAG, SCALES, labels_consensus
 from .models import (
-    FLAG_HARMFUL,
+    FLAG_HELD_BY_MODERATION,
+    NEVER_CHOSEN_FLAGS,
     AnswerLabel,
     Assignment,
     Candidate,
@@ -165,9 +168,12 @@ def _dated(queryset: QuerySet, filters: dict) -> QuerySet:
 
 
 def sft_items(*, filters: dict) -> list[dict]:
-    """Demonstrations matching the (clean) filters, oldest first, as
-    snapshot rows: the prompt's messages and the answer."""
-    demonstrations = _dated(Demonstration.objects.all(), filters).select_related("prompt", "assignment__task")
+    """Demonstrations matching the (clean) filters that moderation let
+    through, oldest first, as snapshot rows: the prompt's messages and the
+    answer."""
+    demonstrations = _dated(demonstrations_usable(Demonstration.objects.all()), filters).select_related(
+        "prompt", "assignment__task"
+    )
     if "sources" in filters:
         demonstrations = demonstrations.filter(prompt__source__in=filters["sources"])
     if "import_id" in filters:
@@ -217,6 +223,9 @@ def preference_items(*, filters: dict) -> list[dict]:
         links = TaskCandidate.objects.filter(task__in=some).values_list("task_id", "candidate_id", "candidate__text")
         for task_id, candidate_id, text in links:
             texts.setdefault(task_id, {})[candidate_id] = text
+    held = set()
+    for some in batches([pk for by_candidate in texts.values() for pk in by_candidate]):
+        held |= candidates_held_back(some)
     rows = []
     for task in tasks:
         consensus = task.consensus
@@ -237,7 +246,7 @@ def preference_items(*, filters: dict) -> list[dict]:
                         "text": texts[task.pk][pk],
                         "rank": rank[pk],
                         "score": consensus.scores[str(pk)],
-                        "flags": consensus.flags.get(str(pk), []),
+                        "flags": consensus.flags.get(str(pk), []) + ([FLAG_HELD_BY_MODERATION] if pk in held else []),
                     }
                     for pk in sorted(rank, key=lambda pk: (rank[pk], pk))
                 ],
@@ -517,7 +526,7 @@ def _pairs(row: dict) -> Iterator[dict]:
     groups: dict[int, list[int]] = {}
     for candidate in row["candidates"]:
         groups.setdefault(candidate["rank"], []).append(candidate["id"])
-    harmful = {pk for pk, c in candidates.items() if FLAG_HARMFUL in c["flags"]}
+    harmful = {pk for pk, c in candidates.items() if NEVER_CHOSEN_FLAGS.intersection(c["flags"])}
     scores = {pk: c["score"] for pk, c in candidates.items()}
     for chosen, rejected, margin in preference_pairs([groups[r] for r in sorted(groups)], scores, harmful):
         yield {

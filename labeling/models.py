@@ -24,6 +24,11 @@ CANDIDATE_FLAGS = {
     FLAG_NOT_FOLLOWING_INSTRUCTIONS: "Does not follow instructions",
     FLAG_SPAM: "Spam",
 }
+# Not an annotator's: a preference snapshot's mark on a person's answer that
+# moderation has not let through (labeling.demonstration_moderation).
+FLAG_HELD_BY_MODERATION = "held_by_moderation"
+# The marks that keep a candidate from ever being a snapshot's `chosen`.
+NEVER_CHOSEN_FLAGS = frozenset({FLAG_HARMFUL, FLAG_HELD_BY_MODERATION})
 
 # A ranking task shows between MIN_CANDIDATES and MAX_CANDIDATES answers.
 MIN_CANDIDATES = 2
@@ -161,8 +166,24 @@ class Demonstration(models.Model):
     content = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    class Moderation(models.TextChoices):
+        # Stored before moderation judged it: no snapshot takes it until it has
+        # (labeling.demonstration_moderation).
+        PENDING = "pending", "Waiting for moderation"
+        PASSED = "passed", "Passed moderation"
+        # Flagged: in the moderators' queue; taken again only once one overturns it.
+        FLAGGED = "flagged", "Flagged by moderation"
+        UNCHECKED = "unchecked", "Written before moderation read demonstrations"
+
+    moderation = models.CharField(max_length=9, choices=Moderation.choices, default=Moderation.PENDING)
+    # A flagged one's item in the moderators' queue: its decision says whether it is used.
+    review_item = models.ForeignKey(
+        "moderation.ReviewItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["moderation", "created_at"], name="labeling_demo_moderation")]
 
     def __str__(self):
         return f"Demonstration #{self.pk} for prompt #{self.prompt_id}"

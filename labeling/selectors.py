@@ -389,5 +389,5 @@ def prompt_item(*, prompt_id: int) -> dict:
         "prompt": prompt,
         "candidates": list(prompt.candidates.select_related("model_version").order_by("id")),
         "tasks": tasks,
-        "demonstrations": list(prompt.demonstrations.select_related("author").order_by("id")),
+        "demonstrations": list(prompt.demonstrations.select_related("author", "review_item").order_by("id")),
     }

@@ -11,6 +11,13 @@ def candidates_generate_task(generation_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def demonstration_moderate_task(demonstration_id: int) -> None:
+    from .demonstration_moderation import demonstration_moderate
+
+    demonstration_moderate(demonstration_id=demonstration_id)
+
+
+@shared_task(ignore_result=True)
 def reward_margins_score_task(task_ids: list[int]) -> None:
     from .routing import reward_margins_score
 

@@ -40,6 +40,24 @@ def review_item_create(*, message, direction: str, text: str, verdict: Verdict) 
     return item
 
 
+def review_item_for_candidate(*, candidate, text: str, verdict: Verdict, reason: str) -> ReviewItem:
+    """Queues a text a person wrote for the labeling pool (an annotator's
+    answer) that the pipeline flagged. `candidate` carries that text beside
+    its prompt, for the moderator to read in context (None if there is
+    none)."""
+    item = ReviewItem.objects.create(
+        candidate=candidate,
+        direction=ReviewItem.Direction.INPUT,
+        report_reason=reason,
+        text=text,
+        verdict=verdict.as_dict(),
+        layer=verdict.layer or "",
+        top_category=verdict.top_category() or "",
+    )
+    transaction.on_commit(lambda: moderation_flags_record(categories=item.flagged_categories(), stage="input"))
+    return item
+
+
 def review_item_report(*, message, reported_by, reason: str) -> ReviewItem:
     """Queues an answer a user reported, with the verdict moderation gave it
     (not flagged, or it would not have been shown). Preconditions, checked

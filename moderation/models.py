@@ -128,7 +128,9 @@ class ReviewItem(models.Model):
     )
     direction = models.CharField(max_length=8, choices=Direction.choices)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.AUTOMATIC)
-    # A report: who sent it and why. Automatic items have neither.
+    # A report: who sent it and why. Annotators' items say why, and an
+    # annotator's answer the pipeline flagged who wrote it; other automatic
+    # items have neither.
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -172,6 +172,22 @@ def captured_tasks(monkeypatch) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
+def demonstrations_judged(monkeypatch, settings):
+    """Annotators' answers judged by input moderation (the rules layer) the
+    moment they are stored, where the moderation worker would judge them
+    once their transaction commits (labeling.demonstration_moderation)."""
+    from labeling import assignments
+    from labeling.demonstration_moderation import demonstration_moderate
+
+    settings.MODERATION_LAYERS = ["rules"]
+    monkeypatch.setattr(
+        assignments,
+        "demonstration_moderation_request",
+        lambda demonstration: demonstration_moderate(demonstration_id=demonstration.pk),
+    )
+
+
+@pytest.fixture
 def captured_events(monkeypatch, django_capture_on_commit_callbacks):
     """Zulip's capture_send_event_calls: `with captured_events() as events:`
     records the broadcasts (`Broadcast(group, event)`) the block makes,

@@ -69,7 +69,7 @@ def test_a_set_from_a_snapshot_samples_its_prompts(settings, tmp_path):
         prompt = Prompt.objects.create(
             messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages)
         )
-        Demonstration.objects.create(prompt=prompt, content=f"Answer {i}.")
+        Demonstration.objects.create(prompt=prompt, content=f"Answer {i}.", moderation=Demonstration.Moderation.PASSED)
     snapshot = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
     made = evaluation_set_from_snapshot(
         name="demo-holdout", purpose="general", snapshot=snapshot, created_by=None, count=4

@@ -37,7 +37,7 @@ def sft_snapshot():
             prompt = Prompt.objects.create(
                 messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages)
             )
-            Demonstration.objects.create(prompt=prompt, content=answer)
+            Demonstration.objects.create(prompt=prompt, content=answer, moderation=Demonstration.Moderation.PASSED)
         return snapshot_create(name=name, kind=DatasetSnapshot.Kind.SFT)
 
     return make

@@ -82,7 +82,9 @@ class TestSnapshotFigures:
         assert _cell(html, "lab-w-mean") == f"{expected.w_mean:.2f}"
         assert "over 4 items ranked by 2+ annotators" in html
 
-    def test_an_sft_snapshot_has_no_rankings_to_measure(self, annotators, make_prompt, admin_client):
+    def test_an_sft_snapshot_has_no_rankings_to_measure(
+        self, annotators, make_prompt, admin_client, demonstrations_judged
+    ):
         task_create_demonstration(prompt=make_prompt(), required_annotations=1)
         demonstration_submit(assignment=task_assign_next(annotator=annotators(1)[0]), content="An answer.")
         snapshot = snapshot_create(name="answers", kind=DatasetSnapshot.Kind.SFT)

@@ -158,7 +158,7 @@ class TestPreferenceSnapshots:
 
 class TestSftSnapshots:
     @pytest.fixture
-    def demonstrations(self, annotators):
+    def demonstrations(self, annotators, demonstrations_judged):
         writer, ranker = annotators(2)
         messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}]
         prompt = Prompt.objects.create(

@@ -59,7 +59,7 @@ def prefs(annotators, make_ranking_task) -> DatasetSnapshot:
 
 
 @pytest.fixture
-def demos(annotators) -> DatasetSnapshot:
+def demos(annotators, demonstrations_judged) -> DatasetSnapshot:
     writer, other = annotators(2)
     for index, author in enumerate([writer, other, writer]):
         messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": f"Capital {index}?"}]

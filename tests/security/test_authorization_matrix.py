@@ -283,7 +283,9 @@ def world(django_user_model, settings, tmp_path, captured_tasks):
     prompt = Prompt.objects.create(messages=messages, source=Prompt.Source.IMPORT, content_hash=messages_hash(messages))
     task_create_demonstration(prompt=prompt, required_annotations=1)
     assignment = task_assign_next(annotator=owner, kind="demonstration")
-    Demonstration.objects.create(prompt=prompt, content=f"Demonstration {SECRET}")
+    Demonstration.objects.create(
+        prompt=prompt, content=f"Demonstration {SECRET}", moderation=Demonstration.Moderation.PASSED
+    )
     snapshot = snapshot_create(name="demos", kind=DatasetSnapshot.Kind.SFT)
     api_key, _ = api_key_create(user=owner, name=f"key {SECRET}")
     preset = SettingsPreset.objects.create(
