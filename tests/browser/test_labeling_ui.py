@@ -13,6 +13,7 @@ from labeling.models import Assignment, Candidate, Demonstration, Prompt, Rankin
 from labeling.text import messages_hash
 
 from ..conftest import record_figures
+from ..helpers.polling import eventually
 from .conftest import log_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
@@ -171,6 +172,11 @@ def test_an_annotator_ranks_by_drag_and_drop_with_a_better_answer(page, make_use
     assert ranking.better_answer == "Jupiter, the largest planet of the Solar System."
     written = Demonstration.objects.get(assignment=ranking.assignment)
     assert Candidate.objects.filter(demonstration=written, origin=Candidate.Origin.DEMONSTRATION).exists()
+    # The live stack's moderation worker judges it once stored.
+    eventually(
+        lambda: Demonstration.objects.get(pk=written.pk).moderation == Demonstration.Moderation.PASSED,
+        what="the better answer judged by the moderation worker",
+    )
     assert not page.errors
 
 
