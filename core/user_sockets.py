@@ -40,16 +40,23 @@ ACCOUNT_CHANGED = 4001
 # KEYS[1]: the account's sorted set. ARGV: the channel name, the lease in
 # ms, and the cap (0: none, as when renewing). Redis's clock scores every
 # lease, so web hosts whose clocks differ agree on which have ended.
+# Returns REFUSED (at the cap), RENEWED, or ADDED: Redis did not hold this
+# socket's lease, which on a renewal means it lost its data (restarted
+# without it, or flushed) and with it the socket's groups.
+REFUSED, RENEWED, ADDED = 0, 1, 2
 _LEASE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cap = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if cap > 0 and redis.call('ZCARD', KEYS[1]) >= cap then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
-return 1
+return 1 + added
 """
+# channels_redis drops a group's member its group_expiry (a day, by
+# default) after it joined: a socket open that long must join again.
+GROUP_REJOIN_SECONDS = 3600.0
 
 
 def user_group(user_id: int) -> str:
@@ -98,17 +105,18 @@ class UserSockets:
     def _redis(self, key: str):
         return self.channel_layer.connection(self.channel_layer.consistent_hash(key))
 
-    async def _lease(self, cap: int) -> bool:
+    async def _lease(self, cap: int) -> int:
+        """REFUSED, RENEWED or ADDED (see _LEASE_SCRIPT)."""
         key = self._sockets_key(self.admitted_user_id)
         lease_ms = int(settings.WEBSOCKET_LEASE_SECONDS * 1000)
-        return bool(await self._redis(key).eval(_LEASE_SCRIPT, 1, key, self.channel_name, lease_ms, cap))
+        return int(await self._redis(key).eval(_LEASE_SCRIPT, 1, key, self.channel_name, lease_ms, cap))
 
     async def admit(self, user) -> bool:
         """Counts this socket against the account's cap and listens for the
         account's changes; False (the socket closed with 4429) when the
         account has as many open as it may."""
         self.admitted_user_id = user.pk
-        if not await self._lease(settings.WEBSOCKET_MAX_PER_USER):
+        if await self._lease(settings.WEBSOCKET_MAX_PER_USER) == REFUSED:
             self.admitted_user_id = None
             limit = settings.WEBSOCKET_MAX_PER_USER
             await self.close(
@@ -124,14 +132,20 @@ class UserSockets:
         return [user_group(self.admitted_user_id)]
 
     async def _keepalive(self):
-        """Renews the lease and rejoins the groups: one Redis round trip each,
-        no database query."""
+        """Renews the lease: one Redis round trip, no database query. Joins
+        the groups again only when Redis had forgotten the socket (it lost
+        its data) and every GROUP_REJOIN_SECONDS, not on every round: with
+        thousands of idle sockets, the group joins were most of the Redis
+        calls a web process made."""
+        joined = time.monotonic()
         while True:
             await asyncio.sleep(settings.WEBSOCKET_LEASE_SECONDS / 3)
             try:
-                await self._lease(0)
-                for group in self.rejoin_groups():
-                    await self.channel_layer.group_add(group, self.channel_name)
+                forgotten = await self._lease(0) == ADDED
+                if forgotten or time.monotonic() - joined >= GROUP_REJOIN_SECONDS:
+                    for group in self.rejoin_groups():
+                        await self.channel_layer.group_add(group, self.channel_name)
+                    joined = time.monotonic()
             except Exception:  # a passing Redis fault: try again on the next round
                 logger.debug("WebSocket keepalive failed", exc_info=True)
 

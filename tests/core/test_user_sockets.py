@@ -1,17 +1,21 @@
 """core/user_sockets.py: how many sockets one account may hold open, in
 every web process together, and how fast one socket may send frames."""
 
+import asyncio
 import json
 import time
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from core.user_sockets import ACCOUNT_CHANGED, user_group
 from jobs.models import TrainingJob
 
 from ..conftest import session_cookie
+from ..helpers.polling import eventually_async
 from ..helpers.sockets import cookie_of, handshake
 from ..processes import start_asgi_server
 
@@ -104,6 +108,34 @@ async def test_a_flood_of_frames_closes_the_job_socket_with_4429(make_user, sett
     pongs, closed = await flood(communicator, 200)
     assert closed["code"] == 4429 and pongs < 200
     await communicator.disconnect()
+
+
+async def test_the_keepalive_joins_the_groups_again_only_when_redis_forgot_the_socket(make_user, settings):
+    """A renewal is one Redis call; the groups are joined again when the
+    lease was gone (Redis lost its data, and the groups with it), so the
+    socket hears its account's events again within a round."""
+    settings.WEBSOCKET_LEASE_SECONDS = 0.3  # a keepalive round every 0.1 s
+    user = await database_sync_to_async(make_user)(username="idle")
+    communicator, first = await handshake(await cookie_of(user))
+    assert json.loads(first["text"])["type"] == "ready"
+    layer = get_channel_layer()
+    key = f"{layer.prefix}:sockets:{user.pk}"
+    redis = layer.connection(layer.consistent_hash(key))
+    [channel] = [name.decode() for name in await redis.zrange(key, 0, -1)]
+
+    # Out of the account's group with its lease intact: rounds renew the lease only.
+    await layer.group_discard(user_group(user.pk), channel)
+    await asyncio.sleep(0.5)
+    await layer.group_send(user_group(user.pk), {"type": "account.changed"})
+    assert await communicator.receive_nothing(timeout=0.3), "not joined again while Redis knew the socket"
+
+    # Redis forgot the socket (flushed): the next round adds its lease and joins its groups.
+    await redis.delete(key)
+    await eventually_async(lambda: redis.zscore(key, channel), what="the lease added again")
+    await asyncio.sleep(0.05)
+    await layer.group_send(user_group(user.pk), {"type": "account.changed"})
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": ACCOUNT_CHANGED, "reason": closed.get("reason", "")}
 
 
 @pytest.mark.integration
