@@ -26,18 +26,14 @@ def review_item_create(*, message, direction: str, text: str, verdict: Verdict) 
     judged, which for a retracted answer is no longer the message's content.
     The flag is counted for /metrics once the transaction commits, so an
     attempt that is rolled back and run again counts once."""
-    item = ReviewItem.objects.create(
+    return _flagged_item_create(
+        verdict,
         message=message,
         conversation_id=message.conversation_id,
         owner_id=message.conversation.owner_id,
         direction=direction,
         text=text,
-        verdict=verdict.as_dict(),
-        layer=verdict.layer or "",
-        top_category=verdict.top_category() or "",
     )
-    transaction.on_commit(lambda: moderation_flags_record(categories=item.flagged_categories(), stage=direction))
-    return item
 
 
 def review_item_for_candidate(*, candidate, text: str, verdict: Verdict, reason: str) -> ReviewItem:
@@ -45,16 +41,20 @@ def review_item_for_candidate(*, candidate, text: str, verdict: Verdict, reason:
     answer) that the pipeline flagged. `candidate` carries that text beside
     its prompt, for the moderator to read in context (None if there is
     none)."""
-    item = ReviewItem.objects.create(
-        candidate=candidate,
-        direction=ReviewItem.Direction.INPUT,
-        report_reason=reason,
-        text=text,
-        verdict=verdict.as_dict(),
-        layer=verdict.layer or "",
-        top_category=verdict.top_category() or "",
+    return _flagged_item_create(
+        verdict, candidate=candidate, direction=ReviewItem.Direction.INPUT, report_reason=reason, text=text
     )
-    transaction.on_commit(lambda: moderation_flags_record(categories=item.flagged_categories(), stage="input"))
+
+
+def _flagged_item_create(verdict: Verdict, **fields) -> ReviewItem:
+    """The item of a text the pipeline flagged, counted for /metrics once
+    the transaction commits."""
+    item = ReviewItem.objects.create(
+        **fields, verdict=verdict.as_dict(), layer=verdict.layer or "", top_category=verdict.top_category() or ""
+    )
+    transaction.on_commit(
+        lambda: moderation_flags_record(categories=item.flagged_categories(), stage=fields["direction"])
+    )
     return item
 
 
