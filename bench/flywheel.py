@@ -274,6 +274,12 @@ def prepare(args, workdir: Path, stages: Stages) -> dict:
         created_by=admin,
     )
     rest = loop_prompts[args.eval_prompts :]
+    if len(rest) < args.prompts * args.rounds:
+        print(
+            f"only {len(rest)} single-turn prompts after the held-out ones: the rounds share those "
+            f"({args.prompts} each while they last)",
+            flush=True,
+        )
     round_prompts = [[p.pk for p in rest[i * args.prompts : (i + 1) * args.prompts]] for i in range(args.rounds)]
     return {
         "admin": admin,
