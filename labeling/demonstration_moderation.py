@@ -33,6 +33,8 @@ from .text import text_hash
 
 logger = logging.getLogger(__name__)
 
+# The moderation worker's queue (CELERY_TASK_ROUTES says the same); sent to
+# and searched by name here.
 QUEUE = "moderation"
 
 
@@ -47,7 +49,7 @@ def demonstration_moderation_dispatch(demonstration_id: int) -> bool:
 
     try:
         demonstration_moderate_task.apply_async(
-            (demonstration_id,), task_id=demonstration_moderation_task_id(demonstration_id)
+            (demonstration_id,), task_id=demonstration_moderation_task_id(demonstration_id), queue=QUEUE
         )
     except (KombuError, RedisError, OSError) as error:
         logger.warning(

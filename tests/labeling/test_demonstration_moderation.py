@@ -4,6 +4,7 @@ queue (real Redis; no worker reads it here, the tests run the worker's
 service), a flagged one goes to the moderators and stays out of every
 snapshot until one overturns it, and housekeeping sends a lost task again."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils import timezone
 from core.broker import broker_messages
 from core.errors import UserError
 from core.redis_client import redis_client
+from labeling import demonstration_moderation
 from labeling.assignments import (
     candidate_add,
     demonstration_submit,
@@ -32,8 +34,6 @@ from review.services import review_item_decide
 
 pytestmark = pytest.mark.django_db
 
-TASK_PREFIX = "labeling-moderate-demonstration-"
-
 
 @pytest.fixture(autouse=True)
 def rules(settings):
@@ -43,13 +43,13 @@ def rules(settings):
 
 
 @pytest.fixture
-def moderation_queue():
-    """The moderation queue's messages for demonstrations, removed after the test."""
-    yield
-    client = redis_client()
-    for raw in client.lrange("moderation", 0, -1):
-        if TASK_PREFIX.encode() in raw:
-            client.lrem("moderation", 0, raw)
+def moderation_queue(monkeypatch):
+    """A moderation queue of this test's own: the live stack's worker, when
+    other tests started it, takes from the real one."""
+    name = f"moderation-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(demonstration_moderation, "QUEUE", name)
+    yield name
+    redis_client().delete(name)
 
 
 def written(annotators, make_prompt, content: str) -> Demonstration:
@@ -73,7 +73,7 @@ def test_a_demonstration_waits_for_moderation_then_passes(
     with django_capture_on_commit_callbacks(execute=True):
         demonstration = written(annotators, make_prompt, "Paris is the capital of France.")
     assert demonstration.moderation == Demonstration.Moderation.PENDING
-    assert demonstration_moderation_task_id(demonstration.pk) in broker_messages("moderation")[0]
+    assert demonstration_moderation_task_id(demonstration.pk) in broker_messages(moderation_queue)[0]
     assert sft_completions() == [], "no snapshot takes it before moderation has judged it"
 
     assert demonstration_moderate(demonstration_id=demonstration.pk) == Demonstration.Moderation.PASSED
@@ -138,7 +138,7 @@ def test_a_lost_task_is_sent_again(annotators, make_prompt, moderation_queue, se
     assert demonstrations_redispatch_lost() == [], "within the grace period"
     Demonstration.objects.filter(pk=demonstration.pk).update(created_at=timezone.now() - timedelta(minutes=1))
     assert demonstrations_redispatch_lost() == [demonstration.pk]
-    assert demonstration_moderation_task_id(demonstration.pk) in broker_messages("moderation")[0]
+    assert demonstration_moderation_task_id(demonstration.pk) in broker_messages(moderation_queue)[0]
     assert demonstrations_redispatch_lost() == [], "its task waits in the queue: a backlog, not a loss"
     demonstration_moderate(demonstration_id=demonstration.pk)
     settings.CHAT_DISPATCH_GRACE_SECONDS = 0
