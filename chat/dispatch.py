@@ -21,10 +21,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 
-from core.broker import broker_messages
+from core.broker import broker_messages, task_send
 
 from .models import Message, MessageStatus
 
@@ -52,16 +50,7 @@ def generation_dispatch(answer_id: int) -> bool:
 
 
 def _send(task, message_id: int, task_id: str) -> bool:
-    """False (logged) when the broker cannot be reached: the message stays
-    stored, and housekeeping sends its task once Redis is back."""
-    try:
-        task.apply_async((message_id,), task_id=task_id)
-    except (KombuError, RedisError, OSError) as error:
-        logger.warning(
-            "Message %s is stored but its task was not sent (%s); housekeeping will send it", message_id, error
-        )
-        return False
-    return True
+    return task_send(task, (message_id,), task_id=task_id, what=f"Message {message_id}")
 
 
 def chat_work_redispatch_lost() -> list[int]:

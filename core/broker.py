@@ -4,8 +4,14 @@ kombu's Redis transport. Housekeeping compares them with the database to
 find work whose message was lost (jobs/dispatch.py, chat/dispatch.py)."""
 
 import json
+import logging
+
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from core.redis_client import redis_client
+
+logger = logging.getLogger(__name__)
 
 # kombu's Redis transport: the queue's lists (one per priority step after
 # the first, named queue + separator + step), and the hash and its index of
@@ -42,3 +48,16 @@ def _task_id(message) -> str | None:
         return message["headers"]["id"]
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def task_send(task, args: tuple, *, task_id: str, what: str, queue: str | None = None) -> bool:
+    """Sends the task of work already stored (`what` names it in the log).
+    False (logged) when the broker cannot be reached: the work stays stored,
+    and housekeeping finds it and sends it again."""
+    options = {"queue": queue} if queue else {}
+    try:
+        task.apply_async(args, task_id=task_id, **options)
+    except (KombuError, RedisError, OSError) as error:
+        logger.warning("%s is stored but its task was not sent (%s); housekeeping will send it", what, error)
+        return False
+    return True

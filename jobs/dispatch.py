@@ -26,10 +26,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 
-from core.broker import broker_messages
+from core.broker import broker_messages, task_send
 
 from .models import TrainingJob
 
@@ -47,14 +45,9 @@ def training_job_dispatch(job_id: int) -> bool:
         task_id=task_id, dispatched_at=timezone.now()
     ):
         return False
-    try:
-        training_job_run_task.apply_async((job_id,), task_id=task_id, queue=settings.TRAINING_QUEUE)
-    except (KombuError, RedisError, OSError) as error:
-        logger.warning(
-            "Training job %s is stored but its message was not sent (%s); housekeeping will send it", job_id, error
-        )
-        return False
-    return True
+    return task_send(
+        training_job_run_task, (job_id,), task_id=task_id, queue=settings.TRAINING_QUEUE, what=f"Training job {job_id}"
+    )
 
 
 def training_jobs_redispatch_lost() -> list[int]:

@@ -19,10 +19,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 
-from core.broker import broker_messages
+from core.broker import broker_messages, task_send
 from core.text import clean_text
 from moderation.flags import review_item_for_candidate
 from moderation.models import ReviewItem
@@ -47,18 +45,13 @@ def demonstration_moderation_dispatch(demonstration_id: int) -> bool:
     broker cannot be reached: it stays pending, and housekeeping sends it."""
     from .tasks import demonstration_moderate_task
 
-    try:
-        demonstration_moderate_task.apply_async(
-            (demonstration_id,), task_id=demonstration_moderation_task_id(demonstration_id), queue=QUEUE
-        )
-    except (KombuError, RedisError, OSError) as error:
-        logger.warning(
-            "Demonstration %s is stored but its moderation task was not sent (%s); housekeeping will send it",
-            demonstration_id,
-            error,
-        )
-        return False
-    return True
+    return task_send(
+        demonstration_moderate_task,
+        (demonstration_id,),
+        task_id=demonstration_moderation_task_id(demonstration_id),
+        queue=QUEUE,
+        what=f"Demonstration {demonstration_id}",
+    )
 
 
 def demonstration_moderation_request(demonstration: Demonstration) -> None:
