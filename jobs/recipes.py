@@ -131,7 +131,8 @@ RECIPES: dict[str, RecipeSpec] = {
             snapshot_kinds=(DatasetSnapshot.Kind.PREFERENCE,),
             export_format="preference",
         ),
-        # Answers judged one at a time (chat's thumbs up and down), no pair.
+        # Answers judged one at a time, no pair: chat's thumbs up and down,
+        # or the best and worst answers of annotators' rankings.
         RecipeSpec(
             kind="kto",
             label="KTO",
@@ -139,7 +140,7 @@ RECIPES: dict[str, RecipeSpec] = {
             base_required=True,
             base_kinds=_POLICY,
             data=EXPORT,
-            snapshot_kinds=(DatasetSnapshot.Kind.FEEDBACK,),
+            snapshot_kinds=(DatasetSnapshot.Kind.FEEDBACK, DatasetSnapshot.Kind.PREFERENCE),
             export_format="unpaired",
         ),
         # Not training: the base is the candidate, answering an evaluation

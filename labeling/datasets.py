@@ -40,10 +40,12 @@ conversational form):
 - oasst-messages (conversation trees): the same trees flat, one message a
   row, as OpenAssistant's oasst1 and oasst2 datasets are published:
   {"message_id", "parent_id", "message_tree_id", "role", "text", "rank"}.
-- unpaired (judged chat answers): {"prompt": [...], "completion":
-  [{"role": "assistant", ...}], "label": true}, TRL's unpaired preference
-  format that KTO reads; `label` true for a thumbs up, false for a thumbs
-  down.
+- unpaired (judged chat answers, or rankings): {"prompt": [...],
+  "completion": [{"role": "assistant", ...}], "label": true}, TRL's unpaired
+  preference format that KTO reads; `label` true for a thumbs up, false for
+  a thumbs down. From a ranking, its consensus-best answers are true and
+  its worst false (see _judged_from_ranking), so KTO can learn from the
+  same rankings as the reward model and DPO.
 """
 
 import hashlib
@@ -69,6 +71,7 @@ from .demonstration_moderation import candidates_held_back, demonstrations_usabl
 from .from_chat import judged_answer_items
 from .label_scales import FLAG, SCALES, labels_consensus
 from .models import (
+    FLAG_HARMFUL,
     FLAG_HELD_BY_MODERATION,
     NEVER_CHOSEN_FLAGS,
     AnswerLabel,
@@ -512,7 +515,7 @@ FORMATS = {
     "preference": (DatasetSnapshot.Kind.PREFERENCE,),
     "oasst": (DatasetSnapshot.Kind.SFT, DatasetSnapshot.Kind.PREFERENCE, DatasetSnapshot.Kind.CONVERSATIONS),
     "oasst-messages": (DatasetSnapshot.Kind.CONVERSATIONS,),
-    "unpaired": (DatasetSnapshot.Kind.FEEDBACK,),
+    "unpaired": (DatasetSnapshot.Kind.FEEDBACK, DatasetSnapshot.Kind.PREFERENCE),
     "labels": (DatasetSnapshot.Kind.LABELS,),
 }
 
@@ -536,6 +539,29 @@ def _pairs(row: dict) -> Iterator[dict]:
             "margin": margin,
             "group_id": row["id"],
         }
+
+
+def _judged_from_ranking(row: dict) -> Iterator[dict]:
+    """A ranking as answers judged one at a time: those in its consensus-
+    best group good, those in its worst group bad, the ones between left
+    out (better than some of its answers and worse than others, neither
+    judgement holds); an answer flagged harmful is bad wherever it ranks,
+    and one that may never be chosen (harmful, or held by moderation) is
+    never good. A ranking that ties everything says nothing. Unpairing
+    every C(K,2) pair instead, as TRL's unpair_preference_dataset does,
+    would call a middle answer both good and bad."""
+    ranks = sorted({c["rank"] for c in row["candidates"]})
+    if len(ranks) < 2:
+        return
+    for candidate in row["candidates"]:
+        flags = set(candidate["flags"])
+        if FLAG_HARMFUL in flags or candidate["rank"] == ranks[-1]:
+            label = False
+        elif candidate["rank"] == ranks[0] and not NEVER_CHOSEN_FLAGS.intersection(flags):
+            label = True
+        else:
+            continue
+        yield {"prompt": row["messages"], "completion": _assistant(candidate["text"]), "label": label}
 
 
 def _tree(row: dict, answers: list[dict] | None = None) -> dict:
@@ -658,6 +684,8 @@ def export_rows(*, kind: str, rows: list[dict], fmt: str) -> Iterator[dict]:
             yield {"prompt": row["messages"], "completion": _assistant(row["completion"])}
         elif fmt == "preference":
             yield from _pairs(row)
+        elif fmt == "unpaired" and kind == DatasetSnapshot.Kind.PREFERENCE:
+            yield from _judged_from_ranking(row)
         elif fmt == "unpaired":
             yield {"prompt": row["messages"], "completion": _assistant(row["completion"]), "label": row["label"]}
         elif fmt == "labels":

@@ -98,7 +98,8 @@ _FORMAT_PROSE = {
     "unpaired": (
         "TRL's conversational unpaired preference format, which the KTO trainer reads: `prompt` is the "
         "conversation up to the answer, `completion` the assistant answer, `label` true for a thumbs up and "
-        "false for a thumbs down."
+        "false for a thumbs down; from rankings, true for the answers of a ranking's consensus-best group and "
+        "false for those of its worst group or flagged harmful (the ones between are left out)."
     ),
     "labels": (
         "One labelled assistant answer a row: `prompt` is the conversation up to it, `completion` the answer. "

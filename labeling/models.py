@@ -399,7 +399,7 @@ class DatasetSnapshot(models.Model):
 
     class Kind(models.TextChoices):
         SFT = "sft", "Demonstrations (SFT)"
-        PREFERENCE = "preference", "Preferences (reward model, DPO)"
+        PREFERENCE = "preference", "Preferences (reward model, DPO, KTO)"
         # Chat answers their users rated thumbs up or down (labeling.from_chat.
         # judged_answer_items): one answer and its label per row, no pair.
         FEEDBACK = "feedback", "Judged chat answers (KTO)"

@@ -1,7 +1,8 @@
 """KTO as a job kind: it trains from a snapshot of judged chat answers
-(the thumbs up and down of users who share their chats), exported in TRL's
-unpaired format, and registers a policy version. The form refuses any
-other snapshot kind; the real recipe (training.kto) runs end to end."""
+(the thumbs up and down of users who share their chats) or of rankings
+(their best and worst answers), exported in TRL's unpaired format, and
+registers a policy version. The form refuses any other snapshot kind; the
+real recipe (training.kto) runs end to end."""
 
 import json
 from pathlib import Path
@@ -44,8 +45,8 @@ def new_job(client, **fields):
 
 
 @pytest.mark.django_db
-def test_the_form_takes_kto_with_judged_answers_and_refuses_a_preference_snapshot(
-    fake_recipes, admin_user, base_version, feedback_snapshot, preference_snapshot
+def test_the_form_takes_kto_with_judged_answers_or_rankings_and_refuses_demonstrations(
+    fake_recipes, admin_user, base_version, feedback_snapshot, preference_snapshot, sft_snapshot
 ):
     client = Client()
     client.force_login(admin_user)
@@ -54,16 +55,16 @@ def test_the_form_takes_kto_with_judged_answers_and_refuses_a_preference_snapsho
     inputs = json.loads(page.split('id="job-inputs" type="application/json">')[1].split("</script>")[0])
     assert inputs["kto"] == ["base_version", "snapshot"]
 
-    refused = new_job(client, base_version=base_version.pk, snapshot=preference_snapshot().pk)
+    refused = new_job(client, base_version=base_version.pk, snapshot=sft_snapshot(["An answer."]).pk)
     assert refused.status_code == 400
     [error] = refused.context["form"].errors["snapshot"]
-    assert "kto needs Judged chat answers (KTO)" in error and not TrainingJob.objects.exists()
+    assert "kto needs Judged chat answers (KTO) or Preferences" in error and not TrainingJob.objects.exists()
 
-    snapshot = feedback_snapshot()
-    made = new_job(client, base_version=base_version.pk, snapshot=snapshot.pk)
-    job = TrainingJob.objects.get()
-    assert made.status_code == 302 and job.kind == "kto" and job.snapshot == snapshot
-    assert job.recipe == "tests.jobs.fake_training.kto" and job.state == "queued"
+    for snapshot in (feedback_snapshot(), preference_snapshot()):
+        made = new_job(client, base_version=base_version.pk, snapshot=snapshot.pk)
+        job = TrainingJob.objects.latest("pk")
+        assert made.status_code == 302 and job.kind == "kto" and job.snapshot == snapshot
+        assert job.recipe == "tests.jobs.fake_training.kto" and job.state == "queued"
 
 
 @pytest.mark.django_db

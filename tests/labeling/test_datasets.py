@@ -115,6 +115,24 @@ class TestPreferenceSnapshots:
         pairs = _export(snapshot_create(name="prefs", kind="preference"), "preference")
         assert [(p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in pairs] == [(b.text, c.text)]
 
+    def test_as_judged_answers_the_best_group_is_good_the_worst_bad_and_the_middle_left_out(self, ranked):
+        task, (a, b, c, d) = ranked
+        rows = _export(snapshot_create(name="prefs", kind="preference"), "unpaired")
+        assert [(r["completion"], r["label"]) for r in rows] == [
+            ([{"role": "assistant", "content": a.text}], True),
+            ([{"role": "assistant", "content": d.text}], False),
+        ]
+        assert all(r["prompt"] == task.prompt.messages for r in rows)
+
+    def test_as_judged_answers_one_flagged_harmful_is_bad_wherever_it_ranks(self, annotators, make_ranking_task):
+        best_but_harmful, (a, b, c) = make_ranking_task(k=3, required=1)
+        _rank_all(best_but_harmful, annotators(1), [[a.pk], [b.pk], [c.pk]], flags={a.pk: ["harmful"]})
+        middle_harmful, (x, y, z) = make_ranking_task(k=3, required=1)
+        _rank_all(middle_harmful, annotators(1), [[x.pk], [y.pk], [z.pk]], flags={y.pk: ["harmful"]})
+        rows = _export(snapshot_create(name="prefs", kind="preference"), "unpaired")
+        labels = {r["completion"][0]["content"]: r["label"] for r in rows}
+        assert labels == {a.text: False, c.text: False, x.text: True, y.text: False, z.text: False}
+
     def test_filters(self, annotators, make_ranking_task, make_prompt):
         people = annotators(4)
         agreed, candidates = make_ranking_task(k=2, required=2)

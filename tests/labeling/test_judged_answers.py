@@ -154,14 +154,16 @@ def test_a_feedback_snapshot_goes_through_the_service_with_its_filters(sharer):
             snapshot_create(name="judged", kind=FEEDBACK, filters=bad)
 
 
-def test_the_unpaired_format_is_the_feedback_kinds_alone():
+def test_the_unpaired_format_is_for_judged_answers_and_rankings_alone():
     assert formats_for(kind=FEEDBACK) == ["unpaired"]
-    assert "unpaired" not in formats_for(kind="sft") and "unpaired" not in formats_for(kind="preference")
+    assert "unpaired" in formats_for(kind="preference")
+    for kind in ("sft", "labels", "conversations"):
+        assert "unpaired" not in formats_for(kind=kind)
+        with pytest.raises(ValueError):
+            format_check(kind=kind, fmt="unpaired")
     for fmt in ("sft-messages", "preference", "oasst"):
         with pytest.raises(ValueError):
             format_check(kind=FEEDBACK, fmt=fmt)
-    with pytest.raises(ValueError):
-        format_check(kind="preference", fmt="unpaired")
 
 
 def test_the_datasets_page_and_the_command_make_a_feedback_snapshot(sharer, make_user):
