@@ -5,8 +5,10 @@ Data: prompts lines (format in training/data.py).
 
 One step: sample answers to `rollout_batch_size` prompts; score each with
 the reward model, normalised by the mean and standard deviation it saved
-(training.reward.score_statistics), minus `missing_eos_penalty` (in those
-units, off by default) when it never ends; per-token
+(training.reward.score_statistics), with the score's linear trend in
+answer length taken out when `length_neutral` is on (ppo_math.LengthTrend),
+minus `missing_eos_penalty` (in those units, off by default) when it never
+ends; per-token
 rewards = -kl_coef * (log pi - log pi_ref), plus the score at the last
 token; advantages by GAE from a value model (the reward model's weights
 with its score head applied at every token); then `ppo_epochs` passes over
@@ -14,8 +16,8 @@ minibatches with the clipped policy and value losses. An answer cut off at
 `max_new_tokens` is not an ending: its return bootstraps from the value of
 the state after its last token. With LoRA the
 reference is the policy with its adapter disabled (one copy of the
-weights). `synthetic_reward` ("contains:TOKEN" or "fraction:TOKEN") replaces
-the reward model, for tests. The arithmetic lives in training.ppo_math.
+weights). `synthetic_reward` ("contains:TOKEN", "fraction:TOKEN" or
+"length:RATE") replaces the reward model, for tests. The arithmetic lives in training.ppo_math.
 
 Sources: Ziegler et al. 2019; Ouyang et al. 2022 (InstructGPT); Huang et
 al. 2024, "The N+ implementation details of RLHF with PPO".
@@ -51,7 +53,7 @@ class PpoRecipeConfig:
     policy_model: str
     prompts_file: str
     reward_model: str | None = None
-    synthetic_reward: str | None = None  # "contains:TOKEN" | "fraction:TOKEN" (TOKEN: a token, or #id)
+    synthetic_reward: str | None = None  # "contains:TOKEN" | "fraction:TOKEN" (TOKEN: a token, or #id) | "length:RATE"
     lora: bool = False  # on policy and value model; the reference is the adapter-free policy
     lora_r: int = 16
     lora_alpha: int = 32
@@ -82,6 +84,10 @@ class PpoRecipeConfig:
     cliprange_value: float = 0.2
     vf_coef: float = 0.1
     whiten_rewards: bool = False
+    # Take the reward model's trend in answer length out of its score, so
+    # that length alone earns nothing (ppo_math.LengthTrend). For reward
+    # models that never saw answers as long as the policy's.
+    length_neutral: bool = False
     # Subtracted (in normalised reward units) from answers that never end. Off
     # by default: against an unnormalised score and a cap that a third of the
     # demonstrations exceed, a penalty of 1.0 taught the policy to stop early
@@ -117,11 +123,15 @@ class PpoRecipeConfig:
             raise ConfigError("kl_horizon: must be > 0")
         if (self.reward_model is None) == (self.synthetic_reward is None):
             raise ConfigError("reward_model: give exactly one of reward_model and synthetic_reward")
-        if self.synthetic_reward is not None and self.synthetic_reward.partition(":")[0] not in (
-            "contains",
-            "fraction",
-        ):
-            raise ConfigError("synthetic_reward: expected contains:TOKEN or fraction:TOKEN")
+        if self.synthetic_reward is not None:
+            mode, _, argument = self.synthetic_reward.partition(":")
+            if mode not in ("contains", "fraction", "length"):
+                raise ConfigError("synthetic_reward: expected contains:TOKEN, fraction:TOKEN or length:RATE")
+            if mode == "length":
+                try:
+                    float(argument)
+                except ValueError:
+                    raise ConfigError(f"synthetic_reward: length:RATE needs a number, not {argument!r}") from None
         if self.rollout_batch_size % self.minibatch_size:
             raise ConfigError("minibatch_size: must divide rollout_batch_size")
         if self.kl_coef < 0:
@@ -130,10 +140,15 @@ class PpoRecipeConfig:
 
 class SyntheticReward:
     """contains:X -> 1.0 when the answer holds token X, else 0.0;
-    fraction:X -> the share of the answer's tokens that are X."""
+    fraction:X -> the share of the answer's tokens that are X;
+    length:RATE -> RATE per token of the answer (negative: brevity pays), a
+    reward model at its worst."""
 
     def __init__(self, spec: str, tokenizer):
         self.mode, _, token = spec.partition(":")
+        if self.mode == "length":
+            self.rate = float(token)
+            return
         if token.startswith("#") and token[1:].isdigit():
             self.token_id = int(token[1:])
         else:
@@ -143,6 +158,8 @@ class SyntheticReward:
             self.token_id = ids[0]
 
     def __call__(self, prompts: list[list[dict]], responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.mode == "length":
+            return self.rate * mask.sum(dim=1)
         hits = ((responses == self.token_id).float() * mask).sum(dim=1)
         if self.mode == "contains":
             return (hits > 0).float()
@@ -317,8 +334,9 @@ def _reference(policy, reference):
 
 
 @torch.no_grad()
-def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, encoded, kl_coef, device):
-    """Samples answers and computes everything PPO's update needs."""
+def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, encoded, kl_coef, length_trend, device):
+    """Samples answers and computes everything PPO's update needs;
+    `length_trend` (or None) is updated with this batch, then applied."""
     prompt_ids, prompt_mask = left_pad(encoded, tokenizer.pad_token_id, device)
     sequences = policy.generate(
         input_ids=prompt_ids,
@@ -348,6 +366,11 @@ def rollout(config, tokenizer, policy, reference, value_model, scorer, prompts, 
     bootstrap = values_through_end[:, -1] * (~ended).float() if config.bootstrap_truncated else None
     scores = scorer(prompts, responses, mask).float()
     raw_scores = scores.clone()
+    if length_trend is not None:
+        lengths = mask.sum(dim=1)
+        moments = length_trend.batch_moments(scores, lengths)
+        length_trend.update([all_reduce_mean(m, device) for m in moments])
+        scores = length_trend.remove(scores, lengths)
     if config.missing_eos_penalty is not None:
         scores = scores - config.missing_eos_penalty * (~ended).float()
     rewards, kl = pm.kl_penalty_rewards(logprobs, ref_logprobs, scores, mask, kl_coef)
@@ -468,7 +491,10 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
         # One generator for the prompt order and the minibatches; each process its own.
         rng = random.Random(config.seed + run.rank)
         order = ShuffledOrder(len(prompts), rng)
+        length_trend = pm.LengthTrend() if config.length_neutral else None
         run.track(policy=policy, value_model=value_model, optimizer=optimizer, kl_controller=controller)
+        if length_trend is not None:
+            run.track(length_trend=length_trend)
         run.track_local(order=order, rng=rng)
         step = run.start(config.max_steps)
         samples_path = run.out / "samples.jsonl"
@@ -492,6 +518,7 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
                 [prompts[i] for i in chosen],
                 [encoded[i] for i in chosen],
                 controller.value,
+                length_trend,
                 device,
             )
             stats = ppo_update(config, batch, policy, value_model, optimizer, device, rng)
@@ -520,6 +547,7 @@ def train(config: PpoRecipeConfig, *, progress=None) -> dict:
                     ),
                     kl=kl,
                     kl_coef=kl_coef,
+                    **({"length_slope": length_trend.slope} if length_trend is not None else {}),
                     **{k: all_reduce_mean(v, device) for k, v in stats.items()},
                     response_length=batch["mask"].sum(dim=1).float().mean().item(),
                     no_eos_fraction=no_eos_fraction,

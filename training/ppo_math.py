@@ -135,6 +135,57 @@ def response_mask(responses: torch.Tensor, eos_token_id: int | None) -> tuple[to
     return (positions <= first.unsqueeze(1)).float(), ended
 
 
+class LengthTrend:
+    """How much the reward model's score rises per token of answer length,
+    followed over the run so that PPO can take it out of the score.
+
+    A reward model trained on answers cut off at a short cap has not learnt
+    what length is worth, yet its score still moves with length (Singhal et
+    al. 2023, "A Long Way to Go": much of RLHF's measured gain is length).
+    With the trend taken out, the score within a batch carries no linear
+    relation to length, so the policy gains nothing from answering longer or
+    shorter, only from answering better. The slope is a least-squares fit
+    on exponentially averaged moments of the rollout batches (`decay` per
+    batch): one batch of eight answers is too few to fit it alone."""
+
+    def __init__(self, decay: float = 0.9):
+        self.decay = decay
+        self.moments: list[float] | None = None  # E[length], E[score], E[length^2], E[length * score]
+
+    @staticmethod
+    def batch_moments(scores: torch.Tensor, lengths: torch.Tensor) -> list[float]:
+        scores, lengths = scores.double(), lengths.double()
+        return [t.mean().item() for t in (lengths, scores, lengths * lengths, lengths * scores)]
+
+    def update(self, moments: list[float]) -> None:
+        if self.moments is None:
+            self.moments = list(moments)
+        else:
+            self.moments = [
+                self.decay * old + (1 - self.decay) * new for old, new in zip(self.moments, moments, strict=True)
+            ]
+
+    @property
+    def slope(self) -> float:
+        if self.moments is None:
+            return 0.0
+        mean_length, mean_score, length_sq, length_score = self.moments
+        variance = length_sq - mean_length**2
+        return (length_score - mean_length * mean_score) / variance if variance > 1e-6 else 0.0
+
+    def remove(self, scores: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The scores less the trend, centred on the averaged length."""
+        if self.moments is None:
+            return scores
+        return scores - self.slope * (lengths.to(scores.dtype) - self.moments[0])
+
+    def state_dict(self) -> dict:
+        return {"decay": self.decay, "moments": self.moments}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.decay, self.moments = state["decay"], state["moments"]
+
+
 class AdaptiveKLController:
     """Ziegler et al.'s controller: kl_coef *= 1 + clip(KL/target - 1,
     -0.2, 0.2) * n_steps / horizon, steering the measured KL to `target`."""

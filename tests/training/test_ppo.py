@@ -10,6 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from engine.tiny import build_tiny_chat_model
+from training.config import ConfigError
 from training.data import load_prompts
 from training.ppo import PpoRecipeConfig, encode_prompts, left_pad, load_models, train
 
@@ -182,6 +183,33 @@ def half_ending_policy_dir(tmp_path_factory, policy_dir, frequent_token):
     return out
 
 
+def lengths(tmp_path, policy_dir, prompts_file, name, **overrides):
+    """(mean length of the first 3 steps, of the last 4, metrics lines) of a
+    16-step run of the half-ending policy."""
+    config = PpoRecipeConfig(
+        output_dir=str(tmp_path / name),
+        policy_model=str(policy_dir),
+        prompts_file=str(prompts_file),
+        max_steps=16,
+        rollout_batch_size=16,
+        minibatch_size=8,
+        max_new_tokens=8,
+        lr=3e-3,
+        kl_coef=0.01,
+        eval_prompts=0,
+        device="cpu",
+        seed=0,
+        **overrides,
+    )
+    train(config)
+    lines = read_metrics(tmp_path / name)
+    return (
+        mean([line["response_length"] for line in lines[:3]]),
+        mean([line["response_length"] for line in lines[-4:]]),
+        lines,
+    )
+
+
 def test_the_missing_eos_penalty_collapses_length_and_the_default_does_not(
     tmp_path, half_ending_policy_dir, prompts_file
 ):
@@ -189,37 +217,40 @@ def test_the_missing_eos_penalty_collapses_length_and_the_default_does_not(
     reward that pays nothing for any answer, a missing-EOS penalty alone
     teaches the policy to stop early. The default (no penalty; cut-off
     answers bootstrapped from their value) keeps the length."""
-
-    def lengths(name, penalty):
-        config = PpoRecipeConfig(
-            output_dir=str(tmp_path / name),
-            policy_model=str(half_ending_policy_dir),
-            prompts_file=str(prompts_file),
-            synthetic_reward="fraction:#1",  # a special token answers never hold: a constant 0
-            max_steps=16,
-            rollout_batch_size=16,
-            minibatch_size=8,
-            max_new_tokens=8,
-            lr=3e-3,
-            kl_coef=0.01,
-            missing_eos_penalty=penalty,
-            eval_prompts=0,
-            device="cpu",
-            seed=0,
-        )
-        train(config)
-        lines = read_metrics(tmp_path / name)
-        return (
-            mean([line["response_length"] for line in lines[:3]]),
-            mean([line["response_length"] for line in lines[-4:]]),
-            lines,
-        )
-
-    start, end, lines = lengths("penalised", 1.0)
+    constant = "fraction:#1"  # a special token answers never hold: a constant 0
+    start, end, lines = lengths(
+        tmp_path, half_ending_policy_dir, prompts_file, "penalised", synthetic_reward=constant, missing_eos_penalty=1.0
+    )
     assert lines[0]["no_eos_fraction"] > 0.2  # the premise: many answers take the penalty
     assert end < 0.7 * start
     for key in ("reward_with_penalty", "rlhf_reward", "score_length_correlation"):
         assert key in lines[-1]
 
-    start, end, _ = lengths("default", PpoRecipeConfig.missing_eos_penalty)
+    start, end, _ = lengths(tmp_path, half_ending_policy_dir, prompts_file, "default", synthetic_reward=constant)
     assert 0.7 * start <= end <= 1.3 * start
+
+
+def test_a_score_that_pays_for_brevity_collapses_length_unless_length_neutral(
+    tmp_path, half_ending_policy_dir, prompts_file
+):
+    """A reward model whose score is length alone: paying for brevity, it
+    teaches the policy to end early, the collapse of the measured run. With
+    length_neutral the trend is taken out of the score, and the length
+    holds. (The same arithmetic takes out a trend the other way, which the
+    flywheel's reward model shows on answers longer than it saw.)"""
+    brevity = "length:-0.125"  # an answer cut off at 8 tokens scores -1, as under the missing-EOS penalty
+    start, end, lines = lengths(tmp_path, half_ending_policy_dir, prompts_file, "brief", synthetic_reward=brevity)
+    assert end < 0.7 * start
+    assert "length_slope" not in lines[-1]
+
+    start, end, lines = lengths(
+        tmp_path, half_ending_policy_dir, prompts_file, "neutral", synthetic_reward=brevity, length_neutral=True
+    )
+    assert 0.7 * start <= end <= 1.3 * start
+    assert lines[-1]["length_slope"] == pytest.approx(-0.125)  # the trend it took out
+
+
+def test_a_length_reward_needs_a_rate():
+    config = PpoRecipeConfig(output_dir="o", policy_model="p", prompts_file="f", synthetic_reward="length:long")
+    with pytest.raises(ConfigError, match="length:RATE needs a number, not 'long'"):
+        config.check()

@@ -107,3 +107,30 @@ class TestKlController:
 
     def test_entropy_of_uniform(self):
         assert pm.entropy_from_logits(torch.zeros(1, 4)).item() == pytest.approx(math.log(4))
+
+
+class TestLengthTrend:
+    def test_takes_the_linear_trend_out_and_keeps_the_rest(self):
+        lengths = t([2, 4, 6, 8])
+        quality = t([1, -1, -1, 1])  # uncorrelated with length
+        trend = pm.LengthTrend()
+        trend.update(trend.batch_moments(0.5 * lengths + quality, lengths))
+        assert trend.slope == pytest.approx(0.5)
+        neutral = trend.remove(0.5 * lengths + quality, lengths)
+        assert neutral.tolist() == pytest.approx((quality + 2.5).tolist())  # centred on the mean length, 5
+        assert pm.correlation(neutral, lengths) == pytest.approx(0.0, abs=1e-9)
+
+    def test_averages_batches_and_resumes(self):
+        trend = pm.LengthTrend(decay=0.5)
+        trend.update(trend.batch_moments(t([1, 2, 3]), t([1, 2, 3])))  # slope 1
+        trend.update(trend.batch_moments(t([3, 3, 3]), t([1, 2, 3])))  # slope 0
+        assert 0 < trend.slope < 1
+        resumed = pm.LengthTrend()
+        resumed.load_state_dict(trend.state_dict())
+        assert resumed.slope == trend.slope and resumed.decay == 0.5
+
+    def test_no_trend_before_a_batch_or_when_lengths_are_equal(self):
+        trend = pm.LengthTrend()
+        assert trend.remove(t([1, 2]), t([3, 3])).tolist() == [1, 2]
+        trend.update(trend.batch_moments(t([1, 2]), t([3, 3])))
+        assert trend.slope == 0.0

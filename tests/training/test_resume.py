@@ -281,6 +281,7 @@ def test_ppo_resumes_where_it_stopped(tmp_path, tiny_chat_dir, prompts_file):
             max_new_tokens=4,
             lr=1e-2,
             adaptive_kl=True,
+            length_neutral=True,  # its trend is in the checkpoint too
             eval_every=2,
             eval_prompts=1,
             device="cpu",
