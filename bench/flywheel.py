@@ -148,6 +148,19 @@ def annotate(judge_path: str, annotator_users, noise: float, seed: int, budget: 
     return {"rankings": submitted, "tasks": len(cache)}
 
 
+def policy_train(stages: Stages, label: str, admin, name: str, overrides: dict, *, start, snapshot, reward_version):
+    """Policy `name` (ppo, dpo or kto) trained from `start` on the
+    snapshot's rankings, PPO against `reward_version`: the job's result,
+    without its record."""
+    reward = {"reward_version": reward_version} if name == "ppo" else {}
+    result = stages.run(
+        f"{label}: {name.upper()}",
+        lambda: run_job(admin, name, "cpu-quick", overrides, base_version=start, snapshot=snapshot, **reward),
+    )
+    result.pop("job_record", None)
+    return result
+
+
 def policies_compare(inputs: dict, stages: Stages, overrides: dict, label: str, start, policies: dict) -> tuple:
     """Each of `policies` (name -> version) against `start`, then each pair
     of them against each other, on the held-out evaluation set, judged by
@@ -205,28 +218,20 @@ def one_round(args, number: int, inputs: dict, stages: Stages, overrides: dict) 
         f"round {number}: reward model",
         lambda: run_job(admin, "reward", "cpu-quick", overrides["reward"], base_version=start, snapshot=snapshot),
     )
-    ppo = stages.run(
-        f"round {number}: PPO",
-        lambda: run_job(
+    # KTO from the same rankings as DPO: their best answers good, their worst bad.
+    trained = {
+        name: policy_train(
+            stages,
+            f"round {number}",
             admin,
-            "ppo",
-            "cpu-quick",
-            overrides["ppo"],
-            base_version=start,
-            reward_version=version(reward),
+            name,
+            overrides[name],
+            start=start,
             snapshot=snapshot,
-        ),
-    )
-    dpo = stages.run(
-        f"round {number}: DPO",
-        lambda: run_job(admin, "dpo", "cpu-quick", overrides["dpo"], base_version=start, snapshot=snapshot),
-    )
-    # KTO from the same rankings: their best answers good, their worst bad.
-    kto = stages.run(
-        f"round {number}: KTO",
-        lambda: run_job(admin, "kto", "cpu-quick", overrides["kto"], base_version=start, snapshot=snapshot),
-    )
-    trained = {"ppo": ppo, "dpo": dpo, "kto": kto}
+            reward_version=version(reward),
+        )
+        for name in ("ppo", "dpo", "kto")
+    }
     evaluations, head_to_head = policies_compare(
         inputs, stages, overrides["evaluate"], f"round {number}", start, {k: version(r) for k, r in trained.items()}
     )
@@ -237,17 +242,14 @@ def one_round(args, number: int, inputs: dict, stages: Stages, overrides: dict) 
     if check.passed:
         version_promote(version=best, promoted_by=admin)
         promoted = best.name
-    for result in (reward, *trained.values()):
-        result.pop("job_record", None)
+    reward.pop("job_record", None)
     return {
         "start": start.name,
         "candidates": generated,
         "annotation": annotated,
         "snapshot_items": snapshot.item_count,
         "reward": reward,
-        "ppo": ppo,
-        "dpo": dpo,
-        "kto": kto,
+        **trained,
         "evaluations": evaluations,
         "head_to_head": head_to_head,
         "best": best.name,

@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.flywheel import Stages, app_setup, policies_compare  # noqa: E402
-from bench.training_jobs import overrides_argument, overrides_parse, run_job  # noqa: E402
+from bench.flywheel import Stages, app_setup, policies_compare, policy_train  # noqa: E402
+from bench.training_jobs import overrides_argument, overrides_parse  # noqa: E402
 from tests.processes import start_celery_worker  # noqa: E402
 
 
@@ -107,24 +107,17 @@ def main():
     }
 
     def train(name: str):
-        """`name` trained from the round's start on its rankings (PPO against
-        its reward model), with the --set values."""
-        reward = {"reward_version": inputs["trained"]["reward"]} if name == "ppo" else {}
-        result = stages.run(
-            f"{label}: {name}",
-            lambda: run_job(
-                inputs["admin"],
-                name,
-                "cpu-quick",
-                overrides[name],
-                base_version=inputs["start"],
-                snapshot=inputs["snapshot"],
-                **reward,
-            ),
+        report["trained"][name] = policy_train(
+            stages,
+            label,
+            inputs["admin"],
+            name,
+            overrides[name],
+            start=inputs["start"],
+            snapshot=inputs["snapshot"],
+            reward_version=inputs["trained"]["reward"],
         )
-        result.pop("job_record", None)
-        report["trained"][name] = result
-        return ModelVersion.objects.get(job_id=result["job"])
+        return ModelVersion.objects.get(job_id=report["trained"][name]["job"])
 
     worker = start_celery_worker(dict(os.environ), workdir, queues=queue, name="compare-training", concurrency=1)
     try:
