@@ -1,4 +1,5 @@
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -54,3 +55,20 @@ def log_in(page, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/")
+
+
+def outside_the_page_loop(call, *args):
+    """Runs `call(*args)` where a view or a worker would, and returns what
+    it returns: Playwright's sync API keeps an event loop running in the
+    test's thread, and a blocking channel-layer send refuses to run beside
+    one (core/broadcast.py)."""
+    from django.db import connection
+
+    def run():
+        try:
+            return call(*args)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result(timeout=60)

@@ -232,3 +232,36 @@ def test_a_flagged_message_does_not_name_the_conversation(page, make_user):
     expect(page.locator("#chat-title")).to_have_text("New chat")
     page.reload()
     expect(page.get_by_test_id("conversation-item")).to_have_text(["New chat"])
+
+
+def test_a_message_sent_while_the_socket_is_away_goes_out_once_it_opens(page, make_user):
+    """Enter pressed before the page's socket opened (just after the page
+    loaded, or while it reconnects) used to lose the send: the message
+    waits and goes out once the socket opens, once. The chat socket is
+    refused (closed with 4503, "briefly away") until the test lets it
+    through to the live server."""
+    make_user(username="gale", password=PASSWORD)
+    log_in(page, "gale", PASSWORD)
+    let_through = []
+
+    def route(ws):
+        if let_through:
+            ws.connect_to_server()
+        else:
+            ws.close(code=4503, reason="Away")
+
+    page.route_web_socket(re.compile(r"/ws/chat/$"), route)
+    page.reload()
+    expect(page.locator("#conn-banner")).to_contain_text("Reconnecting")
+    page.get_by_test_id("composer").fill("Are you there?")
+    page.get_by_test_id("composer").press("Enter")
+    expect(page.get_by_test_id("composer")).to_have_value("")
+    expect(page.locator(".chat-error-text")).to_contain_text("goes out as soon as the connection opens")
+    assert not Message.objects.exists()
+
+    let_through.append(True)
+    answer = answers(page).first
+    expect(answer.get_by_test_id("message-content")).not_to_have_text("", timeout=30_000)
+    expect(page.locator(".chat-error-text")).to_have_count(0)
+    assert list(Message.objects.filter(role="user").values_list("content", flat=True)) == ["Are you there?"]
+    assert not page.errors

@@ -1,8 +1,6 @@
 """A training job's page in a real browser: what it says stays true as the
 job moves on, and its charts name only steps the job has."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -10,7 +8,7 @@ from playwright.sync_api import expect
 from jobs import events
 from jobs.models import TrainingJob, TrainingMetric
 
-from .conftest import log_in
+from .conftest import log_in, outside_the_page_loop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
 
@@ -33,9 +31,7 @@ def test_the_notice_about_the_job_goes_once_its_state_moves_on(page, make_user):
 
     TrainingJob.objects.filter(pk=job.pk).update(state=TrainingJob.State.CANCELLED, finished_at=timezone.now())
     job.refresh_from_db()
-    # Playwright's event loop runs in this thread: send from another, as the worker does.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(events.send_now, job.pk, events.progress_event(job)).result()
+    outside_the_page_loop(events.send_now, job.pk, events.progress_event(job))
 
     expect(page.get_by_test_id("job-state")).to_have_text("Cancelled")
     expect(page.locator(".flash")).to_have_count(0)

@@ -5,7 +5,6 @@ changed, it reconnects and the handshake decides again."""
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import expect
@@ -14,28 +13,12 @@ from websockets.sync.client import connect as ws_connect
 from accounts.services import user_update_access
 
 from ..conftest import session_cookie
-from .conftest import log_in
+from .conftest import log_in, outside_the_page_loop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
 
 PASSWORD = "a-Strong-pass-123"
 LIVE_CAP = 10  # the live server's WEBSOCKET_MAX_PER_USER: the default
-
-
-def in_a_thread(change) -> None:
-    """Runs `change` where a view would: Playwright keeps an event loop
-    running in the test's thread, and a blocking group send refuses to run
-    beside one."""
-    from django.db import connection
-
-    def run():
-        try:
-            change()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(run).result()
 
 
 def test_the_chat_page_says_why_it_is_refused_and_reconnects_when_the_account_changes(page, make_user, live_server_url):
@@ -62,7 +45,8 @@ def test_the_chat_page_says_why_it_is_refused_and_reconnects_when_the_account_ch
         for socket in others:
             socket.close()
 
-    in_a_thread(lambda: user_update_access(user=user, arena_enabled=True))  # even a grant: the handshake decides again
+    # Even a grant: the handshake decides again.
+    outside_the_page_loop(lambda: user_update_access(user=user, arena_enabled=True))
     deadline = time.monotonic() + 20
     while len(attempts) < 3 and time.monotonic() < deadline:
         page.wait_for_timeout(200)
@@ -73,5 +57,5 @@ def test_the_chat_page_says_why_it_is_refused_and_reconnects_when_the_account_ch
         user.is_active = False
         user.save()
 
-    in_a_thread(ban)
+    outside_the_page_loop(ban)
     expect(banner).to_contain_text("Your session has ended")

@@ -15,6 +15,7 @@ from accounts.services import user_update_access
 
 from ..oidc_provider.launch import PROVIDER_ID, ProviderUser, app_environment, start_oidc_provider
 from ..processes import free_port, start_asgi_server
+from .conftest import outside_the_page_loop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
 
@@ -63,7 +64,7 @@ def test_a_new_account_signs_in_through_the_provider_waits_then_chats(page, live
     expect(page.locator(".account .username")).to_have_text("sso-bob")
 
     page.get_by_test_id("logout").click()
-    user_update_access(user=bob, is_approved=True)
+    outside_the_page_loop(lambda: user_update_access(user=bob, is_approved=True))
     sign_in_through_the_provider(page, signed_in_there=True)  # the provider remembers bob; the app asks it again
     page.wait_for_url(f"{live_server_url}/")
     page.get_by_test_id("composer").fill("Hello from single sign-on")

@@ -13,7 +13,6 @@ a failure lists them all."""
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -49,7 +48,7 @@ from registry.models import ModelVersion
 from review.services import review_item_decide
 
 from ..moderation.factories import make_verdict
-from .conftest import log_in
+from .conftest import log_in, outside_the_page_loop
 from .xss_payloads import HIT, PAYLOADS, RENDERED_PAYLOADS, chunks, joined
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.integration]
@@ -165,14 +164,6 @@ def probe(page):
     print(f"\nXSS probe: {len(PAYLOADS)} payloads, {probe.checked} payload x surface checks, none ran")
 
 
-def _broadcast(send, *args) -> None:
-    """Sends to the channel layer as a service or the worker would.
-    Playwright's sync API keeps an event loop running in the test's thread,
-    where the blocking group_send refuses to run."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(send, *args).result(timeout=30)
-
-
 def _wait_for_frame(page, frames: list, kind: str, timeout_ms: int = 10_000) -> None:
     for _ in range(timeout_ms // 50):
         if any(json.loads(frame).get("type") == kind for frame in frames if isinstance(frame, str)):
@@ -274,14 +265,14 @@ def test_chat_shows_every_payload_as_text(page, probe, make_user):
     probe.open("chat: streaming answer", f"/c/{streamed.pk}/")
     _wait_for_frame(page, frames, "subscribed")
     delta = {"type": "chat.delta", "message_id": answer.pk, "offset": 0, "text": text}
-    _broadcast(chat_events.send_now, streamed.pk, delta)
+    outside_the_page_loop(chat_events.send_now, streamed.pk, delta)
     shown = page.locator("[data-role=assistant] .stream-text")
     expect(shown).to_contain_text("end of stream")
     probe.check(shown_in="[data-role=assistant] .stream-text")
     probe.surface = "chat: streamed answer finished (Markdown)"
     answer.content, answer.status = text, MessageStatus.COMPLETE
     answer.save(update_fields=["content", "status"])
-    _broadcast(chat_events.send_now, streamed.pk, chat_events.message_event(answer))
+    outside_the_page_loop(chat_events.send_now, streamed.pk, chat_events.message_event(answer))
     expect(page.locator("[data-testid=message][data-role=assistant]")).to_have_attribute("data-status", "complete")
     expect(page.locator("[data-role=assistant] [data-testid=message-content]")).to_contain_text("end of stream")
     probe.check("chat: streamed answer finished (Markdown)")
@@ -677,8 +668,8 @@ def test_admin_pages_show_names_logs_and_notes_as_text(page, probe, make_user, t
     probe.surface = "training: live log lines"
     job.error = PAYLOADS[-1]
     job.save(update_fields=["error"])
-    _broadcast(job_events.send_now, job.pk, {"type": "job.log", "lines": [f"live {p}" for p in PAYLOADS]})
-    _broadcast(job_events.send_now, job.pk, job_events.progress_event(job))
+    outside_the_page_loop(job_events.send_now, job.pk, {"type": "job.log", "lines": [f"live {p}" for p in PAYLOADS]})
+    outside_the_page_loop(job_events.send_now, job.pk, job_events.progress_event(job))
     expect(page.get_by_test_id("job-error")).to_have_text(PAYLOADS[-1])
     expect(page.get_by_test_id("job-log")).to_contain_text(f"live {PAYLOADS[-1]}")
     probe.check("training: live log lines", payloads=[f"live {p}" for p in PAYLOADS], shown_in="[data-testid=job-log]")

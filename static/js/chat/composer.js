@@ -1,17 +1,23 @@
 /* The composer and the frames that ask for an answer (send, edit,
    regenerate, stop). A request waits in `state.pending` until the server's
    `sent` frame confirms it (connection.js); unconfirmed, its text goes back
-   into the composer. */
+   into the composer. A message sent while the socket is still opening (the
+   page just loaded) or reconnecting waits in `state.pending` as `unsent`
+   and goes out when it opens (flushUnsent), unless SENT_TIMEOUT_MS passes
+   first: then it was never sent, and its text goes back. */
 import { cpLen } from '../lib/codepoints.js';
 import { MAX_CHARS, WARN_CHARS, clearError, els, fmt, showError, state } from './page.js';
 import { activeAnswer, lastAssistantOnPath } from './tree.js';
-import { sendFrame } from './connection.js';
+import { sendFrame, socketStopped } from './connection.js';
 import { renderThread } from './render.js';
 import { newChatModel } from './model_picker.js';
 
 const SENT_TIMEOUT_MS = 20000;
 const BUSY = 'Wait for the current answer to finish, or stop it first.';
 const OFFLINE = 'Not connected to the server. Reconnecting…';
+const OFFLINE_STOPPED = 'Not connected to the server.';
+const WAITING = 'Not connected yet: your message goes out as soon as the connection opens.';
+const NOT_SENT = 'Could not reach the server, so your message was not sent. It is back in the box.';
 let seq = 0;
 
 /** Grows a textarea with its text, up to `max` pixels (CSSOM, which the
@@ -78,26 +84,39 @@ const requestId = () => `r${Date.now().toString(36)}${++seq}`;
 
 export function sendMessage(text, parent, kind) {
   clearError();
+  if (socketStopped()) { showError(OFFLINE_STOPPED, 'conn'); return false; }
   const request_id = requestId();
   const frame = { type: 'send', request_id, conversation: state.convId, parent, content: text };
   if (state.convId == null && state.pendingSettings) frame.settings = state.pendingSettings;
   if (state.convId == null) frame.model = newChatModel();
-  if (!sendFrame(frame)) {
-    showError(OFFLINE, 'conn');
-    return false;
-  }
-  state.pending.set(request_id, { kind, content: text, newChat: state.convId == null, nav: state.nav });
+  const unsent = sendFrame(frame) ? null : frame;
+  if (unsent) showError(WAITING, 'conn');
+  state.pending.set(request_id, { kind, content: text, newChat: state.convId == null, nav: state.nav, unsent });
   state.sending = true;
   state.follow = true;
   updateComposer();
   setTimeout(() => {
-    if (!state.pending.has(request_id)) return;
+    const req = state.pending.get(request_id);
+    if (!req) return;
     state.pending.delete(request_id);
     state.sending = state.pending.size > 0;
-    showError('The server did not confirm your message. Check the conversation and try again.');
+    if (req.unsent) {
+      restoreDraft(req);
+      showError(NOT_SENT, 'conn');
+    } else {
+      showError('The server did not confirm your message. Check the conversation and try again.');
+    }
     updateComposer();
   }, SENT_TIMEOUT_MS);
   return true;
+}
+
+/** Sends the messages that waited for the socket to open (connection.js,
+    after it subscribed to the conversation shown). */
+export function flushUnsent() {
+  for (const req of state.pending.values()) {
+    if (req.unsent && sendFrame(req.unsent)) req.unsent = null;
+  }
 }
 
 export function regenerate(m) {

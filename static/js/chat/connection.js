@@ -6,7 +6,7 @@ import { reconnectingSocket } from '../lib/socket.js';
 import { ACTIVE, deltaStream } from '../lib/stream.js';
 import { DEFAULTS, clearError, els, showError, state, upsert } from './page.js';
 import { renderThread, scrollToBottom, streamUpdate } from './render.js';
-import { restoreDraft, updateComposer } from './composer.js';
+import { flushUnsent, restoreDraft, updateComposer } from './composer.js';
 import { resync, setTitle, updateHeader } from './conversations.js';
 import { bumpConversation, loadList, renderSidebar } from './sidebar.js';
 
@@ -23,6 +23,7 @@ const socket = reconnectingSocket({
       sendFrame({ type: 'subscribe', conversation: state.convId });
       resync();
     }
+    flushUnsent();
     if (again) loadList(state.query);
   },
   onFrame: handleFrame,
@@ -32,6 +33,7 @@ onSignedOut(socket.sessionEnded);
 
 export const connect = socket.connect;
 export const sendFrame = socket.send;
+export const socketStopped = socket.stopped;
 
 const stream = deltaStream({
   fetchMessage: async (m) => (await api('GET', `/api/messages/${m.id}/`)).message,
@@ -55,11 +57,18 @@ const stream = deltaStream({
   },
 });
 
+/** The socket closed: what it carried may or may not have reached the
+    server. Messages still waiting for it to open wait on. */
 function dropPending() {
-  if (!state.pending.size) return;
-  for (const req of state.pending.values()) restoreDraft(req);
-  state.pending.clear();
-  state.sending = false;
+  let dropped = 0;
+  for (const [id, req] of state.pending) {
+    if (req.unsent) continue;
+    restoreDraft(req);
+    state.pending.delete(id);
+    dropped += 1;
+  }
+  if (!dropped) return;
+  state.sending = state.pending.size > 0;
   showError('The connection dropped before the server confirmed your message. It may not have been sent.', 'conn');
   updateComposer();
 }

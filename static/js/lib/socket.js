@@ -128,5 +128,8 @@ export function reconnectingSocket({
   });
   window.addEventListener('online', () => { if (!conn.ws && !conn.dead && reconnectWhile()) connect(); });
 
-  return { connect, send, sessionEnded };
+  /** True once it gave up for good (signed out, not allowed). */
+  const stopped = () => conn.dead;
+
+  return { connect, send, sessionEnded, stopped };
 }
