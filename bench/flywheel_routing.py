@@ -7,6 +7,7 @@ model than random order?
                                      [--annotations 150] [--warmup 0.3]
                                      [--set reward:epochs=2 ...]
                                      [--out bench/results/flywheel_routing.json]
+    python bench/flywheel_routing.py --pool RUN.json RUN.json ... --out POOLED.json
 
 On the flywheel's harness (bench/flywheel.py: a throw-away app, its
 prompts and simulated annotators, the hidden preference they follow), one
@@ -46,7 +47,9 @@ the saved state with other annotator noise and other random picks. The summary g
 each arm's accuracy and, against active, the difference with a 95%
 bootstrap interval over held-out prompts (the pairs of one prompt are not
 independent). JSON in bench/results/flywheel_routing.json, rewritten after
-each arm so a cut-short run keeps what it measured.
+each arm so a cut-short run keeps what it measured. Repeats share one
+start (its candidates, warm-up and seed model); --pool compares finished
+runs from other seeds together, each run's prompts resampled apart.
 """
 
 from __future__ import annotations
@@ -334,33 +337,40 @@ def _pooled(runs: list[dict]) -> list[list[int]]:
     return [[sum(row[i][0] for row in rows), sum(row[i][1] for row in rows)] for i in range(len(rows[0]))]
 
 
-def comparison(results: dict[str, list[dict]], seed: int) -> dict:
+def comparison(runs: list[dict[str, list[dict]]], seed: int) -> dict:
     """Each arm's accuracies over its repeats and, against active, the
     difference in candidate-pair accuracy with a 95% bootstrap interval,
-    resampling held-out prompts."""
+    resampling held-out prompts. `runs` holds one bench run's results per
+    entry (--pool: several, each from its own seed and shared start); the
+    bootstrap resamples each run's prompts apart, as they were drawn."""
+    arms = [arm for arm in runs[0] if all(arm in results for results in runs)]
+    pooled = {arm: [_pooled(results[arm]) for results in runs] for arm in arms}
     out: dict = {"arms": {}}
-    for arm, runs in results.items():
-        pooled = _pooled(runs)
+    for arm in arms:
+        rows = [row for stratum in pooled[arm] for row in stratum]
         out["arms"][arm] = {
-            "repeats": len(runs),
-            "snapshot_items": [run["snapshot_items"] for run in runs],
-            "candidate_pair_accuracy": round(sum(r for r, _ in pooled) / sum(t for _, t in pooled), 4),
-            "hh_accuracy_vs_hidden": [run["hh_pairs"].get("accuracy_vs_hidden") for run in runs],
+            "repeats": sum(len(results[arm]) for results in runs),
+            "snapshot_items": [run["snapshot_items"] for results in runs for run in results[arm]],
+            "candidate_pair_accuracy": round(sum(r for r, _ in rows) / sum(t for _, t in rows), 4),
+            "hh_accuracy_vs_hidden": [
+                run["hh_pairs"].get("accuracy_vs_hidden") for results in runs for run in results[arm]
+            ],
         }
-    if "active" not in results:
+    if "active" not in arms:
         return out
-    active = _pooled(results["active"])
     rng = random.Random(seed)
-    for arm, runs in results.items():
+    for arm in arms:
         if arm == "active":
             continue
-        other = _pooled(runs)
         diffs = []
         for _ in range(BOOTSTRAP_SAMPLES):
-            picks = [rng.randrange(len(active)) for _ in active]
-            mine = sum(active[i][0] for i in picks) / max(1, sum(active[i][1] for i in picks))
-            theirs = sum(other[i][0] for i in picks) / max(1, sum(other[i][1] for i in picks))
-            diffs.append(mine - theirs)
+            mine = [0, 0]
+            theirs = [0, 0]
+            for active, other in zip(pooled["active"], pooled[arm], strict=True):
+                for i in (rng.randrange(len(active)) for _ in active):
+                    mine = [mine[0] + active[i][0], mine[1] + active[i][1]]
+                    theirs = [theirs[0] + other[i][0], theirs[1] + other[i][1]]
+            diffs.append(mine[0] / max(1, mine[1]) - theirs[0] / max(1, theirs[1]))
         diffs.sort()
         point = out["arms"]["active"]["candidate_pair_accuracy"] - out["arms"][arm]["candidate_pair_accuracy"]
         out[f"active_minus_{arm}"] = {
@@ -373,6 +383,21 @@ def comparison(results: dict[str, list[dict]], seed: int) -> dict:
     return out
 
 
+def pool(paths: list[str], seed: int, out: Path) -> None:
+    """--pool: one comparison over finished runs (other seeds, other
+    shared starts), written to --out with where each run came from."""
+    reports = [json.loads(Path(path).read_text()) for path in paths]
+    report = {
+        "pooled": [
+            {"file": path, "settings": r["settings"], "comparison": r["comparison"]}
+            for path, r in zip(paths, reports, strict=True)
+        ],
+        "comparison": comparison([r["results"] for r in reports], seed),
+    }
+    out.write_text(json.dumps(report, indent=1))
+    print(json.dumps(report["comparison"], indent=1))
+
+
 def main():
     parser = common_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated, of active, random, off")
@@ -381,7 +406,11 @@ def main():
     parser.add_argument("--warmup", type=float, default=0.3, help="share of them spent closest-to-done first")
     parser.add_argument("--random-share", type=float, default=0.2, help="active's LABELING_ROUTING_RANDOM_SHARE")
     parser.add_argument("--out", default=str(ROOT / "bench/results/flywheel_routing.json"))
+    parser.add_argument("--pool", nargs="+", metavar="JSON", help="compare these finished runs together; run nothing")
     args = parser.parse_args()
+    if args.pool:
+        pool(args.pool, args.seed, Path(args.out))
+        return
     arms = args.arms.split(",")
     if not arms or not set(arms) <= set(ARMS):
         parser.error(f"--arms takes a comma-separated list of {', '.join(ARMS)}")
@@ -400,7 +429,7 @@ def main():
                 state_restore(saved, id_offset=1000 * (1 + repeat * len(arms) + number))
                 results[arm].append(arm_run(args, arm, repeat, inputs, shared, stages))
                 report["results"] = results
-                report["comparison"] = comparison({a: r for a, r in results.items() if r}, args.seed)
+                report["comparison"] = comparison([{a: r for a, r in results.items() if r}], args.seed)
                 report["stage_seconds"] = stages.times
                 out.write_text(json.dumps(report, indent=1, default=str))
     out.write_text(json.dumps(report, indent=1, default=str))
