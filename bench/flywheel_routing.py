@@ -364,13 +364,14 @@ def comparison(runs: list[dict[str, list[dict]]], seed: int) -> dict:
             continue
         diffs = []
         for _ in range(BOOTSTRAP_SAMPLES):
-            mine = [0, 0]
-            theirs = [0, 0]
-            for active, other in zip(pooled["active"], pooled[arm], strict=True):
-                for i in (rng.randrange(len(active)) for _ in active):
-                    mine = [mine[0] + active[i][0], mine[1] + active[i][1]]
-                    theirs = [theirs[0] + other[i][0], theirs[1] + other[i][1]]
-            diffs.append(mine[0] / max(1, mine[1]) - theirs[0] / max(1, theirs[1]))
+            picks = [
+                (active[i], other[i])
+                for active, other in zip(pooled["active"], pooled[arm], strict=True)
+                for i in [rng.randrange(len(active)) for _ in active]
+            ]
+            mine = sum(a[0] for a, _ in picks) / max(1, sum(a[1] for a, _ in picks))
+            theirs = sum(o[0] for _, o in picks) / max(1, sum(o[1] for _, o in picks))
+            diffs.append(mine - theirs)
         diffs.sort()
         point = out["arms"]["active"]["candidate_pair_accuracy"] - out["arms"][arm]["candidate_pair_accuracy"]
         out[f"active_minus_{arm}"] = {
